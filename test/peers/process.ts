@@ -4,7 +4,7 @@
  * "leave no process behind" behave the same for Kafka, HAPI FHIR and PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,30 +18,36 @@ export interface SpawnedProcess {
 export function spawnLogged(
   command: string,
   args: readonly string[],
-  options: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv },
+  options: { logFile: string; cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number },
 ): SpawnedProcess {
   mkdirSync(dirname(options.logFile), { recursive: true });
-  const log = createWriteStream(options.logFile, { flags: 'a' });
-  // detached: the peer gets its own process group, so stop() can kill the JVM and anything it forked.
+  // The child writes to the log file itself (no pipe through us), so a peer started by
+  // `npm run peers:up` keeps running and logging after that command has exited.
+  const logFd = openSync(options.logFile, 'a');
+  // detached: the peer leads its own process group, so stopping it also stops whatever it forked.
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd, logFd],
     detached: true,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
+  closeSync(logFd);
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
-      log.end();
       resolve(code ?? signal ?? 'unknown');
     });
-    child.once('error', (error) => {
-      log.end(`spawn failed: ${error.message}\n`);
+    child.once('error', () => {
       resolve('spawn-error');
     });
   });
   return { child, exited };
+}
+
+/** Lets our process exit while the peer keeps running (for `npm run peers:up`). */
+export function detach(proc: SpawnedProcess): void {
+  proc.child.unref();
 }
 
 /** SIGTERM to the whole process group, SIGKILL after the grace period; resolves when the process is gone. */
@@ -57,6 +63,28 @@ export async function stopProcess(proc: SpawnedProcess, graceMs = 15_000): Promi
   clearTimeout(timer);
   // The leader may exit before its children: make sure nothing of the group survives.
   signalGroup(pid, 'SIGKILL');
+}
+
+/**
+ * Stops a process group we no longer hold a handle to (a peer left running by `peers:up`):
+ * SIGTERM, then SIGKILL after the grace period; resolves when the group leader is gone.
+ */
+export async function stopProcessGroup(pid: number, graceMs = 15_000): Promise<void> {
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  signalGroup(pid, 'SIGKILL');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

@@ -19,7 +19,13 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/{src,mappings}/**/*.test.ts'],
     },
-    { ...common, displayName: 'contract', testMatch: ['<rootDir>/test/contract/**/*.test.ts'], slowTestThreshold: 30 },
+    {
+      ...common,
+      displayName: 'contract',
+      testMatch: ['<rootDir>/test/contract/**/*.test.ts'],
+      slowTestThreshold: 30,
+      testTimeout: 60_000,
+    },
     {
       ...common,
       displayName: 'integration',

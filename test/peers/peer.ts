@@ -22,6 +22,8 @@ export interface RunningPeer {
   readonly env: Readonly<Record<string, string>>;
   /** Where this peer's log goes. */
   readonly logFile: string;
+  /** Process (group) id of the peer, so `npm run peers:down` can stop a peer another process started. */
+  readonly pid: number;
   /** Milliseconds from spawn until readiness was observed. */
   readonly readyMs: number;
   /** Stops the peer and waits until its process is gone (SIGTERM, then SIGKILL after a grace period). */

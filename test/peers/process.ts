@@ -45,11 +45,6 @@ export function spawnLogged(
   return { child, exited };
 }
 
-/** Lets our process exit while the peer keeps running (for `npm run peers:up`). */
-export function detach(proc: SpawnedProcess): void {
-  proc.child.unref();
-}
-
 /** SIGTERM to the whole process group, SIGKILL after the grace period; resolves when the process is gone. */
 export async function stopProcess(proc: SpawnedProcess, graceMs = 15_000): Promise<void> {
   const { child } = proc;

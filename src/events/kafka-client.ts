@@ -1,0 +1,60 @@
+/** The kafkajs client, logging through our logger instead of its own console output. */
+import { Kafka, logLevel, type Admin, type logCreator } from 'kafkajs';
+import type { Logger } from '../platform/logger.ts';
+import type { ReadinessCheck } from '../platform/readiness.ts';
+
+export function createKafka(brokers: string, logger: Logger): Kafka {
+  return new Kafka({
+    clientId: 'hit-bridge',
+    brokers: brokers.split(','),
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(logger.child({ component: 'kafkajs' })),
+  });
+}
+
+function kafkaLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...rest } = log;
+      if (level <= logLevel.ERROR) logger.error(rest, message);
+      else if (level === logLevel.WARN) logger.warn(rest, message);
+      else logger.debug(rest, message);
+    };
+}
+
+/**
+ * Ready when the cluster answers a metadata request. The admin connection is kept between
+ * checks; one that failed or hung is dropped, so the next check starts afresh.
+ */
+export function kafkaReadiness(kafka: Kafka, timeoutMs: number): ReadinessCheck & { close(): Promise<void> } {
+  let admin: Admin | undefined;
+  const drop = async (): Promise<void> => {
+    const current = admin;
+    admin = undefined;
+    // A broker that accepts connections but never answers would hold disconnect() open too.
+    await Promise.race([current?.disconnect(), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]).catch(
+      () => undefined,
+    );
+  };
+  return {
+    name: 'kafka',
+    critical: true,
+    async check(signal) {
+      const current = (admin ??= kafka.admin({ retry: { retries: 0 } }));
+      const onAbort = (): void => {
+        if (admin === current) void drop();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await current.connect();
+        await current.describeCluster();
+      } catch (error) {
+        if (admin === current) await drop();
+        throw error;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+    close: drop,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The HTTP API. Entry points stay thin: validate, call one function, answer. Every error —
+ * thrown or rejected (Express 5 forwards rejected promises) — goes through one handler that
+ * answers with problem+json.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Logger } from '../platform/logger.ts';
+import { normalize, notFound } from '../platform/problem.ts';
+import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
+
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly readinessTimeoutMs: number;
+}
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    log: Logger;
+    requestId: string;
+  }
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestContext(deps.logger));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const report = await runReadiness(deps.readiness, deps.readinessTimeoutMs);
+    res.status(report.status === 'unready' ? 503 : 200).json(report);
+  });
+
+  app.use((req, _res, next) => {
+    next(notFound(`No route for ${req.method} ${req.path}`));
+  });
+  app.use(problemHandler);
+  return app;
+}
+
+/** A request id on every request (the caller's X-Request-Id if sane) and a child logger carrying it. */
+function requestContext(root: Logger): RequestHandler {
+  return (req, res, next) => {
+    const offered = req.get('x-request-id');
+    const requestId = offered && /^[\w.:-]{1,128}$/.test(offered) ? offered : randomUUID();
+    res.locals.requestId = requestId;
+    res.locals.log = root.child({ requestId });
+    res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
+    res.on('finish', () => {
+      res.locals.log.info(
+        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+const problemHandler: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+  const problem = normalize(error);
+  const log = res.locals.log;
+  if (problem.status >= 500) log.error({ err: error }, problem.title);
+  else log.info({ status: problem.status, type: problem.type }, problem.title);
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+};

@@ -1,0 +1,148 @@
+/**
+ * The service's configuration: read once from environment variables, validated with ajv, and
+ * every problem reported together, one line per variable. Each key carries its meaning and
+ * default here; the README's configuration table is checked against this schema by a test.
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    PORT: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      description: 'TCP port of the HTTP API (0 picks a free port).',
+    },
+    HOST: {
+      type: 'string',
+      minLength: 1,
+      default: '0.0.0.0',
+      description: 'Address the HTTP API listens on.',
+    },
+    LOG_LEVEL: {
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      description: 'Least severe log level written.',
+    },
+    LOG_PRETTY: {
+      type: 'boolean',
+      default: false,
+      description: 'Human-readable logs instead of JSON lines (for a terminal, never for production).',
+    },
+    SHUTDOWN_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 600000,
+      default: 10000,
+      description: 'On SIGTERM/SIGINT, how long in-flight work may take before the process exits anyway.',
+    },
+    READINESS_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 50,
+      maximum: 60000,
+      default: 2000,
+      description: 'How long /readyz waits for each dependency to answer.',
+    },
+    KAFKA_BROKERS: {
+      type: 'string',
+      pattern: '^[^,:\\s]+:\\d{1,5}(,[^,:\\s]+:\\d{1,5})*$',
+      description: 'Kafka bootstrap brokers as host:port[,host:port…]. Unset: events stay in the embedded log.',
+    },
+    EHR_BASE_URL: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description: 'FHIR R4 base URL of the hospital EHR (e.g. http://ehr.example/fhir).',
+    },
+    DATABASE_URL: {
+      type: 'string',
+      pattern: '^postgres(ql)?://',
+      description: 'PostgreSQL connection URL. Unset: the embedded SQLite store under DATA_DIR.',
+    },
+    DATA_DIR: {
+      type: 'string',
+      minLength: 1,
+      default: './data',
+      description: 'Directory for the embedded store when DATABASE_URL is unset.',
+    },
+  },
+} as const;
+
+type Schema = typeof configSchema;
+type Properties = Schema['properties'];
+type ValueOf<P> = P extends { type: 'integer' } ? number : P extends { type: 'boolean' } ? boolean : string;
+type WithDefault = {
+  [K in keyof Properties]: Properties[K] extends { default: unknown } ? K : never;
+}[keyof Properties];
+
+export type Config = { readonly [K in WithDefault]: ValueOf<Properties[K]> } & {
+  readonly [K in Exclude<keyof Properties, WithDefault>]?: ValueOf<Properties[K]>;
+};
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+/** Validates (and coerces) the environment. Never throws: the caller decides how to stop. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
+  const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true });
+  addFormats.default(ajv);
+  const validate = ajv.compile(configSchema);
+  const keys = Object.keys(configSchema.properties);
+  // Empty strings count as unset: `FOO=` in a .env file or a Helm value left blank.
+  const candidate: Record<string, string> = {};
+  for (const key of keys) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') candidate[key] = value.trim();
+  }
+  if (validate(candidate)) return { ok: true, config: candidate as unknown as Config };
+  const raw = (name: string): string | undefined => env[name]?.trim();
+  return { ok: false, errors: (validate.errors ?? []).map((error) => describeError(error, raw)) };
+}
+
+function describeError(error: ErrorObject, raw: (name: string) => string | undefined): string {
+  const name = error.instancePath.replace(/^\//, '') || String(error.params.missingProperty ?? '');
+  const got = raw(name);
+  const shown = got === undefined ? 'it is missing' : `got "${got}"`;
+  const rule = ruleText(error, name);
+  return `${name} ${rule} (${shown})`;
+}
+
+/** Regular expressions are no answer for a person: what each pattern means, in words. */
+const patternRules: Record<string, string> = {
+  KAFKA_BROKERS: 'must be a comma-separated list of host:port',
+  EHR_BASE_URL: 'must be an http:// or https:// URL',
+  DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
+};
+
+function ruleText(error: ErrorObject, name: string): string {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'type':
+      return `must be ${params.type === 'integer' ? 'a whole number' : params.type === 'boolean' ? 'true or false' : `a ${String(params.type)}`}`;
+    case 'minimum':
+      return `must be at least ${String(params.limit)}`;
+    case 'maximum':
+      return `must be at most ${String(params.limit)}`;
+    case 'enum':
+      return `must be one of ${(params.allowedValues as unknown[]).join(', ')}`;
+    case 'format':
+      return `must be a valid ${String(params.format)}`;
+    case 'pattern':
+      return patternRules[name] ?? `must match ${String(params.pattern)}`;
+    case 'required':
+      return 'is required';
+    default:
+      return error.message ?? 'is invalid';
+  }
+}
+
+/** For the start-up log: which keys are set, with anything that could hold a secret masked. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...config };
+  if (config.DATABASE_URL) shown.DATABASE_URL = config.DATABASE_URL.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  return shown;
+}

@@ -1,0 +1,116 @@
+/**
+ * The one error type. It carries an RFC 9457 problem detail, so whatever goes wrong — bad
+ * input, a missing submission, a conflict, a bug — reaches the caller in the same shape, naming
+ * the field and the rule broken. Workers read `retriable` to tell a transient failure from a
+ * permanent one.
+ */
+export interface FieldError {
+  /** JSON Pointer to the offending field, e.g. "/patient/nationalId" ("" for the whole body). */
+  readonly field: string;
+  /** The rule broken, as a short keyword, e.g. "required", "check-digits", "maximum". */
+  readonly rule: string;
+  /** The reason in plain words, for the person fixing the sending system. */
+  readonly message: string;
+}
+
+export interface ProblemDetails {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail?: string;
+  readonly errors?: readonly FieldError[];
+}
+
+const TYPE_BASE = 'https://hit-bridge.no/problems/';
+
+export class Problem extends Error {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly errors: readonly FieldError[] | undefined;
+  readonly retriable: boolean;
+
+  constructor(details: ProblemDetails & { retriable?: boolean; cause?: unknown }) {
+    super(details.detail ?? details.title, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'Problem';
+    this.type = details.type;
+    this.title = details.title;
+    this.status = details.status;
+    this.detail = details.detail;
+    this.errors = details.errors;
+    this.retriable = details.retriable ?? false;
+  }
+
+  toJSON(): ProblemDetails {
+    return {
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      ...(this.detail === undefined ? {} : { detail: this.detail }),
+      ...(this.errors === undefined ? {} : { errors: this.errors }),
+    };
+  }
+}
+
+export function badRequest(detail: string): Problem {
+  return new Problem({ type: `${TYPE_BASE}bad-request`, title: 'Bad request', status: 400, detail });
+}
+
+export function invalidInput(errors: readonly FieldError[]): Problem {
+  const detail =
+    errors.length === 1
+      ? `1 field breaks the rules: ${errors[0]?.field ?? ''}`
+      : `${errors.length} fields break the rules`;
+  return new Problem({
+    type: `${TYPE_BASE}invalid-input`,
+    title: 'The input is not valid',
+    status: 422,
+    detail,
+    errors,
+  });
+}
+
+export function notFound(detail: string): Problem {
+  return new Problem({ type: `${TYPE_BASE}not-found`, title: 'Not found', status: 404, detail });
+}
+
+export function conflict(detail: string): Problem {
+  return new Problem({ type: `${TYPE_BASE}conflict`, title: 'Conflict', status: 409, detail });
+}
+
+export function unsupportedMediaType(detail: string): Problem {
+  return new Problem({
+    type: `${TYPE_BASE}unsupported-media-type`,
+    title: 'Unsupported media type',
+    status: 415,
+    detail,
+  });
+}
+
+export function payloadTooLarge(detail: string): Problem {
+  return new Problem({ type: `${TYPE_BASE}payload-too-large`, title: 'Payload too large', status: 413, detail });
+}
+
+export function unavailable(detail: string): Problem {
+  return new Problem({
+    type: `${TYPE_BASE}unavailable`,
+    title: 'Service unavailable',
+    status: 503,
+    detail,
+    retriable: true,
+  });
+}
+
+/** Anything thrown becomes a Problem; what is not ours is an internal error whose detail is not leaked. */
+export function normalize(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  return new Problem({
+    type: `${TYPE_BASE}internal`,
+    title: 'Internal error',
+    status: 500,
+    detail: 'Something went wrong on our side; the request id in the logs tells the operators where.',
+    retriable: true,
+    cause: error,
+  });
+}

@@ -1,0 +1,175 @@
+import { createServer, type Server } from 'node:net';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { peerEnv } from '../support/peers-env.ts';
+import { spawnService } from '../support/service-process.ts';
+
+const silent = createLogger({
+  level: 'silent',
+  pretty: false,
+  destination: new Writable({
+    write: (_chunk, _encoding, done) => {
+      done();
+    },
+  }),
+});
+
+function config(env: Record<string, string>): Config {
+  const result = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env });
+  if (!result.ok) throw new Error(result.errors.join('; '));
+  return result.config;
+}
+
+/** A TCP server that accepts connections and never answers: a dependency that hangs. */
+async function blackHole(): Promise<{ url: string; server: Server }> {
+  const server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}/fhir`, server };
+}
+
+describe('the service process (npm start)', () => {
+  it('serves /healthz with 200 on embedded defaults when started with npm start', async () => {
+    const service = spawnService('npm', ['start', '--silent'], { PORT: '0', HOST: '127.0.0.1' });
+    try {
+      const listening = await service.waitForLine((line) => line.msg === 'listening', 30_000);
+      const response = await fetch(`http://127.0.0.1:${String(listening.port)}/healthz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'ok' });
+    } finally {
+      service.child.kill('SIGTERM');
+      await service.exited;
+    }
+  });
+
+  it('stops cleanly with exit code 0 on SIGTERM, logging that it stopped', async () => {
+    const service = spawnService(process.execPath, ['src/main.ts'], { PORT: '0', HOST: '127.0.0.1' });
+    await service.waitForLine((line) => line.msg === 'listening', 30_000);
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+    expect(service.lines.map((line) => line.msg)).toEqual(
+      expect.arrayContaining([
+        'signal received',
+        'shutting down: no new requests, finishing in-flight ones',
+        'stopped',
+      ]),
+    );
+  });
+
+  it('refuses to start with a wrong variable, naming it on one line and exiting 78', async () => {
+    const service = spawnService(process.execPath, ['src/main.ts'], { PORT: 'eighty', KAFKA_BROKERS: 'no-port' });
+    expect(await service.exited).toBe(78);
+    expect(service.stderr().trim().split('\n')).toEqual([
+      'hit-bridge: configuration error: PORT must be a whole number (got "eighty")',
+      'hit-bridge: configuration error: KAFKA_BROKERS must be a comma-separated list of host:port (got "no-port")',
+    ]);
+  });
+});
+
+describe('readiness against the real peers', () => {
+  let service: RunningService | undefined;
+  afterEach(async () => {
+    await service?.stop();
+    service = undefined;
+  });
+
+  it('is ready when Kafka, PostgreSQL and the EHR all answer', async () => {
+    service = await startService(
+      config({
+        KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
+        DATABASE_URL: peerEnv('DATABASE_URL'),
+        EHR_BASE_URL: peerEnv('EHR_BASE_URL'),
+        READINESS_TIMEOUT_MS: '10000',
+      }),
+      silent,
+    );
+    const response = await fetch(`${service.url}/readyz`);
+    const report = (await response.json()) as { status: string; checks: { name: string; status: string }[] };
+    expect(response.status).toBe(200);
+    expect(report.status).toBe('ready');
+    expect(report.checks.map(({ name, status }) => [name, status]).sort()).toEqual([
+      ['ehr', 'up'],
+      ['kafka', 'up'],
+      ['postgres', 'up'],
+    ]);
+  });
+
+  it('is unready (503) when the Kafka it is configured with does not answer, and says so', async () => {
+    const hole = await blackHole();
+    try {
+      const { port } = new URL(hole.url);
+      service = await startService(
+        config({
+          KAFKA_BROKERS: `127.0.0.1:${port}`,
+          DATABASE_URL: peerEnv('DATABASE_URL'),
+          READINESS_TIMEOUT_MS: '1000',
+        }),
+        silent,
+      );
+      const response = await fetch(`${service.url}/readyz`);
+      const report = (await response.json()) as { status: string; checks: { name: string; status: string }[] };
+      expect(response.status).toBe(503);
+      expect(report.checks.find((check) => check.name === 'kafka')?.status).toBe('down');
+      expect(report.checks.find((check) => check.name === 'postgres')?.status).toBe('up');
+    } finally {
+      hole.server.close();
+    }
+  });
+
+  it('stays ready but degraded while the EHR is down, so clinics can keep posting', async () => {
+    service = await startService(
+      config({
+        DATABASE_URL: peerEnv('DATABASE_URL'),
+        EHR_BASE_URL: 'http://127.0.0.1:1/fhir',
+        READINESS_TIMEOUT_MS: '2000',
+      }),
+      silent,
+    );
+    const response = await fetch(`${service.url}/readyz`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toBe('degraded');
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('finishes a request in flight before it stops', async () => {
+    const hole = await blackHole();
+    try {
+      const service = await startService(config({ EHR_BASE_URL: hole.url, READINESS_TIMEOUT_MS: '800' }), silent);
+      const inFlight = fetch(`${service.url}/readyz`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const stopped = service.stop();
+      const response = await inFlight;
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { status: string }).status).toBe('degraded');
+      await expect(stopped).resolves.toBeUndefined();
+      await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
+    } finally {
+      hole.server.close();
+    }
+  });
+
+  it('gives up after SHUTDOWN_TIMEOUT_MS when in-flight work takes longer', async () => {
+    const hole = await blackHole();
+    try {
+      const service = await startService(
+        config({ EHR_BASE_URL: hole.url, READINESS_TIMEOUT_MS: '5000', SHUTDOWN_TIMEOUT_MS: '300' }),
+        silent,
+      );
+      const inFlight = fetch(`${service.url}/readyz`).then(
+        (response) => response.status,
+        () => 'cut off',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await expect(service.stop()).rejects.toThrow('shutdown took longer than 300 ms');
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(await inFlight).toBe('cut off');
+    } finally {
+      hole.server.close();
+    }
+  });
+});

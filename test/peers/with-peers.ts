@@ -1,0 +1,50 @@
+/**
+ * `node test/peers/with-peers.ts -- <command…>`: starts the real peers, runs the command with
+ * KAFKA_BROKERS, EHR_BASE_URL and DATABASE_URL pointing at them, stops the peers whatever
+ * happens, and exits with the command's exit code.
+ *
+ * With HIT_BRIDGE_PEERS=external the peers already named in the environment are used as they
+ * are (e.g. after `eval "$(npm run -s peers:up)"`), and nothing is started or stopped.
+ */
+import { spawn } from 'node:child_process';
+import { envLines, peerEnv, startPeers, stopPeers } from './all.ts';
+import type { RunningPeer } from './peer.ts';
+
+const separator = process.argv.indexOf('--');
+const [command, ...args] = separator === -1 ? [] : process.argv.slice(separator + 1);
+if (command === undefined) {
+  console.error('usage: node test/peers/with-peers.ts -- <command> [args…]');
+  process.exit(2);
+}
+
+const rootDir = process.cwd();
+let peers: RunningPeer[] = [];
+if (process.env.HIT_BRIDGE_PEERS !== 'external') {
+  const started = Date.now();
+  peers = await startPeers({ rootDir });
+  for (const peer of peers) {
+    console.error(
+      `peer ${peer.name.padEnd(8)} ready in ${(peer.readyMs / 1000).toFixed(1)} s  ${peer.url}  (log: ${peer.logFile})`,
+    );
+  }
+  console.error(`all peers ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.error(
+    envLines(peerEnv(peers))
+      .map((line) => line.replace(/:[^:@/]+@/, ':***@'))
+      .join('\n'),
+  );
+}
+
+const child = spawn(command, args, { stdio: 'inherit', env: { ...process.env, ...peerEnv(peers) } });
+const forward = (signal: NodeJS.Signals): void => {
+  child.kill(signal);
+};
+process.on('SIGINT', forward);
+process.on('SIGTERM', forward);
+const code = await new Promise<number>((resolve) => {
+  child.once('exit', (exitCode, signal) => {
+    resolve(exitCode ?? (signal ? 128 + 15 : 1));
+  });
+});
+await stopPeers(peers);
+process.exit(code);

@@ -1,0 +1,8 @@
+/** The real peers' addresses, set by test/peers/with-peers.ts; a clear failure when run without them. */
+export function peerEnv(name: 'KAFKA_BROKERS' | 'EHR_BASE_URL' | 'DATABASE_URL'): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run this suite through "npm run test:peers" (test/peers/with-peers.ts)`);
+  }
+  return value;
+}

@@ -13,6 +13,8 @@ const transform = {
 };
 const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 module.exports = {
+  // Global, not per project (jest ignores it there): generous for tests that start processes.
+  testTimeout: 120_000,
   projects: [
     {
       ...common,

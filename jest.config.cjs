@@ -26,7 +26,6 @@ module.exports = {
       displayName: 'contract',
       testMatch: ['<rootDir>/test/contract/**/*.test.ts'],
       slowTestThreshold: 30,
-      testTimeout: 60_000,
     },
     {
       ...common,

@@ -1,0 +1,135 @@
+/**
+ * What every mapping shares: business identifiers, conditional references to what the EHR owns
+ * (Patient, Practitioner, the prescription), transaction entries created only if none exists,
+ * deterministic fullUrls, and Norwegian narrative. Pure: no clock, no I/O, no randomness — the
+ * same input always gives the same Bundle, byte for byte (golden tests rely on it).
+ */
+import { createHash } from 'node:crypto';
+import type { Bundle, BundleEntry, FhirResource, Identifier, Narrative, Reference } from 'fhir/r4.js';
+import { parseNationalId } from '../src/domain/national-id.ts';
+import { CANONICAL_BASE, IDENTIFIER_SYSTEMS } from './terminology.ts';
+
+/** Deployment choices a mapping needs; passed in, never read from the environment here. */
+export interface MappingOptions {
+  /**
+   * Also code OBAB00 with urn:oid:2.16.578.1.12.4.1.1.7220, as DIPS is reported to do for NCMP
+   * (UNCONFIRMED; REFERENCE.md). Off by default.
+   */
+  readonly ncmpDipsCoding: boolean;
+}
+
+export const DEFAULT_MAPPING_OPTIONS: MappingOptions = { ncmpDipsCoding: false };
+
+export type InputKind = 'session' | 'fitness-test' | 'prescription';
+
+/**
+ * The business identifier of one resource made from one input: the system names the sending
+ * system (`source`), the value the input and the resource's role in it, e.g.
+ * `session/S-2026-0042/hr-interval-2`. Input ids and sources cannot contain "/" (the schemas
+ * forbid it), so two different inputs never share a value.
+ */
+export function businessIdentifier(source: string, kind: InputKind, inputId: string, role?: string): Identifier {
+  return {
+    use: 'official',
+    system: `${CANONICAL_BASE}/sid/${source}`,
+    value: role === undefined ? `${kind}/${inputId}` : `${kind}/${inputId}/${role}`,
+  };
+}
+
+export function searchToken(identifier: Identifier): string {
+  return `${identifier.system ?? ''}|${identifier.value ?? ''}`;
+}
+
+/**
+ * The patient, by national id, as a conditional reference the EHR resolves to its own Patient
+ * (hit-bridge never creates one). The identifier stays on the reference as well, so the link
+ * survives in systems that keep references logical.
+ */
+export function patientReference(nationalId: string): Reference {
+  const parsed = parseNationalId(nationalId);
+  // Inputs are validated before mapping; an invalid id here is a bug, not bad input.
+  if (!parsed.ok) throw new Error(`mapping received an invalid national id: ${parsed.reason}`);
+  const identifier = { system: parsed.value.identifierSystem, value: nationalId };
+  return { reference: `Patient?identifier=${searchToken(identifier)}`, identifier, type: 'Patient' };
+}
+
+export function practitionerReference(hprNumber: string): Reference {
+  const identifier = { system: IDENTIFIER_SYSTEMS.hpr, value: hprNumber };
+  return { reference: `Practitioner?identifier=${searchToken(identifier)}`, identifier, type: 'Practitioner' };
+}
+
+/** A reference to a resource hit-bridge itself created earlier, by its business identifier. */
+export function conditionalReference(resourceType: string, identifier: Identifier): Reference {
+  return { reference: `${resourceType}?identifier=${searchToken(identifier)}`, identifier, type: resourceType };
+}
+
+/** A UUID derived from text (SHA-256, formatted as a version-8 UUID), for stable urn:uuid fullUrls. */
+export function deterministicUuid(text: string): string {
+  const hex = createHash('sha256').update(text).digest('hex');
+  const variant = ((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function fullUrlFor(identifier: Identifier): string {
+  return `urn:uuid:${deterministicUuid(searchToken(identifier))}`;
+}
+
+/** A transaction entry that creates the resource only if none with its business identifier exists. */
+export function createOnce<T extends FhirResource & { identifier?: Identifier[] }>(resource: T): BundleEntry<T> {
+  const identifier = resource.identifier?.[0];
+  if (identifier === undefined) throw new Error(`${resource.resourceType} without a business identifier`);
+  return {
+    fullUrl: fullUrlFor(identifier),
+    resource,
+    request: { method: 'POST', url: resource.resourceType, ifNoneExist: `identifier=${searchToken(identifier)}` },
+  };
+}
+
+export function transactionBundle(identifier: Identifier, entries: BundleEntry[]): Bundle {
+  return { resourceType: 'Bundle', identifier, type: 'transaction', entry: entries };
+}
+
+// ---- Narrative (Norwegian bokmål) ----
+
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** XHTML narrative from already-escaped fragments (use `escapeXml` on every piece of input text). */
+export function narrative(xhtml: string): Narrative {
+  return { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${xhtml}</div>` };
+}
+
+/** A two-column table of label → value, the shape most narratives take. Values are escaped here. */
+export function narrativeTable(title: string, rows: readonly (readonly [string, string | undefined])[]): Narrative {
+  const body = rows
+    .filter((row): row is readonly [string, string] => row[1] !== undefined)
+    .map(([label, value]) => `<tr><th>${escapeXml(label)}</th><td>${escapeXml(value)}</td></tr>`)
+    .join('');
+  return narrative(`<p><b>${escapeXml(title)}</b></p><table>${body}</table>`);
+}
+
+const OSLO_DATE = new Intl.DateTimeFormat('nb-NO', {
+  timeZone: 'Europe/Oslo',
+  day: '2-digit',
+  month: '2-digit',
+  year: 'numeric',
+});
+const OSLO_TIME = new Intl.DateTimeFormat('nb-NO', { timeZone: 'Europe/Oslo', hour: '2-digit', minute: '2-digit' });
+
+/** "23.11.2026 kl. 10.15", in Norwegian time whatever offset the input carried. */
+export function formatDateTimeNo(isoDateTime: string): string {
+  const instant = new Date(isoDateTime);
+  return `${OSLO_DATE.format(instant)} kl. ${OSLO_TIME.format(instant).replace(':', '.')}`;
+}
+
+/** "23.11.2026" from a date (YYYY-MM-DD), without time-zone arithmetic. */
+export function formatDateNo(isoDate: string): string {
+  const [year, month, day] = isoDate.slice(0, 10).split('-');
+  return `${day ?? ''}.${month ?? ''}.${year ?? ''}`;
+}
+
+/** Norwegian decimal comma: 42.5 → "42,5". */
+export function formatNumberNo(value: number, maximumFractionDigits = 1): string {
+  return new Intl.NumberFormat('nb-NO', { maximumFractionDigits, useGrouping: false }).format(value);
+}

@@ -1,0 +1,115 @@
+/**
+ * Every code system, code and identifier system hit-bridge writes, in one place, each with its
+ * source in ../shared/domain/REFERENCE.md (and fhir-terminology.md). Nothing here may be invented:
+ * where no standard code exists, the concept is in our own CodeSystem (profiles/), and where a
+ * source is weak the comment says UNCONFIRMED.
+ */
+import type { Coding } from 'fhir/r4.js';
+
+/** Canonical base of everything hit-bridge publishes (profiles, CodeSystem, identifier systems). */
+export const CANONICAL_BASE = 'https://hit-bridge.no/fhir';
+
+export const SYSTEMS = {
+  /**
+   * NKPK (NCMP, NCSP, NCRP) as HL7 Norway's no-basis Procedure slices it. Which Volven OID means
+   * exactly what is UNCONFIRMED (fhir-terminology.md §1.2); 7275 is what no-basis fixes.
+   */
+  nkpk: 'urn:oid:2.16.578.1.12.4.1.1.7275',
+  /** NCMP as DIPS is reported to code it (secondary source, UNCONFIRMED); sent only when configured. */
+  ncmpDips: 'urn:oid:2.16.578.1.12.4.1.1.7220',
+  snomed: 'http://snomed.info/sct',
+  loinc: 'http://loinc.org',
+  ucum: 'http://unitsofmeasure.org',
+  observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
+  /** Our own CodeSystem for measurements no LOINC code exists for (profiles/CodeSystem-hit-bridge.json). */
+  hitBridge: `${CANONICAL_BASE}/CodeSystem/hit-bridge`,
+} as const;
+
+export const IDENTIFIER_SYSTEMS = {
+  fnr: 'urn:oid:2.16.578.1.12.4.1.4.1',
+  dNumber: 'urn:oid:2.16.578.1.12.4.1.4.2',
+  hpr: 'urn:oid:2.16.578.1.12.4.1.4.4',
+  organisationNumber: 'urn:oid:2.16.578.1.12.4.1.4.101',
+  resh: 'urn:oid:2.16.578.1.12.4.1.4.102',
+  herId: 'urn:oid:2.16.578.1.12.4.1.2',
+} as const;
+
+/** OBAB00, "Veiledet og instruert fysisk trening knyttet til motorikk og/eller kondisjon" (NCMP, chapter OB Tiltak). */
+export const OBAB00 = {
+  system: SYSTEMS.nkpk,
+  code: 'OBAB00',
+  display: 'Veiledet og instruert fysisk trening knyttet til motorikk og/eller kondisjon',
+} as const satisfies Coding;
+
+export const SNOMED = {
+  exerciseTherapy: { system: SYSTEMS.snomed, code: '229065009', display: 'Exercise therapy' },
+  referralToPhysicalActivityProgram: {
+    system: SYSTEMS.snomed,
+    code: '390893007',
+    display: 'Referral to physical activity program',
+  },
+  dischargeFromHospital: { system: SYSTEMS.snomed, code: '308283009', display: 'Discharge from hospital' },
+  /** Qualifier for the vital-signs exercise-association extension. */
+  duringExercise: { system: SYSTEMS.snomed, code: '309604004', display: 'During exercise' },
+} as const satisfies Record<string, Coding>;
+
+export const LOINC = {
+  heartRate: { system: SYSTEMS.loinc, code: '8867-4', display: 'Heart rate' },
+  /** Secondary sources only, strongly agreeing (fhir-terminology.md §3); UNCONFIRMED at loinc.org. */
+  vo2maxPerKg: {
+    system: SYSTEMS.loinc,
+    code: '94122-9',
+    display: 'Oxygen consumption (VO2)/Body weight [Volume Rate Content] --peak during exercise',
+  },
+  exerciseDuration: { system: SYSTEMS.loinc, code: '55411-3', display: 'Exercise duration' },
+  exerciseIntensity: { system: SYSTEMS.loinc, code: '74008-4', display: 'Exercise intensity' },
+  /** Weakly sourced (fhir-terminology.md §3); display UNCONFIRMED. */
+  sixMinuteWalkDistance: { system: SYSTEMS.loinc, code: '64098-7', display: 'Six minute walk test' },
+} as const satisfies Record<string, Coding>;
+
+/**
+ * Our own codes: no LOINC or SNOMED code was found for these (REFERENCE.md "Measurements";
+ * LOINC 82289-0 is a 0–10 scale, not Borg 6–20). The CodeSystem resource in profiles/ lists
+ * exactly these; a unit test keeps the two in step.
+ */
+export const HIT_CODES = {
+  borgRpe: { system: SYSTEMS.hitBridge, code: 'borg-rpe', display: 'Borg RPE 6–20' },
+  hrMaxEstimated: { system: SYSTEMS.hitBridge, code: 'hrmax-estimated', display: 'Maximal heart rate, estimated' },
+  hrMaxMeasured: { system: SYSTEMS.hitBridge, code: 'hrmax-measured', display: 'Maximal heart rate, measured' },
+  oneRepMax: { system: SYSTEMS.hitBridge, code: 'one-rep-max', display: 'One-repetition maximum (1RM)' },
+  timeInZone: {
+    system: SYSTEMS.hitBridge,
+    code: 'time-in-zone',
+    display: 'Time in the interval zone (85–95 % of maximal heart rate)',
+  },
+  fitnessAge: { system: SYSTEMS.hitBridge, code: 'fitness-age', display: 'Fitness age (kondisjonsalder), estimate' },
+  strengthSet: { system: SYSTEMS.hitBridge, code: 'strength-set', display: 'Strength training set' },
+} as const satisfies Record<string, Coding>;
+
+export const CATEGORY = {
+  activity: { system: SYSTEMS.observationCategory, code: 'activity', display: 'Activity' },
+  exam: { system: SYSTEMS.observationCategory, code: 'exam', display: 'Exam' },
+  vitalSigns: { system: SYSTEMS.observationCategory, code: 'vital-signs', display: 'Vital Signs' },
+} as const satisfies Record<string, Coding>;
+
+/** HL7 vital-signs IG extension saying a measurement was taken during exercise (fhir-terminology.md §3). */
+export const EXERCISE_ASSOCIATION_EXTENSION =
+  'http://hl7.org/fhir/us/vitals/StructureDefinition/ExerciseAssociationExt';
+
+/** UCUM units as written in Quantity.code (and .unit). */
+export const UNITS = {
+  perMinute: '/min',
+  mlPerKgPerMinute: 'mL/kg/min',
+  minutes: 'min',
+  seconds: 's',
+  kilograms: 'kg',
+  metres: 'm',
+  percent: '%',
+  kilometresPerHour: 'km/h',
+  score: '{score}',
+  years: 'a',
+} as const;
+
+export function profileUrl(id: string): string {
+  return `${CANONICAL_BASE}/StructureDefinition/${id}`;
+}

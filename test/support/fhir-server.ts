@@ -1,0 +1,66 @@
+/** A few plain FHIR REST calls for tests that talk to the real HAPI FHIR server. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4.js';
+
+export interface FhirResponse<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+}
+
+export async function fhir<T = unknown>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<FhirResponse<T>> {
+  const response = await fetch(`${baseUrl.replace(/\/$/, '')}/${path}`, {
+    method,
+    headers: {
+      accept: 'application/fhir+json',
+      ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Loads every StructureDefinition and CodeSystem in profiles/ into the server (PUT by id: repeatable). */
+export async function loadProfiles(baseUrl: string, dir = 'profiles'): Promise<string[]> {
+  const files = readdirSync(dir).filter((file) => /^(StructureDefinition|CodeSystem|ValueSet)-.+\.json$/.test(file));
+  const loaded: string[] = [];
+  // CodeSystems and ValueSets first: profiles may bind to them.
+  for (const file of files.sort(
+    (a, b) => Number(a.startsWith('StructureDefinition')) - Number(b.startsWith('StructureDefinition')),
+  )) {
+    const resource = JSON.parse(readFileSync(join(dir, file), 'utf8')) as FhirResource & { id: string };
+    const result = await fhir<OperationOutcome>(baseUrl, 'PUT', `${resource.resourceType}/${resource.id}`, resource);
+    if (result.status >= 300)
+      throw new Error(`loading ${file} failed (${result.status}): ${JSON.stringify(result.body)}`);
+    loaded.push(file);
+  }
+  return loaded;
+}
+
+/** Error-severity issues of an OperationOutcome, as readable lines. */
+export function errorsOf(outcome: OperationOutcome): string[] {
+  return outcome.issue
+    .filter((issue) => issue.severity === 'error' || issue.severity === 'fatal')
+    .map(
+      (issue) =>
+        `${(issue.expression ?? issue.location ?? []).join(',')}: ${issue.diagnostics ?? issue.details?.text ?? issue.code}`,
+    );
+}
+
+export async function countByIdentifier(
+  baseUrl: string,
+  resourceType: string,
+  system: string,
+  value: string,
+): Promise<number> {
+  const query = new URLSearchParams({ identifier: `${system}|${value}`, _summary: 'count' });
+  const result = await fhir<Bundle>(baseUrl, 'GET', `${resourceType}?${query.toString()}`);
+  if (result.status !== 200) throw new Error(`search ${resourceType} failed (${result.status})`);
+  return result.body.total ?? 0;
+}

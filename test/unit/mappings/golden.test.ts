@@ -1,0 +1,38 @@
+/**
+ * Golden tests: every fixture input under test/fixtures/mappings/<kind>/<case>.input.json maps
+ * to exactly the Bundle committed beside it as <case>.bundle.json. A change in what the EHR
+ * receives shows up here as a diff a reviewer reads. `UPDATE_GOLDEN=1` rewrites the expected
+ * files — after which they must be read, not just committed.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
+import { INPUT_KINDS, mappers, type InputKindName, type InputKinds } from '../../../mappings/registry.ts';
+import { fixtureCases, readInput } from '../../support/fixtures.ts';
+
+function mapFixture<K extends InputKindName>(kind: K, input: InputKinds[K]): unknown {
+  return mappers[kind](input, DEFAULT_MAPPING_OPTIONS);
+}
+
+const cases = fixtureCases();
+
+describe('golden mappings', () => {
+  it('has at least three fixtures for every input kind', () => {
+    const counts = Object.fromEntries(INPUT_KINDS.map((kind) => [kind, cases.filter((c) => c.kind === kind).length]));
+    for (const kind of INPUT_KINDS) expect([kind, (counts[kind] ?? 0) >= 3]).toEqual([kind, true]);
+  });
+
+  it.each(cases.map((c) => [`${c.kind}/${c.name}`, c] as const))('%s maps to its committed Bundle', (_label, c) => {
+    const bundle = mapFixture(c.kind, readInput(c));
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(c.bundleFile, `${JSON.stringify(bundle, null, 2)}\n`);
+    expect(existsSync(c.bundleFile)).toBe(true);
+    expect(bundle).toEqual(JSON.parse(readFileSync(c.bundleFile, 'utf8')));
+  });
+
+  it.each(cases.map((c) => [`${c.kind}/${c.name}`, c] as const))(
+    '%s maps to the same Bundle every time',
+    (_label, c) => {
+      const input = JSON.parse(readFileSync(c.inputFile, 'utf8')) as InputKinds[typeof c.kind];
+      expect(JSON.stringify(mapFixture(c.kind, input))).toBe(JSON.stringify(mapFixture(c.kind, input)));
+    },
+  );
+});

@@ -84,6 +84,8 @@ export const HIT_CODES = {
   },
   fitnessAge: { system: SYSTEMS.hitBridge, code: 'fitness-age', display: 'Fitness age (kondisjonsalder), estimate' },
   strengthSet: { system: SYSTEMS.hitBridge, code: 'strength-set', display: 'Strength training set' },
+  /** Groups one fitness test's results (hasMember); there is no NCMP code for a fitness test in the reference. */
+  fitnessTest: { system: SYSTEMS.hitBridge, code: 'fitness-test', display: 'Fitness test (its results grouped)' },
 } as const satisfies Record<string, Coding>;
 
 export const CATEGORY = {

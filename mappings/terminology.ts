@@ -86,6 +86,17 @@ export const HIT_CODES = {
   strengthSet: { system: SYSTEMS.hitBridge, code: 'strength-set', display: 'Strength training set' },
   /** Groups one fitness test's results (hasMember); there is no NCMP code for a fitness test in the reference. */
   fitnessTest: { system: SYSTEMS.hitBridge, code: 'fitness-test', display: 'Fitness test (its results grouped)' },
+  /** Component of a session's per-interval heart rate (LOINC 8867-4 carries the mean); no LOINC code for "peak within one bout" was found (55426-1 is by pedometer). */
+  heartRatePeak: { system: SYSTEMS.hitBridge, code: 'heart-rate-peak', display: 'Peak heart rate in one interval' },
+  /** Components of a strength-set Observation (no LOINC or SNOMED codes in the reference). */
+  strengthExercise: { system: SYSTEMS.hitBridge, code: 'strength-exercise', display: 'Strength exercise' },
+  strengthSets: { system: SYSTEMS.hitBridge, code: 'strength-sets', display: 'Number of sets' },
+  strengthReps: { system: SYSTEMS.hitBridge, code: 'strength-reps', display: 'Repetitions per set' },
+  percentOfOneRepMax: {
+    system: SYSTEMS.hitBridge,
+    code: 'percent-of-one-rep-max',
+    display: 'Load as percent of one-repetition maximum (1RM)',
+  },
 } as const satisfies Record<string, Coding>;
 
 export const CATEGORY = {

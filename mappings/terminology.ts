@@ -97,6 +97,15 @@ export const HIT_CODES = {
     code: 'percent-of-one-rep-max',
     display: 'Load as percent of one-repetition maximum (1RM)',
   },
+  /**
+   * Target of an attendance goal in a prescription. Not LOINC 89555-7 (Exercise Vital Sign days a
+   * week): that is self-reported activity of any kind, not prescribed sessions carried out.
+   */
+  trainingSessionsPerWeek: {
+    system: SYSTEMS.hitBridge,
+    code: 'training-sessions-per-week',
+    display: 'Training sessions carried out per week',
+  },
 } as const satisfies Record<string, Coding>;
 
 export const CATEGORY = {
@@ -121,6 +130,8 @@ export const UNITS = {
   kilometresPerHour: 'km/h',
   score: '{score}',
   years: 'a',
+  /** Prescribed training sessions a week (an annotated count). */
+  sessionsPerWeek: '{sessions}/wk',
 } as const;
 
 export function profileUrl(id: string): string {

@@ -123,6 +123,19 @@ export function formatDateTimeNo(isoDateTime: string): string {
   return `${OSLO_DATE.format(instant)} kl. ${OSLO_TIME.format(instant).replace(':', '.')}`;
 }
 
+const OSLO_DATE_PARTS = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Oslo',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** The calendar day (YYYY-MM-DD) an instant falls on in Norway, whatever offset the input carried. */
+export function osloCalendarDate(isoDateTime: string): string {
+  const parts = Object.fromEntries(OSLO_DATE_PARTS.formatToParts(new Date(isoDateTime)).map((p) => [p.type, p.value]));
+  return `${parts.year ?? ''}-${parts.month ?? ''}-${parts.day ?? ''}`;
+}
+
 /** "23.11.2026" from a date (YYYY-MM-DD), without time-zone arithmetic. */
 export function formatDateNo(isoDate: string): string {
   const [year, month, day] = isoDate.slice(0, 10).split('-');

@@ -21,6 +21,8 @@ export const SYSTEMS = {
   loinc: 'http://loinc.org',
   ucum: 'http://unitsofmeasure.org',
   observationCategory: 'http://terminology.hl7.org/CodeSystem/observation-category',
+  /** HL7 v3 ObservationInterpretation (FHIR R4 core), for a value against its reference range. */
+  observationInterpretation: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation',
   /** Our own CodeSystem for measurements no LOINC code exists for (profiles/CodeSystem-hit-bridge.json). */
   hitBridge: `${CANONICAL_BASE}/CodeSystem/hit-bridge`,
 } as const;
@@ -112,6 +114,13 @@ export const CATEGORY = {
   activity: { system: SYSTEMS.observationCategory, code: 'activity', display: 'Activity' },
   exam: { system: SYSTEMS.observationCategory, code: 'exam', display: 'Exam' },
   vitalSigns: { system: SYSTEMS.observationCategory, code: 'vital-signs', display: 'Vital Signs' },
+} as const satisfies Record<string, Coding>;
+
+/** A value against its Observation.referenceRange (FHIR R4 core ObservationInterpretation codes). */
+export const INTERPRETATION = {
+  low: { system: SYSTEMS.observationInterpretation, code: 'L', display: 'Low' },
+  normal: { system: SYSTEMS.observationInterpretation, code: 'N', display: 'Normal' },
+  high: { system: SYSTEMS.observationInterpretation, code: 'H', display: 'High' },
 } as const satisfies Record<string, Coding>;
 
 /** HL7 vital-signs IG extension saying a measurement was taken during exercise (fhir-terminology.md §3). */

@@ -75,7 +75,7 @@ export function fullUrlFor(identifier: Identifier): string {
 }
 
 /** A transaction entry that creates the resource only if none with its business identifier exists. */
-export function createOnce<T extends FhirResource & { identifier?: Identifier[] }>(resource: T): BundleEntry<T> {
+export function createOnce<T extends FhirResource & { identifier?: Identifier[] | undefined }>(resource: T): BundleEntry<T> {
   const identifier = resource.identifier?.[0];
   if (identifier === undefined) throw new Error(`${resource.resourceType} without a business identifier`);
   return {

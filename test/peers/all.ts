@@ -4,7 +4,7 @@
  * answers), and stops them all if any fails.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startHapi } from './hapi.ts';
@@ -23,13 +23,35 @@ const starters: Record<PeerName, (options: PeerOptions) => Promise<RunningPeer>>
 };
 
 export interface StartPeersOptions {
-  /** The project's root; peers' data and logs go to <root>/.peers/<name>/ (git-ignored). */
-  readonly rootDir: string;
+  /** Where peers keep data and logs: <runDir>/<name>/ (under the git-ignored .peers/). */
+  readonly runDir: string;
   readonly peers?: readonly PeerName[];
 }
 
-export function peersDir(rootDir: string): string {
-  return join(rootDir, '.peers');
+/**
+ * One directory per kind of run — `npm test` and `npm run peers:up` — so a test run never wipes
+ * the data of peers a person left running. A run whose directory is held by a live process is
+ * refused rather than allowed to trample it.
+ */
+export function claimRunDir(rootDir: string, run: 'test' | 'up'): string {
+  const runDir = join(rootDir, '.peers', run);
+  mkdirSync(runDir, { recursive: true });
+  const lock = join(runDir, 'owner.pid');
+  const owner = existsSync(lock) ? Number(readFileSync(lock, 'utf8')) : undefined;
+  if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+    throw new Error(`${runDir} is in use by process ${owner}; wait for it or stop it first`);
+  }
+  writeFileSync(lock, String(process.pid));
+  return runDir;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function startPeers(options: StartPeersOptions): Promise<RunningPeer[]> {
@@ -42,10 +64,11 @@ export async function startPeers(options: StartPeersOptions): Promise<RunningPee
   mkdirSync(cacheDir, { recursive: true });
   const results = await Promise.allSettled(
     names.map((name) => {
-      const workDir = join(peersDir(options.rootDir), name);
+      const workDir = join(options.runDir, name);
       rmSync(workDir, { recursive: true, force: true });
       mkdirSync(workDir, { recursive: true });
-      return starters[name]({ workDir, cacheDir });
+      const port = configuredPort(name);
+      return starters[name]({ workDir, cacheDir, ...(port === undefined ? {} : { port }) });
     }),
   );
   const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
@@ -68,6 +91,17 @@ export function peerEnv(peers: readonly RunningPeer[]): Record<string, string> {
 /** The lines `npm run peers:up` prints: KEY=value, shell-quoted so `eval` takes them as they are. */
 export function envLines(env: Readonly<Record<string, string>>): string[] {
   return Object.entries(env).map(([key, value]) => `${key}='${value.replaceAll("'", "'\\''")}'`);
+}
+
+/** HIT_BRIDGE_KAFKA_PORT, HIT_BRIDGE_HAPI_PORT, HIT_BRIDGE_POSTGRES_PORT: fixed ports; unset picks free ones. */
+function configuredPort(name: PeerName): number | undefined {
+  const variable = `HIT_BRIDGE_${name.toUpperCase()}_PORT`;
+  const value = process.env[variable];
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${variable} must be a port number (got "${value}")`);
+  return port;
 }
 
 /** Testcontainers is used only where a Docker engine really answers (a client alone is not enough). */

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { envLines, peerEnv, peersDir, startPeers } from './all.ts';
+import { claimRunDir, envLines, peerEnv, startPeers } from './all.ts';
 import { stopProcessGroup } from './process.ts';
 
 interface PeerState {
@@ -14,15 +14,15 @@ interface PeerState {
   readonly url: string;
 }
 
-const rootDir = process.cwd();
-const stateFile = join(peersDir(rootDir), 'running.json');
+const upDir = join(process.cwd(), '.peers', 'up');
+const stateFile = join(upDir, 'running.json');
 
 async function up(): Promise<void> {
   if (existsSync(stateFile)) {
     console.error(`peers already running (${stateFile}); run "npm run peers:down" first`);
     process.exit(1);
   }
-  const peers = await startPeers({ rootDir });
+  const peers = await startPeers({ runDir: claimRunDir(process.cwd(), 'up') });
   const state: PeerState[] = peers.map(({ name, pid, url }) => ({ name, pid, url }));
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   for (const peer of peers) {
@@ -31,7 +31,7 @@ async function up(): Promise<void> {
     );
   }
   const lines = envLines(peerEnv(peers));
-  writeFileSync(join(peersDir(rootDir), 'env'), `${lines.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(join(upDir, 'env'), `${lines.join('\n')}\n`, { mode: 0o600 });
   console.log(lines.join('\n'));
   // The peers lead their own process groups and write to their own log files: they outlive us.
   process.exit(0);

@@ -7,7 +7,7 @@
  * are (e.g. after `eval "$(npm run -s peers:up)"`), and nothing is started or stopped.
  */
 import { spawn } from 'node:child_process';
-import { envLines, peerEnv, startPeers, stopPeers } from './all.ts';
+import { claimRunDir, envLines, peerEnv, startPeers, stopPeers } from './all.ts';
 import type { RunningPeer } from './peer.ts';
 
 const separator = process.argv.indexOf('--');
@@ -17,11 +17,10 @@ if (command === undefined) {
   process.exit(2);
 }
 
-const rootDir = process.cwd();
 let peers: RunningPeer[] = [];
 if (process.env.HIT_BRIDGE_PEERS !== 'external') {
   const started = Date.now();
-  peers = await startPeers({ rootDir });
+  peers = await startPeers({ runDir: claimRunDir(process.cwd(), 'test') });
   for (const peer of peers) {
     console.error(
       `peer ${peer.name.padEnd(8)} ready in ${(peer.readyMs / 1000).toFixed(1)} s  ${peer.url}  (log: ${peer.logFile})`,

@@ -195,7 +195,9 @@ const EBBELING_METHOD =
 function vo2maxMethodText(ctx: TestContext, vo2max: Vo2max): string {
   if (vo2max.source === 'ebbeling') return EBBELING_METHOD;
   const kind = KIND_LABELS[ctx.input.kind];
-  return vo2max.method === 'measured' ? `Målt ved ${kind}` : `Estimert av klinikken ved ${kind}`;
+  // "measured" means with gas analysis (contracts/schemas/fitness-test.schema.json).
+  if (vo2max.method === 'estimated') return `Estimert av klinikken ved ${kind}`;
+  return ctx.input.kind === 'treadmill-max' ? `Målt med gassanalyse ved ${kind}` : 'Målt med gassanalyse';
 }
 
 function isEstimate(vo2max: Vo2max): boolean {
@@ -283,9 +285,11 @@ function expectedText(ctx: TestContext, vo2maxMlKgMin: number): string | undefin
 
 function hrMaxObservation(ctx: TestContext, bpm: number, method: HrMaxMethod): Member {
   const measured = method === 'measured';
-  const value = `${formatNumberNo(bpm, 0)} slag/min${measured ? ' (målt)' : ' (estimat)'}`;
+  const value = `${formatNumberNo(bpm)} slag/min${measured ? ' (målt)' : ' (estimat)'}`;
   const methodText = measured
-    ? `Målt ved ${KIND_LABELS[ctx.input.kind]}`
+    ? ctx.input.kind === 'treadmill-max'
+      ? `Målt ved ${KIND_LABELS[ctx.input.kind]}`
+      : 'Målt (oppgitt av klinikken)'
     : 'Estimert (verdien er oppgitt av klinikken, ikke målt)';
   const observation = makeObservation(ctx, 'hrmax', FITNESS_TEST_PROFILES.hrMax, {
     title: measured ? 'Makspuls' : 'Makspuls (estimat)',

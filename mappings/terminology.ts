@@ -139,8 +139,11 @@ export const UNITS = {
   kilometresPerHour: 'km/h',
   score: '{score}',
   years: 'a',
-  /** Prescribed training sessions a week (an annotated count). */
-  sessionsPerWeek: '{sessions}/wk',
+  /**
+   * Prescribed training sessions a week: a count per week. Not "{sessions}/wk": HAPI warns that
+   * UCUM annotations are ignored in comparisons; the measure's code already says what is counted.
+   */
+  perWeek: '/wk',
 } as const;
 
 export function profileUrl(id: string): string {

@@ -32,6 +32,7 @@ import type {
 } from 'fhir/r4.js';
 import { ebbelingVo2max, EBBELING, KM_PER_MILE, type EbbelingEstimate } from '../src/domain/ebbeling.ts';
 import { fitnessAge, percentOfExpectedVo2max, type FitnessAge } from '../src/domain/fitness-age.ts';
+import { estimateHrMax } from '../src/domain/heart-rate.ts';
 import { ageOn, parseNationalId } from '../src/domain/national-id.ts';
 import type { Sex } from '../src/domain/sex.ts';
 import {
@@ -290,7 +291,7 @@ function hrMaxObservation(ctx: TestContext, bpm: number, method: HrMaxMethod): M
     ? ctx.input.kind === 'treadmill-max'
       ? `Målt ved ${KIND_LABELS[ctx.input.kind]}`
       : 'Målt (oppgitt av klinikken)'
-    : 'Estimert (verdien er oppgitt av klinikken, ikke målt)';
+    : estimatedHrMaxMethod(ctx, bpm);
   const observation = makeObservation(ctx, 'hrmax', FITNESS_TEST_PROFILES.hrMax, {
     title: measured ? 'Makspuls' : 'Makspuls (estimat)',
     rows: [
@@ -303,6 +304,19 @@ function hrMaxObservation(ctx: TestContext, bpm: number, method: HrMaxMethod): M
     notes: [],
   });
   return { observation, summary: ['Makspuls', value] };
+}
+
+/**
+ * The clinic sends an estimated HRmax without its equation; say whether it is the project's
+ * HUNT estimate (211 − 0.64 × age, REFERENCE.md) for the patient's age, or what that would be.
+ */
+function estimatedHrMaxMethod(ctx: TestContext, bpm: number): string {
+  const hunt = estimateHrMax(ctx.ageYears);
+  if (!hunt.ok) return 'Estimert av klinikken (formel ikke oppgitt)';
+  const formula = `HUNT-formelen 211 − 0,64 × alder (Nes et al. 2013) for ${ctx.ageYears} år`;
+  return hunt.value.bpm === Math.round(bpm)
+    ? `Estimert; samsvarer med ${formula}`
+    : `Estimert av klinikken (formel ikke oppgitt); ${formula} gir ${hunt.value.bpm} slag/min`;
 }
 
 // ---- Fitness age ----

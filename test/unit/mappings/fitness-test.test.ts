@@ -208,7 +208,13 @@ describe('the other results', () => {
     const estimated = mustHave(map({ hrMax: { bpm: 187, method: 'estimated' } }), 'hrmax');
     expect(measured.code.coding).toEqual([HIT_CODES.hrMaxMeasured]);
     expect(estimated.code.coding).toEqual([HIT_CODES.hrMaxEstimated]);
-    expect(estimated.method?.text).toMatch(/^Estimert/);
+    // The man is 37 on the test day: 211 − 0.64 × 37 = 187.3 → 187.
+    expect(estimated.method?.text).toBe(
+      'Estimert; samsvarer med HUNT-formelen 211 − 0,64 × alder (Nes et al. 2013) for 37 år',
+    );
+    expect(mustHave(map({ hrMax: { bpm: 180, method: 'estimated' } }), 'hrmax').method?.text).toBe(
+      'Estimert av klinikken (formel ikke oppgitt); HUNT-formelen 211 − 0,64 × alder (Nes et al. 2013) for 37 år gir 187 slag/min',
+    );
     expect(measured.meta?.profile).toEqual(['https://hit-bridge.no/fhir/StructureDefinition/hit-hrmax']);
     expect(measured.valueQuantity).toEqual({
       value: 187,

@@ -88,10 +88,10 @@ type Vo2max =
 
 type Vo2maxResolution = { readonly vo2max: Vo2max } | { readonly vo2max: undefined; readonly missing?: string };
 
-/** One Observation in the making: the resource and what the grouping Observation says about it. */
 /** An Observation built here: it always carries exactly its one business identifier. */
 type IdentifiedObservation = Observation & { identifier: [Identifier] };
 
+/** One result: its Observation and the line the grouping Observation's narrative shows for it. */
 interface Member {
   readonly observation: IdentifiedObservation;
   readonly summary: readonly [string, string];

@@ -75,7 +75,9 @@ export function fullUrlFor(identifier: Identifier): string {
 }
 
 /** A transaction entry that creates the resource only if none with its business identifier exists. */
-export function createOnce<T extends FhirResource & { identifier?: Identifier[] | undefined }>(resource: T): BundleEntry<T> {
+export function createOnce<T extends FhirResource & { identifier?: Identifier[] | undefined }>(
+  resource: T,
+): BundleEntry<T> {
   const identifier = resource.identifier?.[0];
   if (identifier === undefined) throw new Error(`${resource.resourceType} without a business identifier`);
   return {
@@ -100,13 +102,21 @@ export function narrative(xhtml: string): Narrative {
   return { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${xhtml}</div>` };
 }
 
-/** A two-column table of label → value, the shape most narratives take. Values are escaped here. */
-export function narrativeTable(title: string, rows: readonly (readonly [string, string | undefined])[]): Narrative {
+/**
+ * The XHTML of a two-column table of label → value (rows without a value are left out), for
+ * narratives with more than one section. Labels and values are escaped here.
+ */
+export function labelledTableXhtml(rows: readonly (readonly [string, string | undefined])[]): string {
   const body = rows
     .filter((row): row is readonly [string, string] => row[1] !== undefined)
     .map(([label, value]) => `<tr><th>${escapeXml(label)}</th><td>${escapeXml(value)}</td></tr>`)
     .join('');
-  return narrative(`<p><b>${escapeXml(title)}</b></p><table>${body}</table>`);
+  return `<table>${body}</table>`;
+}
+
+/** A two-column table of label → value, the shape most narratives take. Values are escaped here. */
+export function narrativeTable(title: string, rows: readonly (readonly [string, string | undefined])[]): Narrative {
+  return narrative(`<p><b>${escapeXml(title)}</b></p>${labelledTableXhtml(rows)}`);
 }
 
 const OSLO_DATE = new Intl.DateTimeFormat('nb-NO', {

@@ -52,7 +52,7 @@ import {
   type SessionHeartRateAssessment,
 } from '../src/domain/heart-rate.ts';
 import { STRENGTH_PROTOCOL } from '../src/domain/four-by-four.ts';
-import { ageOn, parseNationalId } from '../src/domain/national-id.ts';
+import { ageOn, parseNationalId, type NationalIdKind } from '../src/domain/national-id.ts';
 import {
   businessIdentifier,
   createOnce,
@@ -61,6 +61,7 @@ import {
   formatDateTimeNo,
   formatNumberNo,
   fullUrlFor,
+  labelledTableXhtml,
   narrative,
   narrativeTable,
   osloCalendarDate,
@@ -132,10 +133,9 @@ interface SessionContext {
   readonly period: Period;
   readonly procedureIdentifier: Identifier;
   readonly ageYears: number;
+  /** Where the birth date came from, as a clinician names it ("fødselsnummeret", "D-nummeret"). */
+  readonly birthDateFrom: string;
 }
-
-/** An Observation made here: its business identifier is always identifier[0]. */
-type Made = Observation;
 
 /** The HRmax used, the domain's assessment of the intervals against it, and where it sits in the Bundle. */
 interface HeartRate {
@@ -154,7 +154,7 @@ export function mapHitSession(input: HitSessionInput, options: MappingOptions): 
   const hrMax = usesHeartRate ? resolveSessionHrMax(ctx) : undefined;
   const assessment = hrMax === undefined ? undefined : assess(hrMax, intervals, ctx.ageYears);
 
-  const observations: Made[] = [];
+  const observations: Observation[] = [];
   if (hrMax !== undefined && assessment !== undefined) {
     const hrMaxObs = hrMaxObservation(ctx, hrMax, assessment);
     const hr: HeartRate = {
@@ -202,8 +202,17 @@ function contextOf(input: HitSessionInput): SessionContext {
     period: { start: input.startedAt, end: input.endedAt },
     procedureIdentifier: businessIdentifier(input.source, 'session', input.sessionId),
     ageYears: age.value,
+    birthDateFrom: ID_KIND_NO[parsed.value.kind],
   };
 }
+
+const ID_KIND_NO: Readonly<Record<NationalIdKind, string>> = {
+  fnr: 'fødselsnummeret',
+  synthetic: 'det syntetiske fødselsnummeret',
+  'd-number': 'D-nummeret',
+  'synthetic-d-number': 'det syntetiske D-nummeret',
+  'h-number': 'H-nummeret',
+};
 
 function identifierFor(ctx: SessionContext, role: string): Identifier {
   return businessIdentifier(ctx.input.source, 'session', ctx.input.sessionId, role);
@@ -274,7 +283,7 @@ function hrMaxMethodText(ctx: SessionContext, hrMax: UsedHrMax): string {
     case 'age-estimate':
       return (
         `Estimert: HRmax = 211 − 0,64 × alder (Nes et al. 2013, HUNT), alder ${ctx.ageYears} år på øktdatoen ` +
-        `(fra fødselsdatoen i fødselsnummeret); ${formatNumberNo(hrMax.estimate.unroundedBpm, 2)} avrundet til ` +
+        `(fødselsdato fra ${ctx.birthDateFrom}); ${formatNumberNo(hrMax.estimate.unroundedBpm, 2)} avrundet til ` +
         `${hrMax.bpm} slag/min. Standardfeil ${formatNumberNo(HUNT_HRMAX_ESTIMATE.seeBpm)} slag/min.`
       );
   }
@@ -352,7 +361,7 @@ interface ObservationParts {
   readonly notes?: readonly string[];
 }
 
-function makeObservation(ctx: SessionContext, parts: ObservationParts): Made {
+function makeObservation(ctx: SessionContext, parts: ObservationParts): Observation {
   const identifier = identifierFor(ctx, parts.role);
   const notes: Annotation[] = (parts.notes ?? []).map((text) => ({ text }));
   return {
@@ -387,7 +396,7 @@ const DURING_EXERCISE: Extension = {
   valueCodeableConcept: { coding: [SNOMED.duringExercise] },
 };
 
-function hrMaxObservation(ctx: SessionContext, hrMax: UsedHrMax, assessment: SessionHeartRateAssessment): Made {
+function hrMaxObservation(ctx: SessionContext, hrMax: UsedHrMax, assessment: SessionHeartRateAssessment): Observation {
   const peakFlags = assessment.flags.filter((flag) => flag.code === 'peak-above-hrmax');
   const measured = hrMax.kind === 'measured';
   const method = hrMaxMethodText(ctx, hrMax);
@@ -425,7 +434,7 @@ function intervalHeartRateObservation(
   number: number,
   count: number,
   interval: IntervalWithTimeInZone,
-): Made | undefined {
+): Observation | undefined {
   const assessed = hr.assessment.intervals[number - 1];
   if (assessed === undefined || (assessed.meanBpm === undefined && assessed.peakBpm === undefined)) return undefined;
   const { zones } = hr.assessment;
@@ -475,7 +484,7 @@ function pauseHeartRateObservation(
   hr: HeartRate,
   number: number,
   pause: ActivePauseInput,
-): Made | undefined {
+): Observation | undefined {
   if (pause.meanHr === undefined) return undefined;
   const { zones } = hr.assessment;
   return makeObservation(ctx, {
@@ -507,7 +516,11 @@ function zoneText(hr: HeartRate): string {
   );
 }
 
-function timeInZoneObservation(ctx: SessionContext, hr: HeartRate, intervals: readonly IntervalWithTimeInZone[]): Made {
+function timeInZoneObservation(
+  ctx: SessionContext,
+  hr: HeartRate,
+  intervals: readonly IntervalWithTimeInZone[],
+): Observation {
   const minutes = hr.assessment.minutesInZone ?? 0;
   const perInterval = hr.assessment.intervals
     .map((a) => `intervall ${a.interval}: ${durationText(a.secondsInZone ?? 0)}`)
@@ -532,7 +545,7 @@ function timeInZoneObservation(ctx: SessionContext, hr: HeartRate, intervals: re
 
 const TIME_IN_ZONE_METHOD = 'Summen av tiden i sonen i hvert arbeidsintervall, slik pulsmåleren rapporterte den';
 
-function borgObservation(ctx: SessionContext, score: number): Made {
+function borgObservation(ctx: SessionContext, score: number): Observation {
   const parsed = parseBorgRpe(score);
   if (!parsed.ok) throw new Error(`mapping received an invalid Borg score: ${parsed.reason}`);
   const intervalSession = ctx.input.protocol === '4x4' && ctx.input.modality !== 'strength';
@@ -572,7 +585,7 @@ function borgText(score: number): string {
   return `${score} på skalaen 6–20${zone === undefined ? '' : ` (Olympiatoppens sone ${zone.zone}: «${zone.nb}»)`}`;
 }
 
-function strengthSetObservation(ctx: SessionContext, number: number, set: StrengthSetInput): Made {
+function strengthSetObservation(ctx: SessionContext, number: number, set: StrengthSetInput): Observation {
   const percent = set.oneRepMaxKg === undefined ? undefined : round1((100 * set.loadKg) / set.oneRepMaxKg);
   return makeObservation(ctx, {
     role: `strength-${number}`,
@@ -688,7 +701,7 @@ function procedureNarrative(
   ];
   const parts = [
     `<p><b>${escapeXml(`Treningsøkt: ${sessionKindText(input)}`)}</b></p>`,
-    table(summary),
+    labelledTableXhtml(summary),
     intervalsTable(intervals, assessment),
     pausesTable(input.activePauses ?? [], assessment),
     strengthTable(input.strengthSets ?? []),
@@ -696,14 +709,6 @@ function procedureNarrative(
     input.note === undefined ? '' : `<p><b>Merknad fra klinikken:</b> ${escapeXml(input.note)}</p>`,
   ];
   return parts.join('');
-}
-
-function table(rows: readonly (readonly [string, string | undefined])[]): string {
-  const body = rows
-    .filter((row): row is readonly [string, string] => row[1] !== undefined)
-    .map(([label, value]) => `<tr><th>${escapeXml(label)}</th><td>${escapeXml(value)}</td></tr>`)
-    .join('');
-  return `<table>${body}</table>`;
 }
 
 function grid(title: string, head: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './intake/app.ts';
+import { loadContracts } from './intake/contracts.ts';
 import { ehrReadiness } from './delivery/ehr-readiness.ts';
 import { createKafka, kafkaReadiness } from './events/kafka-client.ts';
 import { describeConfig, type Config } from './platform/config.ts';
@@ -36,7 +37,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   }
   if (config.EHR_BASE_URL) readiness.push(ehrReadiness(config.EHR_BASE_URL));
 
-  const app = createApp({ logger, readiness, readinessTimeoutMs: config.READINESS_TIMEOUT_MS });
+  const app = createApp({
+    logger,
+    readiness,
+    readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+    contracts: loadContracts(),
+    mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  });
   const server = app.listen(config.PORT, config.HOST);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -1,18 +1,32 @@
 /**
  * The HTTP API. Entry points stay thin: validate, call one function, answer. Every error —
- * thrown or rejected (Express 5 forwards rejected promises) — goes through one handler that
- * answers with problem+json.
+ * thrown or rejected (Express 5 forwards rejected promises), or raised while reading the body —
+ * goes through one handler that answers with problem+json.
  */
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { MappingOptions } from '../../mappings/common.ts';
+import { mappers as registeredMappers } from '../../mappings/registry.ts';
 import type { Logger } from '../platform/logger.ts';
 import { normalize, notFound } from '../platform/problem.ts';
 import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
+import type { Contracts } from './contracts.ts';
+import { bodyProblem } from './json-body.ts';
+import { previewRoutes, type Mappers } from './preview.ts';
+import { createInputValidator } from './validation.ts';
 
 export interface AppDeps {
   readonly logger: Logger;
   readonly readiness: readonly ReadinessCheck[];
   readonly readinessTimeoutMs: number;
+  /** contracts/ as read at start-up (loadContracts); the input schemas are compiled here, once per app. */
+  readonly contracts: Contracts;
+  /** Deployment choices for the mappings (from config). */
+  readonly mappingOptions: MappingOptions;
+  /** Largest request body read, in bytes (BODY_LIMIT_BYTES). */
+  readonly bodyLimitBytes: number;
+  /** The mapping per input kind; the registry's unless a test passes its own. */
+  readonly mappers?: Mappers;
 }
 
 declare module 'express-serve-static-core' {
@@ -36,6 +50,20 @@ export function createApp(deps: AppDeps): Express {
     const report = await runReadiness(deps.readiness, deps.readinessTimeoutMs);
     res.status(report.status === 'unready' ? 503 : 200).json(report);
   });
+
+  const openapi = JSON.stringify(deps.contracts.openapi);
+  app.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+
+  app.use(
+    previewRoutes({
+      validator: createInputValidator(deps.contracts.schemas),
+      mappers: deps.mappers ?? registeredMappers,
+      mappingOptions: deps.mappingOptions,
+      bodyLimitBytes: deps.bodyLimitBytes,
+    }),
+  );
 
   app.use((req, _res, next) => {
     next(notFound(`No route for ${req.method} ${req.path}`));
@@ -64,7 +92,7 @@ function requestContext(root: Logger): RequestHandler {
 }
 
 const problemHandler: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-  const problem = normalize(error);
+  const problem = bodyProblem(error) ?? normalize(error);
   const log = res.locals.log;
   if (problem.status >= 500) log.error({ err: error }, problem.title);
   else log.info({ status: problem.status, type: problem.type }, problem.title);

@@ -70,6 +70,20 @@ export const configSchema = {
       default: './data',
       description: 'Directory for the embedded store when DATABASE_URL is unset.',
     },
+    BODY_LIMIT_BYTES: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 10485760,
+      default: 262144,
+      description:
+        'Largest request body the HTTP API reads, in bytes (after decompression); a larger one is answered 413.',
+    },
+    NCMP_DIPS_CODING: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Also code OBAB00 with the system urn:oid:2.16.578.1.12.4.1.1.7220, as DIPS is reported to do for NCMP. UNCONFIRMED: the OID comes from a secondary source; off unless the receiving EHR is known to need it.',
+    },
   },
 } as const;
 

@@ -79,6 +79,10 @@ export function conflict(detail: string): Problem {
   return new Problem({ type: `${TYPE_BASE}conflict`, title: 'Conflict', status: 409, detail });
 }
 
+export function methodNotAllowed(detail: string): Problem {
+  return new Problem({ type: `${TYPE_BASE}method-not-allowed`, title: 'Method not allowed', status: 405, detail });
+}
+
 export function unsupportedMediaType(detail: string): Problem {
   return new Problem({
     type: `${TYPE_BASE}unsupported-media-type`,

@@ -1,0 +1,52 @@
+/**
+ * POST /v1/preview/{hit-sessions,fitness-tests,prescriptions}: validate the input exactly as
+ * intake will, map it, and answer the transaction Bundle that would be sent to the EHR. The tool
+ * integrators use while building their side: nothing is stored, sent or emitted.
+ */
+import { Router, type RequestHandler } from 'express';
+import type { Bundle } from 'fhir/r4.js';
+import type { MappingOptions } from '../../mappings/common.ts';
+import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
+import { methodNotAllowed } from '../platform/problem.ts';
+import { jsonBody } from './json-body.ts';
+import type { InputValidator } from './validation.ts';
+
+export type Mappers = {
+  readonly [K in InputKindName]: (input: InputKinds[K], options: MappingOptions) => Bundle;
+};
+
+export interface PreviewDeps {
+  readonly validator: InputValidator;
+  readonly mappers: Mappers;
+  readonly mappingOptions: MappingOptions;
+  readonly bodyLimitBytes: number;
+}
+
+export const FHIR_JSON = 'application/fhir+json';
+
+export function previewRoutes(deps: PreviewDeps): Router {
+  const router = Router();
+  const body = jsonBody(deps.bodyLimitBytes);
+
+  // K ties mappers[kind] to validate(kind): without it the call would see a union of mappings.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  const preview = <K extends InputKindName>(kind: K, input: unknown): Bundle =>
+    deps.mappers[kind](deps.validator.validate(kind, input), deps.mappingOptions);
+
+  const onlyPost: RequestHandler = (req, res, next) => {
+    res.setHeader('Allow', 'POST');
+    next(methodNotAllowed(`${req.method} is not supported here; POST the input as JSON.`));
+  };
+
+  for (const kind of INPUT_KINDS) {
+    const path = `/v1/preview/${kind}`;
+    router.post(path, ...body, (req, res) => {
+      res
+        .status(200)
+        .type(FHIR_JSON)
+        .send(JSON.stringify(preview(kind, req.body)));
+    });
+    router.all(path, onlyPost);
+  }
+  return router;
+}

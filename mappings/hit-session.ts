@@ -94,14 +94,6 @@ export const HIT_SESSION_PROFILES = {
   hrMax: profileUrl('hit-hrmax'),
 } as const;
 
-/**
- * Time in the 85–95 % zone per interval as the clinic's heart-rate monitor reports it (seconds).
- * NOT yet in the input contract (mappings/inputs.ts and contracts/ belong to the intake): mean
- * and peak alone cannot tell how long the heart rate stayed in the zone, so without this field no
- * time-in-zone Observation is made. Read here when present, pending that additive contract change.
- */
-type IntervalWithTimeInZone = IntervalInput & { readonly secondsInZone?: number };
-
 const MODALITY_NO: Readonly<Record<Modality, string>> = {
   treadmill: 'tredemølle',
   cycle: 'ergometersykkel',
@@ -146,7 +138,7 @@ interface HeartRate {
 
 export function mapHitSession(input: HitSessionInput, options: MappingOptions): Bundle {
   const ctx = contextOf(input);
-  const intervals: readonly IntervalWithTimeInZone[] = input.intervals ?? [];
+  const intervals: readonly IntervalInput[] = input.intervals ?? [];
   const pauses = input.activePauses ?? [];
 
   // Heart-rate zones matter only when the session had intervals or active pauses.
@@ -237,11 +229,7 @@ function resolveSessionHrMax(ctx: SessionContext): UsedHrMax {
   return { kind: 'age-estimate', bpm: estimate.value.bpm, estimate: estimate.value };
 }
 
-function assess(
-  hrMax: UsedHrMax,
-  intervals: readonly IntervalWithTimeInZone[],
-  ageYears: number,
-): SessionHeartRateAssessment {
+function assess(hrMax: UsedHrMax, intervals: readonly IntervalInput[], ageYears: number): SessionHeartRateAssessment {
   const result = assessSessionHeartRate(
     domainHrMax(hrMax, ageYears),
     intervals.map((interval) => ({
@@ -433,7 +421,7 @@ function intervalHeartRateObservation(
   hr: HeartRate,
   number: number,
   count: number,
-  interval: IntervalWithTimeInZone,
+  interval: IntervalInput,
 ): Observation | undefined {
   const assessed = hr.assessment.intervals[number - 1];
   if (assessed === undefined || (assessed.meanBpm === undefined && assessed.peakBpm === undefined)) return undefined;
@@ -516,11 +504,7 @@ function zoneText(hr: HeartRate): string {
   );
 }
 
-function timeInZoneObservation(
-  ctx: SessionContext,
-  hr: HeartRate,
-  intervals: readonly IntervalWithTimeInZone[],
-): Observation {
+function timeInZoneObservation(ctx: SessionContext, hr: HeartRate, intervals: readonly IntervalInput[]): Observation {
   const minutes = hr.assessment.minutesInZone ?? 0;
   const perInterval = hr.assessment.intervals
     .map((a) => `intervall ${a.interval}: ${durationText(a.secondsInZone ?? 0)}`)
@@ -628,7 +612,7 @@ function procedureOf(
   options: MappingOptions,
   hrMax: UsedHrMax | undefined,
   assessment: SessionHeartRateAssessment | undefined,
-  intervals: readonly IntervalWithTimeInZone[],
+  intervals: readonly IntervalInput[],
 ): Procedure {
   const { input } = ctx;
   const coding: Coding[] = [
@@ -664,7 +648,7 @@ function procedureNarrative(
   ctx: SessionContext,
   hrMax: UsedHrMax | undefined,
   assessment: SessionHeartRateAssessment | undefined,
-  intervals: readonly IntervalWithTimeInZone[],
+  intervals: readonly IntervalInput[],
 ): string {
   const { input } = ctx;
   const zones = assessment?.zones;
@@ -719,7 +703,7 @@ function grid(title: string, head: readonly string[], rows: readonly (readonly s
 }
 
 function intervalsTable(
-  intervals: readonly IntervalWithTimeInZone[],
+  intervals: readonly IntervalInput[],
   assessment: SessionHeartRateAssessment | undefined,
 ): string {
   const hrMaxBpm = assessment?.zones.hrMaxBpm;
@@ -786,10 +770,7 @@ function warningsList(assessment: SessionHeartRateAssessment | undefined, hrMax:
   return `<p><b>Advarsler</b></p><ul>${items}</ul>`;
 }
 
-function timeInZoneSummary(
-  assessment: SessionHeartRateAssessment,
-  intervals: readonly IntervalWithTimeInZone[],
-): string {
+function timeInZoneSummary(assessment: SessionHeartRateAssessment, intervals: readonly IntervalInput[]): string {
   if (assessment.minutesInZone === undefined) {
     const missing = assessment.intervalsWithoutTimeInZone;
     return missing.length === intervals.length

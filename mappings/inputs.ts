@@ -31,6 +31,8 @@ export interface IntervalInput {
   readonly durationSeconds: number;
   readonly meanHr?: number;
   readonly peakHr?: number;
+  /** Seconds at 85–95 % of HRmax as the monitor counted them; mean and peak cannot tell it. */
+  readonly secondsInZone?: number;
   readonly speedKmh?: number;
   readonly inclinePercent?: number;
 }

@@ -328,6 +328,21 @@ const peakNotBelowMean: Rule = (ctx) =>
     ];
   });
 
+const timeInZoneWithinInterval: Rule = (ctx) =>
+  ctx.indexes('/intervals').flatMap((i) => {
+    const inZone = ctx.number(`/intervals/${i}/secondsInZone`);
+    const duration = ctx.number(`/intervals/${i}/durationSeconds`);
+    if (inZone === undefined || duration === undefined || inZone <= duration) return [];
+    return [
+      {
+        field: `/intervals/${i}/secondsInZone`,
+        rule: 'within-interval',
+        message:
+          'must not be longer than durationSeconds: an interval cannot spend more time in the zone than it lasts',
+      },
+    ];
+  });
+
 /** A test must carry the result its kind produces; which one is in the schema's description. */
 const resultForKind: Rule = (ctx) => {
   const kind = ctx.string('/kind');
@@ -383,7 +398,7 @@ const all =
     rules.flatMap((rule) => rule(ctx));
 
 const RULES: Readonly<Record<InputKindName, Rule>> = {
-  'hit-sessions': all(nationalIdRule(['/startedAt']), sessionTimes, peakNotBelowMean),
+  'hit-sessions': all(nationalIdRule(['/startedAt']), sessionTimes, peakNotBelowMean, timeInZoneWithinInterval),
   'fitness-tests': all(nationalIdRule(['/performedAt']), resultForKind),
   // The prescription mapping computes the age on the start date, which may precede the issue date.
   prescriptions: all(nationalIdRule(['/issuedAt'], ['/start']), intensityLowNotAboveHigh, goalTargetRange),

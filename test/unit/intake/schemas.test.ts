@@ -51,6 +51,7 @@ const interval: Shape<IntervalInput> = {
   durationSeconds: 'number required',
   meanHr: 'number optional',
   peakHr: 'number optional',
+  secondsInZone: 'number optional',
   speedKmh: 'number optional',
   inclinePercent: 'number optional',
 };

@@ -351,6 +351,22 @@ describe('rules the schema cannot say', () => {
     ]);
   });
 
+  it('rejects more time in the zone than the interval lasted, and accepts up to the whole interval', () => {
+    expect(
+      errorsOf('hit-sessions', { '/intervals/1/durationSeconds': 240, '/intervals/1/secondsInZone': 241 }),
+    ).toEqual([
+      {
+        field: '/intervals/1/secondsInZone',
+        rule: 'within-interval',
+        message:
+          'must not be longer than durationSeconds: an interval cannot spend more time in the zone than it lasts',
+      },
+    ]);
+    expect(
+      errorsOf('hit-sessions', { '/intervals/1/durationSeconds': 240, '/intervals/1/secondsInZone': 240 }),
+    ).toEqual([]);
+  });
+
   it('passes what is unusual but possible, for the therapist to see: a short 4x4, a peak above HRmax, a load above an old 1RM', () => {
     expect(
       errorsOf('hit-sessions', {

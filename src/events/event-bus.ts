@@ -1,0 +1,57 @@
+/**
+ * The EventBus port. Two adapters: Kafka through kafkajs (production), and the store's own log
+ * (the embedded default when no broker is configured). One contract suite
+ * (test/contract/event-bus.contract.ts) runs against both.
+ *
+ * Guarantees every adapter gives:
+ * - publish() resolves only once every record is durable (Kafka: acknowledged by all in-sync
+ *   replicas, acks=-1, idempotent producer) and tells where each landed; it rejects otherwise,
+ *   and then nothing may be marked sent.
+ * - Records with the same key keep their order (Kafka: same partition).
+ * - subscribe() delivers at least once per consumer group, in order per key, and commits a
+ *   record's offset only after its handler resolved; a handler that throws gets the record again.
+ */
+
+export interface OutgoingEvent {
+  readonly topic: string;
+  /** The pseudonymous patient key (or recipient key): never a national id. */
+  readonly key: string;
+  /** A CloudEvent, structured JSON (contracts/events/). */
+  readonly value: Readonly<Record<string, unknown>>;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface PublishedEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export interface ConsumedEvent {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: string;
+  readonly value: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface Subscription {
+  /** Stops consuming after the handler in progress (if any) has finished. */
+  stop(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group with no committed offset starts. */
+  readonly fromBeginning: boolean;
+  handler(event: ConsumedEvent): Promise<void>;
+}
+
+export interface EventBus {
+  publish(events: readonly OutgoingEvent[]): Promise<PublishedEvent[]>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,156 @@
+/**
+ * The Store port: submissions, their outbox (jobs), the status timeline, and the embedded event
+ * log. Two adapters implement it — SQLite through node:sqlite (the embedded default) and
+ * PostgreSQL through pg (production, many replicas) — and one contract suite
+ * (test/contract/store.contract.ts) runs against both.
+ *
+ * The rules every adapter keeps (STYLE.md §7, "Outbox done right"):
+ * - accept() writes the submission, its first job and its first timeline entry in ONE
+ *   transaction: nothing is acknowledged to a caller before it is durable, and there is never a
+ *   submission without its job or a job without its submission.
+ * - claim() takes due jobs in a short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED), sets a
+ *   lease (owner + expiry) and increments attempts; the caller then does its I/O (EHR, Kafka)
+ *   OUTSIDE any transaction.
+ * - complete()/retryLater()/fail() are fenced on the lease: they change nothing and return false
+ *   when the caller no longer holds the job's lease (it expired and someone else took it).
+ * - reapExpiredLeases() makes jobs whose holder died claimable again.
+ * - Times are passed in (`now`), never read inside, so tests control the clock.
+ */
+
+export type SubmissionKind = 'hit-sessions' | 'fitness-tests' | 'prescriptions' | 'discharges';
+export type SubmissionStatus = 'accepted' | 'delivered' | 'failed';
+export type QueueName = 'ehr-delivery' | 'event-publish';
+
+export interface NewSubmission {
+  /** UUID chosen by the caller. */
+  readonly id: string;
+  readonly kind: SubmissionKind;
+  readonly source: string;
+  /** sessionId / testId / prescriptionId / dischargeId. */
+  readonly inputId: string;
+  readonly idempotencyKey?: string | undefined;
+  /** SHA-256 (hex) of the canonical request body: tells "the same request again" from "another one". */
+  readonly bodyHash: string;
+  /** The validated input, stored until retention erases it. */
+  readonly body: unknown;
+  /** HMAC of the national id (never the id itself): the Kafka key and the link between a patient's records. */
+  readonly patientKey: string;
+  readonly acceptedAt: Date;
+}
+
+export interface Submission {
+  readonly id: string;
+  readonly kind: SubmissionKind;
+  readonly source: string;
+  readonly inputId: string;
+  readonly idempotencyKey: string | undefined;
+  readonly bodyHash: string;
+  readonly body: unknown;
+  readonly patientKey: string;
+  readonly status: SubmissionStatus;
+  readonly acceptedAt: Date;
+  readonly updatedAt: Date;
+  /** What the EHR answered with once delivered: e.g. ["Procedure/123/_history/1", …]. */
+  readonly ehrReferences: readonly string[];
+}
+
+export type AcceptOutcome =
+  /** New: stored with its first job. */
+  | { readonly outcome: 'created'; readonly submission: Submission }
+  /** The same request again (same source + kind + input id, or same idempotency key, with the same body): nothing new. */
+  | { readonly outcome: 'existing'; readonly submission: Submission }
+  /** Same idempotency key, or same source + kind + input id, but a different body: refused (409). */
+  | { readonly outcome: 'conflict'; readonly existing: Submission; readonly reason: 'idempotency-key' | 'input-id' };
+
+export type TimelineKind =
+  'accepted' | 'ehr-attempt' | 'delivered' | 'event-published' | 'failed' | 'replayed' | 'note';
+
+export interface TimelineEntry {
+  readonly at: Date;
+  readonly kind: TimelineKind;
+  /** One plain sentence for a person following the submission. */
+  readonly message: string;
+  /** Structured detail: HTTP status, OperationOutcome text, EHR ids, topic/partition/offset, attempt number… */
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+export interface NewJob {
+  readonly queue: QueueName;
+  readonly submissionId: string;
+  readonly payload: unknown;
+  readonly runAt: Date;
+}
+
+export interface Job {
+  readonly id: string;
+  readonly queue: QueueName;
+  readonly submissionId: string;
+  readonly payload: unknown;
+  /** Including the current claim. */
+  readonly attempts: number;
+  readonly runAt: Date;
+  readonly leaseOwner: string;
+  readonly leaseExpiresAt: Date;
+  readonly createdAt: Date;
+}
+
+/** What completing or failing a job also changes, in the same transaction. */
+export interface JobEffects {
+  readonly timeline?: readonly TimelineEntry[];
+  readonly status?: SubmissionStatus;
+  readonly ehrReferences?: readonly string[];
+  /** Follow-on jobs, e.g. the event to publish once the EHR has the record. */
+  readonly enqueue?: readonly NewJob[];
+}
+
+/** One record of the embedded event log (the EventBus when no Kafka is configured). */
+export interface LogRecord {
+  readonly topic: string;
+  readonly key: string;
+  readonly value: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface StoredLogRecord extends LogRecord {
+  /** Per topic, strictly increasing, starting at 0. */
+  readonly offset: number;
+  readonly appendedAt: Date;
+}
+
+export interface EventLog {
+  /** Appends in order; returns the offsets given, in the same order. */
+  append(records: readonly LogRecord[], now: Date): Promise<number[]>;
+  /** Records of one topic with offset >= fromOffset, in offset order, at most `limit`. */
+  read(topic: string, fromOffset: number, limit: number): Promise<StoredLogRecord[]>;
+  /** The next offset a consumer group should read (0 when it has never committed). */
+  committedOffset(group: string, topic: string): Promise<number>;
+  commitOffset(group: string, topic: string, nextOffset: number): Promise<void>;
+}
+
+export interface Store {
+  /** Creates the schema or brings it up to date (versioned migrations; never loses data). */
+  migrate(): Promise<void>;
+
+  accept(submission: NewSubmission, firstJob: Omit<NewJob, 'submissionId'>): Promise<AcceptOutcome>;
+  getSubmission(id: string): Promise<Submission | undefined>;
+  timeline(submissionId: string): Promise<TimelineEntry[]>;
+  /** Adds entries outside a job's completion (e.g. an EHR attempt that will be retried). */
+  appendTimeline(submissionId: string, entries: readonly TimelineEntry[]): Promise<void>;
+
+  claim(queue: QueueName, owner: string, options: { now: Date; leaseMs: number; limit: number }): Promise<Job[]>;
+  complete(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
+  retryLater(job: Job, runAt: Date, effects: JobEffects, now: Date): Promise<boolean>;
+  fail(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
+  reapExpiredLeases(now: Date): Promise<number>;
+  /** Re-queues a failed submission (the `replay` command): a new delivery job, status back to accepted. */
+  replay(submissionId: string, now: Date): Promise<boolean>;
+
+  /** Jobs not yet done, per queue, and the age of the oldest (for /metrics). */
+  backlog(now: Date): Promise<Readonly<Record<QueueName, { count: number; oldestAgeMs: number }>>>;
+
+  readonly log: EventLog;
+
+  /** For /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

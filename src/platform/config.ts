@@ -59,6 +59,54 @@ export const configSchema = {
       pattern: '^https?://',
       description: 'FHIR R4 base URL of the hospital EHR (e.g. http://ehr.example/fhir).',
     },
+    EHR_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 600000,
+      default: 30000,
+      description:
+        'How long one request to the EHR may take before it counts as a transient failure (retried; the transaction Bundle is idempotent).',
+    },
+    EHR_RETRY_INITIAL_MS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3600000,
+      default: 2000,
+      description:
+        'Upper bound of the delay after the first failed EHR delivery; it doubles per attempt (full jitter draws below it).',
+    },
+    EHR_RETRY_MAX_MS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 86400000,
+      default: 600000,
+      description:
+        'Cap on the delay between EHR delivery attempts (a Retry-After from the EHR is honoured beyond it, up to 6 hours).',
+    },
+    EHR_RETRY_HORIZON_HOURS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 8760,
+      default: 168,
+      description:
+        'How long after its first attempt a transiently failing submission is retried before it is marked failed (168 h = 7 days).',
+    },
+    EHR_BREAKER_FAILURES: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+      default: 5,
+      description:
+        'Consecutive transient EHR failures (network errors, timeouts, 408/425/429/5xx, 401/403) that open the circuit breaker.',
+    },
+    EHR_BREAKER_COOLDOWN_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 3600000,
+      default: 30000,
+      description:
+        'How long an open circuit sends nothing before one probe; it doubles after each failed probe, up to 10 times this.',
+    },
     DATABASE_URL: {
       type: 'string',
       pattern: '^postgres(ql)?://',

@@ -15,6 +15,9 @@ const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts'
 module.exports = {
   // Global, not per project (jest ignores it there): generous for tests that start processes.
   testTimeout: 120_000,
+  // A leaked handle must never hang CI with the peers still up; leaks are hunted with
+  // --detectOpenHandles, not waited out.
+  forceExit: true,
   projects: [
     {
       ...common,

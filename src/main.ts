@@ -15,21 +15,33 @@ if (!loaded.ok) {
   process.exit(EXIT_CONFIG);
 }
 const logger = createLogger({ level: loaded.config.LOG_LEVEL, pretty: loaded.config.LOG_PRETTY });
-const service = await startService(loaded.config, logger);
 
+// Signal handlers go in before the service starts: a SIGTERM that arrives while it is starting
+// (after "listening" is logged, before start-up returns) must still shut it down cleanly.
+const lifecycle: { stopRequested: boolean; stop?: () => Promise<void> } = { stopRequested: false };
+const shutdown = (): void => {
+  // Still starting: start-up finishes first, then sees stopRequested.
+  if (lifecycle.stop === undefined) return;
+  lifecycle.stop().then(
+    () => {
+      process.exitCode = 0;
+      // Clients and timers that outlive a clean shutdown must not keep a stopped service alive.
+      setTimeout(() => process.exit(), 100).unref();
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown did not finish in time; exiting anyway');
+      process.exit(1);
+    },
+  );
+};
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'signal received');
-    service.stop().then(
-      () => {
-        process.exitCode = 0;
-        // Clients and timers that outlive a clean shutdown must not keep a stopped service alive.
-        setTimeout(() => process.exit(), 100).unref();
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown did not finish in time; exiting anyway');
-        process.exit(1);
-      },
-    );
+    lifecycle.stopRequested = true;
+    shutdown();
   });
 }
+
+const service = await startService(loaded.config, logger);
+lifecycle.stop = () => service.stop();
+if (lifecycle.stopRequested) shutdown();

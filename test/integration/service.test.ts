@@ -40,7 +40,7 @@ describe('the service process (npm start)', () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ status: 'ok' });
     } finally {
-      service.child.kill('SIGTERM');
+      service.signal('SIGTERM');
       await service.exited;
     }
   });
@@ -48,7 +48,7 @@ describe('the service process (npm start)', () => {
   it('stops cleanly with exit code 0 on SIGTERM, logging that it stopped', async () => {
     const service = spawnService(process.execPath, ['src/main.ts'], { PORT: '0', HOST: '127.0.0.1' });
     await service.waitForLine((line) => line.msg === 'listening', 30_000);
-    service.child.kill('SIGTERM');
+    service.signal('SIGTERM');
     expect(await service.exited).toBe(0);
     expect(service.lines.map((line) => line.msg)).toEqual(
       expect.arrayContaining([

@@ -35,6 +35,13 @@ if (process.env.HIT_BRIDGE_PEERS !== 'external') {
 }
 
 const child = spawn(command, args, { stdio: 'inherit', env: { ...process.env, ...peerEnv(peers) } });
+// Whatever the command does, the peers are stopped within a bound: CI has 90 minutes in all.
+const limitMs = Number(process.env.HIT_BRIDGE_TEST_LIMIT_MS ?? 45 * 60_000);
+const limit = setTimeout(() => {
+  console.error(`with-peers: "${command}" ran longer than ${limitMs} ms; stopping it and the peers`);
+  child.kill('SIGKILL');
+}, limitMs);
+limit.unref();
 const forward = (signal: NodeJS.Signals): void => {
   child.kill(signal);
 };
@@ -45,5 +52,6 @@ const code = await new Promise<number>((resolve) => {
     resolve(exitCode ?? (signal ? 128 + 15 : 1));
   });
 });
+clearTimeout(limit);
 await stopPeers(peers);
 process.exit(code);

@@ -15,10 +15,19 @@ export interface ServiceProcess {
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
   readonly exited: Promise<number | null>;
+  /**
+   * Signals the whole process group. `npm start` runs the service under `sh -c`, and Debian's sh
+   * does not exec it: a signal to npm alone would orphan the service with our pipes still open.
+   */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export function spawnService(command: string, args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const lines: Record<string, unknown>[] = [];
   const waiters: {
     predicate: (line: Record<string, unknown>) => boolean;
@@ -48,6 +57,13 @@ export function spawnService(command: string, args: string[], env: NodeJS.Proces
     lines,
     stderr: () => stderr,
     exited,
+    signal(signal) {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, signal);
+      } catch {
+        // ESRCH: already gone.
+      }
+    },
     waitForLine(predicate, timeoutMs = 20_000) {
       const seen = lines.find(predicate);
       if (seen) return Promise.resolve(seen);

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource, Identifier, Narrative, Reference } from 'fhir/r4.js';
-import { parseNationalId } from '../src/domain/national-id.ts';
+import { ageOn, parseNationalId, type NationalId } from '../src/domain/national-id.ts';
 import { CANONICAL_BASE, IDENTIFIER_SYSTEMS } from './terminology.ts';
 
 /** Deployment choices a mapping needs; passed in, never read from the environment here. */
@@ -144,6 +144,20 @@ const OSLO_DATE_PARTS = new Intl.DateTimeFormat('en-GB', {
 export function osloCalendarDate(isoDateTime: string): string {
   const parts = Object.fromEntries(OSLO_DATE_PARTS.formatToParts(new Date(isoDateTime)).map((p) => [p.type, p.value]));
   return `${parts.year ?? ''}-${parts.month ?? ''}-${parts.day ?? ''}`;
+}
+
+/**
+ * What a mapping needs to know of the patient from the national id: birth date, legal sex, and
+ * the age in whole years on the day of the event (a date, or an instant taken as its day in
+ * Norway). Inputs are validated before mapping, so an id or date that fails here is a bug.
+ */
+export function patientOn(nationalId: string, when: string): { readonly id: NationalId; readonly age: number } {
+  const parsed = parseNationalId(nationalId);
+  if (!parsed.ok) throw new Error(`mapping received an invalid national id: ${parsed.reason}`);
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(when) ? when : osloCalendarDate(when);
+  const age = ageOn(parsed.value.birthDate, day);
+  if (!age.ok) throw new Error(`mapping could not work out the patient's age: ${age.reason}`);
+  return { id: parsed.value, age: age.value };
 }
 
 /** "23.11.2026" from a date (YYYY-MM-DD), without time-zone arithmetic. */

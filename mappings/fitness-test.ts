@@ -33,7 +33,6 @@ import type {
 import { ebbelingVo2max, EBBELING, KM_PER_MILE, type EbbelingEstimate } from '../src/domain/ebbeling.ts';
 import { fitnessAge, percentOfExpectedVo2max, type FitnessAge } from '../src/domain/fitness-age.ts';
 import { estimateHrMax } from '../src/domain/heart-rate.ts';
-import { ageOn, parseNationalId } from '../src/domain/national-id.ts';
 import type { Sex } from '../src/domain/sex.ts';
 import {
   businessIdentifier,
@@ -42,6 +41,7 @@ import {
   formatNumberNo,
   fullUrlFor,
   narrativeTable,
+  patientOn,
   patientReference,
   practitionerReference,
   transactionBundle,
@@ -127,32 +127,15 @@ export function mapFitnessTest(input: FitnessTestInput, _options: MappingOptions
 // ---- The patient and the test ----
 
 function contextOf(input: FitnessTestInput): TestContext {
-  const parsed = parseNationalId(input.patient.nationalId);
-  // Inputs are validated before mapping; an invalid id here is a bug, not bad input.
-  if (!parsed.ok) throw new Error(`mapping received an invalid national id: ${parsed.reason}`);
-  const age = ageOn(parsed.value.birthDate, osloDate(input.performedAt));
-  if (!age.ok) throw new Error(`mapping could not work out the patient's age: ${age.reason}`);
+  const patient = patientOn(input.patient.nationalId, input.performedAt);
   return {
     input,
-    sex: parsed.value.sex,
-    ageYears: age.value,
+    sex: patient.id.sex,
+    ageYears: patient.age,
     subject: patientReference(input.patient.nationalId),
     performer: practitionerReference(input.performer.hprNumber),
     when: formatDateTimeNo(input.performedAt),
   };
-}
-
-const OSLO_PARTS = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Oslo',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
-
-/** The calendar day (YYYY-MM-DD) the test took place in Norway, whatever offset the input carried. */
-function osloDate(isoDateTime: string): string {
-  const parts = Object.fromEntries(OSLO_PARTS.formatToParts(new Date(isoDateTime)).map((p) => [p.type, p.value]));
-  return `${parts.year ?? ''}-${parts.month ?? ''}-${parts.day ?? ''}`;
 }
 
 // ---- VO2max ----

@@ -52,7 +52,7 @@ import {
   type SessionHeartRateAssessment,
 } from '../src/domain/heart-rate.ts';
 import { STRENGTH_PROTOCOL } from '../src/domain/four-by-four.ts';
-import { ageOn, parseNationalId, type NationalIdKind } from '../src/domain/national-id.ts';
+import type { NationalIdKind } from '../src/domain/national-id.ts';
 import {
   businessIdentifier,
   createOnce,
@@ -64,7 +64,7 @@ import {
   labelledTableXhtml,
   narrative,
   narrativeTable,
-  osloCalendarDate,
+  patientOn,
   patientReference,
   practitionerReference,
   transactionBundle,
@@ -182,19 +182,15 @@ export function mapHitSession(input: HitSessionInput, options: MappingOptions): 
 // ---- The patient and the session ----
 
 function contextOf(input: HitSessionInput): SessionContext {
-  const parsed = parseNationalId(input.patient.nationalId);
-  // Inputs are validated before mapping; an invalid id here is a bug, not bad input.
-  if (!parsed.ok) throw new Error(`mapping received an invalid national id: ${parsed.reason}`);
-  const age = ageOn(parsed.value.birthDate, osloCalendarDate(input.startedAt));
-  if (!age.ok) throw new Error(`mapping could not work out the patient's age: ${age.reason}`);
+  const patient = patientOn(input.patient.nationalId, input.startedAt);
   return {
     input,
     subject: patientReference(input.patient.nationalId),
     performer: practitionerReference(input.performer.hprNumber),
     period: { start: input.startedAt, end: input.endedAt },
     procedureIdentifier: businessIdentifier(input.source, 'session', input.sessionId),
-    ageYears: age.value,
-    birthDateFrom: ID_KIND_NO[parsed.value.kind],
+    ageYears: patient.age,
+    birthDateFrom: ID_KIND_NO[patient.id.kind],
   };
 }
 

@@ -31,7 +31,6 @@ import type {
 } from 'fhir/r4.js';
 import { FOUR_BY_FOUR, planFourByFourSession, type PlanSegment } from '../src/domain/four-by-four.ts';
 import { estimateHrMax, heartRateZones, resolveHrMax, type HeartRateZones } from '../src/domain/heart-rate.ts';
-import { ageOn, parseNationalId } from '../src/domain/national-id.ts';
 import {
   businessIdentifier,
   createOnce,
@@ -40,6 +39,7 @@ import {
   formatDateTimeNo,
   formatNumberNo,
   narrative,
+  patientOn,
   patientReference,
   practitionerReference,
   transactionBundle,
@@ -235,18 +235,15 @@ function planHrMax(input: PrescriptionInput): PlanHrMax {
     const basis = input.hrMax.method === 'measured' ? 'målt' : 'estimert av klinikken';
     return { bpm, zones: heartRateZones(bpm), basis };
   }
-  const id = parseNationalId(input.patient.nationalId);
-  if (!id.ok) throw new Error(`mapping received an invalid national id: ${id.reason}`);
-  const age = ageOn(id.value.birthDate, input.start);
-  if (!age.ok) throw new Error(`mapping cannot compute the age on the start date: ${age.reason}`);
-  const estimate = estimateHrMax(age.value);
+  const { age } = patientOn(input.patient.nationalId, input.start);
+  const estimate = estimateHrMax(age);
   if (!estimate.ok) throw new Error(`mapping cannot estimate HRmax: ${estimate.reason}`);
   const bpm = estimate.value.bpm;
   return {
     bpm,
     zones: heartRateZones(bpm),
     basis:
-      `estimert: 211 − 0,64 × alder, ${age.value} år ved oppstart, etter HUNT-formelen; kan avvike fra den ` +
+      `estimert: 211 − 0,64 × alder, ${age} år ved oppstart, etter HUNT-formelen; kan avvike fra den ` +
       `virkelige makspulsen med standardfeil ${formatNumberNo(estimate.value.seeBpm)} slag/min, en målt makspuls er sikrere`,
   };
 }

@@ -60,17 +60,12 @@ export async function startHapi(options: HapiOptions): Promise<RunningPeer> {
     { logFile, cwd: options.workDir },
   );
 
-  try {
-    await waitUntilReady('hapi', () => metadataAnswers(base, instanceId), {
-      timeoutMs: options.readyTimeoutMs ?? 300_000,
-      intervalMs: 1_000,
-      proc,
-      logFile,
-    });
-  } catch (error) {
-    await stopProcess(proc);
-    throw error;
-  }
+  await waitUntilReady('hapi', () => metadataAnswers(base, instanceId), {
+    timeoutMs: options.readyTimeoutMs ?? 300_000,
+    intervalMs: 1_000,
+    proc,
+    logFile,
+  });
   const readyMs = Date.now() - started;
   if (proc.child.pid === undefined) throw new Error(`hapi has no process id; see ${logFile}`);
 

@@ -87,17 +87,12 @@ export async function startKafka(options: KafkaOptions): Promise<RunningPeer> {
   );
 
   const brokers = `127.0.0.1:${port}`;
-  try {
-    await waitUntilReady('kafka', () => brokerAnswers(brokers), {
-      timeoutMs: options.readyTimeoutMs ?? 120_000,
-      intervalMs: 500,
-      proc,
-      logFile,
-    });
-  } catch (error) {
-    await stopProcess(proc);
-    throw error;
-  }
+  await waitUntilReady('kafka', () => brokerAnswers(brokers), {
+    timeoutMs: options.readyTimeoutMs ?? 120_000,
+    intervalMs: 500,
+    proc,
+    logFile,
+  });
   const readyMs = Date.now() - started;
 
   return {

@@ -64,16 +64,11 @@ export async function startPostgres(options: PeerOptions): Promise<RunningPeer> 
     { logFile, ...ids },
   );
   const url = `postgres://${USER}:${password}@127.0.0.1:${port}/${DATABASE}`;
-  try {
-    await waitUntilReady('PostgreSQL', () => canQuery(url), {
-      timeoutMs: options.readyTimeoutMs ?? 60_000,
-      proc: server,
-      logFile,
-    });
-  } catch (error) {
-    await stopProcess(server);
-    throw error;
-  }
+  await waitUntilReady('PostgreSQL', () => canQuery(url), {
+    timeoutMs: options.readyTimeoutMs ?? 60_000,
+    proc: server,
+    logFile,
+  });
   return {
     name: 'postgres',
     url: `postgres://${USER}@127.0.0.1:${port}/${DATABASE}`,

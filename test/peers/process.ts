@@ -92,9 +92,23 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 /**
  * Polls `probe` until it resolves truthy. Fails fast if the process exits first, and on timeout
- * names the peer and its log so the reader knows where to look.
+ * names the peer and its log so the reader knows where to look. A process that never became
+ * ready is stopped before the error is thrown: a failed start leaves nothing behind.
  */
 export async function waitUntilReady(
+  name: string,
+  probe: () => Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number; proc?: SpawnedProcess; logFile?: string },
+): Promise<number> {
+  try {
+    return await pollUntilReady(name, probe, options);
+  } catch (error) {
+    if (options.proc) await stopProcess(options.proc);
+    throw error;
+  }
+}
+
+async function pollUntilReady(
   name: string,
   probe: () => Promise<boolean>,
   options: { timeoutMs: number; intervalMs?: number; proc?: SpawnedProcess; logFile?: string },

@@ -8,9 +8,9 @@
  * - accept() writes the submission, its first job and its first timeline entry in ONE
  *   transaction: nothing is acknowledged to a caller before it is durable, and there is never a
  *   submission without its job or a job without its submission.
- * - claim() takes due jobs in a short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED), sets a
- *   lease (owner + expiry) and increments attempts; the caller then does its I/O (EHR, Kafka)
- *   OUTSIDE any transaction.
+ * - claim() takes due jobs nobody holds (never leased, released, or with an expired lease) in a
+ *   short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED), sets a lease (owner + expiry) and
+ *   increments attempts; the caller then does its I/O (EHR, Kafka) OUTSIDE any transaction.
  * - complete()/retryLater()/fail() are fenced on the lease: they change nothing and return false
  *   when the caller no longer holds the job's lease (it expired and someone else took it).
  * - reapExpiredLeases() makes jobs whose holder died claimable again.
@@ -28,6 +28,7 @@ export interface NewSubmission {
   readonly source: string;
   /** sessionId / testId / prescriptionId / dischargeId. */
   readonly inputId: string;
+  /** Scoped to the source: another source's identical key is another request (and never reveals its submission). */
   readonly idempotencyKey?: string | undefined;
   /** SHA-256 (hex) of the canonical request body: tells "the same request again" from "another one". */
   readonly bodyHash: string;
@@ -57,9 +58,9 @@ export interface Submission {
 export type AcceptOutcome =
   /** New: stored with its first job. */
   | { readonly outcome: 'created'; readonly submission: Submission }
-  /** The same request again (same source + kind + input id, or same idempotency key, with the same body): nothing new. */
+  /** The same request again (same source + kind + input id, or same source + idempotency key, with the same body): nothing new. */
   | { readonly outcome: 'existing'; readonly submission: Submission }
-  /** Same idempotency key, or same source + kind + input id, but a different body: refused (409). */
+  /** Same source + idempotency key, or same source + kind + input id, but a different body: refused (409). */
   | { readonly outcome: 'conflict'; readonly existing: Submission; readonly reason: 'idempotency-key' | 'input-id' };
 
 export type TimelineKind =

@@ -1,0 +1,21 @@
+/** Every migration, in order. A new version is a new module appended here, never an edit of an old one. */
+import { initial } from './001-initial.ts';
+import type { Migration } from './migration.ts';
+
+export type { Migration } from './migration.ts';
+
+export const migrations: readonly Migration[] = [initial];
+
+/** The tables holding the schema's history, per dialect (created before any migration runs). */
+export const schemaMigrationsTable = {
+  postgres: `create table if not exists schema_migrations (
+    version    integer primary key,
+    name       text not null,
+    applied_at timestamptz not null default now()
+  )`,
+  sqlite: `create table if not exists schema_migrations (
+    version    integer primary key,
+    name       text not null,
+    applied_at integer not null
+  ) strict`,
+} as const;

@@ -1,0 +1,73 @@
+/**
+ * What both Store adapters decide the same way, kept in one place so the dialects cannot drift:
+ * how a duplicate submission is judged, how JSON is written, and the shape of an empty backlog.
+ */
+import { normalize, notFound, type Problem } from '../platform/problem.ts';
+import type { AcceptOutcome, NewSubmission, QueueName, Store, Submission, TimelineEntry } from './store.ts';
+
+export const QUEUES: readonly QueueName[] = ['ehr-delivery', 'event-publish'];
+
+/**
+ * A submission that could not be inserted because another one holds its idempotency key or its
+ * input id: the same request again ('existing'), or a different one under the same name
+ * ('conflict'). The idempotency key is asked first — it is what the caller said identifies the
+ * request; the input id second — the same record from the same source is one submission,
+ * whatever the key. Undefined when neither matches (the row the insert collided with is gone).
+ */
+export function judgeDuplicate(
+  candidate: NewSubmission,
+  byIdempotencyKey: Submission | undefined,
+  byInputId: Submission | undefined,
+): AcceptOutcome | undefined {
+  if (byIdempotencyKey) {
+    return byIdempotencyKey.bodyHash === candidate.bodyHash
+      ? { outcome: 'existing', submission: byIdempotencyKey }
+      : { outcome: 'conflict', existing: byIdempotencyKey, reason: 'idempotency-key' };
+  }
+  if (byInputId) {
+    return byInputId.bodyHash === candidate.bodyHash
+      ? { outcome: 'existing', submission: byInputId }
+      : { outcome: 'conflict', existing: byInputId, reason: 'input-id' };
+  }
+  return undefined;
+}
+
+/**
+ * JSON text of a value; `undefined` (or a function or symbol) is stored as null. What JSON cannot
+ * carry at all (a BigInt, a cycle) is a bug of the caller: an internal Problem, before any write.
+ */
+export function jsonText(value: unknown): string {
+  try {
+    // JSON.stringify answers undefined for undefined, functions and symbols, whatever its type says.
+    const text = JSON.stringify(value) as string | undefined;
+    return text ?? 'null';
+  } catch (error) {
+    throw normalize(error);
+  }
+}
+
+export type Backlog = Awaited<ReturnType<Store['backlog']>>;
+
+export function backlogOf(rows: readonly { queue: string; count: number; oldestAgeMs: number }[]): Backlog {
+  const backlog: Record<QueueName, { count: number; oldestAgeMs: number }> = {
+    'ehr-delivery': { count: 0, oldestAgeMs: 0 },
+    'event-publish': { count: 0, oldestAgeMs: 0 },
+  };
+  for (const row of rows) {
+    if ((QUEUES as readonly string[]).includes(row.queue)) {
+      backlog[row.queue as QueueName] = { count: row.count, oldestAgeMs: Math.max(0, row.oldestAgeMs) };
+    }
+  }
+  return backlog;
+}
+
+export const REPLAY_MESSAGE = 'Re-queued for delivery to the EHR (replay).';
+
+/** The first entry of every submission's timeline, written by accept(). */
+export function acceptedEntry(at: Date, queue: QueueName): TimelineEntry {
+  return { at, kind: 'accepted', message: 'Received and stored; the work is queued.', detail: { queue } };
+}
+
+export function noSubmission(id: string): Problem {
+  return notFound(`There is no submission ${id}.`);
+}

@@ -1,0 +1,616 @@
+/**
+ * The Store contract: what every adapter must do, pinned once and run against each
+ * (store.test.ts). Time is always passed in, from fixed dates; every test makes its own store
+ * (a temporary file, or a fresh random schema) and its own records.
+ */
+import { randomUUID } from 'node:crypto';
+import { Problem } from '../../src/platform/problem.ts';
+import type { NewJob, NewSubmission, QueueName, Store, Submission } from '../../src/store/store.ts';
+
+export interface StoreUnderTest {
+  /** A store on a database of its own, not yet migrated. */
+  readonly store: Store;
+  /** Another store on the same database through its own connection(s), as a second replica or a restart would. */
+  reopen(): Promise<Store>;
+  /** Closes every store made and removes the database. */
+  cleanup(): Promise<void>;
+}
+
+const T0 = new Date('2026-03-02T08:00:00.000Z');
+const at = (ms: number): Date => new Date(T0.getTime() + ms);
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+function newSubmission(overrides: Partial<NewSubmission> = {}): NewSubmission {
+  const inputId = overrides.inputId ?? `session-${randomUUID()}`;
+  return {
+    id: randomUUID(),
+    kind: 'hit-sessions',
+    source: 'clinic-a',
+    inputId,
+    bodyHash: 'a'.repeat(64),
+    body: { sessionId: inputId, intervals: [{ minutes: 4, peakBpm: 172 }], note: 'Økt på tredemølle, 4×4' },
+    patientKey: 'pk-3f9a1c',
+    acceptedAt: T0,
+    ...overrides,
+  };
+}
+
+const deliveryJob = (payload: unknown = { mapping: 'hit-session' }): Omit<NewJob, 'submissionId'> => ({
+  queue: 'ehr-delivery',
+  payload,
+  runAt: T0,
+});
+
+function only<T>(items: readonly T[]): T {
+  expect(items).toHaveLength(1);
+  return items[0] as T;
+}
+
+export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`Store contract: ${name}`, () => {
+    let subject: StoreUnderTest;
+    let store: Store;
+
+    beforeEach(async () => {
+      subject = await makeStore();
+      store = subject.store;
+      await store.migrate();
+    });
+
+    afterEach(async () => {
+      await subject.cleanup();
+    });
+
+    async function created(overrides: Partial<NewSubmission> = {}, job = deliveryJob()): Promise<Submission> {
+      const outcome = await store.accept(newSubmission(overrides), job);
+      if (outcome.outcome !== 'created') throw new Error(`expected created, got ${outcome.outcome}`);
+      return outcome.submission;
+    }
+
+    async function claimOne(queue: QueueName = 'ehr-delivery', owner = 'worker-1', now = T0, leaseMs = MINUTE) {
+      return only(await store.claim(queue, owner, { now, leaseMs, limit: 10 }));
+    }
+
+    describe('accept', () => {
+      it('writes the submission, its first job and an accepted timeline entry together', async () => {
+        const candidate = newSubmission({ idempotencyKey: 'key-1' });
+        const outcome = await store.accept(candidate, deliveryJob({ mapping: 'hit-session', attempt: 'first' }));
+
+        const expected: Submission = {
+          id: candidate.id,
+          kind: 'hit-sessions',
+          source: 'clinic-a',
+          inputId: candidate.inputId,
+          idempotencyKey: 'key-1',
+          bodyHash: candidate.bodyHash,
+          body: candidate.body,
+          patientKey: 'pk-3f9a1c',
+          status: 'accepted',
+          acceptedAt: T0,
+          updatedAt: T0,
+          ehrReferences: [],
+        };
+        expect(outcome).toEqual({ outcome: 'created', submission: expected });
+        expect(await store.getSubmission(candidate.id)).toEqual(expected);
+        expect(await store.timeline(candidate.id)).toEqual([
+          { at: T0, kind: 'accepted', message: expect.any(String) as string, detail: { queue: 'ehr-delivery' } },
+        ]);
+        const job = await claimOne();
+        expect(job).toMatchObject({
+          queue: 'ehr-delivery',
+          submissionId: candidate.id,
+          payload: { mapping: 'hit-session', attempt: 'first' },
+          runAt: T0,
+          createdAt: T0,
+        });
+      });
+
+      it('an accept that fails part-way leaves nothing behind', async () => {
+        const candidate = newSubmission();
+        // A payload JSON cannot carry: the job cannot be written, so neither may the submission be.
+        await expect(store.accept(candidate, deliveryJob({ count: 1n }))).rejects.toBeInstanceOf(Problem);
+        expect(await store.getSubmission(candidate.id)).toBeUndefined();
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(0);
+        expect((await store.accept(candidate, deliveryJob())).outcome).toBe('created');
+      });
+
+      it('the same input id from the same source with the same body is the existing submission, with no second job', async () => {
+        const first = await created({ inputId: 'session-1' });
+        const again = await store.accept(newSubmission({ inputId: 'session-1' }), deliveryJob());
+        expect(again).toEqual({ outcome: 'existing', submission: first });
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(1);
+        expect(await store.timeline(first.id)).toHaveLength(1);
+      });
+
+      it('the same input id with a different body is a conflict on the input id, with no second job', async () => {
+        const first = await created({ inputId: 'session-1' });
+        const other = await store.accept(
+          newSubmission({ inputId: 'session-1', bodyHash: 'b'.repeat(64) }),
+          deliveryJob(),
+        );
+        expect(other).toEqual({ outcome: 'conflict', existing: first, reason: 'input-id' });
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(1);
+      });
+
+      it('the same input id from another source, or of another kind, is another submission', async () => {
+        await created({ inputId: 'x-1' });
+        await created({ inputId: 'x-1', source: 'clinic-b' });
+        await created({ inputId: 'x-1', kind: 'fitness-tests' });
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(3);
+      });
+
+      it('the same idempotency key with the same body is the existing submission', async () => {
+        const first = await created({ idempotencyKey: 'key-1' });
+        // A retry whose input id the caller re-generated: the key decides.
+        const again = await store.accept(newSubmission({ idempotencyKey: 'key-1' }), deliveryJob());
+        expect(again).toEqual({ outcome: 'existing', submission: first });
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(1);
+      });
+
+      it('the same idempotency key with a different body is a conflict on the key, with no second job', async () => {
+        const first = await created({ idempotencyKey: 'key-1' });
+        const other = await store.accept(
+          newSubmission({ idempotencyKey: 'key-1', bodyHash: 'c'.repeat(64) }),
+          deliveryJob(),
+        );
+        expect(other).toEqual({ outcome: 'conflict', existing: first, reason: 'idempotency-key' });
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(1);
+      });
+
+      it('the idempotency key is asked before the input id', async () => {
+        const first = await created({ inputId: 'session-1', idempotencyKey: 'key-1' });
+        const other = await store.accept(
+          newSubmission({ inputId: 'session-1', idempotencyKey: 'key-1', bodyHash: 'd'.repeat(64) }),
+          deliveryJob(),
+        );
+        expect(other).toEqual({ outcome: 'conflict', existing: first, reason: 'idempotency-key' });
+      });
+
+      it('an idempotency key is scoped to its source', async () => {
+        await created({ idempotencyKey: 'key-1' });
+        const elsewhere = await store.accept(
+          newSubmission({ idempotencyKey: 'key-1', source: 'clinic-b', bodyHash: 'e'.repeat(64) }),
+          deliveryJob(),
+        );
+        expect(elsewhere.outcome).toBe('created');
+      });
+
+      it('concurrent accepts of one new input: exactly one created, the others existing, one job', async () => {
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.accept(newSubmission({ inputId: 'session-race', idempotencyKey: 'key-race' }), deliveryJob()),
+          ),
+        );
+        const createdOnes = outcomes.filter((outcome) => outcome.outcome === 'created');
+        expect(createdOnes).toHaveLength(1);
+        expect(outcomes.filter((outcome) => outcome.outcome === 'existing')).toHaveLength(19);
+        const ids = new Set(outcomes.map((outcome) => (outcome.outcome === 'conflict' ? '' : outcome.submission.id)));
+        expect(ids.size).toBe(1);
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(1);
+      });
+
+      it('getSubmission of an unknown id is undefined', async () => {
+        expect(await store.getSubmission(randomUUID())).toBeUndefined();
+      });
+    });
+
+    describe('claim', () => {
+      it('returns only due jobs of the asked queue, earliest run_at first, at most the limit', async () => {
+        const later = await created({}, { ...deliveryJob(), runAt: at(5 * MINUTE) });
+        const second = await created({}, { ...deliveryJob(), runAt: at(-MINUTE) });
+        const first = await created({}, { ...deliveryJob(), runAt: at(-2 * MINUTE) });
+        const third = await created({}, { ...deliveryJob(), runAt: T0 });
+        await created({}, { queue: 'event-publish', payload: {}, runAt: at(-3 * MINUTE) });
+
+        const batch = await store.claim('ehr-delivery', 'w', { now: T0, leaseMs: HOUR, limit: 2 });
+        expect(batch.map((job) => job.submissionId)).toEqual([first.id, second.id]);
+        const rest = await store.claim('ehr-delivery', 'w', { now: T0, leaseMs: HOUR, limit: 10 });
+        expect(rest.map((job) => job.submissionId)).toEqual([third.id]);
+        const due = await store.claim('ehr-delivery', 'w', { now: at(5 * MINUTE), leaseMs: HOUR, limit: 10 });
+        expect(due.map((job) => job.submissionId)).toEqual([later.id]);
+        expect(await store.claim('ehr-delivery', 'w', { now: at(5 * MINUTE), leaseMs: MINUTE, limit: 0 })).toEqual([]);
+      });
+
+      it('sets the lease and counts the attempt; a held job is not claimed again', async () => {
+        await created();
+        const job = await claimOne('ehr-delivery', 'worker-1', T0, 30 * SECOND);
+        expect(job).toMatchObject({ leaseOwner: 'worker-1', leaseExpiresAt: at(30 * SECOND), attempts: 1 });
+        expect(
+          await store.claim('ehr-delivery', 'worker-2', { now: at(29 * SECOND), leaseMs: MINUTE, limit: 10 }),
+        ).toEqual([]);
+      });
+
+      it('a job whose lease expired is claimed again, with attempts + 1', async () => {
+        await created();
+        const first = await claimOne('ehr-delivery', 'worker-1', T0, 30 * SECOND);
+        const second = await claimOne('ehr-delivery', 'worker-2', at(30 * SECOND), 30 * SECOND);
+        expect(second).toMatchObject({ id: first.id, leaseOwner: 'worker-2', attempts: 2 });
+      });
+
+      it('claimers on separate connections never get the same job (200 jobs, every one claimed exactly once)', async () => {
+        const other = await subject.reopen();
+        for (let index = 0; index < 200; index += 1) await created();
+        const claimedBy = new Map<string, string[]>();
+        const loop = async (claimer: Store, owner: string): Promise<void> => {
+          for (;;) {
+            const jobs = await claimer.claim('ehr-delivery', owner, { now: T0, leaseMs: MINUTE, limit: 3 });
+            if (jobs.length === 0) return;
+            for (const job of jobs) claimedBy.set(job.id, [...(claimedBy.get(job.id) ?? []), owner]);
+          }
+        };
+        await Promise.all(
+          [store, other].flatMap((claimer, side) =>
+            Array.from({ length: 4 }, (_, index) => loop(claimer, `replica-${side}-${index}`)),
+          ),
+        );
+        expect(claimedBy.size).toBe(200);
+        expect([...claimedBy.values()].filter((owners) => owners.length !== 1)).toEqual([]);
+        const owners = new Set([...claimedBy.values()].flat());
+        expect(owners.size).toBeGreaterThan(1);
+      });
+    });
+
+    describe('complete, retryLater and fail', () => {
+      it('complete applies status, EHR references, timeline and follow-on jobs in the same transaction', async () => {
+        const submission = await created();
+        const job = await claimOne();
+        const ok = await store.complete(
+          job,
+          {
+            status: 'delivered',
+            ehrReferences: ['Procedure/17/_history/1', 'Observation/18/_history/1'],
+            timeline: [
+              {
+                at: at(SECOND),
+                kind: 'ehr-attempt',
+                message: 'EHR answered 200.',
+                detail: { status: 200, attempt: 1 },
+              },
+              { at: at(2 * SECOND), kind: 'delivered', message: 'Delivered to the EHR.' },
+            ],
+            enqueue: [
+              {
+                queue: 'event-publish',
+                submissionId: submission.id,
+                payload: { type: 'recorded' },
+                runAt: at(2 * SECOND),
+              },
+            ],
+          },
+          at(2 * SECOND),
+        );
+        expect(ok).toBe(true);
+        expect(await store.getSubmission(submission.id)).toMatchObject({
+          status: 'delivered',
+          ehrReferences: ['Procedure/17/_history/1', 'Observation/18/_history/1'],
+          updatedAt: at(2 * SECOND),
+        });
+        expect((await store.timeline(submission.id)).map((entry) => entry.kind)).toEqual([
+          'accepted',
+          'ehr-attempt',
+          'delivered',
+        ]);
+        expect((await store.timeline(submission.id))[1]?.detail).toEqual({ status: 200, attempt: 1 });
+        expect(await store.claim('ehr-delivery', 'w', { now: at(HOUR), leaseMs: MINUTE, limit: 10 })).toEqual([]);
+        const followOn = only(
+          await store.claim('event-publish', 'relay', { now: at(2 * SECOND), leaseMs: MINUTE, limit: 10 }),
+        );
+        expect(followOn).toMatchObject({ submissionId: submission.id, payload: { type: 'recorded' }, attempts: 1 });
+      });
+
+      it('effects that cannot be written undo the whole change: the job stays held, nothing else moves', async () => {
+        const submission = await created();
+        const job = await claimOne();
+        // The follow-on job names a submission that does not exist: its insert fails last.
+        const broken = store.complete(
+          job,
+          {
+            status: 'delivered',
+            timeline: [{ at: at(SECOND), kind: 'delivered', message: 'Delivered.' }],
+            enqueue: [{ queue: 'event-publish', submissionId: randomUUID(), payload: {}, runAt: T0 }],
+          },
+          at(SECOND),
+        );
+        await expect(broken).rejects.toBeInstanceOf(Problem);
+        expect(await store.getSubmission(submission.id)).toMatchObject({ status: 'accepted' });
+        expect(await store.timeline(submission.id)).toHaveLength(1);
+        expect(await store.complete(job, { status: 'delivered' }, at(2 * SECOND))).toBe(true);
+      });
+
+      it('a stale holder (lease expired and reclaimed by another) gets false from complete, retryLater and fail, and changes nothing', async () => {
+        const submission = await created();
+        const stale = await claimOne('ehr-delivery', 'worker-1', T0, 30 * SECOND);
+        const current = await claimOne('ehr-delivery', 'worker-2', at(MINUTE), 30 * SECOND);
+        const effects = {
+          status: 'delivered',
+          ehrReferences: ['Procedure/1'],
+          timeline: [{ at: at(MINUTE), kind: 'delivered', message: 'Delivered.' }],
+          enqueue: [{ queue: 'event-publish', submissionId: submission.id, payload: {}, runAt: T0 }],
+        } as const;
+
+        expect(await store.complete(stale, effects, at(MINUTE))).toBe(false);
+        expect(await store.retryLater(stale, at(HOUR), effects, at(MINUTE))).toBe(false);
+        expect(await store.fail(stale, { ...effects, status: 'failed' }, at(MINUTE))).toBe(false);
+
+        expect(await store.getSubmission(submission.id)).toMatchObject({ status: 'accepted', ehrReferences: [] });
+        expect(await store.timeline(submission.id)).toHaveLength(1);
+        expect((await store.backlog(at(MINUTE)))['event-publish'].count).toBe(0);
+        expect(await store.complete(current, effects, at(MINUTE))).toBe(true);
+      });
+
+      it('the same owner claiming again after its lease expired fences out its own earlier claim', async () => {
+        await created();
+        const earlier = await claimOne('ehr-delivery', 'worker-1', T0, 30 * SECOND);
+        const later = await claimOne('ehr-delivery', 'worker-1', at(MINUTE), 30 * SECOND);
+        expect(await store.complete(earlier, {}, at(MINUTE))).toBe(false);
+        expect(await store.complete(later, {}, at(MINUTE))).toBe(true);
+      });
+
+      it('a holder whose lease expired but was not taken may still finish', async () => {
+        await created();
+        const job = await claimOne('ehr-delivery', 'worker-1', T0, 30 * SECOND);
+        expect(await store.complete(job, { status: 'delivered' }, at(HOUR))).toBe(true);
+      });
+
+      it('a finished job cannot be finished again', async () => {
+        await created();
+        const job = await claimOne();
+        expect(await store.complete(job, {}, at(SECOND))).toBe(true);
+        expect(await store.complete(job, {}, at(SECOND))).toBe(false);
+        expect(await store.fail(job, {}, at(SECOND))).toBe(false);
+        expect(await store.retryLater(job, at(MINUTE), {}, at(SECOND))).toBe(false);
+      });
+
+      it('retryLater moves run_at and releases the lease: not claimable before run_at, then claimed with attempts + 1', async () => {
+        const submission = await created();
+        const job = await claimOne();
+        const ok = await store.retryLater(
+          job,
+          at(10 * MINUTE),
+          {
+            timeline: [{ at: at(SECOND), kind: 'ehr-attempt', message: 'EHR answered 503.', detail: { status: 503 } }],
+          },
+          at(SECOND),
+        );
+        expect(ok).toBe(true);
+        expect(await store.timeline(submission.id)).toHaveLength(2);
+        expect(
+          await store.claim('ehr-delivery', 'w', { now: at(10 * MINUTE - 1), leaseMs: MINUTE, limit: 10 }),
+        ).toEqual([]);
+        const again = await claimOne('ehr-delivery', 'worker-2', at(10 * MINUTE));
+        expect(again).toMatchObject({ id: job.id, attempts: 2, runAt: at(10 * MINUTE), leaseOwner: 'worker-2' });
+        expect(await store.complete(job, {}, at(10 * MINUTE))).toBe(false);
+      });
+
+      it('fail finishes the job and applies its effects (failed status, the reason in the timeline)', async () => {
+        const submission = await created();
+        const job = await claimOne();
+        const reason = { status: 422, operationOutcome: 'Patient not found: identifier 123' };
+        const ok = await store.fail(
+          job,
+          {
+            status: 'failed',
+            timeline: [{ at: at(SECOND), kind: 'failed', message: 'The EHR refused it.', detail: reason }],
+          },
+          at(SECOND),
+        );
+        expect(ok).toBe(true);
+        expect(await store.getSubmission(submission.id)).toMatchObject({ status: 'failed', updatedAt: at(SECOND) });
+        expect((await store.timeline(submission.id)).at(-1)).toEqual({
+          at: at(SECOND),
+          kind: 'failed',
+          message: 'The EHR refused it.',
+          detail: reason,
+        });
+        expect(await store.claim('ehr-delivery', 'w', { now: at(HOUR), leaseMs: MINUTE, limit: 10 })).toEqual([]);
+      });
+    });
+
+    describe('reapExpiredLeases', () => {
+      it('frees expired leases only', async () => {
+        await created();
+        await created();
+        await created();
+        const expiring = only(await store.claim('ehr-delivery', 'short', { now: T0, leaseMs: 10 * SECOND, limit: 1 }));
+        const living = only(await store.claim('ehr-delivery', 'long', { now: T0, leaseMs: HOUR, limit: 1 }));
+
+        expect(await store.reapExpiredLeases(at(10 * SECOND))).toBe(1);
+        expect(await store.reapExpiredLeases(at(10 * SECOND))).toBe(0);
+        expect(await store.complete(expiring, {}, at(11 * SECOND))).toBe(false);
+        expect(await store.complete(living, {}, at(11 * SECOND))).toBe(true);
+        const free = await store.claim('ehr-delivery', 'w', { now: at(11 * SECOND), leaseMs: MINUTE, limit: 10 });
+        expect(free.map((job) => job.id).sort()).toContain(expiring.id);
+        expect(free).toHaveLength(2);
+      });
+    });
+
+    describe('replay', () => {
+      async function failedSubmission(): Promise<Submission> {
+        const submission = await created({}, deliveryJob({ mapping: 'hit-session', version: 3 }));
+        const job = await claimOne();
+        expect(await store.fail(job, { status: 'failed' }, at(SECOND))).toBe(true);
+        return submission;
+      }
+
+      it('re-queues a failed submission: status accepted, a new delivery job with the same payload, a replayed entry', async () => {
+        const submission = await failedSubmission();
+        expect(await store.replay(submission.id, at(HOUR))).toBe(true);
+        expect(await store.getSubmission(submission.id)).toMatchObject({ status: 'accepted', updatedAt: at(HOUR) });
+        expect((await store.timeline(submission.id)).at(-1)).toMatchObject({ at: at(HOUR), kind: 'replayed' });
+        expect(await store.claim('ehr-delivery', 'w', { now: at(HOUR - 1), leaseMs: MINUTE, limit: 10 })).toEqual([]);
+        const job = await claimOne('ehr-delivery', 'w', at(HOUR));
+        expect(job).toMatchObject({
+          submissionId: submission.id,
+          attempts: 1,
+          payload: { mapping: 'hit-session', version: 3 },
+        });
+      });
+
+      it('does nothing for a submission that is not failed, or unknown', async () => {
+        const accepted = await created();
+        expect(await store.replay(accepted.id, at(HOUR))).toBe(false);
+        expect(await store.replay(randomUUID(), at(HOUR))).toBe(false);
+        expect((await store.backlog(at(HOUR)))['ehr-delivery'].count).toBe(1);
+        expect(await store.timeline(accepted.id)).toHaveLength(1);
+      });
+
+      it('concurrent replays of one failed submission queue exactly one job', async () => {
+        const submission = await failedSubmission();
+        const other = await subject.reopen();
+        const answers = await Promise.all([
+          ...Array.from({ length: 5 }, () => store.replay(submission.id, at(HOUR))),
+          ...Array.from({ length: 5 }, () => other.replay(submission.id, at(HOUR))),
+        ]);
+        expect(answers.filter(Boolean)).toHaveLength(1);
+        expect((await store.backlog(at(HOUR)))['ehr-delivery'].count).toBe(1);
+      });
+    });
+
+    describe('timeline', () => {
+      it('appendTimeline adds entries, read back in time order with their details', async () => {
+        const submission = await created();
+        await store.appendTimeline(submission.id, [
+          { at: at(2 * SECOND), kind: 'note', message: 'Second.' },
+          { at: at(SECOND), kind: 'ehr-attempt', message: 'First.', detail: { status: 503, retryAfterS: 30 } },
+        ]);
+        expect(await store.timeline(submission.id)).toEqual([
+          expect.objectContaining({ at: T0, kind: 'accepted' }),
+          { at: at(SECOND), kind: 'ehr-attempt', message: 'First.', detail: { status: 503, retryAfterS: 30 } },
+          { at: at(2 * SECOND), kind: 'note', message: 'Second.' },
+        ]);
+      });
+
+      it('appendTimeline for an unknown submission is a not-found problem', async () => {
+        const attempt = store.appendTimeline(randomUUID(), [{ at: T0, kind: 'note', message: 'Lost.' }]);
+        await expect(attempt).rejects.toMatchObject({ status: 404 });
+      });
+
+      it('the timeline of an unknown submission is empty', async () => {
+        expect(await store.timeline(randomUUID())).toEqual([]);
+      });
+    });
+
+    describe('backlog', () => {
+      it('counts unfinished jobs per queue (waiting, held or retrying) and the age of the oldest', async () => {
+        expect(await store.backlog(T0)).toEqual({
+          'ehr-delivery': { count: 0, oldestAgeMs: 0 },
+          'event-publish': { count: 0, oldestAgeMs: 0 },
+        });
+        await created({ acceptedAt: at(-10 * MINUTE) });
+        await created({ acceptedAt: at(-5 * MINUTE) });
+        await created({ acceptedAt: at(-MINUTE) });
+        await created({ acceptedAt: at(-2 * MINUTE) }, { queue: 'event-publish', payload: {}, runAt: T0 });
+
+        const [oldest, middle] = await store.claim('ehr-delivery', 'w', { now: T0, leaseMs: MINUTE, limit: 2 });
+        if (!oldest || !middle) throw new Error('expected two jobs');
+        expect(await store.complete(oldest, {}, T0)).toBe(true);
+        expect(await store.retryLater(middle, at(HOUR), {}, T0)).toBe(true);
+
+        expect(await store.backlog(T0)).toEqual({
+          'ehr-delivery': { count: 2, oldestAgeMs: 5 * MINUTE },
+          'event-publish': { count: 1, oldestAgeMs: 2 * MINUTE },
+        });
+      });
+    });
+
+    describe('event log', () => {
+      const record = (topic: string, n: number) => ({
+        topic,
+        key: `pk-${n % 3}`,
+        value: JSON.stringify({ id: `event-${n}`, n }),
+        headers: { 'content-type': 'application/cloudevents+json', n: String(n) },
+      });
+
+      it('append gives offsets per topic from 0, gap-free and in order; read pages through them', async () => {
+        expect(await store.log.append([record('a', 0), record('a', 1), record('b', 2), record('a', 3)], T0)).toEqual([
+          0, 1, 0, 2,
+        ]);
+        expect(await store.log.append([record('b', 4), record('a', 5)], at(SECOND))).toEqual([1, 3]);
+        expect(await store.log.append([], at(SECOND))).toEqual([]);
+
+        const all = await store.log.read('a', 0, 100);
+        expect(all.map((stored) => stored.offset)).toEqual([0, 1, 2, 3]);
+        expect(all[3]).toEqual({ ...record('a', 5), offset: 3, appendedAt: at(SECOND) });
+        expect((await store.log.read('a', 1, 2)).map((stored) => stored.value)).toEqual([
+          record('a', 1).value,
+          record('a', 3).value,
+        ]);
+        expect(await store.log.read('a', 4, 10)).toEqual([]);
+        expect(await store.log.read('unknown', 0, 10)).toEqual([]);
+      });
+
+      it('concurrent appenders to one topic get distinct, gap-free offsets', async () => {
+        const other = await subject.reopen();
+        const batches = await Promise.all(
+          Array.from({ length: 10 }, (_, batch) =>
+            (batch % 2 === 0 ? store : other).log.append(
+              Array.from({ length: 10 }, (_, n) => record(n % 4 === 0 ? 'side' : 'main', batch * 10 + n)),
+              T0,
+            ),
+          ),
+        );
+        expect(batches.every((offsets) => offsets.length === 10)).toBe(true);
+        const main = await store.log.read('main', 0, 1_000);
+        const side = await store.log.read('side', 0, 1_000);
+        expect(main.map((stored) => stored.offset)).toEqual(Array.from({ length: 70 }, (_, index) => index));
+        expect(side.map((stored) => stored.offset)).toEqual(Array.from({ length: 30 }, (_, index) => index));
+        // Within one append, a topic's records keep their order.
+        for (const offsets of batches) {
+          const mainOffsets = offsets.filter((_, n) => n % 4 !== 0);
+          expect(mainOffsets).toEqual([...mainOffsets].sort((x, y) => x - y));
+        }
+      });
+
+      it('committedOffset is 0 until a group commits, then what it committed, per group and topic', async () => {
+        expect(await store.log.committedOffset('handover', 'discharges')).toBe(0);
+        await store.log.commitOffset('handover', 'discharges', 5);
+        await store.log.commitOffset('handover', 'discharges', 7);
+        await store.log.commitOffset('audit', 'discharges', 2);
+        expect(await store.log.committedOffset('handover', 'discharges')).toBe(7);
+        expect(await store.log.committedOffset('audit', 'discharges')).toBe(2);
+        expect(await store.log.committedOffset('handover', 'sessions')).toBe(0);
+      });
+    });
+
+    describe('migrate and reopen', () => {
+      it('migrate twice is a no-op that keeps the data', async () => {
+        const submission = await created();
+        await store.migrate();
+        expect(await store.getSubmission(submission.id)).toEqual(submission);
+        expect(await store.timeline(submission.id)).toHaveLength(1);
+      });
+
+      it("a second store on the same database sees the first one's data", async () => {
+        const submission = await created();
+        await store.log.append([{ topic: 't', key: 'k', value: 'v', headers: {} }], T0);
+        await store.log.commitOffset('g', 't', 1);
+
+        const second = await subject.reopen();
+        await second.migrate();
+        expect(await second.getSubmission(submission.id)).toEqual(submission);
+        expect(await second.timeline(submission.id)).toHaveLength(1);
+        expect(await second.log.read('t', 0, 10)).toHaveLength(1);
+        expect(await second.log.committedOffset('g', 't')).toBe(1);
+        expect((await second.claim('ehr-delivery', 'w', { now: T0, leaseMs: MINUTE, limit: 10 })).length).toBe(1);
+      });
+
+      it('two stores migrating a fresh database at once both succeed', async () => {
+        const fresh = await makeStore();
+        try {
+          const second = await fresh.reopen();
+          await Promise.all([fresh.store.migrate(), second.migrate(), fresh.store.migrate()]);
+          const outcome = await second.accept(newSubmission(), deliveryJob());
+          expect(outcome.outcome).toBe('created');
+        } finally {
+          await fresh.cleanup();
+        }
+      });
+
+      it('ping answers', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The Store contract (store.contract.ts) against both adapters: SQLite on a temporary file per
+ * test, PostgreSQL (the real server from DATABASE_URL) in a fresh random schema per test,
+ * dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createPostgresStore } from '../../src/store/postgres-store.ts';
+import { createSqliteStore } from '../../src/store/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { peerEnv } from '../support/peers-env.ts';
+import { describeStoreContract } from './store.contract.ts';
+
+describeStoreContract('SQLite (node:sqlite)', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'hit-bridge-store-'));
+  // A directory that does not exist yet, as ./data on a fresh machine.
+  const file = join(directory, 'data', 'hit-bridge.db');
+  const stores: Store[] = [];
+  const open = (): Store => {
+    const store = createSqliteStore({ file });
+    stores.push(store);
+    return store;
+  };
+  return {
+    store: open(),
+    reopen: () => Promise.resolve(open()),
+    async cleanup() {
+      for (const store of stores) await store.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+});
+
+describeStoreContract('PostgreSQL (pg)', () => {
+  const url = peerEnv('DATABASE_URL');
+  const schema = `store_test_${randomBytes(6).toString('hex')}`;
+  const pools: pg.Pool[] = [];
+  const open = (): Store => {
+    // One pool per store: a second store is a second replica with connections of its own.
+    const pool = new pg.Pool({ connectionString: url, max: 8 });
+    pools.push(pool);
+    return createPostgresStore({ pool, schema });
+  };
+  return Promise.resolve({
+    store: open(),
+    reopen: () => Promise.resolve(open()),
+    async cleanup() {
+      const [first] = pools;
+      await first?.query(`drop schema if exists "${schema}" cascade`);
+      await Promise.all(pools.map((pool) => pool.end()));
+    },
+  });
+});

@@ -46,7 +46,8 @@ export interface SubscribeOptions {
   readonly topics: readonly string[];
   /** Where a group with no committed offset starts. */
   readonly fromBeginning: boolean;
-  handler(event: ConsumedEvent): Promise<void>;
+  /** A function property, not a method: adapters keep it apart from the options object. */
+  readonly handler: (event: ConsumedEvent) => Promise<void>;
 }
 
 export interface EventBus {

@@ -10,8 +10,26 @@ const transform = {
       module: { type: 'commonjs' },
     },
   ],
+  // ESM-only packages (below) become CommonJS the same way, so jest can require them.
+  '/node_modules/.+\\.m?js$': [
+    '@swc/jest',
+    {
+      jsc: { parser: { syntax: 'ecmascript' }, target: 'es2024' },
+      module: { type: 'commonjs' },
+    },
+  ],
 };
-const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+// Jest here runs CommonJS, and require() of ESM needs --experimental-vm-modules: these ESM-only
+// packages (fhir-kit-client 2, nock 15 and what nock imports) are transformed instead.
+const esmOnly = ['fhir-kit-client', 'nock', '@mswjs/interceptors', '@open-draft/until', 'rettime'];
+const common = {
+  transform,
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  // fhir-kit-client's exports offer only an "import" condition, which jest's resolver never asks for.
+  moduleNameMapper: { '^fhir-kit-client$': '<rootDir>/node_modules/fhir-kit-client/dist/index.js' },
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+};
 module.exports = {
   // Global, not per project (jest ignores it there): generous for tests that start processes.
   testTimeout: 120_000,

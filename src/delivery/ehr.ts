@@ -26,10 +26,13 @@ export interface EhrFailure {
   readonly retriable: boolean;
   /** Undefined when no HTTP answer came (connection refused, timeout, breaker open). */
   readonly httpStatus: number | undefined;
-  /** Plain text: the OperationOutcome's diagnostics/details, or the network error. */
+  /** Plain text: the OperationOutcome's diagnostics/details, or the network error (national ids masked). */
   readonly message: string;
   readonly operationOutcome: OperationOutcome | undefined;
-  /** From Retry-After (seconds or HTTP-date), when the EHR sent one. */
+  /**
+   * From Retry-After (seconds or HTTP-date), when the EHR sent one; when the circuit breaker is
+   * open, the rest of its cool-down. The worker waits at least this long.
+   */
   readonly retryAfterMs: number | undefined;
 }
 
@@ -37,7 +40,11 @@ export type TransactionOutcome =
   { readonly ok: true; readonly result: TransactionResult } | { readonly ok: false; readonly failure: EhrFailure };
 
 export interface Ehr {
-  /** Posts a transaction Bundle to the base URL. Never throws for EHR or network failures: they are outcomes. */
+  /**
+   * Posts a transaction Bundle to the base URL. Never throws for EHR or network failures: they are
+   * outcomes. An abort through `signal` (shutdown) is a retriable failure too: the Bundle may or
+   * may not have arrived, which is safe because its creates are conditional.
+   */
   transaction(bundle: Bundle, signal?: AbortSignal): Promise<TransactionOutcome>;
   /** For /readyz (degraded, not unready, when down). */
   ping(signal?: AbortSignal): Promise<void>;

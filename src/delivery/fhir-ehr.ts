@@ -1,0 +1,342 @@
+/**
+ * The Ehr port over FHIR R4 REST, through fhir-kit-client. Every call goes through the client:
+ * it sends with Node's fetch and, on an HTTP error, throws an error that still carries the
+ * status, the parsed body and the response headers (so Retry-After is readable); on success the
+ * raw Response rides along (Client.httpFor). Nothing here needs fetch directly.
+ *
+ * How an answer is classified (the worker retries `retriable` failures with backoff until the
+ * horizon, and fails the submission at once on a permanent one):
+ *
+ * | answer                                   | outcome    | breaker  | why                                                             |
+ * | ---------------------------------------- | ---------- | -------- | --------------------------------------------------------------- |
+ * | 2xx transaction-response Bundle          | ok         | success  | per-entry response.status / location returned                   |
+ * | 2xx with anything else                   | retriable  | neutral  | cannot know the ids; conditional creates make a retry safe      |
+ * | network error, connection refused, timeout| retriable | failure  | the EHR is unreachable or too slow                              |
+ * | 408, 425, 429, 5xx (and any other non-4xx)| retriable | failure  | the EHR says "not now"; Retry-After honoured                    |
+ * | 401, 403                                 | retriable  | failure  | credentials/permissions: an operator fixes them, then every     |
+ * |                                          |            |          | waiting Bundle goes through; failing them all would lose work,  |
+ * |                                          |            |          | and the breaker keeps us from hammering with a bad token        |
+ * | 409                                      | retriable  | neutral  | HAPI: two conditional creates of one identifier raced (seen:    |
+ * |                                          |            |          | HAPI-0550/HAPI-2745 "conditional constraint failure"), or a     |
+ * |                                          |            |          | version conflict; the retry finds the winner and answers 200.   |
+ * |                                          |            |          | About this Bundle, not the EHR's health                         |
+ * | 412                                      | permanent  | neutral  | HAPI-0958: a conditional create matched several resources;     |
+ * |                                          |            |          | only a person merging them fixes it (then `replay`)             |
+ * | other 4xx (400, 404, 405, 410, 413, 422…)| permanent  | neutral  | this Bundle is wrong for this EHR; retrying sends the same.     |
+ * |                                          |            |          | HAPI answers 404 HAPI-1091 for a conditional reference that     |
+ * |                                          |            |          | matches no Patient (fixed by creating it, then `replay`)        |
+ * | circuit open                             | retriable  | —        | no request sent; retryAfterMs = the rest of the cool-down       |
+ * | aborted by the caller (shutdown)         | retriable  | neutral  | not the EHR's doing; the Bundle may or may not have arrived     |
+ *
+ * The failure message is the OperationOutcome's text (issue details and diagnostics) when the
+ * EHR sent one, else the HTTP status or network error. Eleven-digit numbers (a national id in a
+ * conditional reference, e.g. `Patient?identifier=…|<fødselsnummer>`, which HAPI echoes in its
+ * diagnostics) are masked in the message and the returned OperationOutcome: both end up in the
+ * status timeline, the failure event and the logs, where a national id must never appear.
+ */
+import { STATUS_CODES } from 'node:http';
+import { Client } from 'fhir-kit-client';
+import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
+import type { Logger } from '../platform/logger.ts';
+import type { CircuitBreaker } from './circuit-breaker.ts';
+import type { Ehr, EhrEntryResult, EhrFailure, TransactionOutcome } from './ehr.ts';
+
+export type EhrAuth = { readonly kind: 'none' } | { readonly kind: 'bearer'; readonly token: string };
+
+export interface FhirEhrOptions {
+  /** FHIR R4 base URL, e.g. http://ehr.example/fhir. */
+  readonly baseUrl: string;
+  readonly auth: EhrAuth;
+  /** One request (transaction or ping), headers and body, must be done within this. */
+  readonly timeoutMs: number;
+  /** Shared by every caller in this process. */
+  readonly breaker: CircuitBreaker;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch, for the breaker and HTTP-date Retry-After. Tests inject one. */
+  readonly now?: () => number;
+}
+
+/** Statuses that say "try again later" rather than "this Bundle is wrong". */
+const RETRIABLE_4XX = new Set([401, 403, 408, 409, 425, 429]);
+/** Of those, the ones about this Bundle, not about the EHR's health: the breaker ignores them. */
+const BREAKER_NEUTRAL = new Set([409]);
+
+export type StatusClass = 'ok' | 'retriable' | 'permanent';
+
+export function classifyStatus(status: number): StatusClass {
+  if (status >= 200 && status < 300) return 'ok';
+  if (status >= 400 && status < 500) return RETRIABLE_4XX.has(status) ? 'retriable' : 'permanent';
+  // 5xx, and anything unexpected (a redirect fetch could not follow, 1xx): never lose a Bundle over it.
+  return 'retriable';
+}
+
+/**
+ * Retry-After as milliseconds from `nowMs`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+ * A date in the past is 0; anything unreadable is undefined.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/[a-z]/i.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+/** The OperationOutcome's issues as one line: details text and diagnostics, errors first. */
+export function operationOutcomeText(outcome: OperationOutcome): string {
+  const issues = outcome.issue;
+  const serious = issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
+  const texts = (serious.length > 0 ? serious : issues).map(issueText).filter((text) => text !== '');
+  return [...new Set(texts)].join('; ');
+}
+
+function issueText(issue: OperationOutcomeIssue): string {
+  const parts = [issue.details?.text, issue.diagnostics].filter(
+    (part): part is string => typeof part === 'string' && part.trim() !== '',
+  );
+  if (parts.length === 2 && parts[0] === parts[1]) parts.pop();
+  if (parts.length === 0 && issue.details?.coding?.[0]?.display) parts.push(issue.details.coding[0].display);
+  return parts.join(': ');
+}
+
+const NATIONAL_ID_LIKE = /(?<!\d)\d{11}(?!\d)/g;
+
+/** Masks eleven-digit numbers (fødselsnummer, D-nummer) in text meant for timelines, events and logs. */
+export function maskNationalIds(text: string): string {
+  return text.replace(NATIONAL_ID_LIKE, '[national id]');
+}
+
+function maskOperationOutcome(outcome: OperationOutcome): OperationOutcome {
+  return JSON.parse(maskNationalIds(JSON.stringify(outcome))) as OperationOutcome;
+}
+
+/** What fhir-kit-client throws for an HTTP error (or a body that is not JSON). */
+interface ClientHttpError {
+  readonly response: { readonly status: number; readonly data: unknown };
+  readonly config?: { readonly headers?: unknown };
+}
+
+function isClientHttpError(error: unknown): error is ClientHttpError {
+  if (typeof error !== 'object' || error === null || !('response' in error)) return false;
+  const { response } = error;
+  return (
+    typeof response === 'object' && response !== null && typeof (response as { status?: unknown }).status === 'number'
+  );
+}
+
+function isOperationOutcome(value: unknown): value is OperationOutcome {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { resourceType?: unknown }).resourceType === 'OperationOutcome' &&
+    Array.isArray((value as { issue?: unknown }).issue)
+  );
+}
+
+function isTransactionResponse(value: unknown): value is Bundle {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { resourceType?: unknown }).resourceType === 'Bundle' &&
+    (value as { type?: unknown }).type === 'transaction-response'
+  );
+}
+
+function headerOf(headers: unknown, name: string): string | null {
+  const get = (headers as { get?: unknown } | undefined)?.get;
+  return typeof get === 'function' ? ((get as (key: string) => string | null).call(headers, name) ?? null) : null;
+}
+
+function statusLine(status: number): string {
+  const phrase = STATUS_CODES[status];
+  return phrase ? `${status} ${phrase}` : String(status);
+}
+
+/*
+ * Errors are read by shape, not instanceof: fetch's errors may come from another realm (undici
+ * inside Node, a test runner's sandbox), where instanceof TypeError is false.
+ */
+interface ErrorLike {
+  readonly name?: unknown;
+  readonly message?: unknown;
+  readonly code?: unknown;
+  readonly cause?: unknown;
+  readonly errors?: unknown;
+}
+
+const asErrorLike = (value: unknown): ErrorLike | undefined =>
+  typeof value === 'object' && value !== null ? value : undefined;
+
+/** The network error in words: fetch's TypeError("fetch failed") hides the reason in its cause. */
+function networkErrorText(error: unknown): string {
+  const described = (value: unknown): string | undefined => {
+    const like = asErrorLike(value);
+    if (!like) return undefined;
+    if (typeof like.message === 'string' && like.message !== '') return like.message;
+    if (typeof like.code === 'string') return like.code;
+    // Happy eyeballs (localhost → ::1 and 127.0.0.1) fails with an AggregateError without a message.
+    return Array.isArray(like.errors) ? described(like.errors[0]) : undefined;
+  };
+  return described(asErrorLike(error)?.cause) ?? described(error) ?? String(error);
+}
+
+function isNetworkError(error: unknown): boolean {
+  const like = asErrorLike(error);
+  return like?.name === 'TypeError' && like.message === 'fetch failed';
+}
+
+const FHIR_JSON = 'application/fhir+json';
+
+export function createFhirEhr(options: FhirEhrOptions): Ehr {
+  const { breaker, timeoutMs } = options;
+  const now = options.now ?? Date.now;
+  const logger = options.logger.child({ component: 'fhir-ehr' });
+  const client = new Client({
+    baseUrl: options.baseUrl,
+    ...(options.auth.kind === 'bearer' ? { bearerToken: options.auth.token } : {}),
+  });
+  const headers = { accept: FHIR_JSON, 'content-type': FHIR_JSON };
+
+  /** Each request's signal: the timeout, and the caller's signal when there is one. */
+  const signals = (signal: AbortSignal | undefined): { combined: AbortSignal; timeout: AbortSignal } => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    return { combined: signal ? AbortSignal.any([signal, timeout]) : timeout, timeout };
+  };
+
+  const fail = (failure: EhrFailure): TransactionOutcome => ({ ok: false, failure });
+
+  const verdict = (kind: 'success' | 'failure' | 'neutral'): void => {
+    const at = now();
+    const before = breaker.state(at);
+    if (kind === 'success') breaker.onSuccess(at);
+    else if (kind === 'failure') breaker.onFailure(at);
+    else breaker.release(at);
+    const after = breaker.state(at);
+    if (after !== before) {
+      const log = after === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log(
+        { breaker: after, ...(after === 'open' ? { openForMs: breaker.remainingOpenMs(at) } : {}) },
+        after === 'open' ? 'EHR circuit opened: no requests until the cool-down has passed' : `EHR circuit ${after}`,
+      );
+    }
+  };
+
+  function fromHttpError(error: ClientHttpError): { outcome: TransactionOutcome; breaker: 'failure' | 'neutral' } {
+    const { status, data } = error.response;
+    const retryAfterMs = parseRetryAfter(headerOf(error.config?.headers, 'retry-after'), now());
+    const operationOutcome = isOperationOutcome(data) ? maskOperationOutcome(data) : undefined;
+    const outcomeText = operationOutcome ? operationOutcomeText(operationOutcome) : '';
+    const cls = classifyStatus(status);
+    let message: string;
+    if (cls === 'ok') {
+      // fhir-kit-client throws on a 2xx only when the body is not JSON.
+      message = `EHR answered ${statusLine(status)} with a body that is not FHIR JSON; the transaction's result is unknown`;
+    } else if (outcomeText !== '') {
+      message = outcomeText;
+    } else {
+      message = `EHR answered ${statusLine(status)}`;
+    }
+    return {
+      outcome: fail({
+        retriable: cls !== 'permanent',
+        httpStatus: status,
+        message: maskNationalIds(message),
+        operationOutcome,
+        retryAfterMs,
+      }),
+      breaker: cls === 'retriable' && !BREAKER_NEUTRAL.has(status) ? 'failure' : 'neutral',
+    };
+  }
+
+  async function send(bundle: Bundle, signal: AbortSignal | undefined): Promise<TransactionOutcome> {
+    const { combined, timeout } = signals(signal);
+    try {
+      const response: unknown = await client.transaction({
+        body: bundle as unknown as Parameters<Client['transaction']>[0]['body'],
+        options: { headers, signal: combined },
+      });
+      const httpStatus = Client.httpFor(response as Parameters<typeof Client.httpFor>[0]).response?.status ?? 200;
+      if (!isTransactionResponse(response)) {
+        verdict('neutral');
+        return fail({
+          retriable: true,
+          httpStatus,
+          message: `EHR answered ${statusLine(httpStatus)} but not with a transaction-response Bundle; the transaction's result is unknown`,
+          operationOutcome: undefined,
+          retryAfterMs: undefined,
+        });
+      }
+      verdict('success');
+      const entries = (response.entry ?? []).map((entry: BundleEntry): EhrEntryResult => ({
+        status: entry.response?.status ?? '',
+        location: entry.response?.location,
+      }));
+      return { ok: true, result: { httpStatus, entries } };
+    } catch (error) {
+      if (isClientHttpError(error)) {
+        const { outcome, breaker: kind } = fromHttpError(error);
+        verdict(kind);
+        return outcome;
+      }
+      const base = { retriable: true, httpStatus: undefined, operationOutcome: undefined, retryAfterMs: undefined };
+      if (signal?.aborted && !timeout.aborted) {
+        verdict('neutral');
+        return fail({ ...base, message: 'aborted by the caller before the EHR answered; it may or may not have it' });
+      }
+      if (timeout.aborted) {
+        verdict('failure');
+        return fail({ ...base, message: `EHR did not answer within ${timeoutMs} ms (timeout)` });
+      }
+      if (isNetworkError(error)) {
+        verdict('failure');
+        return fail({ ...base, message: `cannot reach the EHR: ${networkErrorText(error)}` });
+      }
+      // Not an answer and not the network: a fault on our side. Retried, and the breaker left alone.
+      verdict('neutral');
+      logger.error({ err: error }, 'EHR transaction failed unexpectedly');
+      return fail({ ...base, message: `could not send to the EHR: ${networkErrorText(error)}` });
+    }
+  }
+
+  return {
+    async transaction(bundle, signal) {
+      const at = now();
+      if (!breaker.canPass(at)) {
+        const remaining = breaker.remainingOpenMs(at);
+        return fail({
+          retriable: true,
+          httpStatus: undefined,
+          message: 'EHR circuit open',
+          operationOutcome: undefined,
+          retryAfterMs: remaining > 0 ? remaining : undefined,
+        });
+      }
+      const outcome = await send(bundle, signal);
+      if (outcome.ok) {
+        logger.debug(
+          { httpStatus: outcome.result.httpStatus, entries: outcome.result.entries.length },
+          'EHR transaction',
+        );
+      } else {
+        const { retriable, httpStatus, message, retryAfterMs } = outcome.failure;
+        logger.warn({ retriable, httpStatus, retryAfterMs, reason: message }, 'EHR transaction failed');
+      }
+      return outcome;
+    },
+
+    async ping(signal) {
+      const { combined, timeout } = signals(signal);
+      try {
+        await client.capabilityStatement({ headers: { accept: FHIR_JSON }, signal: combined });
+      } catch (error) {
+        if (isClientHttpError(error)) {
+          throw new Error(`GET metadata answered ${statusLine(error.response.status)}`, { cause: error });
+        }
+        if (timeout.aborted) throw new Error(`GET metadata: no answer within ${timeoutMs} ms`, { cause: error });
+        if (signal?.aborted) throw signal.reason as Error;
+        throw new Error(`GET metadata: ${networkErrorText(error)}`, { cause: error });
+      }
+    },
+  };
+}

@@ -1,0 +1,560 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type { Bundle, OperationOutcome } from 'fhir/r4.js';
+import nock from 'nock';
+import { createCircuitBreaker, type CircuitBreaker } from '../../../src/delivery/circuit-breaker.ts';
+import type { EhrFailure, TransactionOutcome } from '../../../src/delivery/ehr.ts';
+import {
+  classifyStatus,
+  createFhirEhr,
+  maskNationalIds,
+  operationOutcomeText,
+  parseRetryAfter,
+  type EhrAuth,
+} from '../../../src/delivery/fhir-ehr.ts';
+import { createLogger } from '../../../src/platform/logger.ts';
+
+const ORIGIN = 'http://ehr.test';
+const BASE = `${ORIGIN}/fhir`;
+/** fhir-kit-client posts a transaction to the base URL with a trailing slash. */
+const TX_PATH = '/fhir/';
+const T0 = Date.parse('2026-03-02T10:00:00.000Z');
+
+const bundle: Bundle = {
+  resourceType: 'Bundle',
+  type: 'transaction',
+  entry: [
+    {
+      fullUrl: 'urn:uuid:0c5c3c2e-6d2a-4a55-9b3a-1b1f2f0a9e01',
+      resource: { resourceType: 'Basic', code: { text: 'test' }, identifier: [{ system: 'urn:test', value: 'a' }] },
+      request: { method: 'POST', url: 'Basic', ifNoneExist: 'identifier=urn:test|a' },
+    },
+    {
+      fullUrl: 'urn:uuid:0c5c3c2e-6d2a-4a55-9b3a-1b1f2f0a9e02',
+      resource: { resourceType: 'Basic', code: { text: 'test' }, identifier: [{ system: 'urn:test', value: 'b' }] },
+      request: { method: 'POST', url: 'Basic', ifNoneExist: 'identifier=urn:test|b' },
+    },
+  ],
+};
+
+const transactionResponse: Bundle = {
+  resourceType: 'Bundle',
+  type: 'transaction-response',
+  entry: [
+    { response: { status: '201 Created', location: 'Basic/101/_history/1', etag: '1' } },
+    { response: { status: '200 OK', location: 'Basic/77/_history/3' } },
+  ],
+};
+
+const outcome = (diagnostics: string, extra: Partial<OperationOutcome['issue'][number]> = {}): OperationOutcome => ({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code: 'processing', diagnostics, ...extra }],
+});
+
+const FHIR_JSON = { 'content-type': 'application/fhir+json' };
+
+interface Harness {
+  readonly ehr: ReturnType<typeof createFhirEhr>;
+  readonly breaker: CircuitBreaker;
+  readonly logs: Record<string, unknown>[];
+  /** Moves the injected clock. */
+  readonly advance: (ms: number) => void;
+}
+
+function harness(options: { auth?: EhrAuth; timeoutMs?: number; baseUrl?: string } = {}): Harness {
+  let clock = T0;
+  const logs: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  const breaker = createCircuitBreaker({
+    failureThreshold: 3,
+    cooldownMs: 1_000,
+    cooldownMultiplier: 2,
+    maxCooldownMs: 4_000,
+    probeTimeoutMs: 10_000,
+  });
+  const ehr = createFhirEhr({
+    baseUrl: options.baseUrl ?? BASE,
+    auth: options.auth ?? { kind: 'none' },
+    timeoutMs: options.timeoutMs ?? 2_000,
+    breaker,
+    logger: createLogger({ level: 'debug', pretty: false, destination }),
+    now: () => clock,
+  });
+  return {
+    ehr,
+    breaker,
+    logs,
+    advance: (ms) => {
+      clock += ms;
+    },
+  };
+}
+
+function failureOf(result: TransactionOutcome): EhrFailure {
+  if (result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result.result)}`);
+  return result.failure;
+}
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  // Only the connection-refused test reaches a (closed) local port.
+  nock.enableNetConnect('127.0.0.1');
+});
+afterEach(() => {
+  nock.cleanAll();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+});
+
+describe('FHIR EHR adapter: success', () => {
+  it('posts the Bundle as FHIR JSON and returns each entry’s response status and location', async () => {
+    const { ehr, breaker } = harness();
+    let received: unknown;
+    const scope = nock(ORIGIN, {
+      reqheaders: { 'content-type': /^application\/fhir\+json/, accept: 'application/fhir+json' },
+      badheaders: ['authorization'],
+    })
+      .post(TX_PATH, (body: unknown) => {
+        received = body;
+        return true;
+      })
+      .reply(200, transactionResponse, FHIR_JSON);
+
+    const result = await ehr.transaction(bundle);
+
+    expect(result).toEqual({
+      ok: true,
+      result: {
+        httpStatus: 200,
+        entries: [
+          { status: '201 Created', location: 'Basic/101/_history/1' },
+          { status: '200 OK', location: 'Basic/77/_history/3' },
+        ],
+      },
+    });
+    expect(received).toEqual(bundle);
+    expect(scope.isDone()).toBe(true);
+    expect(breaker.state(T0)).toBe('closed');
+  });
+
+  it('sends the bearer token when configured', async () => {
+    const { ehr } = harness({ auth: { kind: 'bearer', token: 's3cret-token' } });
+    const scope = nock(ORIGIN, { reqheaders: { authorization: 'Bearer s3cret-token' } })
+      .post(TX_PATH)
+      .reply(200, transactionResponse, FHIR_JSON);
+    expect((await ehr.transaction(bundle)).ok).toBe(true);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('works with a base URL that ends in a slash', async () => {
+    const { ehr } = harness({ baseUrl: `${BASE}/` });
+    const scope = nock(ORIGIN).post(TX_PATH).reply(200, transactionResponse, FHIR_JSON);
+    expect((await ehr.transaction(bundle)).ok).toBe(true);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('treats a 2xx that is not a transaction-response Bundle as retriable (ids unknown), not as a breaker failure', async () => {
+    const { ehr, breaker } = harness();
+    nock(ORIGIN).post(TX_PATH).times(3).reply(200, { resourceType: 'Basic' }, FHIR_JSON);
+    for (let i = 0; i < 3; i += 1) {
+      const failure = failureOf(await ehr.transaction(bundle));
+      expect(failure).toMatchObject({ retriable: true, httpStatus: 200 });
+      expect(failure.message).toContain('not with a transaction-response Bundle');
+    }
+    expect(breaker.state(T0)).toBe('closed');
+  });
+
+  it('treats a 2xx whose body is not JSON as retriable', async () => {
+    const { ehr } = harness();
+    nock(ORIGIN).post(TX_PATH).reply(200, '<html>gateway says hi</html>', { 'content-type': 'text/html' });
+    const failure = failureOf(await ehr.transaction(bundle));
+    expect(failure).toMatchObject({ retriable: true, httpStatus: 200 });
+    expect(failure.message).toContain('not FHIR JSON');
+  });
+});
+
+describe('FHIR EHR adapter: Retry-After', () => {
+  it('429 with Retry-After in seconds → retriable, retryAfterMs from the header', async () => {
+    const { ehr } = harness();
+    nock(ORIGIN)
+      .post(TX_PATH)
+      .reply(429, outcome('Rate limit exceeded'), { ...FHIR_JSON, 'retry-after': '120' });
+    expect(failureOf(await ehr.transaction(bundle))).toEqual({
+      retriable: true,
+      httpStatus: 429,
+      message: 'Rate limit exceeded',
+      operationOutcome: outcome('Rate limit exceeded'),
+      retryAfterMs: 120_000,
+    });
+  });
+
+  it('429 with Retry-After as an HTTP-date → milliseconds from now', async () => {
+    const { ehr } = harness();
+    nock(ORIGIN).post(TX_PATH).reply(429, '', { 'retry-after': 'Mon, 02 Mar 2026 10:02:30 GMT' });
+    const failure = failureOf(await ehr.transaction(bundle));
+    expect(failure).toMatchObject({ retriable: true, httpStatus: 429, retryAfterMs: 150_000 });
+    expect(failure.message).toBe('EHR answered 429 Too Many Requests');
+  });
+
+  it('503 with Retry-After and no OperationOutcome (a proxy page) → retriable, the status in words', async () => {
+    const { ehr } = harness();
+    nock(ORIGIN)
+      .post(TX_PATH)
+      .reply(503, '<html>Service Unavailable</html>', { 'content-type': 'text/html', 'retry-after': '5' });
+    expect(failureOf(await ehr.transaction(bundle))).toEqual({
+      retriable: true,
+      httpStatus: 503,
+      message: 'EHR answered 503 Service Unavailable',
+      operationOutcome: undefined,
+      retryAfterMs: 5_000,
+    });
+  });
+
+  it('parses seconds and HTTP-dates, a past date as 0, and ignores what it cannot read', () => {
+    expect(parseRetryAfter('0', T0)).toBe(0);
+    expect(parseRetryAfter(' 30 ', T0)).toBe(30_000);
+    expect(parseRetryAfter('Mon, 02 Mar 2026 10:00:10 GMT', T0)).toBe(10_000);
+    expect(parseRetryAfter('Sun, 01 Mar 2026 10:00:10 GMT', T0)).toBe(0);
+    expect(parseRetryAfter('-5', T0)).toBeUndefined();
+    expect(parseRetryAfter('1.5', T0)).toBeUndefined();
+    expect(parseRetryAfter('soon', T0)).toBeUndefined();
+    expect(parseRetryAfter('', T0)).toBeUndefined();
+    expect(parseRetryAfter(null, T0)).toBeUndefined();
+  });
+});
+
+describe('FHIR EHR adapter: 503 bursts and the circuit breaker', () => {
+  it('opens after N transient failures, sends nothing while open, probes once, and closes on success', async () => {
+    const { ehr, breaker, logs, advance } = harness();
+
+    // A burst of 503s: the third opens the circuit.
+    const burst = nock(ORIGIN).post(TX_PATH).times(3).reply(503, outcome('HAPI is restarting'), FHIR_JSON);
+    for (let i = 0; i < 3; i += 1) {
+      expect(failureOf(await ehr.transaction(bundle))).toMatchObject({ retriable: true, httpStatus: 503 });
+    }
+    expect(burst.isDone()).toBe(true);
+    expect(breaker.state(T0)).toBe('open');
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', breaker: 'open', openForMs: 1_000 }));
+
+    // While open: an immediate retriable failure, and no request (nock has no interceptor left).
+    advance(400);
+    expect(failureOf(await ehr.transaction(bundle))).toEqual({
+      retriable: true,
+      httpStatus: undefined,
+      message: 'EHR circuit open',
+      operationOutcome: undefined,
+      retryAfterMs: 600,
+    });
+
+    // Cool-down over: ONE probe goes out while a second caller is turned away; it fails → open again, longer.
+    advance(600);
+    expect(breaker.state(T0 + 1_000)).toBe('half-open');
+    const probe = nock(ORIGIN).post(TX_PATH).delay(20).reply(503, outcome('still restarting'), FHIR_JSON);
+    const [first, second] = await Promise.all([ehr.transaction(bundle), ehr.transaction(bundle)]);
+    expect(failureOf(first)).toMatchObject({ httpStatus: 503, message: 'still restarting' });
+    expect(failureOf(second)).toMatchObject({ httpStatus: undefined, message: 'EHR circuit open' });
+    expect(probe.isDone()).toBe(true);
+    expect(breaker.state(T0 + 1_000)).toBe('open');
+    expect(breaker.remainingOpenMs(T0 + 1_000)).toBe(2_000);
+
+    // Next probe succeeds → closed, and traffic flows again.
+    advance(2_000);
+    const recovered = nock(ORIGIN).post(TX_PATH).times(2).reply(200, transactionResponse, FHIR_JSON);
+    expect((await ehr.transaction(bundle)).ok).toBe(true);
+    expect(breaker.state(T0 + 3_000)).toBe('closed');
+    expect((await ehr.transaction(bundle)).ok).toBe(true);
+    expect(recovered.isDone()).toBe(true);
+    expect(logs).toContainEqual(expect.objectContaining({ breaker: 'closed', msg: 'EHR circuit closed' }));
+  });
+
+  it('counts 500, 502, 504, 408, 425, 401 and 403 as transient failures of the EHR', async () => {
+    for (const status of [500, 502, 504, 408, 425, 401, 403]) {
+      const { ehr, breaker } = harness();
+      nock(ORIGIN)
+        .post(TX_PATH)
+        .times(3)
+        .reply(status, outcome(`failure ${status}`), FHIR_JSON);
+      for (let i = 0; i < 3; i += 1) {
+        expect(failureOf(await ehr.transaction(bundle))).toMatchObject({
+          retriable: true,
+          httpStatus: status,
+          message: `failure ${status}`,
+        });
+      }
+      expect([status, breaker.state(T0)]).toEqual([status, 'open']);
+    }
+  });
+
+  it('a success in between resets the count', async () => {
+    const { ehr, breaker } = harness();
+    nock(ORIGIN).post(TX_PATH).times(2).reply(503).post(TX_PATH).reply(200, transactionResponse, FHIR_JSON);
+    nock(ORIGIN).post(TX_PATH).times(2).reply(503);
+    for (let i = 0; i < 5; i += 1) await ehr.transaction(bundle);
+    expect(breaker.state(T0)).toBe('closed');
+  });
+});
+
+/*
+ * Faults below HTTP use a real local server instead of nock: with nock 15.0.2 (@mswjs/interceptors
+ * 0.44) on Node 24, an AbortSignal that fires during .delay() leaves fetch resolving anyway and
+ * throws an uncaught assert(!this.aborted) from undici, and .replyWithError() leaves fetch pending
+ * forever. A socket that answers late or is cut off is also closer to what the EHR really does.
+ */
+const servers: Server[] = [];
+
+/** A local HTTP server; `handle` decides what the EHR does. Returns its base URL. */
+async function localEhr(handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> {
+  const server = createHttpServer(handle);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+}
+
+/** Answers a transaction-response after `ms`: later than the adapter's timeout in these tests. */
+const answerAfter =
+  (ms: number) =>
+  (request: IncomingMessage, response: ServerResponse): void => {
+    request.resume();
+    const timer = setTimeout(() => {
+      response.writeHead(200, FHIR_JSON).end(JSON.stringify(transactionResponse));
+    }, ms);
+    response.on('close', () => {
+      clearTimeout(timer);
+    });
+  };
+
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(resolve);
+        }),
+    ),
+  );
+});
+
+describe('FHIR EHR adapter: no answer', () => {
+  it('a timeout (the EHR answers too late) → retriable with a clear message, counted by the breaker', async () => {
+    const baseUrl = await localEhr(answerAfter(1_000));
+    const { ehr, breaker } = harness({ baseUrl, timeoutMs: 30 });
+    const started = performance.now();
+    const failure = failureOf(await ehr.transaction(bundle));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(failure).toEqual({
+      retriable: true,
+      httpStatus: undefined,
+      message: 'EHR did not answer within 30 ms (timeout)',
+      operationOutcome: undefined,
+      retryAfterMs: undefined,
+    });
+    await ehr.transaction(bundle);
+    await ehr.transaction(bundle);
+    expect(breaker.state(T0)).toBe('open');
+  });
+
+  it('connection refused → retriable, naming the reason', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+
+    const { ehr, breaker } = harness({ baseUrl: `http://127.0.0.1:${port}/fhir` });
+    const failure = failureOf(await ehr.transaction(bundle));
+    expect(failure).toMatchObject({ retriable: true, httpStatus: undefined, operationOutcome: undefined });
+    expect(failure.message).toBe(`cannot reach the EHR: connect ECONNREFUSED 127.0.0.1:${port}`);
+    await ehr.transaction(bundle);
+    await ehr.transaction(bundle);
+    expect(breaker.state(T0)).toBe('open');
+  });
+
+  it('a connection cut off mid-request → retriable, counted by the breaker', async () => {
+    const baseUrl = await localEhr((request) => {
+      request.socket.destroy();
+    });
+    const { ehr, breaker } = harness({ baseUrl });
+    const failure = failureOf(await ehr.transaction(bundle));
+    expect(failure).toMatchObject({ retriable: true, httpStatus: undefined });
+    expect(failure.message).toMatch(/^cannot reach the EHR: \S/);
+    await ehr.transaction(bundle);
+    await ehr.transaction(bundle);
+    expect(breaker.state(T0)).toBe('open');
+  });
+
+  it('an abort by the caller (shutdown) → retriable, and the breaker is not told the EHR failed', async () => {
+    const baseUrl = await localEhr(answerAfter(1_000));
+    const { ehr, breaker } = harness({ baseUrl });
+    for (let i = 0; i < 3; i += 1) {
+      const controller = new AbortController();
+      setTimeout(() => {
+        controller.abort(new Error('shutting down'));
+      }, 10);
+      const failure = failureOf(await ehr.transaction(bundle, controller.signal));
+      expect(failure).toMatchObject({ retriable: true, httpStatus: undefined });
+      expect(failure.message).toContain('aborted by the caller');
+    }
+    expect(breaker.state(T0)).toBe('closed');
+  });
+
+  it('a probe aborted by its caller frees the half-open slot for the next caller', async () => {
+    const baseUrl = await localEhr(answerAfter(1_000));
+    const { ehr, breaker, advance } = harness({ baseUrl, timeoutMs: 30 });
+    for (let i = 0; i < 3; i += 1) await ehr.transaction(bundle);
+    advance(1_000);
+    expect(breaker.state(T0 + 1_000)).toBe('half-open');
+    const failure = failureOf(await ehr.transaction(bundle, AbortSignal.abort(new Error('shutting down'))));
+    expect(failure.message).toContain('aborted by the caller');
+    expect(breaker.canPass(T0 + 1_000)).toBe(true);
+  });
+});
+
+describe('FHIR EHR adapter: permanent rejections', () => {
+  it.each([
+    [400, 'HAPI-0450: Failed to parse request body as JSON resource.'],
+    [404, 'HAPI-1091: Invalid match URL "Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|x" - No resources match'],
+    [422, 'Profile https://hit-bridge.no/fhir/StructureDefinition/hit-session: Procedure.code: minimum required = 1'],
+    [405, 'Transaction is not supported'],
+    [413, 'Request entity too large'],
+  ])(
+    '%i with an OperationOutcome → permanent, in the EHR’s own words; the breaker is not told',
+    async (status, text) => {
+      const { ehr, breaker } = harness();
+      nock(ORIGIN).post(TX_PATH).times(3).reply(status, outcome(text), FHIR_JSON);
+      for (let i = 0; i < 3; i += 1) {
+        expect(failureOf(await ehr.transaction(bundle))).toEqual({
+          retriable: false,
+          httpStatus: status,
+          message: text,
+          operationOutcome: outcome(text),
+          retryAfterMs: undefined,
+        });
+      }
+      expect(breaker.state(T0)).toBe('closed');
+    },
+  );
+
+  it('412 (HAPI: a conditional create matched several resources) → permanent: only a person can merge them', async () => {
+    const text =
+      'HAPI-0958: Failed to CREATE Basic with match URL "identifier=urn:test|a" because this search matched 2 resources';
+    const { ehr } = harness();
+    nock(ORIGIN).post(TX_PATH).reply(412, outcome(text), FHIR_JSON);
+    expect(failureOf(await ehr.transaction(bundle))).toMatchObject({
+      retriable: false,
+      httpStatus: 412,
+      message: text,
+    });
+  });
+
+  it('409 (HAPI: a concurrent conditional create of the same identifier) → retriable, not a breaker failure', async () => {
+    // What HAPI really answered the losers of 12 concurrent identical conditional creates (one won).
+    const text =
+      'HAPI-0550: HAPI-2745: Error flushing transaction with resource types: [Basic] - The operation has failed with a conditional constraint failure.';
+    const { ehr, breaker } = harness();
+    nock(ORIGIN).post(TX_PATH).times(3).reply(409, outcome(text), FHIR_JSON);
+    for (let i = 0; i < 3; i += 1) {
+      expect(failureOf(await ehr.transaction(bundle))).toMatchObject({
+        retriable: true,
+        httpStatus: 409,
+        message: text,
+      });
+    }
+    expect(breaker.state(T0)).toBe('closed');
+  });
+
+  it('masks a national id the EHR echoes back, in the message, the OperationOutcome and the logs', async () => {
+    const { ehr, logs } = harness();
+    const text = 'HAPI-1091: Invalid match URL "Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|01017012345" - none';
+    nock(ORIGIN).post(TX_PATH).reply(404, outcome(text), FHIR_JSON);
+    const failure = failureOf(await ehr.transaction(bundle));
+    const masked =
+      'HAPI-1091: Invalid match URL "Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|[national id]" - none';
+    expect(failure.message).toBe(masked);
+    expect(failure.operationOutcome).toEqual(outcome(masked));
+    expect(JSON.stringify(logs)).not.toContain('01017012345');
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', httpStatus: 404, reason: masked }));
+  });
+});
+
+describe('FHIR EHR adapter: ping', () => {
+  it('GETs metadata as FHIR JSON', async () => {
+    const { ehr } = harness({ auth: { kind: 'bearer', token: 't' } });
+    const scope = nock(ORIGIN, { reqheaders: { accept: 'application/fhir+json', authorization: 'Bearer t' } })
+      .get('/fhir/metadata')
+      .reply(200, { resourceType: 'CapabilityStatement', status: 'active' }, FHIR_JSON);
+    await expect(ehr.ping()).resolves.toBeUndefined();
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('throws with the status or the network reason, for /readyz to show', async () => {
+    const { ehr } = harness({ timeoutMs: 30 });
+    nock(ORIGIN).get('/fhir/metadata').reply(503, 'down');
+    await expect(ehr.ping()).rejects.toThrow('GET metadata answered 503 Service Unavailable');
+    const slow = harness({ baseUrl: await localEhr(answerAfter(1_000)), timeoutMs: 30 });
+    await expect(slow.ehr.ping()).rejects.toThrow('GET metadata: no answer within 30 ms');
+  });
+});
+
+describe('classification and texts', () => {
+  it('classifies every status the way the table in fhir-ehr.ts says', () => {
+    const table = Object.fromEntries(
+      [
+        200, 201, 400, 401, 403, 404, 405, 408, 409, 410, 412, 413, 415, 422, 425, 429, 500, 501, 502, 503, 504, 302,
+      ].map((status) => [status, classifyStatus(status)]),
+    );
+    expect(table).toEqual({
+      200: 'ok',
+      201: 'ok',
+      400: 'permanent',
+      401: 'retriable',
+      403: 'retriable',
+      404: 'permanent',
+      405: 'permanent',
+      408: 'retriable',
+      409: 'retriable',
+      410: 'permanent',
+      412: 'permanent',
+      413: 'permanent',
+      415: 'permanent',
+      422: 'permanent',
+      425: 'retriable',
+      429: 'retriable',
+      500: 'retriable',
+      501: 'retriable',
+      502: 'retriable',
+      503: 'retriable',
+      504: 'retriable',
+      302: 'retriable',
+    });
+  });
+
+  it('joins details and diagnostics of the errors, warnings only when there is no error', () => {
+    expect(
+      operationOutcomeText({
+        resourceType: 'OperationOutcome',
+        issue: [
+          { severity: 'warning', code: 'informational', diagnostics: 'Unknown extension' },
+          { severity: 'error', code: 'required', details: { text: 'Procedure.subject' }, diagnostics: 'is required' },
+          { severity: 'fatal', code: 'exception', details: { coding: [{ code: 'X', display: 'Server exploded' }] } },
+          { severity: 'error', code: 'processing', details: { text: 'same' }, diagnostics: 'same' },
+        ],
+      }),
+    ).toBe('Procedure.subject: is required; Server exploded; same');
+    expect(operationOutcomeText(outcome('only a warning', { severity: 'warning' }))).toBe('only a warning');
+  });
+
+  it('masks eleven-digit numbers only', () => {
+    expect(maskNationalIds('fnr 01017012345, HPR 9144889, org 974760673, long 123456789012')).toBe(
+      'fnr [national id], HPR 9144889, org 974760673, long 123456789012',
+    );
+  });
+});

@@ -113,7 +113,7 @@ export interface LogRecord {
 }
 
 export interface StoredLogRecord extends LogRecord {
-  /** Per topic, strictly increasing, starting at 0. */
+  /** Per topic, strictly increasing from 0 without gaps, and committed in offset order (no n+1 visible before n). */
   readonly offset: number;
   readonly appendedAt: Date;
 }

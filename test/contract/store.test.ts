@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { createPostgresStore } from '../../src/store/postgres-store.ts';
 import { createSqliteStore } from '../../src/store/sqlite-store.ts';
@@ -52,5 +53,46 @@ describeStoreContract('PostgreSQL (pg)', () => {
       await first?.query(`drop schema if exists "${schema}" cascade`);
       await Promise.all(pools.map((pool) => pool.end()));
     },
+  });
+});
+
+describe('Store adapters: failures are the one error type, and say whether to retry', () => {
+  it('PostgreSQL: an unreachable server is a retriable 503 problem', async () => {
+    const pool = new pg.Pool({ connectionString: 'postgres://nobody:nothing@127.0.0.1:1/none', max: 1 });
+    try {
+      const store = createPostgresStore({ pool });
+      await expect(store.ping()).rejects.toMatchObject({ name: 'Problem', status: 503, retriable: true });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('PostgreSQL: a schema name that could not be quoted safely is refused', () => {
+    const pool = new pg.Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
+    expect(() => createPostgresStore({ pool, schema: 'x"; drop table y; --' })).toThrow(/schema name/);
+    return pool.end();
+  });
+
+  it('SQLite: a file locked by another writer past the busy timeout is a retriable 503 problem', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'hit-bridge-store-'));
+    const file = join(directory, 'hit-bridge.db');
+    const store = createSqliteStore({ file, busyTimeoutMs: 50 });
+    const other = new DatabaseSync(file);
+    try {
+      await store.migrate();
+      other.exec('begin immediate');
+      await expect(store.log.commitOffset('g', 't', 1)).rejects.toMatchObject({
+        name: 'Problem',
+        status: 503,
+        retriable: true,
+      });
+      other.exec('rollback');
+      await store.log.commitOffset('g', 't', 1);
+      expect(await store.log.committedOffset('g', 't')).toBe(1);
+    } finally {
+      other.close();
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

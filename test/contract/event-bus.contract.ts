@@ -205,6 +205,26 @@ export function describeEventBusContract(name: string, make: () => Promise<Event
       expect(resumed.received.map(seqOf)).toEqual([4]);
     });
 
+    it('never commits a record whose handler kept failing until stop(): the resumed group gets it first', async () => {
+      const topic = fixture.topic();
+      const groupId = `group-${randomUUID()}`;
+      await bus.publish([0, 1, 2].map((seq) => event(topic, 'k', seq)));
+      let attempts = 0;
+      const failing = await consume(groupId, [topic], (consumed) => {
+        if (seqOf(consumed) !== 1) return Promise.resolve();
+        attempts += 1;
+        return Promise.reject(new Error('handler failure (on purpose)'));
+      });
+      await waitFor('two failed attempts', () => attempts >= 2);
+      await stop(failing.subscription);
+      expect(failing.received.map(seqOf)).toEqual([0]);
+
+      const healthy = await consume(groupId, [topic]);
+      await waitFor('the rest', () => healthy.received.length >= 2);
+      await delay(300);
+      expect(healthy.received.map(seqOf)).toEqual([1, 2]);
+    });
+
     it('after stop(), a new subscription of the same group resumes after the last committed record', async () => {
       const topic = fixture.topic();
       const groupId = `group-${randomUUID()}`;

@@ -2,59 +2,37 @@
  * The EventBus contract against both adapters: Kafka (the real broker from test/peers,
  * KAFKA_BROKERS) and the store's event log.
  *
- * The log adapter runs here on a small in-memory EventLog, a test fixture only, until the SQLite
- * store (src/store/sqlite-store.ts) is committed; then it runs on that.
+ * The log adapter runs on the real SQLite store (a temporary file per test), the embedded default.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { createKafka } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
 import { createLogEventBus } from '../../src/events/log-event-bus.ts';
-import type { EventLog, LogRecord, StoredLogRecord } from '../../src/store/store.ts';
+import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { describeEventBusContract } from './event-bus.contract.ts';
 
 const silent = pino({ level: 'silent' });
 const fastRetries = (): number => 100;
 
-/** The EventLog port in memory: per-topic offsets from 0, committed offsets per group and topic. */
-function memoryEventLog(): EventLog {
-  const topics = new Map<string, StoredLogRecord[]>();
-  const committed = new Map<string, number>();
+describeEventBusContract('store event log (SQLite store)', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'hit-bridge-event-bus-'));
+  const store = createSqliteStore({ file: join(directory, 'hit-bridge.db') });
+  await store.migrate();
+  const bus = createLogEventBus({ log: store.log, logger: silent, pollIntervalMs: 50, retryDelayMs: fastRetries });
   return {
-    append(records: readonly LogRecord[], now: Date) {
-      return Promise.resolve(
-        records.map((record) => {
-          const log = topics.get(record.topic) ?? [];
-          topics.set(record.topic, log);
-          const offset = log.length;
-          log.push({ ...record, offset, appendedAt: now });
-          return offset;
-        }),
-      );
-    },
-    read(topic, fromOffset, limit) {
-      const log = topics.get(topic) ?? [];
-      return Promise.resolve(log.filter((record) => record.offset >= fromOffset).slice(0, limit));
-    },
-    committedOffset(group, topic) {
-      return Promise.resolve(committed.get(`${group}\n${topic}`) ?? 0);
-    },
-    commitOffset(group, topic, nextOffset) {
-      committed.set(`${group}\n${topic}`, nextOffset);
-      return Promise.resolve();
+    bus,
+    topic: () => `test.event-bus.${randomUUID()}`,
+    async close() {
+      await bus.close();
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
     },
   };
-}
-
-describeEventBusContract('store event log (in-memory EventLog)', () => {
-  const bus = createLogEventBus({
-    log: memoryEventLog(),
-    logger: silent,
-    pollIntervalMs: 50,
-    retryDelayMs: fastRetries,
-  });
-  return Promise.resolve({ bus, topic: () => `test.event-bus.${randomUUID()}`, close: () => bus.close() });
 });
 
 describeEventBusContract('Kafka', async () => {

@@ -4,15 +4,31 @@
  * Exported for tests, which start the whole service in-process on port 0.
  */
 import { once } from 'node:events';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { mappers } from '../mappings/registry.ts';
+import { createCircuitBreaker, breakerOptionsFromConfig } from './delivery/circuit-breaker.ts';
+import { startEhrDeliveryWorker } from './delivery/ehr-delivery-worker.ts';
+import { ehrReadiness } from './delivery/ehr-readiness.ts';
+import { createFhirEhr } from './delivery/fhir-ehr.ts';
+import type { EventBus } from './events/event-bus.ts';
+import { startEventRelayWorker } from './events/event-relay-worker.ts';
+import { loadEventSchemas } from './events/event-schemas.ts';
+import { createEventValidator } from './events/event-validator.ts';
+import { createKafka, kafkaReadiness } from './events/kafka-client.ts';
+import { createKafkaEventBus } from './events/kafka-event-bus.ts';
+import { createLogEventBus } from './events/log-event-bus.ts';
+import { createPatientKeyer } from './events/patient-key.ts';
+import { patientKeySecret } from './events/patient-key-secret.ts';
 import { createApp } from './intake/app.ts';
 import { loadContracts } from './intake/contracts.ts';
-import { ehrReadiness } from './delivery/ehr-readiness.ts';
-import { createKafka, kafkaReadiness } from './events/kafka-client.ts';
 import { describeConfig, type Config } from './platform/config.ts';
 import type { Logger } from './platform/logger.ts';
 import type { ReadinessCheck } from './platform/readiness.ts';
-import { createPostgresPool, postgresReadiness } from './store/postgres-pool.ts';
+import { DEFAULT_CONNECT_RETRY_POLICY, ehrRetryPolicy } from './platform/retry.ts';
+import type { RunningWorker } from './platform/worker-loop.ts';
+import { createConfiguredStore } from './store/create-store.ts';
 
 export interface RunningService {
   readonly port: number;
@@ -22,18 +38,75 @@ export interface RunningService {
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const roles = new Set(config.ROLES.split(','));
+  const clock = (): Date => new Date();
+  const owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const readiness: ReadinessCheck[] = [];
+  // Closed in reverse order of creation, after the HTTP server and the workers.
   const closers: (() => Promise<void>)[] = [];
 
-  if (config.DATABASE_URL) {
-    const pool = createPostgresPool(config.DATABASE_URL);
-    readiness.push(postgresReadiness(pool));
-    closers.push(() => pool.end());
-  }
+  const configured = createConfiguredStore(config);
+  const { store, engine } = configured;
+  closers.push(() => configured.close());
+  await store.migrate();
+  readiness.push({ name: engine, critical: true, check: () => store.ping() });
+
+  const secret = patientKeySecret(config.PATIENT_KEY_SECRET, config.DATA_DIR);
+  if (secret.generated)
+    logger.warn({ dataDir: config.DATA_DIR }, 'generated a patient-key secret for this installation');
+
+  let bus: EventBus;
   if (config.KAFKA_BROKERS) {
-    const kafkaCheck = kafkaReadiness(createKafka(config.KAFKA_BROKERS, logger), config.READINESS_TIMEOUT_MS);
+    const kafka = createKafka(config.KAFKA_BROKERS, logger);
+    bus = createKafkaEventBus({ kafka, logger });
+    const kafkaCheck = kafkaReadiness(kafka, config.READINESS_TIMEOUT_MS);
     readiness.push(kafkaCheck);
     closers.push(() => kafkaCheck.close());
+  } else {
+    bus = createLogEventBus({ log: store.log, logger, clock });
+  }
+  closers.push(() => bus.close());
+
+  const workers: RunningWorker[] = [];
+  const eventValidator = createEventValidator(loadEventSchemas());
+  if (roles.has('ehr')) {
+    if (config.EHR_BASE_URL === undefined) {
+      logger.warn('EHR_BASE_URL is not set: submissions are accepted and kept, but not delivered, until it is');
+    } else {
+      const ehr = createFhirEhr({
+        baseUrl: config.EHR_BASE_URL,
+        auth: config.EHR_AUTH_TOKEN === undefined ? { kind: 'none' } : { kind: 'bearer', token: config.EHR_AUTH_TOKEN },
+        timeoutMs: config.EHR_TIMEOUT_MS,
+        breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
+        logger,
+      });
+      workers.push(
+        startEhrDeliveryWorker({
+          store,
+          ehr,
+          ehrBaseUrl: config.EHR_BASE_URL,
+          mappers,
+          mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
+          eventValidator,
+          retryPolicy: ehrRetryPolicy(config),
+          clock,
+          logger,
+          owner: `${owner}-ehr`,
+        }),
+      );
+    }
+  }
+  if (roles.has('relay')) {
+    workers.push(
+      startEventRelayWorker({
+        store,
+        bus,
+        retryPolicy: DEFAULT_CONNECT_RETRY_POLICY,
+        clock,
+        logger,
+        owner: `${owner}-relay`,
+      }),
+    );
   }
   if (config.EHR_BASE_URL) readiness.push(ehrReadiness(config.EHR_BASE_URL));
 
@@ -44,6 +117,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     contracts: loadContracts(),
     mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    ...(roles.has('api') ? { submissions: { store, patientKey: createPatientKeyer(secret.secret), clock } } : {}),
   });
   const server = app.listen(config.PORT, config.HOST);
   await once(server, 'listening');
@@ -81,7 +155,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await closed.finally(() => {
         clearInterval(sweep);
       });
-      await Promise.allSettled(closers.map((close) => close()));
+      await Promise.allSettled(workers.map((worker) => worker.stop()));
+      for (const close of closers.reverse()) {
+        await close().catch((error: unknown) => {
+          logger.warn({ err: error }, 'closing a client failed');
+        });
+      }
     })();
     await Promise.race([orderly, timeout]);
     logger.info('stopped');

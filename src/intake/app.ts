@@ -13,6 +13,7 @@ import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
 import type { Contracts } from './contracts.ts';
 import { bodyProblem } from './json-body.ts';
 import { previewRoutes, type Mappers } from './preview.ts';
+import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
 import { createInputValidator } from './validation.ts';
 
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   /** The mapping per input kind; the registry's unless a test passes its own. */
   readonly mappers?: Mappers;
+  /** The accepting routes (POST /v1/<kind>, GET /v1/submissions/:id); absent where the api role is off. */
+  readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes'>;
 }
 
 declare module 'express-serve-static-core' {
@@ -56,9 +59,13 @@ export function createApp(deps: AppDeps): Express {
     res.type('application/json').send(openapi);
   });
 
+  const validator = createInputValidator(deps.contracts.schemas);
+  if (deps.submissions !== undefined) {
+    app.use(submissionRoutes({ ...deps.submissions, validator, bodyLimitBytes: deps.bodyLimitBytes }));
+  }
   app.use(
     previewRoutes({
-      validator: createInputValidator(deps.contracts.schemas),
+      validator,
       mappers: deps.mappers ?? registeredMappers,
       mappingOptions: deps.mappingOptions,
       bodyLimitBytes: deps.bodyLimitBytes,

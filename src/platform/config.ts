@@ -112,6 +112,24 @@ export const configSchema = {
       pattern: '^postgres(ql)?://',
       description: 'PostgreSQL connection URL. Unset: the embedded SQLite store under DATA_DIR.',
     },
+    ROLES: {
+      type: 'string',
+      pattern: '^(api|ehr|relay)(,(api|ehr|relay))*$',
+      default: 'api,ehr,relay',
+      description:
+        'Which parts run in this process: api (the HTTP intake), ehr (delivery to the EHR), relay (outbox to the event bus). Health, readiness and metrics are always served.',
+    },
+    PATIENT_KEY_SECRET: {
+      type: 'string',
+      minLength: 32,
+      description:
+        'Secret for the pseudonymous patient key (HMAC-SHA256 of the national id), at least 32 characters, the same on every replica. Required with DATABASE_URL; unset on the embedded store, one is generated into DATA_DIR.',
+    },
+    EHR_AUTH_TOKEN: {
+      type: 'string',
+      minLength: 1,
+      description: 'Static bearer token sent to the EHR. Unset: no Authorization header.',
+    },
     DATA_DIR: {
       type: 'string',
       minLength: 1,
@@ -160,7 +178,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     const value = env[key];
     if (value !== undefined && value.trim() !== '') candidate[key] = value.trim();
   }
-  if (validate(candidate)) return { ok: true, config: candidate as unknown as Config };
+  if (validate(candidate)) {
+    const config = candidate as unknown as Config;
+    // Replicas share the database, so they must share the secret: a generated one would differ.
+    if (config.DATABASE_URL !== undefined && config.PATIENT_KEY_SECRET === undefined) {
+      return {
+        ok: false,
+        errors: [
+          'PATIENT_KEY_SECRET is required when DATABASE_URL is set (every replica needs the same secret) (it is missing)',
+        ],
+      };
+    }
+    return { ok: true, config };
+  }
   const raw = (name: string): string | undefined => env[name]?.trim();
   return { ok: false, errors: (validate.errors ?? []).map((error) => describeError(error, raw)) };
 }
@@ -178,6 +208,7 @@ const patternRules: Record<string, string> = {
   KAFKA_BROKERS: 'must be a comma-separated list of host:port',
   EHR_BASE_URL: 'must be an http:// or https:// URL',
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
+  ROLES: 'must be a comma-separated list of api, ehr, relay',
 };
 
 function ruleText(error: ErrorObject, name: string): string {
@@ -206,5 +237,8 @@ function ruleText(error: ErrorObject, name: string): string {
 export function describeConfig(config: Config): Record<string, unknown> {
   const shown: Record<string, unknown> = { ...config };
   if (config.DATABASE_URL) shown.DATABASE_URL = config.DATABASE_URL.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  for (const secret of ['PATIENT_KEY_SECRET', 'EHR_AUTH_TOKEN'] as const) {
+    if (config[secret] !== undefined) shown[secret] = '***';
+  }
   return shown;
 }

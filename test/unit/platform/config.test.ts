@@ -1,5 +1,7 @@
 import { configSchema, describeConfig, loadConfig } from '../../../src/platform/config.ts';
 
+const SECRET = 'a-patient-key-secret-of-32-chars!';
+
 describe('configuration from the environment', () => {
   it('starts on embedded defaults when nothing is set', () => {
     const result = loadConfig({});
@@ -44,15 +46,34 @@ describe('configuration from the environment', () => {
   });
 
   it('accepts several brokers and a postgres URL', () => {
-    const result = loadConfig({ KAFKA_BROKERS: 'k1:9092,k2:9092', DATABASE_URL: 'postgresql://u:p@db:5432/hit' });
+    const result = loadConfig({
+      KAFKA_BROKERS: 'k1:9092,k2:9092',
+      DATABASE_URL: 'postgresql://u:p@db:5432/hit',
+      PATIENT_KEY_SECRET: SECRET,
+    });
     expect(result.ok).toBe(true);
   });
 
   it('masks the database password when the configuration is logged', () => {
-    const result = loadConfig({ DATABASE_URL: 'postgres://hit:s3cret@db:5432/hit' });
+    const result = loadConfig({ DATABASE_URL: 'postgres://hit:s3cret@db:5432/hit', PATIENT_KEY_SECRET: SECRET });
     if (!result.ok) throw new Error('expected valid config');
     expect(JSON.stringify(describeConfig(result.config))).not.toContain('s3cret');
     expect(describeConfig(result.config).DATABASE_URL).toBe('postgres://hit:***@db:5432/hit');
+  });
+
+  it('requires PATIENT_KEY_SECRET with PostgreSQL, where every replica must share it', () => {
+    const result = loadConfig({ DATABASE_URL: 'postgres://db/hit' });
+    expect(!result.ok && result.errors).toEqual([
+      'PATIENT_KEY_SECRET is required when DATABASE_URL is set (every replica needs the same secret) (it is missing)',
+    ]);
+  });
+
+  it('never shows the patient-key secret or the EHR token in the logged configuration', () => {
+    const result = loadConfig({ PATIENT_KEY_SECRET: SECRET, EHR_AUTH_TOKEN: 'bearer-token-value' });
+    if (!result.ok) throw new Error('expected valid config');
+    const shown = JSON.stringify(describeConfig(result.config));
+    expect(shown).not.toContain(SECRET);
+    expect(shown).not.toContain('bearer-token-value');
   });
 
   it('documents every key with a description', () => {

@@ -1,0 +1,204 @@
+/**
+ * The ehr-delivery worker: takes accepted submissions, maps them to a transaction Bundle, posts
+ * it to the EHR, and records what happened.
+ *
+ * - Delivered: the EHR's resource references, the timeline, and the "…recorded" event to publish
+ *   are written in the same transaction that completes the job (outbox: never an event for a
+ *   record the EHR lacks, never a delivered record without its event).
+ * - A transient failure (network, timeout, 408/429/5xx, breaker open) is retried with backoff,
+ *   honouring Retry-After, until the retry horizon; each attempt is on the timeline.
+ * - A permanent failure (the EHR refused the Bundle), or the horizon passed: the submission is
+ *   failed with the EHR's own words and a delivery.failed event; `replay` re-queues it.
+ *
+ * The Bundle's creates are conditional on business identifiers, so a job delivered twice (a
+ * worker killed after the EHR answered, before it could record so) creates nothing new.
+ */
+import { DEFAULT_MAPPING_OPTIONS, type MappingOptions } from '../../mappings/common.ts';
+import type { InputKindName, InputKinds } from '../../mappings/registry.ts';
+import {
+  buildDeliveryFailedEvent,
+  buildRecordedEvent,
+  eventId,
+  EVENT_TYPES,
+  occurredAtOf,
+  RECORD_EVENT_TYPE,
+  toOutgoingEvent,
+  type HitBridgeEvent,
+} from '../events/cloud-events.ts';
+import type { EventValidator } from '../events/event-validator.ts';
+import type { Mappers } from '../intake/preview.ts';
+import type { Logger } from '../platform/logger.ts';
+import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
+import { startWorkerLoop, type RunningWorker } from '../platform/worker-loop.ts';
+import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
+import type { Ehr, EhrFailure } from './ehr.ts';
+
+export interface EhrDeliveryDeps {
+  readonly store: Store;
+  readonly ehr: Ehr;
+  readonly ehrBaseUrl: string | undefined;
+  readonly mappers: Mappers;
+  readonly mappingOptions?: MappingOptions;
+  readonly eventValidator: EventValidator;
+  readonly retryPolicy: RetryPolicy;
+  readonly clock: () => Date;
+  readonly logger: Logger;
+  readonly owner: string;
+  readonly leaseMs?: number;
+  readonly batchSize?: number;
+  readonly idleMs?: number;
+}
+
+export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
+  const log = deps.logger.child({ worker: 'ehr-delivery' });
+  return startWorkerLoop({
+    name: 'ehr-delivery',
+    store: deps.store,
+    queue: 'ehr-delivery',
+    owner: deps.owner,
+    clock: deps.clock,
+    logger: deps.logger,
+    leaseMs: deps.leaseMs ?? 120_000,
+    batchSize: deps.batchSize ?? 8,
+    idleMs: deps.idleMs ?? 500,
+    reapEveryMs: 10_000,
+    // One Bundle at a time per worker keeps the EHR's load predictable; scale with more workers.
+    handle: async (jobs) => {
+      for (const job of jobs) await deliver(deps, job, log);
+    },
+  });
+}
+
+async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<void> {
+  const submission = await deps.store.getSubmission(job.submissionId);
+  if (submission === undefined || submission.kind === 'discharges') {
+    log.error(
+      { submissionId: job.submissionId, jobId: job.id },
+      'delivery job for no deliverable submission; dropping it',
+    );
+    await deps.store.fail(job, {}, deps.clock());
+    return;
+  }
+  const kind = submission.kind;
+  const slog = log.child({ submissionId: submission.id, attempt: job.attempts });
+  const bundle = mapSubmission(deps, kind, submission.body as InputKinds[typeof kind]);
+  const outcome = await deps.ehr.transaction(bundle);
+  const now = deps.clock();
+
+  if (outcome.ok) {
+    const references = outcome.result.entries.flatMap((entry) =>
+      entry.location ? [withoutHistory(entry.location)] : [],
+    );
+    const created = outcome.result.entries.filter((entry) => entry.status.startsWith('201')).length;
+    const event = buildRecordedEvent(
+      { id: eventId(submission.id, RECORD_EVENT_TYPE[kind]), time: now },
+      {
+        submission: refOf(submission, kind),
+        occurredAt: occurredAtOf(kind, submission.body as Record<string, string>),
+        ...(deps.ehrBaseUrl === undefined ? {} : { ehrBaseUrl: deps.ehrBaseUrl }),
+        ehrReferences: references,
+      },
+    );
+    const done = await deps.store.complete(
+      job,
+      {
+        status: 'delivered',
+        ehrReferences: references,
+        timeline: [
+          attemptEntry(now, job.attempts, `the EHR answered ${outcome.result.httpStatus}`, {
+            httpStatus: outcome.result.httpStatus,
+          }),
+          {
+            at: now,
+            kind: 'delivered',
+            message: `Delivered to the EHR: ${references.length} resources (${created} new, ${references.length - created} already there).`,
+            detail: { references },
+          },
+        ],
+        enqueue: [publishJob(deps, submission, event, now)],
+      },
+      now,
+    );
+    if (done) slog.info({ references: references.length, created }, 'delivered to the EHR');
+    else slog.warn('delivered, but the lease had passed to another worker; it will record the outcome');
+    return;
+  }
+
+  const { failure } = outcome;
+  const attempt = attemptEntry(now, job.attempts, describeFailure(failure), {
+    ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
+    retriable: failure.retriable,
+    ...(failure.retryAfterMs === undefined ? {} : { retryAfterMs: failure.retryAfterMs }),
+  });
+
+  if (failure.retriable && !retryHorizonReached(submission.acceptedAt, now, deps.retryPolicy)) {
+    const runAt = nextRunAt(now, job.attempts, deps.retryPolicy, failure.retryAfterMs);
+    await deps.store.retryLater(job, runAt, { timeline: [attempt] }, now);
+    slog.warn(
+      { httpStatus: failure.httpStatus, retryAt: runAt.toISOString() },
+      `EHR attempt failed: ${failure.message}`,
+    );
+    return;
+  }
+
+  const why = failure.retriable
+    ? `The EHR could not be reached for ${Math.round(deps.retryPolicy.horizonMs / 3_600_000)} hours; last error: ${failure.message}`
+    : `The EHR refused the record: ${failure.message}`;
+  const event = buildDeliveryFailedEvent(
+    { id: eventId(submission.id, EVENT_TYPES.deliveryFailed, String(job.attempts)), time: now },
+    {
+      submission: refOf(submission, kind),
+      httpStatus: failure.httpStatus ?? null,
+      reason: failure.message,
+      attempts: job.attempts,
+    },
+  );
+  await deps.store.fail(
+    job,
+    {
+      status: 'failed',
+      timeline: [
+        attempt,
+        { at: now, kind: 'failed', message: why, detail: { httpStatus: failure.httpStatus ?? null } },
+      ],
+      enqueue: [publishJob(deps, submission, event, now)],
+    },
+    now,
+  );
+  slog.error({ httpStatus: failure.httpStatus }, 'delivery failed for good; replay after fixing the cause');
+}
+
+function mapSubmission<K extends InputKindName>(deps: EhrDeliveryDeps, kind: K, input: InputKinds[K]) {
+  return deps.mappers[kind](input, deps.mappingOptions ?? DEFAULT_MAPPING_OPTIONS);
+}
+
+function refOf<K extends InputKindName>(submission: Submission, kind: K) {
+  return {
+    submissionId: submission.id,
+    kind,
+    source: submission.source,
+    inputId: submission.inputId,
+    patientKey: submission.patientKey,
+  };
+}
+
+/** The event goes out through the outbox like everything else; an invalid one is our bug, caught here. */
+function publishJob(deps: EhrDeliveryDeps, submission: Submission, event: HitBridgeEvent, now: Date): NewJob {
+  deps.eventValidator.assertValidEvent(event);
+  return { queue: 'event-publish', submissionId: submission.id, payload: toOutgoingEvent(event), runAt: now };
+}
+
+function attemptEntry(at: Date, attempt: number, what: string, detail: Record<string, unknown>): TimelineEntry {
+  return { at, kind: 'ehr-attempt', message: `EHR attempt ${attempt}: ${what}.`, detail: { attempt, ...detail } };
+}
+
+function describeFailure(failure: EhrFailure): string {
+  const status = failure.httpStatus === undefined ? 'no answer' : `the EHR answered ${failure.httpStatus}`;
+  return `${status} — ${failure.message}${failure.retriable ? ' (will retry)' : ''}`;
+}
+
+/** "Procedure/123/_history/1" → "Procedure/123": consumers fetch the current version. */
+function withoutHistory(location: string): string {
+  const match = /^(?:.*\/)?([A-Za-z]+\/[^/]+)(?:\/_history\/[^/]+)?$/.exec(location);
+  return match?.[1] ?? location;
+}

@@ -1,0 +1,73 @@
+/**
+ * The event-relay worker: outbox rows → the event bus. A row is marked sent only after the bus
+ * acknowledged it (Kafka: acks=all, idempotent producer); a failed publish leaves the rows to be
+ * retried with backoff. A crash between acknowledgement and marking can publish a row twice:
+ * consumers tell duplicates by the CloudEvent id, which is the same on every publish.
+ */
+import type { Logger } from '../platform/logger.ts';
+import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
+import { startWorkerLoop, type RunningWorker } from '../platform/worker-loop.ts';
+import type { Store } from '../store/store.ts';
+import type { EventBus, OutgoingEvent } from './event-bus.ts';
+
+export interface EventRelayDeps {
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly retryPolicy: RetryPolicy;
+  readonly clock: () => Date;
+  readonly logger: Logger;
+  readonly owner: string;
+  readonly leaseMs?: number;
+  readonly batchSize?: number;
+  readonly idleMs?: number;
+}
+
+export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
+  const log = deps.logger.child({ worker: 'event-relay' });
+  return startWorkerLoop({
+    name: 'event-relay',
+    store: deps.store,
+    queue: 'event-publish',
+    owner: deps.owner,
+    clock: deps.clock,
+    logger: deps.logger,
+    leaseMs: deps.leaseMs ?? 60_000,
+    // Batches keep up with bursts: one produce request carries many events.
+    batchSize: deps.batchSize ?? 100,
+    idleMs: deps.idleMs ?? 200,
+    reapEveryMs: 10_000,
+    handle: async (jobs) => {
+      const events = jobs.map((job) => job.payload as OutgoingEvent);
+      let placed;
+      try {
+        placed = await deps.bus.publish(events);
+      } catch (error) {
+        const now = deps.clock();
+        log.warn({ err: error, events: jobs.length }, 'publishing failed; will retry');
+        for (const job of jobs)
+          await deps.store.retryLater(job, nextRunAt(now, job.attempts, deps.retryPolicy), {}, now);
+        return;
+      }
+      const now = deps.clock();
+      for (const [index, job] of jobs.entries()) {
+        const where = placed[index];
+        const type = typeof events[index]?.value.type === 'string' ? events[index].value.type : 'event';
+        await deps.store.complete(
+          job,
+          {
+            timeline: [
+              {
+                at: now,
+                kind: 'event-published',
+                message: `Event ${type} published to ${where?.topic ?? '?'} (partition ${where?.partition ?? '?'}, offset ${where?.offset ?? '?'}).`,
+                detail: { type, topic: where?.topic, partition: where?.partition, offset: where?.offset },
+              },
+            ],
+          },
+          now,
+        );
+      }
+      log.debug({ events: jobs.length }, 'published');
+    },
+  });
+}

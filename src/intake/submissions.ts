@@ -1,0 +1,144 @@
+/**
+ * POST /v1/{hit-sessions,fitness-tests,prescriptions}: validate exactly as the preview does,
+ * then store the input with its first outbox job in one transaction and answer 202 — from that
+ * moment hit-bridge owns the record. GET /v1/submissions/{id}: where it is now, as a timeline a
+ * person can follow.
+ *
+ * Sending again is safe: the same input id from the same source with the same content is the
+ * same submission (200, no new work), whatever the Idempotency-Key; an Idempotency-Key reused
+ * for other content, or an input id resent with other content, is refused (409) rather than
+ * silently dropped or silently overwriting what the EHR may already hold.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
+import type { PatientKeyer } from '../events/patient-key.ts';
+import { badRequest, conflict, methodNotAllowed, notFound } from '../platform/problem.ts';
+import type { Store, Submission } from '../store/store.ts';
+import { jsonBody } from './json-body.ts';
+import type { InputValidator } from './validation.ts';
+
+export interface SubmissionDeps {
+  readonly validator: InputValidator;
+  readonly store: Store;
+  readonly patientKey: PatientKeyer;
+  readonly bodyLimitBytes: number;
+  readonly clock: () => Date;
+}
+
+/** Which field of each input kind is its id within the sending system. */
+const INPUT_ID: { readonly [K in InputKindName]: (input: InputKinds[K]) => string } = {
+  'hit-sessions': (input) => input.sessionId,
+  'fitness-tests': (input) => input.testId,
+  prescriptions: (input) => input.prescriptionId,
+};
+
+const INPUT_ID_FIELD: Readonly<Record<InputKindName, string>> = {
+  'hit-sessions': 'sessionId',
+  'fitness-tests': 'testId',
+  prescriptions: 'prescriptionId',
+};
+
+// RFC 9110 token-ish: visible ASCII, bounded, so a key can never smuggle personal data at length.
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function submissionRoutes(deps: SubmissionDeps): Router {
+  const router = Router();
+  const body = jsonBody(deps.bodyLimitBytes);
+
+  // K ties validate(kind) to INPUT_ID[kind]: without it the call would see a union of inputs.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  const accept = async <K extends InputKindName>(kind: K, raw: unknown, idempotencyKey: string | undefined) => {
+    const input = deps.validator.validate(kind, raw);
+    return deps.store.accept(
+      {
+        id: randomUUID(),
+        kind,
+        source: input.source,
+        inputId: INPUT_ID[kind](input),
+        idempotencyKey,
+        bodyHash: hashOf(input),
+        body: input,
+        patientKey: deps.patientKey(input.patient.nationalId),
+        acceptedAt: deps.clock(),
+      },
+      { queue: 'ehr-delivery', payload: {}, runAt: deps.clock() },
+    );
+  };
+
+  const onlyPost: RequestHandler = (req, res, next) => {
+    res.setHeader('Allow', 'POST');
+    next(methodNotAllowed(`${req.method} is not supported here; POST the input as JSON.`));
+  };
+
+  for (const kind of INPUT_KINDS) {
+    const path = `/v1/${kind}`;
+    router.post(path, ...body, async (req, res) => {
+      const idempotencyKey = req.get('idempotency-key');
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw badRequest('Idempotency-Key must be 1–255 visible ASCII characters (a UUID is a good choice).');
+      }
+      const outcome = await accept(kind, req.body, idempotencyKey);
+      if (outcome.outcome === 'conflict') {
+        throw conflict(
+          outcome.reason === 'idempotency-key'
+            ? 'This Idempotency-Key was already used for a request with other content; use a new key for a new request.'
+            : `This ${INPUT_ID_FIELD[kind]} from this source was already submitted with other content ` +
+                `(submission ${outcome.existing.id}); send corrections under a new ${INPUT_ID_FIELD[kind]}.`,
+        );
+      }
+      const statusUrl = `/v1/submissions/${outcome.submission.id}`;
+      res
+        .status(outcome.outcome === 'created' ? 202 : 200)
+        .location(statusUrl)
+        .json({ id: outcome.submission.id, status: outcome.submission.status, statusUrl });
+    });
+    router.all(path, onlyPost);
+  }
+
+  router.get('/v1/submissions/:id', async (req, res) => {
+    const id = req.params.id;
+    const submission = UUID.test(id) ? await deps.store.getSubmission(id) : undefined;
+    if (submission === undefined) throw notFound(`No submission ${id}`);
+    res.json(statusView(submission, await deps.store.timeline(id)));
+  });
+
+  return router;
+}
+
+/** What the status API shows: where the record is, never what it says (no body: it holds personal data). */
+function statusView(submission: Submission, timeline: Awaited<ReturnType<Store['timeline']>>): Record<string, unknown> {
+  return {
+    id: submission.id,
+    kind: submission.kind,
+    source: submission.source,
+    inputId: submission.inputId,
+    status: submission.status,
+    acceptedAt: submission.acceptedAt.toISOString(),
+    updatedAt: submission.updatedAt.toISOString(),
+    ehrReferences: submission.ehrReferences,
+    timeline: timeline.map((entry) => ({
+      at: entry.at.toISOString(),
+      kind: entry.kind,
+      message: entry.message,
+      ...(entry.detail === undefined ? {} : { detail: entry.detail }),
+    })),
+  };
+}
+
+/** SHA-256 of the input as canonical JSON (keys sorted): the same content hashes the same however it was spelled. */
+export function hashOf(input: unknown): string {
+  return createHash('sha256').update(canonicalJson(input)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,31 @@
+/** Picks the Store adapter from the configuration: PostgreSQL when DATABASE_URL is set, else SQLite under DATA_DIR. */
+import { join } from 'node:path';
+import type { Config } from '../platform/config.ts';
+import { createPostgresPool } from './postgres-pool.ts';
+import { createPostgresStore } from './postgres-store.ts';
+import { createSqliteStore } from './sqlite-store.ts';
+import type { Store } from './store.ts';
+
+export interface ConfiguredStore {
+  readonly store: Store;
+  /** 'postgres' or 'sqlite', for readiness and logs. */
+  readonly engine: 'postgres' | 'sqlite';
+  close(): Promise<void>;
+}
+
+export function createConfiguredStore(config: Config): ConfiguredStore {
+  if (config.DATABASE_URL !== undefined) {
+    const pool = createPostgresPool(config.DATABASE_URL);
+    const store = createPostgresStore({ pool });
+    return {
+      store,
+      engine: 'postgres',
+      async close() {
+        await store.close();
+        await pool.end();
+      },
+    };
+  }
+  const store = createSqliteStore({ file: join(config.DATA_DIR, 'hit-bridge.db') });
+  return { store, engine: 'sqlite', close: () => store.close() };
+}

@@ -17,12 +17,16 @@
  * a restart resumes after the last record handled (at most the one in progress is delivered
  * again, if the process died between handler and commit). eachBatch rather than eachMessage
  * because consumer.commitOffsets() is silently skipped once stop() has begun, which would lose
- * the commit of the handler stop() waits for. A handler that throws gets the same record again
- * after a back-off, in the same eachBatch call (heartbeating
- * in between, so the group does not evict us); nothing after it on its partition is delivered
- * meanwhile. A value that is not a JSON object is treated like a failing handler: retried and
- * logged, never skipped — an operator must look. If kafkajs gives up on a consumer for
- * good (a crash it will not restart), the subscription starts a new one after a back-off.
+ * the commit of the handler stop() waits for.
+ *
+ * A handler that throws gets the same record again after a back-off, in the same eachBatch call
+ * (heartbeating in between, so the group does not evict us); nothing after it on its partition
+ * is delivered meanwhile. A value that is not a JSON object is treated like a failing handler:
+ * retried and logged, never skipped — an operator must look. One handler call must end within
+ * the session timeout (30 s): kafkajs heartbeats only between our calls, and a member quiet for
+ * longer is evicted (its record, not committed, then goes to another member). If kafkajs gives
+ * up on a consumer for good (a crash it will not restart), the subscription starts a new one
+ * after a back-off.
  *
  * Topics: created on first use when missing (admin, `partitions` per topic, default 6,
  * replication min(3, brokers)); with `topics.create: false` they must be provisioned, and a
@@ -46,6 +50,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from './event-bus.ts';
+import { handlerRetryDelayMs } from './handler-retry.ts';
 
 export interface KafkaTopicOptions {
   /** Create topics that do not exist yet (default true). */
@@ -60,18 +65,13 @@ export interface KafkaEventBusOptions {
   readonly kafka: Kafka;
   readonly logger: Logger;
   readonly topics?: KafkaTopicOptions;
-  /** Wait before a failed handler gets its record again, by failures so far (default: 0.5 s doubling to 30 s). */
+  /** Wait before a failed handler gets its record again, by failures so far (default: handler-retry.ts, jittered, up to 30 s). */
   readonly retryDelayMs?: (failures: number) => number;
   /** Longest a fetch waits for new records; also bounds how long stop() waits for an idle consumer (default 1000). */
   readonly maxWaitTimeInMs?: number;
 }
 
 export const DEFAULT_PARTITIONS = 6;
-
-/** Capped doubling; replaced by the platform retry module's policy when that lands. */
-export function defaultRetryDelayMs(failures: number): number {
-  return Math.min(30_000, 500 * 2 ** Math.max(0, failures - 1));
-}
 
 /** Protocol errors after which a producer's sequence numbers can no longer be trusted: start a new one. */
 const PRODUCER_STATE_ERRORS = new Set([
@@ -110,7 +110,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
   const logger = options.logger.child({ component: 'kafka-event-bus' });
   const createTopics = options.topics?.create ?? true;
   const partitions = options.topics?.partitions ?? DEFAULT_PARTITIONS;
-  const retryDelayMs = options.retryDelayMs ?? defaultRetryDelayMs;
+  const retryDelayMs = options.retryDelayMs ?? handlerRetryDelayMs;
   const maxWaitTimeInMs = options.maxWaitTimeInMs ?? 1000;
 
   let admin: ReturnType<Kafka['admin']> | undefined;

@@ -18,23 +18,19 @@
 import type { Logger } from '../platform/logger.ts';
 import type { EventLog, StoredLogRecord } from '../store/store.ts';
 import type { ConsumedEvent, EventBus, SubscribeOptions, Subscription } from './event-bus.ts';
+import { handlerRetryDelayMs } from './handler-retry.ts';
 
 export interface LogEventBusOptions {
   readonly log: EventLog;
   readonly logger: Logger;
   /** How often an idle subscription looks for records published by another process (default 500). */
   readonly pollIntervalMs?: number;
-  /** Wait before a failed handler (or log operation) is tried again, by failures so far (default: 0.5 s doubling to 30 s). */
+  /** Wait before a failed handler (or log operation) is tried again, by failures so far (default: handler-retry.ts, jittered, up to 30 s). */
   readonly retryDelayMs?: (failures: number) => number;
   /** Records read per query (default 100). */
   readonly batchSize?: number;
   /** The append time written to the log. */
   readonly clock?: () => Date;
-}
-
-/** Capped doubling; replaced by the platform retry module's policy when that lands. */
-export function defaultLogRetryDelayMs(failures: number): number {
-  return Math.min(30_000, 500 * 2 ** Math.max(0, failures - 1));
 }
 
 /** A topic name no one publishes to, read by ping(). */
@@ -72,7 +68,7 @@ export function createLogEventBus(options: LogEventBusOptions): EventBus {
   const { log } = options;
   const logger = options.logger.child({ component: 'log-event-bus' });
   const pollIntervalMs = options.pollIntervalMs ?? 500;
-  const retryDelayMs = options.retryDelayMs ?? defaultLogRetryDelayMs;
+  const retryDelayMs = options.retryDelayMs ?? handlerRetryDelayMs;
   const batchSize = options.batchSize ?? 100;
   const clock = options.clock ?? (() => new Date());
 

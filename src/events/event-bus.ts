@@ -5,8 +5,8 @@
  *
  * Guarantees every adapter gives:
  * - publish() resolves only once every record is durable (Kafka: acknowledged by all in-sync
- *   replicas, acks=-1, idempotent producer) and tells where each landed; it rejects otherwise,
- *   and then nothing may be marked sent.
+ *   replicas, acks=-1, idempotent producer) and tells where each landed, one answer per record in
+ *   the order given; it rejects otherwise, and then nothing may be marked sent.
  * - Records with the same key keep their order (Kafka: same partition).
  * - subscribe() delivers at least once per consumer group, in order per key, and commits a
  *   record's offset only after its handler resolved; a handler that throws gets the record again.

@@ -22,6 +22,7 @@ import {
   EVENT_TYPES,
   occurredAtOf,
   RECORD_EVENT_TYPE,
+  redactNationalIds,
   toOutgoingEvent,
   type HitBridgeEvent,
 } from '../events/cloud-events.ts';
@@ -136,7 +137,7 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     await deps.store.retryLater(job, runAt, { timeline: [attempt] }, now);
     slog.warn(
       { httpStatus: failure.httpStatus, retryAt: runAt.toISOString() },
-      `EHR attempt failed: ${failure.message}`,
+      `EHR attempt failed: ${redactNationalIds(failure.message)}`,
     );
     return;
   }
@@ -145,7 +146,7 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     ? `The EHR could not be reached for ${Math.round(deps.retryPolicy.horizonMs / 3_600_000)} hours; last error: ${failure.message}`
     : `The EHR refused the record: ${failure.message}`;
   const event = buildDeliveryFailedEvent(
-    { id: eventId(submission.id, EVENT_TYPES.deliveryFailed, String(job.attempts)), time: now },
+    { id: eventId(submission.id, EVENT_TYPES.deliveryFailed, job.id), time: now },
     {
       submission: refOf(submission, kind),
       httpStatus: failure.httpStatus ?? null,

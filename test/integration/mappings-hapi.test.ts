@@ -8,12 +8,10 @@
  * identifiers are new even on a server that has seen earlier runs.
  */
 import { randomBytes } from 'node:crypto';
-import type { Bundle, BundleEntry, FhirResource, OperationOutcome } from 'fhir/r4.js';
+import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { IDENTIFIER_SYSTEMS } from '../../mappings/terminology.ts';
 import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
-import { parseNationalId } from '../../src/domain/national-id.ts';
-import { countByIdentifier, errorsOf, fhir, loadProfiles } from '../support/fhir-server.ts';
+import { countByIdentifier, errorsOf, fhir, loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
 
@@ -43,35 +41,11 @@ function people(fixture: FixtureCase): { nationalId: string; hprNumbers: string[
   };
 }
 
-/** What the EHR would already hold: the patient and the health professional, created once. */
-async function registerPeople(nationalId: string, hprNumbers: string[]): Promise<void> {
-  const parsed = parseNationalId(nationalId);
-  if (!parsed.ok) throw new Error(`fixture national id invalid: ${parsed.reason}`);
-  const patientIdentifier = { system: parsed.value.identifierSystem, value: nationalId };
-  const entries: BundleEntry[] = [
-    {
-      resource: { resourceType: 'Patient', identifier: [patientIdentifier], birthDate: parsed.value.birthDate },
-      request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${patientIdentifier.system}|${nationalId}` },
-    },
-    ...hprNumbers.map((hpr) => ({
-      resource: { resourceType: 'Practitioner' as const, identifier: [{ system: IDENTIFIER_SYSTEMS.hpr, value: hpr }] },
-      request: {
-        method: 'POST' as const,
-        url: 'Practitioner',
-        ifNoneExist: `identifier=${IDENTIFIER_SYSTEMS.hpr}|${hpr}`,
-      },
-    })),
-  ];
-  const result = await fhir(base, 'POST', '', { resourceType: 'Bundle', type: 'transaction', entry: entries });
-  if (result.status !== 200)
-    throw new Error(`registering patient/practitioners failed: ${JSON.stringify(result.body)}`);
-}
-
 beforeAll(async () => {
   await loadProfiles(base);
   for (const fixture of cases) {
     const { nationalId, hprNumbers } = people(fixture);
-    await registerPeople(nationalId, hprNumbers);
+    await registerPeople(base, nationalId, hprNumbers);
   }
 });
 

@@ -1,4 +1,7 @@
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
@@ -17,7 +20,13 @@ const silent = createLogger({
 });
 
 function config(env: Record<string, string>): Config {
-  const result = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...env });
+  const result = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-service-')),
+    PATIENT_KEY_SECRET: 'integration-test-secret-0123456789',
+    ...env,
+  });
   if (!result.ok) throw new Error(result.errors.join('; '));
   return result.config;
 }
@@ -31,9 +40,17 @@ async function blackHole(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${port}/fhir`, server };
 }
 
+/** The peers' addresses removed: these tests are about the embedded defaults. */
+const EMBEDDED = { KAFKA_BROKERS: undefined, EHR_BASE_URL: undefined, DATABASE_URL: undefined };
+
 describe('the service process (npm start)', () => {
   it('serves /healthz with 200 on embedded defaults when started with npm start', async () => {
-    const service = spawnService('npm', ['start', '--silent'], { PORT: '0', HOST: '127.0.0.1' });
+    const service = spawnService('npm', ['start', '--silent'], {
+      ...EMBEDDED,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-npm-start-')),
+    });
     try {
       const listening = await service.waitForLine((line) => line.msg === 'listening', 30_000);
       const response = await fetch(`http://127.0.0.1:${String(listening.port)}/healthz`);
@@ -46,7 +63,12 @@ describe('the service process (npm start)', () => {
   });
 
   it('stops cleanly with exit code 0 on SIGTERM, logging that it stopped', async () => {
-    const service = spawnService(process.execPath, ['src/main.ts'], { PORT: '0', HOST: '127.0.0.1' });
+    const service = spawnService(process.execPath, ['src/main.ts'], {
+      ...EMBEDDED,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-sigterm-')),
+    });
     await service.waitForLine((line) => line.msg === 'listening', 30_000);
     service.signal('SIGTERM');
     expect(await service.exited).toBe(0);
@@ -60,7 +82,11 @@ describe('the service process (npm start)', () => {
   });
 
   it('refuses to start with a wrong variable, naming it on one line and exiting 78', async () => {
-    const service = spawnService(process.execPath, ['src/main.ts'], { PORT: 'eighty', KAFKA_BROKERS: 'no-port' });
+    const service = spawnService(process.execPath, ['src/main.ts'], {
+      ...EMBEDDED,
+      PORT: 'eighty',
+      KAFKA_BROKERS: 'no-port',
+    });
     expect(await service.exited).toBe(78);
     expect(service.stderr().trim().split('\n')).toEqual([
       'hit-bridge: configuration error: PORT must be a whole number (got "eighty")',

@@ -1,7 +1,9 @@
 /** A few plain FHIR REST calls for tests that talk to the real HAPI FHIR server. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, FhirResource, OperationOutcome } from 'fhir/r4.js';
+import { IDENTIFIER_SYSTEMS } from '../../mappings/terminology.ts';
+import { parseNationalId } from '../../src/domain/national-id.ts';
 
 export interface FhirResponse<T = unknown> {
   readonly status: number;
@@ -63,4 +65,28 @@ export async function countByIdentifier(
   const result = await fhir<Bundle>(baseUrl, 'GET', `${resourceType}?${query.toString()}`);
   if (result.status !== 200) throw new Error(`search ${resourceType} failed (${result.status})`);
   return result.body.total ?? 0;
+}
+
+/** What the EHR would already hold: the patient and the health professional, created once. */
+export async function registerPeople(base: string, nationalId: string, hprNumbers: readonly string[]): Promise<void> {
+  const parsed = parseNationalId(nationalId);
+  if (!parsed.ok) throw new Error(`fixture national id invalid: ${parsed.reason}`);
+  const patientIdentifier = { system: parsed.value.identifierSystem, value: nationalId };
+  const entries: BundleEntry[] = [
+    {
+      resource: { resourceType: 'Patient', identifier: [patientIdentifier], birthDate: parsed.value.birthDate },
+      request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${patientIdentifier.system}|${nationalId}` },
+    },
+    ...hprNumbers.map((hpr) => ({
+      resource: { resourceType: 'Practitioner' as const, identifier: [{ system: IDENTIFIER_SYSTEMS.hpr, value: hpr }] },
+      request: {
+        method: 'POST' as const,
+        url: 'Practitioner',
+        ifNoneExist: `identifier=${IDENTIFIER_SYSTEMS.hpr}|${hpr}`,
+      },
+    })),
+  ];
+  const result = await fhir(base, 'POST', '', { resourceType: 'Bundle', type: 'transaction', entry: entries });
+  if (result.status !== 200)
+    throw new Error(`registering patient/practitioners failed: ${JSON.stringify(result.body)}`);
 }

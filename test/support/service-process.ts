@@ -22,9 +22,13 @@ export interface ServiceProcess {
   signal(signal: NodeJS.Signals): void;
 }
 
-export function spawnService(command: string, args: string[], env: NodeJS.ProcessEnv): ServiceProcess {
+export function spawnService(command: string, args: string[], env: Record<string, string | undefined>): ServiceProcess {
+  // A variable given as undefined is removed, e.g. to run on embedded defaults inside the peers' environment.
+  const merged = Object.fromEntries(
+    Object.entries({ ...process.env, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   const child = spawn(command, args, {
-    env: { ...process.env, ...env },
+    env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

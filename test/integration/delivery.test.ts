@@ -1,0 +1,286 @@
+/**
+ * The service end to end against the real peers, in both configurations a hospital can run:
+ * PostgreSQL + Kafka (production), and the embedded defaults (SQLite + the store's own log).
+ * Every fixture input is posted to the API; each must arrive in the EHR (HAPI) exactly once,
+ * counted by business identifier, and yield exactly one valid "…recorded" event. A record the
+ * EHR refuses fails visibly: status, the EHR's words, and a delivery.failed event.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { FhirResource } from 'fhir/r4.js';
+import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
+import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
+import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
+import { TOPICS } from '../../src/events/cloud-events.ts';
+import type { ConsumedEvent, EventBus, Subscription } from '../../src/events/event-bus.ts';
+import { loadEventSchemas } from '../../src/events/event-schemas.ts';
+import { createEventValidator } from '../../src/events/event-validator.ts';
+import { createKafka } from '../../src/events/kafka-client.ts';
+import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
+import { createLogEventBus } from '../../src/events/log-event-bus.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { createSqliteStore } from '../../src/store/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
+import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
+import { peerEnv } from '../support/peers-env.ts';
+
+const silent = createLogger({
+  level: 'silent',
+  pretty: false,
+  destination: new Writable({
+    write: (_chunk, _encoding, done) => {
+      done();
+    },
+  }),
+});
+const validator = createEventValidator(loadEventSchemas());
+const ehr = peerEnv('EHR_BASE_URL');
+
+interface Setup {
+  readonly name: string;
+  env(dataDir: string): Record<string, string>;
+  /** A consumer of the service's events, from the beginning of the topics. */
+  bus(dataDir: string): { bus: EventBus; close(): Promise<void> };
+}
+
+const setups: Setup[] = [
+  {
+    name: 'PostgreSQL + Kafka',
+    env: () => ({
+      DATABASE_URL: peerEnv('DATABASE_URL'),
+      PATIENT_KEY_SECRET: 'delivery-test-secret-0123456789abcdef',
+      KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
+    }),
+    bus: () => {
+      const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silent), logger: silent });
+      return { bus, close: () => bus.close() };
+    },
+  },
+  {
+    name: 'embedded defaults: SQLite + the store log',
+    env: () => ({}),
+    bus: (dataDir) => {
+      // A second connection to the service's own SQLite file: its log is the event bus.
+      const store: Store = createSqliteStore({ file: join(dataDir, 'hit-bridge.db') });
+      const bus = createLogEventBus({ log: store.log, logger: silent, pollIntervalMs: 100 });
+      return {
+        bus,
+        close: async () => {
+          await bus.close();
+          await store.close();
+        },
+      };
+    },
+  },
+];
+
+interface StatusBody {
+  status: string;
+  ehrReferences: string[];
+  timeline: { kind: string; message: string }[];
+}
+
+async function post(base: string, kind: InputKindName, input: unknown): Promise<string> {
+  const response = await fetch(`${base}/v1/${kind}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function settled(base: string, id: string, timeoutMs = 60_000): Promise<StatusBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await (await fetch(`${base}/v1/submissions/${id}`)).json()) as StatusBody;
+    if (body.status !== 'accepted' || Date.now() > deadline) return body;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Collects events until `enough` says so (or the time is up). */
+async function collect(
+  bus: EventBus,
+  topics: string[],
+  enough: (events: ConsumedEvent[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<ConsumedEvent[]> {
+  const events: ConsumedEvent[] = [];
+  let subscription: Subscription | undefined;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    void bus
+      .subscribe({
+        groupId: `delivery-test-${randomBytes(4).toString('hex')}`,
+        topics,
+        fromBeginning: true,
+        handler: (event) => {
+          events.push(event);
+          if (enough(events)) {
+            clearTimeout(timer);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      })
+      .then((started) => (subscription = started));
+  });
+  await subscription?.stop();
+  return events;
+}
+
+/** A synthetic id (born 28 November, month + 80) with a random year and individual number: nobody the EHR knows. */
+function unregisteredSyntheticId(): string {
+  const [year = 0, high = 0, low = 0] = randomBytes(3);
+  for (let individual = ((high << 8) | low) % 500; ; individual = (individual + 1) % 500) {
+    const nine = `2891${String(year % 100).padStart(2, '0')}${String(individual).padStart(3, '0')}`;
+    const check = nationalIdCheckDigits(nine);
+    if (check !== undefined) return `${nine}${check}`;
+  }
+}
+
+function withSource<K extends InputKindName>(fixture: FixtureCase<K>, source: string): InputKinds[K] {
+  return { ...readInput(fixture), source };
+}
+
+describe.each(setups)('delivery through $name', (setup) => {
+  const source = `it-${randomBytes(4).toString('hex')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'hit-bridge-delivery-'));
+  let service: RunningService;
+
+  beforeAll(async () => {
+    await loadProfiles(ehr);
+    for (const fixture of fixtureCases()) {
+      const input = readInput(fixture) as {
+        patient: { nationalId: string };
+        performer?: { hprNumber: string };
+        prescriber?: { hprNumber: string };
+      };
+      const hpr = [input.performer?.hprNumber, input.prescriber?.hprNumber].filter(
+        (value): value is string => value !== undefined,
+      );
+      await registerPeople(ehr, input.patient.nationalId, hpr);
+    }
+    const loaded = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      EHR_BASE_URL: ehr,
+      EHR_RETRY_INITIAL_MS: '200',
+      LOG_LEVEL: 'silent',
+      ...setup.env(dataDir),
+    });
+    if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+    service = await startService(loaded.config, silent);
+  });
+
+  afterAll(async () => {
+    await service.stop();
+  });
+
+  it('delivers every fixture to the EHR exactly once and publishes one valid recorded event for each', async () => {
+    // Prescriptions first and settled: sessions point at their prescription by identifier.
+    const ids = new Map<string, FixtureCase>();
+    const nationalIds = fixtureCases().map(
+      (fixture) => (readInput(fixture) as { patient: { nationalId: string } }).patient.nationalId,
+    );
+    for (const kinds of [['prescriptions'], ['fitness-tests', 'hit-sessions']] as const) {
+      const batch = await Promise.all(
+        fixtureCases(kinds).map(
+          async (fixture) => [await post(service.url, fixture.kind, withSource(fixture, source)), fixture] as const,
+        ),
+      );
+      for (const [id, fixture] of batch) {
+        const status = await settled(service.url, id);
+        expect([`${fixture.kind}/${fixture.name}`, status.status, status.timeline.at(-1)?.message]).toEqual([
+          `${fixture.kind}/${fixture.name}`,
+          'delivered',
+          expect.any(String),
+        ]);
+        ids.set(id, fixture);
+      }
+    }
+
+    for (const [id, fixture] of ids) {
+      const bundle = mappers[fixture.kind](withSource(fixture, source) as never, DEFAULT_MAPPING_OPTIONS);
+      for (const entry of bundle.entry ?? []) {
+        const resource = entry.resource as FhirResource & { identifier?: { system?: string; value?: string }[] };
+        const identifier = resource.identifier?.[0];
+        const count = await countByIdentifier(
+          ehr,
+          resource.resourceType,
+          identifier?.system ?? '',
+          identifier?.value ?? '',
+        );
+        expect([id, resource.resourceType, identifier?.value, count]).toEqual([
+          id,
+          resource.resourceType,
+          identifier?.value,
+          1,
+        ]);
+      }
+    }
+
+    const consumer = setup.bus(dataDir);
+    try {
+      const mine = (events: ConsumedEvent[]) => events.filter((event) => ids.has(String(event.value.subject)));
+      const events = mine(
+        await collect(
+          consumer.bus,
+          [TOPICS.records],
+          (seen) => new Set(mine(seen).map((e) => e.value.id)).size >= ids.size,
+        ),
+      );
+      expect(new Set(events.map((event) => event.value.subject))).toEqual(new Set(ids.keys()));
+      expect(new Set(events.map((event) => event.value.id)).size).toBe(ids.size);
+      for (const event of events) {
+        expect([event.value.id, validator.validateEvent(event.value)]).toEqual([event.value.id, { ok: true }]);
+        const text = JSON.stringify(event);
+        expect(nationalIds.filter((nationalId) => text.includes(nationalId))).toEqual([]);
+      }
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it("fails a record for a patient the EHR does not know, with the EHR's words and a delivery.failed event", async () => {
+    const fixture = fixtureCases(['hit-sessions']).find((candidate) => candidate.name === 'strength');
+    if (fixture === undefined) throw new Error('no strength fixture');
+    const unknownId = unregisteredSyntheticId();
+    const input = {
+      ...withSource(fixture, source),
+      sessionId: 'S-UNKNOWN-PATIENT',
+      patient: { nationalId: unknownId },
+    };
+    const id = await post(service.url, 'hit-sessions', input);
+    const status = await settled(service.url, id);
+    expect(status.status).toBe('failed');
+    expect(status.timeline.find((entry) => entry.kind === 'failed')?.message).toMatch(
+      /EHR refused the record: .*HAPI-1091/,
+    );
+    expect(JSON.stringify(status)).not.toContain(unknownId);
+
+    const consumer = setup.bus(dataDir);
+    try {
+      const events = await collect(consumer.bus, [TOPICS.deliveryFailures], (seen) =>
+        seen.some((event) => event.value.subject === id),
+      );
+      const failed = events.find((event) => event.value.subject === id);
+      expect(failed?.value).toMatchObject({
+        type: 'no.hitbridge.delivery.failed.v1',
+        data: { httpStatus: 404, attempts: 1 },
+      });
+      expect(validator.validateEvent(failed?.value)).toEqual({ ok: true });
+      expect(JSON.stringify(failed)).not.toContain(unknownId);
+    } finally {
+      await consumer.close();
+    }
+  });
+});

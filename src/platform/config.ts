@@ -117,7 +117,7 @@ export const configSchema = {
       pattern: '^(api|ehr|relay)(,(api|ehr|relay))*$',
       default: 'api,ehr,relay',
       description:
-        'Which parts run in this process: api (the HTTP intake), ehr (delivery to the EHR), relay (outbox to the event bus). Health, readiness and metrics are always served.',
+        'Which parts run in this process: api (the HTTP intake), ehr (delivery to the EHR), relay (outbox to the event bus). Health and readiness are always served.',
     },
     PATIENT_KEY_SECRET: {
       type: 'string',

@@ -392,14 +392,45 @@ const goalTargetRange: Rule = (ctx) =>
     return [{ field: `/goals/${i}/target`, rule: 'target-range', message: range.words }];
   });
 
+/**
+ * Ids travel where personal data must not: event payloads, Kafka, logs, business identifiers.
+ * 11 digits in a row could be a national id a sending system put in the wrong field.
+ */
+const idsCarryNoNationalId =
+  (...fields: string[]): Rule =>
+  (ctx) =>
+    fields.flatMap((field) =>
+      /\d{11}/.test(ctx.string(field) ?? '')
+        ? [
+            {
+              field,
+              rule: 'no-national-id',
+              message:
+                'must not contain 11 digits in a row: it could be a national id, and ids are carried in events and logs',
+            },
+          ]
+        : [],
+    );
+
 const all =
   (...rules: Rule[]): Rule =>
   (ctx) =>
     rules.flatMap((rule) => rule(ctx));
 
 const RULES: Readonly<Record<InputKindName, Rule>> = {
-  'hit-sessions': all(nationalIdRule(['/startedAt']), sessionTimes, peakNotBelowMean, timeInZoneWithinInterval),
-  'fitness-tests': all(nationalIdRule(['/performedAt']), resultForKind),
+  'hit-sessions': all(
+    nationalIdRule(['/startedAt']),
+    idsCarryNoNationalId('/source', '/sessionId', '/prescriptionId'),
+    sessionTimes,
+    peakNotBelowMean,
+    timeInZoneWithinInterval,
+  ),
+  'fitness-tests': all(nationalIdRule(['/performedAt']), idsCarryNoNationalId('/source', '/testId'), resultForKind),
   // The prescription mapping computes the age on the start date, which may precede the issue date.
-  prescriptions: all(nationalIdRule(['/issuedAt'], ['/start']), intensityLowNotAboveHigh, goalTargetRange),
+  prescriptions: all(
+    nationalIdRule(['/issuedAt'], ['/start']),
+    idsCarryNoNationalId('/source', '/prescriptionId'),
+    intensityLowNotAboveHigh,
+    goalTargetRange,
+  ),
 };

@@ -351,6 +351,16 @@ describe('rules the schema cannot say', () => {
     ]);
   });
 
+  it('rejects an input id or source with 11 digits in a row, as it could be a national id', () => {
+    expect(errorsOf('hit-sessions', { '/sessionId': `S-${NATIONAL_ID}` }).map((e) => `${e.field} ${e.rule}`)).toEqual([
+      '/sessionId no-national-id',
+    ]);
+    expect(errorsOf('hit-sessions', { '/source': `clinic${NATIONAL_ID}` }).map((e) => `${e.field} ${e.rule}`)).toEqual([
+      '/source no-national-id',
+    ]);
+    expect(errorsOf('hit-sessions', { '/sessionId': 'S-2026-0000000042' })).toEqual([]);
+  });
+
   it('rejects more time in the zone than the interval lasted, and accepts up to the whole interval', () => {
     expect(
       errorsOf('hit-sessions', { '/intervals/1/durationSeconds': 240, '/intervals/1/secondsInZone': 241 }),

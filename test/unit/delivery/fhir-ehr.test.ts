@@ -113,6 +113,9 @@ afterEach(() => {
 });
 afterAll(() => {
   nock.enableNetConnect();
+  // nock patches Node's shared http module: left installed, it stalls the real requests of
+  // whichever suite this worker runs next (seen: supertest with compressed bodies hung).
+  nock.restore();
 });
 
 describe('FHIR EHR adapter: success', () => {

@@ -12,13 +12,10 @@ import { createCircuitBreaker, breakerOptionsFromConfig } from './delivery/circu
 import { startEhrDeliveryWorker } from './delivery/ehr-delivery-worker.ts';
 import { ehrReadiness } from './delivery/ehr-readiness.ts';
 import { createFhirEhr } from './delivery/fhir-ehr.ts';
-import type { EventBus } from './events/event-bus.ts';
+import { createConfiguredBus } from './events/create-bus.ts';
 import { startEventRelayWorker } from './events/event-relay-worker.ts';
 import { loadEventSchemas } from './events/event-schemas.ts';
 import { createEventValidator } from './events/event-validator.ts';
-import { createKafka, kafkaReadiness } from './events/kafka-client.ts';
-import { createKafkaEventBus } from './events/kafka-event-bus.ts';
-import { createLogEventBus } from './events/log-event-bus.ts';
 import { createPatientKeyer } from './events/patient-key.ts';
 import { patientKeySecret } from './events/patient-key-secret.ts';
 import { createApp } from './intake/app.ts';
@@ -55,17 +52,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (secret.generated)
     logger.warn({ dataDir: config.DATA_DIR }, 'generated a patient-key secret for this installation');
 
-  let bus: EventBus;
-  if (config.KAFKA_BROKERS) {
-    const kafka = createKafka(config.KAFKA_BROKERS, logger);
-    bus = createKafkaEventBus({ kafka, logger });
-    const kafkaCheck = kafkaReadiness(kafka, config.READINESS_TIMEOUT_MS);
-    readiness.push(kafkaCheck);
-    closers.push(() => kafkaCheck.close());
-  } else {
-    bus = createLogEventBus({ log: store.log, logger, clock });
-  }
-  closers.push(() => bus.close());
+  const configuredBus = createConfiguredBus(config, store, logger, clock);
+  const { bus } = configuredBus;
+  if (configuredBus.readiness !== undefined) readiness.push(configuredBus.readiness);
+  closers.push(() => configuredBus.close());
 
   const workers: RunningWorker[] = [];
   const eventValidator = createEventValidator(loadEventSchemas());
@@ -92,6 +82,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           clock,
           logger,
           owner: `${owner}-ehr`,
+          leaseMs: config.EHR_LEASE_MS,
         }),
       );
     }
@@ -105,6 +96,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         clock,
         logger,
         owner: `${owner}-relay`,
+        leaseMs: config.RELAY_LEASE_MS,
       }),
     );
   }

@@ -5,12 +5,14 @@
  * counted by business identifier, and yield exactly one valid "…recorded" event. A record the
  * EHR refuses fails visibly: status, the EHR's words, and a delivery.failed event.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FhirResource } from 'fhir/r4.js';
+import pg from 'pg';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
@@ -44,7 +46,10 @@ const ehr = peerEnv('EHR_BASE_URL');
 
 interface Setup {
   readonly name: string;
-  env(dataDir: string): Record<string, string>;
+  /** The service's configuration for this setup (may create what it needs, e.g. a database). */
+  env(dataDir: string): Promise<Record<string, string>>;
+  /** Removes what env() created. */
+  cleanup(): Promise<void>;
   /** A consumer of the service's events, from the beginning of the topics. */
   bus(dataDir: string): { bus: EventBus; close(): Promise<void> };
 }
@@ -52,11 +57,13 @@ interface Setup {
 const setups: Setup[] = [
   {
     name: 'PostgreSQL + Kafka',
-    env: () => ({
-      DATABASE_URL: peerEnv('DATABASE_URL'),
+    // A database of its own: other runs' workers on the same server must not claim these jobs.
+    env: async () => ({
+      DATABASE_URL: await createDatabase(),
       PATIENT_KEY_SECRET: 'delivery-test-secret-0123456789abcdef',
       KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
     }),
+    cleanup: dropDatabases,
     bus: () => {
       const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silent), logger: silent });
       return { bus, close: () => bus.close() };
@@ -64,7 +71,8 @@ const setups: Setup[] = [
   },
   {
     name: 'embedded defaults: SQLite + the store log',
-    env: () => ({}),
+    env: () => Promise.resolve({}),
+    cleanup: () => Promise.resolve(),
     bus: (dataDir) => {
       // A second connection to the service's own SQLite file: its log is the event bus.
       const store: Store = createSqliteStore({ file: join(dataDir, 'hit-bridge.db') });
@@ -79,6 +87,41 @@ const setups: Setup[] = [
     },
   },
 ];
+
+const created: string[] = [];
+
+async function createDatabase(): Promise<string> {
+  const name = `hb_delivery_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  created.push(name);
+  const url = new URL(peerEnv('DATABASE_URL'));
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function dropDatabases(): Promise<void> {
+  const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
+  await admin.connect();
+  try {
+    for (const name of created.splice(0)) await admin.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The environment without the peers' addresses, plus the setup's own: what the service and its CLI see. */
+function childEnv(own: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.KAFKA_BROKERS;
+  return { ...env, ...own };
+}
 
 interface StatusBody {
   status: string;
@@ -96,11 +139,16 @@ async function post(base: string, kind: InputKindName, input: unknown): Promise<
   return ((await response.json()) as { id: string }).id;
 }
 
-async function settled(base: string, id: string, timeoutMs = 60_000): Promise<StatusBody> {
+async function settled(
+  base: string,
+  id: string,
+  until = (status: string) => status !== 'accepted',
+  timeoutMs = 60_000,
+): Promise<StatusBody> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const body = (await (await fetch(`${base}/v1/submissions/${id}`)).json()) as StatusBody;
-    if (body.status !== 'accepted' || Date.now() > deadline) return body;
+    if (until(body.status) || Date.now() > deadline) return body;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -154,6 +202,7 @@ describe.each(setups)('delivery through $name', (setup) => {
   const source = `it-${randomBytes(4).toString('hex')}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'hit-bridge-delivery-'));
   let service: RunningService;
+  let serviceEnv: Record<string, string>;
 
   beforeAll(async () => {
     await loadProfiles(ehr);
@@ -168,21 +217,23 @@ describe.each(setups)('delivery through $name', (setup) => {
       );
       await registerPeople(ehr, input.patient.nationalId, hpr);
     }
-    const loaded = loadConfig({
+    serviceEnv = {
       PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       EHR_BASE_URL: ehr,
       EHR_RETRY_INITIAL_MS: '200',
       LOG_LEVEL: 'silent',
-      ...setup.env(dataDir),
-    });
+      ...(await setup.env(dataDir)),
+    };
+    const loaded = loadConfig(serviceEnv);
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
     service = await startService(loaded.config, silent);
   });
 
   afterAll(async () => {
     await service.stop();
+    await setup.cleanup();
   });
 
   it('delivers every fixture to the EHR exactly once and publishes one valid recorded event for each', async () => {
@@ -250,7 +301,7 @@ describe.each(setups)('delivery through $name', (setup) => {
     }
   });
 
-  it("fails a record for a patient the EHR does not know, with the EHR's words and a delivery.failed event", async () => {
+  it("fails a record for a patient the EHR does not know, with the EHR's words and a delivery.failed event; replay delivers it once the patient exists", async () => {
     const fixture = fixtureCases(['hit-sessions']).find((candidate) => candidate.name === 'strength');
     if (fixture === undefined) throw new Error('no strength fixture');
     const unknownId = unregisteredSyntheticId();
@@ -282,5 +333,19 @@ describe.each(setups)('delivery through $name', (setup) => {
     } finally {
       await consumer.close();
     }
+
+    // The cause fixed — the EHR now knows the patient — `hit-bridge replay` delivers it.
+    await registerPeople(ehr, unknownId, [(input as { performer: { hprNumber: string } }).performer.hprNumber]);
+    const replay = spawnSync(process.execPath, ['src/cli/hit-bridge.ts', 'replay', id], {
+      env: childEnv(serviceEnv),
+      encoding: 'utf8',
+    });
+    expect([replay.status, replay.stderr]).toEqual([0, expect.any(String)]);
+    expect(replay.stdout).toContain(`re-queued ${id}`);
+    const replayed = await settled(service.url, id, (status) => status === 'delivered');
+    expect(replayed.status).toBe('delivered');
+    expect(replayed.timeline.map((entry) => entry.kind)).toEqual(
+      expect.arrayContaining(['failed', 'replayed', 'delivered']),
+    );
   });
 });

@@ -1,0 +1,71 @@
+/** The hit-bridge command line, parsed (pure: no I/O, so every form is unit-tested). */
+
+export type Command =
+  | { readonly command: 'serve'; readonly roles: string | undefined }
+  | { readonly command: 'replay'; readonly submissionId: string }
+  | { readonly command: 'tail'; readonly topics: readonly string[]; readonly fromBeginning: boolean }
+  | { readonly command: 'help' };
+
+export type Parsed = { readonly ok: true; readonly value: Command } | { readonly ok: false; readonly error: string };
+
+export const USAGE = `usage: hit-bridge <command>
+
+  serve [--roles api,ehr,relay]   run the service (all roles unless --roles says otherwise)
+  replay <submission-id>          re-queue a failed submission once its cause is fixed
+  tail [--topic <name>]… [--from-beginning]
+                                  follow the event stream, one readable line per event
+  help                            this text
+
+Configuration comes from the environment, as for the service (see README).`;
+
+const ROLES = /^(api|ehr|relay)(,(api|ehr|relay))*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function parseArgs(argv: readonly string[]): Parsed {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return parseServe(rest);
+    case 'replay': {
+      const [id, ...extra] = rest;
+      if (id === undefined || extra.length > 0) return { ok: false, error: 'replay takes exactly one submission id' };
+      if (!UUID.test(id)) return { ok: false, error: `"${id}" is not a submission id (a UUID)` };
+      return { ok: true, value: { command: 'replay', submissionId: id } };
+    }
+    case 'tail':
+      return parseTail(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      return { ok: true, value: { command: 'help' } };
+    default:
+      return { ok: false, error: `unknown command "${command}"` };
+  }
+}
+
+function parseServe(rest: readonly string[]): Parsed {
+  if (rest.length === 0) return { ok: true, value: { command: 'serve', roles: undefined } };
+  const [flag, value, ...extra] = rest;
+  const roles = flag?.startsWith('--roles=') ? flag.slice('--roles='.length) : flag === '--roles' ? value : undefined;
+  const leftover = flag?.startsWith('--roles=') ? [value, ...extra].filter((item) => item !== undefined) : extra;
+  if (roles === undefined || leftover.length > 0) return { ok: false, error: 'serve takes only --roles api,ehr,relay' };
+  if (!ROLES.test(roles))
+    return { ok: false, error: `--roles must be a comma-separated list of api, ehr, relay (got "${roles}")` };
+  return { ok: true, value: { command: 'serve', roles } };
+}
+
+function parseTail(rest: readonly string[]): Parsed {
+  const topics: string[] = [];
+  let fromBeginning = false;
+  for (let i = 0; i < rest.length; i += 1) {
+    const arg = rest[i];
+    if (arg === '--from-beginning') fromBeginning = true;
+    else if (arg === '--topic' && rest[i + 1] !== undefined) {
+      topics.push(rest[i + 1] as string);
+      i += 1;
+    } else if (arg?.startsWith('--topic=')) topics.push(arg.slice('--topic='.length));
+    else return { ok: false, error: `tail does not understand "${String(arg)}"` };
+  }
+  return { ok: true, value: { command: 'tail', topics, fromBeginning } };
+}

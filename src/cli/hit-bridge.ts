@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * The hit-bridge command: `serve` runs the service, `replay` re-queues a failed submission,
+ * `tail` follows the event stream. Configuration comes from the environment, as for the service.
+ */
+import { randomUUID } from 'node:crypto';
+import { TOPICS } from '../events/cloud-events.ts';
+import { createConfiguredBus } from '../events/create-bus.ts';
+import { loadConfig, type Config } from '../platform/config.ts';
+import { createLogger } from '../platform/logger.ts';
+import { createConfiguredStore } from '../store/create-store.ts';
+import { parseArgs, USAGE } from './args.ts';
+import { eventLine } from './event-line.ts';
+
+const EXIT_USAGE = 64;
+const EXIT_CONFIG = 78;
+
+const parsed = parseArgs(process.argv.slice(2));
+if (!parsed.ok) {
+  process.stderr.write(`hit-bridge: ${parsed.error}\n\n${USAGE}\n`);
+  process.exit(EXIT_USAGE);
+}
+const command = parsed.value;
+
+function configOrExit(): Config {
+  const loaded = loadConfig(process.env);
+  if (loaded.ok) return loaded.config;
+  for (const error of loaded.errors) process.stderr.write(`hit-bridge: configuration error: ${error}\n`);
+  process.exit(EXIT_CONFIG);
+}
+
+switch (command.command) {
+  case 'help':
+    process.stdout.write(`${USAGE}\n`);
+    break;
+  case 'serve':
+    if (command.roles !== undefined) process.env.ROLES = command.roles;
+    await import('../main.ts');
+    break;
+  case 'replay': {
+    const config = configOrExit();
+    const configured = createConfiguredStore(config);
+    const { store } = configured;
+    try {
+      await store.migrate();
+      const submission = await store.getSubmission(command.submissionId);
+      if (submission === undefined) {
+        process.stderr.write(`hit-bridge: no submission ${command.submissionId}\n`);
+        process.exitCode = 1;
+      } else if (await store.replay(command.submissionId, new Date())) {
+        process.stdout.write(
+          `re-queued ${command.submissionId} (${submission.kind} ${submission.source}/${submission.inputId}) for delivery\n`,
+        );
+      } else {
+        process.stderr.write(
+          `hit-bridge: ${command.submissionId} is ${submission.status}, not failed: nothing to replay\n`,
+        );
+        process.exitCode = 1;
+      }
+    } finally {
+      await configured.close();
+    }
+    break;
+  }
+  case 'tail': {
+    const config = configOrExit();
+    const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
+    const configured = createConfiguredStore(config);
+    await configured.store.migrate();
+    const configuredBus = createConfiguredBus(config, configured.store, logger, () => new Date());
+    const { bus } = configuredBus;
+    const topics = command.topics.length > 0 ? command.topics : [TOPICS.records, TOPICS.deliveryFailures];
+    // A group of its own: following the stream must never take events from the real consumers.
+    const subscription = await bus.subscribe({
+      groupId: `hit-bridge-tail-${randomUUID()}`,
+      topics,
+      fromBeginning: command.fromBeginning,
+      handler: (event) => {
+        process.stdout.write(`${eventLine(event)}\n`);
+        return Promise.resolve();
+      },
+    });
+    process.stderr.write(`following ${topics.join(', ')} (Ctrl-C to stop)\n`);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        void (async () => {
+          await subscription.stop();
+          await configuredBus.close();
+          await configured.close();
+        })();
+      });
+    }
+    break;
+  }
+}

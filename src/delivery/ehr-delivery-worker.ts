@@ -30,11 +30,11 @@ import type { EventValidator } from '../events/event-validator.ts';
 import type { Mappers } from '../intake/preview.ts';
 import type { Logger } from '../platform/logger.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
-import { startWorkerLoop, type RunningWorker } from '../platform/worker-loop.ts';
+import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
 import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import type { Ehr, EhrFailure } from './ehr.ts';
 
-export interface EhrDeliveryDeps {
+export interface EhrDeliveryDeps extends WorkerTuning {
   readonly store: Store;
   readonly ehr: Ehr;
   readonly ehrBaseUrl: string | undefined;
@@ -44,10 +44,6 @@ export interface EhrDeliveryDeps {
   readonly retryPolicy: RetryPolicy;
   readonly clock: () => Date;
   readonly logger: Logger;
-  readonly owner: string;
-  readonly leaseMs?: number;
-  readonly batchSize?: number;
-  readonly idleMs?: number;
 }
 
 export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {

@@ -6,20 +6,16 @@
  */
 import type { Logger } from '../platform/logger.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
-import { startWorkerLoop, type RunningWorker } from '../platform/worker-loop.ts';
+import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
 import type { Store } from '../store/store.ts';
 import type { EventBus, OutgoingEvent } from './event-bus.ts';
 
-export interface EventRelayDeps {
+export interface EventRelayDeps extends WorkerTuning {
   readonly store: Store;
   readonly bus: EventBus;
   readonly retryPolicy: RetryPolicy;
   readonly clock: () => Date;
   readonly logger: Logger;
-  readonly owner: string;
-  readonly leaseMs?: number;
-  readonly batchSize?: number;
-  readonly idleMs?: number;
 }
 
 export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {

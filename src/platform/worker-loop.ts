@@ -6,6 +6,17 @@
 import type { Logger } from './logger.ts';
 import type { Job, QueueName, Store } from '../store/store.ts';
 
+/** How a worker claims: who it is, how long its lease lasts, how much it takes at once. */
+export interface WorkerTuning {
+  /** Unique per process and worker: whose lease a job is under. */
+  readonly owner: string;
+  /** Longer than the slowest batch can take, or another worker will take the jobs too. */
+  readonly leaseMs?: number;
+  readonly batchSize?: number;
+  /** Pause after an empty claim. */
+  readonly idleMs?: number;
+}
+
 export interface WorkerLoopOptions {
   readonly name: string;
   readonly store: Store;

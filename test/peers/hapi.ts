@@ -4,15 +4,16 @@
  *
  * Maven compiles the launcher and copies its runtime jars once into
  * `<cacheDir>/hapi-<hash of pom.xml and sources>/{classes,lib}`; later runs find that directory
- * and start the JVM straight away, without Maven. Every run starts with an empty database, binds
+ * and start the JVM straight away, without Maven. Every run starts with an empty database (in
+ * memory, or with `persistent` in an H2 file under workDir that survives pause/resume), binds
  * 127.0.0.1 only and is ready when GET <base>/metadata answers 200.
  * See docs/adr/0002-hapi-fhir-test-server.md.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { PeerOptions, RunningPeer } from './peer.ts';
-import { freePort, spawnLogged, stopProcess, waitUntilReady } from './process.ts';
+import { freePort, spawnLogged, stopProcess, waitUntilReady, type SpawnedProcess } from './process.ts';
 
 export interface HapiOptions extends PeerOptions {
   /**
@@ -20,6 +21,11 @@ export interface HapiOptions extends PeerOptions {
    * in meta.profile and do not conform to it (HTTP 422). Default true; `$validate` works either way.
    */
   readonly enforceProfiles?: boolean;
+  /**
+   * Keep the database in an H2 file under workDir instead of in memory, so the peer can be paused
+   * and resumed (an EHR outage) with its data. Default false: in memory is faster.
+   */
+  readonly persistent?: boolean;
 }
 
 const launcherDir = join(import.meta.dirname, 'hapi');
@@ -41,31 +47,42 @@ export async function startHapi(options: HapiOptions): Promise<RunningPeer> {
   // Shown in /metadata: readiness is this process answering, not whatever else holds the port.
   const instanceId = randomUUID();
 
-  const started = Date.now();
-  const proc = spawnLogged(
-    java,
-    [
-      '-Xms256m',
-      '-Xmx1g',
-      '-XX:+ExitOnOutOfMemoryError',
-      '-Djava.awt.headless=true',
-      `-Djava.io.tmpdir=${tmpDir}`,
-      `-Dhapi.enforceProfiles=${String(options.enforceProfiles ?? true)}`,
-      `-Dhapi.instanceId=${instanceId}`,
-      '-cp',
-      `${join(build, 'classes')}:${join(build, 'lib', '*')}`,
-      mainClass,
-      String(port),
-    ],
-    { logFile, cwd: options.workDir },
-  );
+  const h2Dir = resolve(options.workDir, 'h2');
+  if (options.persistent) {
+    // A fresh database for a fresh peer; resume() reuses it.
+    rmSync(h2Dir, { recursive: true, force: true });
+    mkdirSync(h2Dir, { recursive: true });
+  }
+  const launch = (): SpawnedProcess =>
+    spawnLogged(
+      java,
+      [
+        '-Xms256m',
+        '-Xmx1g',
+        '-XX:+ExitOnOutOfMemoryError',
+        '-Djava.awt.headless=true',
+        `-Djava.io.tmpdir=${tmpDir}`,
+        `-Dhapi.enforceProfiles=${String(options.enforceProfiles ?? true)}`,
+        `-Dhapi.instanceId=${instanceId}`,
+        ...(options.persistent ? [`-Dhapi.h2File=${join(h2Dir, 'hapi')}`] : []),
+        '-cp',
+        `${join(build, 'classes')}:${join(build, 'lib', '*')}`,
+        mainClass,
+        String(port),
+      ],
+      { logFile, cwd: options.workDir },
+    );
+  const ready = (proc: SpawnedProcess): Promise<number> =>
+    waitUntilReady('hapi', () => metadataAnswers(base, instanceId), {
+      timeoutMs: options.readyTimeoutMs ?? 300_000,
+      intervalMs: 1_000,
+      proc,
+      logFile,
+    });
 
-  await waitUntilReady('hapi', () => metadataAnswers(base, instanceId), {
-    timeoutMs: options.readyTimeoutMs ?? 300_000,
-    intervalMs: 1_000,
-    proc,
-    logFile,
-  });
+  const started = Date.now();
+  let proc = launch();
+  await ready(proc);
   const readyMs = Date.now() - started;
   if (proc.child.pid === undefined) throw new Error(`hapi has no process id; see ${logFile}`);
 
@@ -77,6 +94,15 @@ export async function startHapi(options: HapiOptions): Promise<RunningPeer> {
     pid: proc.child.pid,
     readyMs,
     stop: () => stopProcess(proc),
+    ...(options.persistent
+      ? {
+          pause: () => stopProcess(proc),
+          resume: async () => {
+            proc = launch();
+            await ready(proc);
+          },
+        }
+      : {}),
   };
 }
 

@@ -4,15 +4,15 @@
  *
  * The jars are resolved once per Kafka version into `<cacheDir>/kafka-<version>/lib`; later runs
  * find that cache complete and start the JVM straight away, without invoking Maven.
- * Every run formats a fresh log directory under `workDir`, binds and advertises 127.0.0.1 only,
- * and is ready when a kafkajs admin client can describe the cluster.
+ * Every run formats a fresh log directory under `workDir`, binds and advertises 127.0.0.1 only
+ * (pause/resume stops and restarts the broker on the same ports and log directory), and is ready when a kafkajs admin client can describe the cluster.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { PeerOptions, RunningPeer } from './peer.ts';
-import { freePort, spawnLogged, stopProcess, waitUntilReady } from './process.ts';
+import { freePort, spawnLogged, stopProcess, waitUntilReady, type SpawnedProcess } from './process.ts';
 
 /**
  * Newest Apache Kafka that passes produce/consume with a consumer group, the idempotent producer
@@ -70,29 +70,33 @@ export async function startKafka(options: KafkaOptions): Promise<RunningPeer> {
     throw new Error(`kafka storage format exited with ${String(formatExit)}; see ${logFile}`);
   }
 
-  const started = Date.now();
-  const proc = spawnLogged(
-    java,
-    [
-      ...commonJvmArgs,
-      '-Xms128m',
-      '-Xmx512m',
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
-      '-XX:+ExitOnOutOfMemoryError',
-      'kafka.Kafka',
-      configFile,
-    ],
-    { logFile },
-  );
-
+  const launch = (): SpawnedProcess =>
+    spawnLogged(
+      java,
+      [
+        ...commonJvmArgs,
+        '-Xms128m',
+        '-Xmx512m',
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-XX:+ExitOnOutOfMemoryError',
+        'kafka.Kafka',
+        configFile,
+      ],
+      { logFile },
+    );
   const brokers = `127.0.0.1:${port}`;
-  await waitUntilReady('kafka', () => brokerAnswers(brokers), {
-    timeoutMs: options.readyTimeoutMs ?? 120_000,
-    intervalMs: 500,
-    proc,
-    logFile,
-  });
+  const ready = (proc: SpawnedProcess): Promise<number> =>
+    waitUntilReady('kafka', () => brokerAnswers(brokers), {
+      timeoutMs: options.readyTimeoutMs ?? 120_000,
+      intervalMs: 500,
+      proc,
+      logFile,
+    });
+
+  const started = Date.now();
+  let proc = launch();
+  await ready(proc);
   const readyMs = Date.now() - started;
 
   return {
@@ -103,6 +107,12 @@ export async function startKafka(options: KafkaOptions): Promise<RunningPeer> {
     pid: proc.child.pid ?? 0,
     readyMs,
     stop: () => stopProcess(proc),
+    pause: () => stopProcess(proc),
+    // Same server.properties: the same ports and the same, already formatted, log.dirs.
+    resume: async () => {
+      proc = launch();
+      await ready(proc);
+    },
   };
 }
 

@@ -28,4 +28,11 @@ export interface RunningPeer {
   readonly readyMs: number;
   /** Stops the peer and waits until its process is gone (SIGTERM, then SIGKILL after a grace period). */
   stop(): Promise<void>;
+  /**
+   * For outage tests, on peers that keep their data across a restart: `pause()` stops the process
+   * (as stop() does) and `resume()` starts it again on the same ports with the same data, resolving
+   * once it answers again. Absent where a restart would lose the data (e.g. HAPI on in-memory H2).
+   */
+  pause?(): Promise<void>;
+  resume?(): Promise<void>;
 }

@@ -99,7 +99,11 @@ public class HapiJpaServerConfig {
   public HikariDataSource dataSource() {
     HikariDataSource dataSource = new HikariDataSource();
     dataSource.setDriverClassName("org.h2.Driver");
-    dataSource.setJdbcUrl("jdbc:h2:mem:hapi;DB_CLOSE_DELAY=-1");
+    // In memory by default (fast, empty on every start); -Dhapi.h2File=<path> keeps the data in a
+    // file instead, so a peer that is stopped and started again (an outage test) still has it.
+    String h2File = System.getProperty("hapi.h2File", "");
+    dataSource.setJdbcUrl(
+        h2File.isEmpty() ? "jdbc:h2:mem:hapi;DB_CLOSE_DELAY=-1" : "jdbc:h2:file:" + h2File);
     dataSource.setUsername("sa");
     dataSource.setPassword("");
     dataSource.setMaximumPoolSize(10);

@@ -13,8 +13,8 @@ import org.springframework.boot.autoconfigure.quartz.QuartzAutoConfiguration;
 import org.springframework.boot.autoconfigure.thymeleaf.ThymeleafAutoConfiguration;
 
 /**
- * Test peer for hit-bridge: a real HAPI FHIR R4 JPA server on in-memory H2, FHIR base at
- * http://127.0.0.1:PORT/fhir. Port: first argument, else -Dhapi.port, else 8080.
+ * Test peer for hit-bridge: a real HAPI FHIR R4 JPA server on H2 (in memory; in a file with
+ * -Dhapi.h2File=<path>), FHIR base at http://127.0.0.1:PORT/fhir. Port: first argument, else -Dhapi.port, else 8080.
  * Write-time profile enforcement: -Dhapi.enforceProfiles=false turns it off (default on).
  */
 @SpringBootApplication(

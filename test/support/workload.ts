@@ -1,0 +1,227 @@
+/**
+ * A workload for the outage and crash tests: N submissions made from the golden fixtures (each
+ * with its own input id, under one random source), posted by clients that retry what failed,
+ * then checked end to end — every one delivered, exactly the expected resources in the EHR by
+ * identifier, and one recorded CloudEvent id per submission on Kafka.
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FhirResource } from 'fhir/r4.js';
+import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
+import { mappers, type InputKindName } from '../../mappings/registry.ts';
+import { TOPICS } from '../../src/events/cloud-events.ts';
+import type { ConsumedEvent, Subscription } from '../../src/events/event-bus.ts';
+import { createKafka } from '../../src/events/kafka-client.ts';
+import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { countByIdentifier, loadProfiles, registerPeople } from './fhir-server.ts';
+import { fixtureCases, readInput } from './fixtures.ts';
+
+export const silentLogger = createLogger({
+  level: 'silent',
+  pretty: false,
+  destination: new Writable({
+    write: (_chunk, _encoding, done) => {
+      done();
+    },
+  }),
+});
+
+export interface WorkItem {
+  readonly index: number;
+  readonly kind: InputKindName;
+  readonly input: Record<string, unknown>;
+  readonly idempotencyKey: string;
+}
+
+const INPUT_ID_FIELD: Record<InputKindName, string> = {
+  'hit-sessions': 'sessionId',
+  'fitness-tests': 'testId',
+  prescriptions: 'prescriptionId',
+};
+
+export function randomSource(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * `n` mixed inputs cycling through every fixture, each with its own input id. Sessions lose their
+ * prescriptionId: the order of delivery is not what these tests are about.
+ */
+export function makeWorkload(n: number, source: string): WorkItem[] {
+  const cases = fixtureCases();
+  return Array.from({ length: n }, (_, index) => {
+    const fixture = cases[index % cases.length];
+    if (fixture === undefined) throw new Error('no fixtures');
+    const input: Record<string, unknown> = { ...(readInput(fixture) as unknown as Record<string, unknown>), source };
+    const field = INPUT_ID_FIELD[fixture.kind];
+    input[field] = `${String(input[field])}-N${index}`;
+    if (fixture.kind === 'hit-sessions') delete input.prescriptionId;
+    return { index, kind: fixture.kind, input, idempotencyKey: `${source}-k${index}` };
+  });
+}
+
+/** The EHR as the hospital has it before any record: profiles loaded, patients and practitioners known. */
+export async function prepareEhr(ehr: string): Promise<void> {
+  await loadProfiles(ehr);
+  for (const fixture of fixtureCases()) {
+    const input = readInput(fixture) as {
+      patient: { nationalId: string };
+      performer?: { hprNumber: string };
+      prescriber?: { hprNumber: string };
+    };
+    const hpr = [input.performer?.hprNumber, input.prescriber?.hprNumber].filter(
+      (value): value is string => value !== undefined,
+    );
+    await registerPeople(ehr, input.patient.nationalId, hpr);
+  }
+}
+
+export interface PostOutcome {
+  readonly id: string;
+  readonly status: number;
+  /** Attempts that failed because the service was unreachable or answered 5xx. */
+  readonly retries: number;
+}
+
+/**
+ * POSTs one item until the service answers 202 or 200 (the same submission again), retrying with
+ * the same body and Idempotency-Key while it is unreachable or answers 5xx. Anything else throws.
+ */
+export async function postUntilAccepted(
+  baseUrl: () => string,
+  item: WorkItem,
+  deadlineMs = 180_000,
+): Promise<PostOutcome> {
+  const deadline = Date.now() + deadlineMs;
+  let retries = 0;
+  for (;;) {
+    try {
+      const response = await fetch(`${baseUrl()}/v1/${item.kind}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': item.idempotencyKey },
+        body: JSON.stringify(item.input),
+        signal: AbortSignal.timeout(20_000),
+      });
+      const text = await response.text();
+      if (response.status === 202 || response.status === 200) {
+        return { id: (JSON.parse(text) as { id: string }).id, status: response.status, retries };
+      }
+      if (response.status < 500) throw new Error(`POST item ${item.index} answered ${response.status}: ${text}`);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('POST item')) throw error;
+    }
+    retries += 1;
+    if (Date.now() > deadline) throw new Error(`POST item ${item.index} not accepted within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Runs `task` over `items` with at most `concurrency` at a time; results in item order. */
+export async function pool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) {
+        results[i] = await task(items[i] as T);
+      }
+    }),
+  );
+  return results;
+}
+
+/** Polls each submission's status until none is `accepted` any more; returns the statuses by id. */
+export async function waitAllSettled(
+  baseUrl: string,
+  ids: readonly string[],
+  timeoutMs: number,
+): Promise<Map<string, string>> {
+  const deadline = Date.now() + timeoutMs;
+  const statuses = new Map<string, string>();
+  let pending = [...ids];
+  while (pending.length > 0) {
+    const seen = await pool(pending, 16, async (id) => {
+      const response = await fetch(`${baseUrl}/v1/submissions/${id}`);
+      const body = (await response.json()) as { status: string };
+      return [id, body.status] as const;
+    });
+    for (const [id, status] of seen) statuses.set(id, status);
+    pending = seen.filter(([, status]) => status === 'accepted').map(([id]) => id);
+    if (pending.length === 0 || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  return statuses;
+}
+
+/**
+ * Every resource the items' bundles carry, counted in the EHR by business identifier: returns
+ * those whose count is not exactly 1 (an empty list is the pass).
+ */
+export async function unexpectedEhrCounts(ehr: string, items: readonly WorkItem[]): Promise<string[]> {
+  const keys = new Map<string, { type: string; system: string; value: string }>();
+  for (const item of items) {
+    const bundle = mappers[item.kind](item.input as never, DEFAULT_MAPPING_OPTIONS);
+    for (const entry of bundle.entry ?? []) {
+      const resource = entry.resource as FhirResource & { identifier?: { system?: string; value?: string }[] };
+      const identifier = resource.identifier?.[0];
+      const key = { type: resource.resourceType, system: identifier?.system ?? '', value: identifier?.value ?? '' };
+      keys.set(`${key.type}|${key.system}|${key.value}`, key);
+    }
+  }
+  const counts = await pool([...keys.entries()], 8, async ([name, key]) => {
+    const count = await countByIdentifier(ehr, key.type, key.system, key.value);
+    return `${name} = ${count}`;
+  });
+  return counts.filter((line) => !line.endsWith(' = 1'));
+}
+
+/**
+ * Reads the records topic from the beginning until every submission in `ids` has a recorded
+ * event (or the time is up). Returns each submission's distinct event ids and how many
+ * messages carried them (duplicates of one id are a redelivery, not a second event).
+ */
+export async function recordedEvents(
+  brokers: string,
+  ids: ReadonlySet<string>,
+  timeoutMs: number,
+): Promise<{ eventIds: Map<string, Set<string>>; messages: number }> {
+  const bus = createKafkaEventBus({ kafka: createKafka(brokers, silentLogger), logger: silentLogger });
+  const eventIds = new Map<string, Set<string>>();
+  let messages = 0;
+  let subscription: Subscription | undefined;
+  try {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void bus
+        .subscribe({
+          groupId: `workload-${randomBytes(4).toString('hex')}`,
+          topics: [TOPICS.records],
+          fromBeginning: true,
+          handler: (event: ConsumedEvent) => {
+            const subject = String(event.value.subject);
+            if (ids.has(subject)) {
+              messages += 1;
+              const seen = eventIds.get(subject) ?? new Set<string>();
+              seen.add(String(event.value.id));
+              eventIds.set(subject, seen);
+              if (eventIds.size >= ids.size) {
+                clearTimeout(timer);
+                resolve();
+              }
+            }
+            return Promise.resolve();
+          },
+        })
+        .then((started) => (subscription = started));
+    });
+  } finally {
+    await subscription?.stop();
+    await bus.close();
+  }
+  return { eventIds, messages };
+}

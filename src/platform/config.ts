@@ -107,6 +107,22 @@ export const configSchema = {
       description:
         'How long an open circuit sends nothing before one probe; it doubles after each failed probe, up to 10 times this.',
     },
+    EHR_LEASE_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 3600000,
+      default: 120000,
+      description:
+        'How long a delivery worker holds a claimed job; if its process dies, another worker takes the job back after this.',
+    },
+    RELAY_LEASE_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 3600000,
+      default: 60000,
+      description:
+        'How long an event relay worker holds a claimed event; if its process dies, another worker takes it back after this.',
+    },
     DATABASE_URL: {
       type: 'string',
       pattern: '^postgres(ql)?://',

@@ -26,6 +26,7 @@ import {
   recordedEvents,
   silentLogger,
   unexpectedEhrCounts,
+  unexpectedEhrTotals,
   waitAllSettled,
   type WorkItem,
 } from '../support/workload.ts';
@@ -53,10 +54,20 @@ describe('peer outages', () => {
   const ids: string[] = [];
 
   beforeAll(async () => {
-    [hapi, kafka] = await Promise.all([
+    const [startedHapi, startedKafka] = await Promise.allSettled([
       startHapi({ workDir: resolve(runDir, 'hapi'), cacheDir: defaultCacheDir(), persistent: true }),
       startKafka({ workDir: resolve(runDir, 'kafka'), cacheDir: defaultCacheDir() }),
     ]);
+    // Whichever did start is stopped in afterAll, even when the other did not.
+    if (startedHapi.status === 'fulfilled') hapi = startedHapi.value;
+    if (startedKafka.status === 'fulfilled') kafka = startedKafka.value;
+    if (hapi === undefined || kafka === undefined) {
+      throw new Error(
+        [startedHapi, startedKafka]
+          .map((result) => (result.status === 'rejected' ? String(result.reason) : ''))
+          .join(' '),
+      );
+    }
     log(`own peers ready: hapi ${hapi.readyMs} ms, kafka ${kafka.readyMs} ms`);
     await prepareEhr(hapi.url);
     const loaded = loadConfig({
@@ -115,6 +126,8 @@ describe('peer outages', () => {
     const statuses = await waitAllSettled(url, ids, 120_000);
     expect([...statuses].filter(([, status]) => status !== 'delivered')).toEqual([]);
     expect(await unexpectedEhrCounts(hapi.url, items)).toEqual([]);
+    // The EHR is ours alone: nothing beyond the expected resources, under any identifier.
+    expect(await unexpectedEhrTotals(hapi.url, items)).toEqual([]);
     const { eventIds, messages } = await recordedEvents(kafka.url, new Set(ids), 120_000);
     expect(ids.filter((id) => eventIds.get(id)?.size !== 1)).toEqual([]);
     log(

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { FhirResource } from 'fhir/r4.js';
+import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers, type InputKindName } from '../../mappings/registry.ts';
 import { TOPICS } from '../../src/events/cloud-events.ts';
@@ -14,7 +14,7 @@ import type { ConsumedEvent, Subscription } from '../../src/events/event-bus.ts'
 import { createKafka } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
 import { createLogger } from '../../src/platform/logger.ts';
-import { countByIdentifier, loadProfiles, registerPeople } from './fhir-server.ts';
+import { countByIdentifier, fhir, loadProfiles, registerPeople } from './fhir-server.ts';
 import { fixtureCases, readInput } from './fixtures.ts';
 
 export const silentLogger = createLogger({
@@ -158,12 +158,15 @@ export async function waitAllSettled(
   return statuses;
 }
 
-/**
- * Every resource the items' bundles carry, counted in the EHR by business identifier: returns
- * those whose count is not exactly 1 (an empty list is the pass).
- */
-export async function unexpectedEhrCounts(ehr: string, items: readonly WorkItem[]): Promise<string[]> {
-  const keys = new Map<string, { type: string; system: string; value: string }>();
+interface ResourceKey {
+  readonly type: string;
+  readonly system: string;
+  readonly value: string;
+}
+
+/** Every distinct resource (by type and first business identifier) the items' bundles carry. */
+function expectedResources(items: readonly WorkItem[]): Map<string, ResourceKey> {
+  const keys = new Map<string, ResourceKey>();
   for (const item of items) {
     const bundle = mappers[item.kind](item.input as never, DEFAULT_MAPPING_OPTIONS);
     for (const entry of bundle.entry ?? []) {
@@ -173,11 +176,37 @@ export async function unexpectedEhrCounts(ehr: string, items: readonly WorkItem[
       keys.set(`${key.type}|${key.system}|${key.value}`, key);
     }
   }
+  return keys;
+}
+
+/**
+ * Every resource the items' bundles carry, counted in the EHR by business identifier: returns
+ * those whose count is not exactly 1 (an empty list is the pass).
+ */
+export async function unexpectedEhrCounts(ehr: string, items: readonly WorkItem[]): Promise<string[]> {
+  const keys = expectedResources(items);
   const counts = await pool([...keys.entries()], 8, async ([name, key]) => {
     const count = await countByIdentifier(ehr, key.type, key.system, key.value);
     return `${name} = ${count}`;
   });
   return counts.filter((line) => !line.endsWith(' = 1'));
+}
+
+/**
+ * For an EHR that holds nothing but these items (and the people prepareEhr registered): each
+ * resource type's total on the server against the number of distinct resources expected, so a
+ * resource created under some other identifier counts too. Returns the mismatches.
+ */
+export async function unexpectedEhrTotals(ehr: string, items: readonly WorkItem[]): Promise<string[]> {
+  const expected = new Map<string, number>();
+  for (const key of expectedResources(items).values()) expected.set(key.type, (expected.get(key.type) ?? 0) + 1);
+  const totals = await pool([...expected.entries()], 4, async ([type, count]) => {
+    const result = await fhir<Bundle>(ehr, 'GET', `${type}?_summary=count`);
+    return { type, expected: count, found: result.body.total ?? -1 };
+  });
+  return totals
+    .filter((total) => total.found !== total.expected)
+    .map((total) => `${total.type}: ${total.found} on the server, ${total.expected} expected`);
 }
 
 /**

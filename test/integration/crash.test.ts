@@ -3,8 +3,13 @@
  * SIGKILLed at random points while N submissions are posted, then started again (a new child each
  * time). Clients retry what failed while it was down, with the same body and Idempotency-Key. At
  * the end exactly N submissions exist (counted in the store), every one is delivered, the EHR holds exactly the expected
- * resources by identifier, and every submission has exactly one recorded CloudEvent id on Kafka.
+ * resources by identifier, and every submission has exactly one recorded CloudEvent id, valid against its schema — on
+ * PostgreSQL + Kafka and on the embedded defaults (SQLite + the store log).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { freePort } from '../peers/process.ts';
 import { peerEnv } from '../support/peers-env.ts';
@@ -26,27 +31,64 @@ const ehr = peerEnv('EHR_BASE_URL');
 const brokers = peerEnv('KAFKA_BROKERS');
 const databaseUrl = peerEnv('DATABASE_URL');
 
-/** How many submissions the store holds for this source (the service's default schema). */
-async function storedSubmissions(source: string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const result = await client.query<{ count: string }>(
-      'select count(*) as count from hit_bridge.submissions where source = $1',
-      [source],
-    );
-    return Number(result.rows[0]?.count);
-  } finally {
-    await client.end();
-  }
+interface Setup {
+  readonly name: string;
+  /** The service's storage and event settings. */
+  env(dataDir: string): Record<string, string | undefined>;
+  /** How many submissions the store holds for this source. */
+  stored(source: string, dataDir: string): Promise<number>;
+  events(dataDir: string): Parameters<typeof recordedEvents>[0];
 }
+
+const setups: Setup[] = [
+  {
+    name: 'PostgreSQL + Kafka',
+    env: () => ({
+      DATABASE_URL: databaseUrl,
+      PATIENT_KEY_SECRET: 'crash-test-secret-0123456789abcdef0123',
+      KAFKA_BROKERS: brokers,
+      DATA_DIR: undefined,
+    }),
+    async stored(source) {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const result = await client.query<{ count: string }>(
+          'select count(*) as count from hit_bridge.submissions where source = $1',
+          [source],
+        );
+        return Number(result.rows[0]?.count);
+      } finally {
+        await client.end();
+      }
+    },
+    events: () => ({ kafka: brokers }),
+  },
+  {
+    name: 'the embedded defaults: SQLite + the store log',
+    env: (dataDir) => ({ DATABASE_URL: undefined, KAFKA_BROKERS: undefined, DATA_DIR: dataDir }),
+    stored(source, dataDir) {
+      const db = new DatabaseSync(join(dataDir, 'hit-bridge.db'), { readOnly: true });
+      try {
+        const row = db.prepare('select count(*) as count from submissions where source = ?').get(source) as {
+          count: number;
+        };
+        return Promise.resolve(row.count);
+      } finally {
+        db.close();
+      }
+    },
+    events: (dataDir) => ({ sqliteFile: join(dataDir, 'hit-bridge.db') }),
+  },
+];
 
 function log(message: string): void {
   process.stderr.write(`crash.test: ${message}\n`);
 }
 
-describe('the service SIGKILLed at random points while submissions arrive', () => {
+describe.each(setups)('the service on $name, SIGKILLed at random points while submissions arrive', (setup) => {
   const source = randomSource('crash');
+  const dataDir = mkdtempSync(join(tmpdir(), 'hit-bridge-crash-'));
   let port = 0;
   let service: ServiceProcess | undefined;
 
@@ -54,9 +96,7 @@ describe('the service SIGKILLed at random points while submissions arrive', () =
     service = spawnService(process.execPath, ['src/main.ts'], {
       PORT: String(port),
       HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      PATIENT_KEY_SECRET: 'crash-test-secret-0123456789abcdef0123',
-      KAFKA_BROKERS: brokers,
+      ...setup.env(dataDir),
       EHR_BASE_URL: ehr,
       EHR_RETRY_INITIAL_MS: '200',
       EHR_RETRY_MAX_MS: '2000',
@@ -64,7 +104,6 @@ describe('the service SIGKILLed at random points while submissions arrive', () =
       EHR_LEASE_MS: '5000',
       RELAY_LEASE_MS: '5000',
       LOG_LEVEL: 'info',
-      DATA_DIR: undefined,
     });
     await service.waitForLine((line) => line.msg === 'listening', 30_000);
   }
@@ -120,7 +159,7 @@ describe('the service SIGKILLed at random points while submissions arrive', () =
 
     const ids = outcomes.map((outcome) => outcome.id);
     expect(new Set(ids).size).toBe(N);
-    expect(await storedSubmissions(source)).toBe(N);
+    expect(await setup.stored(source, dataDir)).toBe(N);
 
     const statuses = await waitAllSettled(baseUrl, ids, 150_000);
     const notDelivered = [...statuses].filter(([, status]) => status !== 'delivered');
@@ -129,8 +168,9 @@ describe('the service SIGKILLed at random points while submissions arrive', () =
 
     expect(await unexpectedEhrCounts(ehr, items)).toEqual([]);
 
-    const { eventIds, messages } = await recordedEvents(brokers, new Set(ids), 60_000);
+    const { eventIds, messages, invalid } = await recordedEvents(setup.events(dataDir), new Set(ids), 60_000);
     expect(ids.filter((id) => eventIds.get(id)?.size !== 1)).toEqual([]);
+    expect(invalid).toEqual([]);
     log(
       `events: ${eventIds.size} submissions, ${messages} messages; done at ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );

@@ -128,7 +128,8 @@ describe('peer outages', () => {
     expect(await unexpectedEhrCounts(hapi.url, items)).toEqual([]);
     // The EHR is ours alone: nothing beyond the expected resources, under any identifier.
     expect(await unexpectedEhrTotals(hapi.url, items)).toEqual([]);
-    const { eventIds, messages } = await recordedEvents(kafka.url, new Set(ids), 120_000);
+    const { eventIds, messages, invalid } = await recordedEvents({ kafka: kafka.url }, new Set(ids), 120_000);
+    expect(invalid).toEqual([]);
     expect(ids.filter((id) => eventIds.get(id)?.size !== 1)).toEqual([]);
     log(
       `${eventIds.size} submissions' events (${messages} messages) on Kafka ${Date.now() - back} ms after it was back`,

@@ -12,8 +12,13 @@ import { mappers, type InputKindName } from '../../mappings/registry.ts';
 import { TOPICS } from '../../src/events/cloud-events.ts';
 import type { ConsumedEvent, Subscription } from '../../src/events/event-bus.ts';
 import { createKafka } from '../../src/events/kafka-client.ts';
+import { loadEventSchemas } from '../../src/events/event-schemas.ts';
+import { createEventValidator } from '../../src/events/event-validator.ts';
 import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
+import { createLogEventBus } from '../../src/events/log-event-bus.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { createSqliteStore } from '../../src/store/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
 import { countByIdentifier, fhir, loadProfiles, registerPeople } from './fhir-server.ts';
 import { fixtureCases, readInput } from './fixtures.ts';
 
@@ -211,16 +216,24 @@ export async function unexpectedEhrTotals(ehr: string, items: readonly WorkItem[
 
 /**
  * Reads the records topic from the beginning until every submission in `ids` has a recorded
- * event (or the time is up). Returns each submission's distinct event ids and how many
- * messages carried them (duplicates of one id are a redelivery, not a second event).
+ * event (or the time is up). Returns each submission's distinct event ids, how many messages
+ * carried them (duplicates of one id are a redelivery, not a second event), and the ids of
+ * events that break their JSON Schema. `source` is Kafka (a broker list) or the service's own
+ * SQLite file, whose log is the event bus on the embedded defaults.
  */
 export async function recordedEvents(
-  brokers: string,
+  source: { readonly kafka: string } | { readonly sqliteFile: string },
   ids: ReadonlySet<string>,
   timeoutMs: number,
-): Promise<{ eventIds: Map<string, Set<string>>; messages: number }> {
-  const bus = createKafkaEventBus({ kafka: createKafka(brokers, silentLogger), logger: silentLogger });
+): Promise<{ eventIds: Map<string, Set<string>>; messages: number; invalid: string[] }> {
+  const store = 'sqliteFile' in source ? createSqliteStore({ file: source.sqliteFile }) : undefined;
+  const bus =
+    'kafka' in source
+      ? createKafkaEventBus({ kafka: createKafka(source.kafka, silentLogger), logger: silentLogger })
+      : createLogEventBus({ log: (store as Store).log, logger: silentLogger, pollIntervalMs: 100 });
+  const validator = createEventValidator(loadEventSchemas());
   const eventIds = new Map<string, Set<string>>();
+  const invalid: string[] = [];
   let messages = 0;
   let subscription: Subscription | undefined;
   try {
@@ -235,6 +248,7 @@ export async function recordedEvents(
             const subject = String(event.value.subject);
             if (ids.has(subject)) {
               messages += 1;
+              if (!validator.validateEvent(event.value).ok) invalid.push(String(event.value.id));
               const seen = eventIds.get(subject) ?? new Set<string>();
               seen.add(String(event.value.id));
               eventIds.set(subject, seen);
@@ -251,6 +265,7 @@ export async function recordedEvents(
   } finally {
     await subscription?.stop();
     await bus.close();
+    await store?.close();
   }
-  return { eventIds, messages };
+  return { eventIds, messages, invalid };
 }

@@ -42,7 +42,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Closed in reverse order of creation, after the HTTP server and the workers.
   const closers: (() => Promise<void>)[] = [];
 
-  const configured = createConfiguredStore(config);
+  const configured = createConfiguredStore(config, logger);
   const { store, engine } = configured;
   closers.push(() => configured.close());
   await store.migrate();

@@ -39,7 +39,10 @@ switch (command.command) {
     break;
   case 'replay': {
     const config = configOrExit();
-    const configured = createConfiguredStore(config);
+    const configured = createConfiguredStore(
+      config,
+      createLogger({ level: 'warn', pretty: false, destination: process.stderr }),
+    );
     const { store } = configured;
     try {
       await store.migrate();
@@ -65,7 +68,7 @@ switch (command.command) {
   case 'tail': {
     const config = configOrExit();
     const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
-    const configured = createConfiguredStore(config);
+    const configured = createConfiguredStore(config, logger);
     await configured.store.migrate();
     const configuredBus = createConfiguredBus(config, configured.store, logger, () => new Date());
     const { bus } = configuredBus;

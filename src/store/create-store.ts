@@ -1,6 +1,7 @@
 /** Picks the Store adapter from the configuration: PostgreSQL when DATABASE_URL is set, else SQLite under DATA_DIR. */
 import { join } from 'node:path';
 import type { Config } from '../platform/config.ts';
+import type { Logger } from '../platform/logger.ts';
 import { createPostgresPool } from './postgres-pool.ts';
 import { createPostgresStore } from './postgres-store.ts';
 import { createSqliteStore } from './sqlite-store.ts';
@@ -13,16 +14,19 @@ export interface ConfiguredStore {
   close(): Promise<void>;
 }
 
-export function createConfiguredStore(config: Config): ConfiguredStore {
+export function createConfiguredStore(config: Config, logger: Logger): ConfiguredStore {
   if (config.DATABASE_URL !== undefined) {
-    const pool = createPostgresPool(config.DATABASE_URL);
+    const pool = createPostgresPool(config.DATABASE_URL, logger);
     const store = createPostgresStore({ pool });
     return {
       store,
       engine: 'postgres',
       async close() {
-        await store.close();
-        await pool.end();
+        try {
+          await store.close();
+        } finally {
+          await pool.end();
+        }
       },
     };
   }

@@ -11,7 +11,7 @@ import { startHapi } from './hapi.ts';
 import { startKafka } from './kafka.ts';
 import type { PeerOptions, RunningPeer } from './peer.ts';
 import { startPostgres } from './postgres.ts';
-import { defaultCacheDir } from './process.ts';
+import { defaultCacheDir, isAlive } from './process.ts';
 
 export type PeerName = 'kafka' | 'hapi' | 'postgres';
 export const ALL_PEERS: readonly PeerName[] = ['kafka', 'hapi', 'postgres'];
@@ -43,15 +43,6 @@ export function claimRunDir(rootDir: string, run: 'test' | 'up'): string {
   }
   writeFileSync(lock, String(process.pid));
   return runDir;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function startPeers(options: StartPeersOptions): Promise<RunningPeer[]> {

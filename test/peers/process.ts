@@ -73,7 +73,8 @@ export async function stopProcessGroup(pid: number, graceMs = 15_000): Promise<v
   signalGroup(pid, 'SIGKILL');
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id still exists. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

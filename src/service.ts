@@ -59,17 +59,23 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const workers: RunningWorker[] = [];
   const eventValidator = createEventValidator(loadEventSchemas());
+  // One adapter serves delivery and readiness, with the same authentication.
+  const ehr =
+    config.EHR_BASE_URL === undefined
+      ? undefined
+      : createFhirEhr({
+          baseUrl: config.EHR_BASE_URL,
+          auth:
+            config.EHR_AUTH_TOKEN === undefined ? { kind: 'none' } : { kind: 'bearer', token: config.EHR_AUTH_TOKEN },
+          timeoutMs: config.EHR_TIMEOUT_MS,
+          breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
+          logger,
+        });
+  if (ehr !== undefined) readiness.push(ehrReadiness(ehr));
   if (roles.has('ehr')) {
-    if (config.EHR_BASE_URL === undefined) {
+    if (ehr === undefined) {
       logger.warn('EHR_BASE_URL is not set: submissions are accepted and kept, but not delivered, until it is');
     } else {
-      const ehr = createFhirEhr({
-        baseUrl: config.EHR_BASE_URL,
-        auth: config.EHR_AUTH_TOKEN === undefined ? { kind: 'none' } : { kind: 'bearer', token: config.EHR_AUTH_TOKEN },
-        timeoutMs: config.EHR_TIMEOUT_MS,
-        breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
-        logger,
-      });
       workers.push(
         startEhrDeliveryWorker({
           store,
@@ -100,7 +106,6 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       }),
     );
   }
-  if (config.EHR_BASE_URL) readiness.push(ehrReadiness(config.EHR_BASE_URL));
 
   const app = createApp({
     logger,

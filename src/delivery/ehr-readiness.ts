@@ -1,18 +1,15 @@
 /**
  * The EHR is a non-critical dependency: while it is down the API keeps accepting and the outbox
- * holds the work, so /readyz reports it as degraded rather than unready.
+ * holds the work, so /readyz reports it as degraded rather than unready. The probe is the
+ * adapter's own ping, so it carries the same authentication as the deliveries.
  */
 import type { ReadinessCheck } from '../platform/readiness.ts';
+import type { Ehr } from './ehr.ts';
 
-export function ehrReadiness(baseUrl: string): ReadinessCheck {
-  const metadata = new URL('metadata', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
+export function ehrReadiness(ehr: Ehr): ReadinessCheck {
   return {
     name: 'ehr',
     critical: false,
-    async check(signal) {
-      const response = await fetch(metadata, { headers: { accept: 'application/fhir+json' }, signal });
-      await response.body?.cancel();
-      if (!response.ok) throw new Error(`GET ${metadata.pathname} answered ${response.status}`);
-    },
+    check: (signal) => ehr.ping(signal),
   };
 }

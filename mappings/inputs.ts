@@ -139,3 +139,40 @@ export interface PrescriptionInput {
   readonly goals?: readonly GoalInput[];
   readonly note?: string;
 }
+
+/** A person the municipality can call; for the training contact only with the patient's consent. */
+export interface ContactPoint {
+  readonly name: string;
+  /** Norwegian phone number as written, e.g. "+47 900 00 000". */
+  readonly phone?: string;
+  readonly email?: string;
+}
+
+/** The patient's own contact details, passed on only where the patient consented. */
+export interface DischargePatient extends PatientRef {
+  readonly givenName: string;
+  readonly phone?: string;
+  readonly email?: string;
+}
+
+export interface DischargeInput {
+  readonly dischargeId: string;
+  readonly source: SourceSystem;
+  readonly patient: DischargePatient;
+  /** ISO 8601 date-time with offset. */
+  readonly dischargedAt: string;
+  /** The prescription (its prescriptionId from the same source) the municipality carries on. */
+  readonly prescriptionId: string;
+  /** Kommunenummer (4 digits) of the patient's municipality. */
+  readonly municipality: string;
+  readonly recipients: {
+    /** Optional: else the recipient directory's Frisklivssentral for the municipality. */
+    readonly frisklivssentral?: { readonly herId: string };
+    readonly trainingContact?: ContactPoint;
+  };
+  readonly consent: { readonly frisklivssentral: boolean; readonly trainingContact: boolean };
+  /** Free text for the Frisklivssentral (health personnel); never given to the training contact. */
+  readonly summary: string;
+  /** Who at the hospital the municipality may call; else the directory's hospital contact. */
+  readonly hospitalContact?: ContactPoint;
+}

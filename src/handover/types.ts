@@ -1,0 +1,85 @@
+/**
+ * The handover's shared shapes: what the recipient directory holds, what the handover worker
+ * gathers from the EHR for one discharge, and what the pure packet builders return. The worker
+ * (I/O) fills HandoverFacts by FHIR search; the builders (pure, no clock) turn them into packets.
+ */
+import type { Bundle, CarePlan, Observation, Procedure, ServiceRequest } from 'fhir/r4.js';
+import type { ContactPoint, DischargeInput } from '../../mappings/inputs.ts';
+
+/** One municipality's healthy-living centre, from the recipient directory file. */
+export interface FrisklivssentralEntry {
+  /** Kommunenummer, 4 digits. */
+  readonly municipality: string;
+  readonly name: string;
+  /** HER-id in Adresseregisteret (urn:oid:2.16.578.1.12.4.1.2). */
+  readonly herId: string;
+  /** Organisasjonsnummer, 9 digits with a valid mod-11 check digit. */
+  readonly organisationNumber: string;
+  readonly phone: string;
+  readonly email: string;
+  /** FHIR R4 base URL where the centre receives document Bundles; absent → Kafka only. */
+  readonly fhirEndpoint?: string;
+}
+
+/** What the handover worker found in the EHR for this patient and prescription, by FHIR search. */
+export interface HandoverFacts {
+  readonly discharge: DischargeInput;
+  readonly frisklivssentral: FrisklivssentralEntry;
+  /** The hospital contact for the packets: the discharge's own, else the configured one. */
+  readonly hospitalContact: ContactPoint & { readonly organisation: string };
+  /** The exercise prescription (profile hit-exercise-prescription) the discharge names. */
+  readonly prescription: ServiceRequest;
+  readonly carePlan?: CarePlan;
+  /** Fitness-test Observations over the stay (panels and their members), any order. */
+  readonly observations: readonly Observation[];
+  /** Training Procedures (OBAB00) done over the stay, any order. */
+  readonly sessions: readonly Procedure[];
+  /** ISO 8601 date-time the packets are made at (passed in: the builders read no clock). */
+  readonly generatedAt: string;
+}
+
+/** The plan a volunteer can follow: plain Norwegian, no health data beyond bpm numbers. */
+export interface TrainingContactPlan {
+  readonly kind: 'training-contact-plan';
+  readonly language: 'nb';
+  readonly patient: { readonly givenName: string; readonly phone?: string; readonly email?: string };
+  readonly frisklivssentral: { readonly name: string; readonly phone: string; readonly email: string };
+  readonly weeks: number;
+  readonly interval?: {
+    readonly sessionsPerWeek: number;
+    readonly zoneBpm: { readonly low: number; readonly high: number };
+    readonly pauseBpm: number;
+    /** Minute by minute: what to do and at which pulse. */
+    readonly steps: readonly { readonly fromMinute: number; readonly toMinute: number; readonly what: string }[];
+  };
+  readonly strength?: {
+    readonly sessionsPerWeek: number;
+    readonly sets: number;
+    readonly reps: number;
+    readonly exercises: readonly string[];
+    readonly howHeavy: string;
+  };
+  readonly generatedAt: string;
+}
+
+export interface FrisklivssentralPacket {
+  readonly recipient: 'frisklivssentral';
+  /** A FHIR document Bundle whose first entry is the Composition "Treningsplan ved utskrivning". */
+  readonly bundle: Bundle;
+  /** Self-contained, print-ready HTML (inline CSS, inline SVG chart; no external resources). */
+  readonly html: string;
+}
+
+export interface TrainingContactPacket {
+  readonly recipient: 'training-contact';
+  readonly plan: TrainingContactPlan;
+  readonly html: string;
+}
+
+export type HandoverPacket = FrisklivssentralPacket | TrainingContactPacket;
+
+/** Per recipient: a packet, or why there is none (no consent, no training contact named). */
+export interface HandoverPackets {
+  readonly frisklivssentral: FrisklivssentralPacket | { readonly omitted: 'no-consent' };
+  readonly trainingContact: TrainingContactPacket | { readonly omitted: 'no-consent' | 'no-training-contact' };
+}

@@ -2,7 +2,14 @@
  * The service's configuration: read once from environment variables, validated with ajv, and
  * every problem reported together, one line per variable. Each key carries its meaning and
  * default here; the README's configuration table is checked against this schema by a test.
+ *
+ * Secrets come from the environment or from mounted files only: every variable may instead be
+ * given as `<NAME>_FILE`, the path of a file holding its value (a Kubernetes secret mounted as a
+ * volume), so the value itself never has to sit in the pod spec or the process environment.
+ * Keys marked `secret: true` are never shown: not in the start-up configuration line
+ * (describeConfig), not in a configuration error (which says how long the value was instead).
  */
+import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 
@@ -126,7 +133,15 @@ export const configSchema = {
     DATABASE_URL: {
       type: 'string',
       pattern: '^postgres(ql)?://',
-      description: 'PostgreSQL connection URL. Unset: the embedded SQLite store under DATA_DIR.',
+      description:
+        'PostgreSQL connection URL. Unset: the embedded SQLite store under DATA_DIR. Its password is masked wherever the configuration is shown.',
+    },
+    DATABASE_PASSWORD: {
+      type: 'string',
+      minLength: 1,
+      secret: true,
+      description:
+        "Password for DATABASE_URL's user, replacing any password in the URL: keeps the URL free of secrets (typically DATABASE_PASSWORD_FILE from a Kubernetes secret).",
     },
     ROLES: {
       type: 'string',
@@ -138,12 +153,14 @@ export const configSchema = {
     PATIENT_KEY_SECRET: {
       type: 'string',
       minLength: 32,
+      secret: true,
       description:
         'Secret for the pseudonymous patient key (HMAC-SHA256 of the national id), at least 32 characters, the same on every replica. Required with DATABASE_URL; unset on the embedded store, one is generated into DATA_DIR.',
     },
     EHR_AUTH_TOKEN: {
       type: 'string',
       minLength: 1,
+      secret: true,
       description: 'Static bearer token sent to the EHR. Unset: no Authorization header.',
     },
     DATA_DIR: {
@@ -182,19 +199,31 @@ export type Config = { readonly [K in WithDefault]: ValueOf<Properties[K]> } & {
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
+/** Reads a `<NAME>_FILE`; tests pass their own. */
+export type ReadConfigFile = (path: string) => string;
+const readUtf8: ReadConfigFile = (path) => readFileSync(path, 'utf8');
+
+/** The keys marked `secret: true`: never shown, whatever else the configuration shows. */
+export const SECRET_KEYS: readonly string[] = Object.entries(configSchema.properties)
+  .filter(([, spec]) => 'secret' in spec && spec.secret)
+  .map(([key]) => key);
+
 /** Validates (and coerces) the environment. Never throws: the caller decides how to stop. */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadConfigFile = readUtf8,
+): ConfigResult {
   const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, strict: true });
   addFormats.default(ajv);
+  // An annotation only: which keys describeConfig and the error messages must never show.
+  ajv.addKeyword({ keyword: 'secret', schemaType: 'boolean' });
   const validate = ajv.compile(configSchema);
   const keys = Object.keys(configSchema.properties);
-  // Empty strings count as unset: `FOO=` in a .env file or a Helm value left blank.
-  const candidate: Record<string, string> = {};
-  for (const key of keys) {
-    const value = env[key];
-    if (value !== undefined && value.trim() !== '') candidate[key] = value.trim();
-  }
-  if (validate(candidate)) {
+  const { values, errors } = gatherValues(keys, env, readFile);
+  // Kept before validation coerces it: a wrong value is quoted as it was given.
+  const given: Readonly<Record<string, string>> = { ...values };
+  const candidate: Record<string, string> = values;
+  if (errors.length === 0 && validate(candidate)) {
     const config = candidate as unknown as Config;
     // Replicas share the database, so they must share the secret: a generated one would differ.
     if (config.DATABASE_URL !== undefined && config.PATIENT_KEY_SECRET === undefined) {
@@ -207,14 +236,62 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     }
     return { ok: true, config };
   }
-  const raw = (name: string): string | undefined => env[name]?.trim();
-  return { ok: false, errors: (validate.errors ?? []).map((error) => describeError(error, raw)) };
+  const schemaErrors = errors.length === 0 ? (validate.errors ?? []) : [];
+  return {
+    ok: false,
+    errors: [...errors, ...schemaErrors.map((error) => describeError(error, (name) => given[name]))],
+  };
+}
+
+/**
+ * Each key's value from NAME or from the file NAME_FILE names (never both). Empty strings count
+ * as unset: `FOO=` in a .env file or a Helm value left blank. Values are trimmed, so the newline
+ * a secret file usually ends with is not part of the secret.
+ */
+function gatherValues(
+  keys: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadConfigFile,
+): { values: Record<string, string>; errors: string[] } {
+  const values: Record<string, string> = {};
+  const errors: string[] = [];
+  const present = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  for (const key of keys) {
+    const direct = present(key);
+    const path = present(`${key}_FILE`);
+    if (direct !== undefined && path !== undefined) {
+      errors.push(`${key} and ${key}_FILE are both set; set only one of them`);
+    } else if (path !== undefined) {
+      let text: string;
+      try {
+        text = readFile(path).trim();
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        const why = typeof code === 'string' ? code : 'unreadable';
+        errors.push(`${key}_FILE names a file that cannot be read (${path}: ${why})`);
+        continue;
+      }
+      if (text === '') errors.push(`${key}_FILE names an empty file (${path})`);
+      else values[key] = text;
+    } else if (direct !== undefined) {
+      values[key] = direct;
+    }
+  }
+  return { values, errors };
 }
 
 function describeError(error: ErrorObject, raw: (name: string) => string | undefined): string {
   const name = error.instancePath.replace(/^\//, '') || String(error.params.missingProperty ?? '');
   const got = raw(name);
-  const shown = got === undefined ? 'it is missing' : `got "${got}"`;
+  const shown =
+    got === undefined
+      ? 'it is missing'
+      : SECRET_KEYS.includes(name)
+        ? `got ${got.length} characters, not shown`
+        : `got "${maskUrlPassword(got)}"`;
   const rule = ruleText(error, name);
   return `${name} ${rule} (${shown})`;
 }
@@ -249,12 +326,17 @@ function ruleText(error: ErrorObject, name: string): string {
   }
 }
 
-/** For the start-up log: which keys are set, with anything that could hold a secret masked. */
+/** For the start-up log: the effective configuration, with every secret and the database password masked. */
 export function describeConfig(config: Config): Record<string, unknown> {
   const shown: Record<string, unknown> = { ...config };
-  if (config.DATABASE_URL) shown.DATABASE_URL = config.DATABASE_URL.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-  for (const secret of ['PATIENT_KEY_SECRET', 'EHR_AUTH_TOKEN'] as const) {
-    if (config[secret] !== undefined) shown[secret] = '***';
+  if (config.DATABASE_URL !== undefined) shown.DATABASE_URL = maskUrlPassword(config.DATABASE_URL);
+  for (const secret of SECRET_KEYS) {
+    if (shown[secret] !== undefined) shown[secret] = '***';
   }
   return shown;
+}
+
+/** A connection URL with its password (in the user part or as a password= parameter) replaced by ***. */
+export function maskUrlPassword(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@').replace(/([?&]password=)[^&]*/gi, '$1***');
 }

@@ -16,7 +16,7 @@ export interface ConfiguredStore {
 
 export function createConfiguredStore(config: Config, logger: Logger): ConfiguredStore {
   if (config.DATABASE_URL !== undefined) {
-    const pool = createPostgresPool(config.DATABASE_URL, logger);
+    const pool = createPostgresPool(withPassword(config.DATABASE_URL, config.DATABASE_PASSWORD), logger);
     const store = createPostgresStore({ pool });
     return {
       store,
@@ -32,4 +32,12 @@ export function createConfiguredStore(config: Config, logger: Logger): Configure
   }
   const store = createSqliteStore({ file: join(config.DATA_DIR, 'hit-bridge.db') });
   return { store, engine: 'sqlite', close: () => store.close() };
+}
+
+/** The URL with DATABASE_PASSWORD as its password (pg lets a URL's parts win over separate options). */
+export function withPassword(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
 }

@@ -1,4 +1,6 @@
-import { configSchema, describeConfig, loadConfig } from '../../../src/platform/config.ts';
+import { parse } from 'pg-connection-string';
+import { configSchema, describeConfig, loadConfig, SECRET_KEYS } from '../../../src/platform/config.ts';
+import { withPassword } from '../../../src/store/create-store.ts';
 
 const SECRET = 'a-patient-key-secret-of-32-chars!';
 
@@ -80,5 +82,105 @@ describe('configuration from the environment', () => {
     for (const [key, spec] of Object.entries(configSchema.properties)) {
       expect([key, spec.description.length > 10]).toEqual([key, true]);
     }
+  });
+});
+
+describe('secrets from mounted files (<NAME>_FILE)', () => {
+  const files: Record<string, string> = {
+    '/run/secrets/patient-key': `${SECRET}\n`,
+    '/run/secrets/ehr-token': 'token-from-a-file\n',
+    '/run/secrets/db-password': 'pa:ss@word/1\n',
+    '/run/secrets/empty': '\n',
+  };
+  const readFile = (path: string): string => {
+    const text = files[path];
+    if (text === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return text;
+  };
+
+  it('reads a secret from the file <NAME>_FILE names, without its trailing newline', () => {
+    const result = loadConfig(
+      { PATIENT_KEY_SECRET_FILE: '/run/secrets/patient-key', EHR_AUTH_TOKEN_FILE: '/run/secrets/ehr-token' },
+      readFile,
+    );
+    expect(result.ok && result.config.PATIENT_KEY_SECRET).toBe(SECRET);
+    expect(result.ok && result.config.EHR_AUTH_TOKEN).toBe('token-from-a-file');
+  });
+
+  it('refuses a variable given both directly and as a file, rather than guessing which wins', () => {
+    const result = loadConfig({ EHR_AUTH_TOKEN: 'direct', EHR_AUTH_TOKEN_FILE: '/run/secrets/ehr-token' }, readFile);
+    expect(!result.ok && result.errors).toEqual([
+      'EHR_AUTH_TOKEN and EHR_AUTH_TOKEN_FILE are both set; set only one of them',
+    ]);
+  });
+
+  it('names a missing or empty file, never a value', () => {
+    const result = loadConfig(
+      { PATIENT_KEY_SECRET_FILE: '/run/secrets/absent', EHR_AUTH_TOKEN_FILE: '/run/secrets/empty' },
+      readFile,
+    );
+    expect(!result.ok && result.errors).toEqual([
+      'PATIENT_KEY_SECRET_FILE names a file that cannot be read (/run/secrets/absent: ENOENT)',
+      'EHR_AUTH_TOKEN_FILE names an empty file (/run/secrets/empty)',
+    ]);
+  });
+
+  it('checks a value read from a file by the same rules, without quoting the secret', () => {
+    files['/run/secrets/short'] = 'too-short-secret\n';
+    const result = loadConfig({ PATIENT_KEY_SECRET_FILE: '/run/secrets/short' }, readFile);
+    expect(!result.ok && result.errors).toEqual([
+      'PATIENT_KEY_SECRET must NOT have fewer than 32 characters (got 16 characters, not shown)',
+    ]);
+  });
+
+  it('never quotes a secret given directly in a configuration error either', () => {
+    const result = loadConfig({ PATIENT_KEY_SECRET: 'short-but-secret' });
+    expect(JSON.stringify(result)).not.toContain('short-but-secret');
+  });
+
+  it('masks the database password when quoting a wrong DATABASE_URL', () => {
+    const result = loadConfig({ DATABASE_URL: 'mysql://hit:s3cret@db/hit', PATIENT_KEY_SECRET: SECRET });
+    expect(JSON.stringify(result)).not.toContain('s3cret');
+  });
+
+  it('takes the database password from DATABASE_PASSWORD_FILE, and puts it into the URL pg reads', () => {
+    const result = loadConfig(
+      {
+        DATABASE_URL: 'postgres://hit@db:5432/hit',
+        DATABASE_PASSWORD_FILE: '/run/secrets/db-password',
+        PATIENT_KEY_SECRET: SECRET,
+      },
+      readFile,
+    );
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    const url = withPassword(result.config.DATABASE_URL ?? '', result.config.DATABASE_PASSWORD);
+    expect(parse(url)).toMatchObject({ user: 'hit', password: 'pa:ss@word/1', host: 'db', database: 'hit' });
+  });
+
+  it('shows no secret in the logged configuration, however it was given', () => {
+    const result = loadConfig(
+      {
+        DATABASE_URL: 'postgres://hit:url-password@db/hit?sslmode=require&password=query-password',
+        DATABASE_PASSWORD_FILE: '/run/secrets/db-password',
+        PATIENT_KEY_SECRET_FILE: '/run/secrets/patient-key',
+        EHR_AUTH_TOKEN_FILE: '/run/secrets/ehr-token',
+      },
+      readFile,
+    );
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    const shown = JSON.stringify(describeConfig(result.config));
+    for (const secret of [SECRET, 'token-from-a-file', 'pa:ss@word/1', 'url-password', 'query-password']) {
+      expect(shown).not.toContain(secret);
+    }
+    expect(describeConfig(result.config)).toMatchObject({
+      DATABASE_URL: 'postgres://hit:***@db/hit?sslmode=require&password=***',
+      DATABASE_PASSWORD: '***',
+      PATIENT_KEY_SECRET: '***',
+      EHR_AUTH_TOKEN: '***',
+    });
+  });
+
+  it('marks every key that holds a credential as secret', () => {
+    expect(SECRET_KEYS).toEqual(expect.arrayContaining(['PATIENT_KEY_SECRET', 'EHR_AUTH_TOKEN', 'DATABASE_PASSWORD']));
   });
 });

@@ -78,6 +78,11 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
   }
   const kind = submission.kind;
   const slog = log.child({ submissionId: submission.id, attempt: job.attempts });
+  const prescription = await prescriptionOf(deps.store, submission);
+  if (prescription.state === 'undelivered') {
+    await waitForPrescription(deps, job, submission, prescriptionWait(prescription.submission), slog);
+    return;
+  }
   const bundle = mapSubmission(deps, kind, submission.body as InputKinds[typeof kind]);
   const outcome = await deps.ehr.transaction(bundle);
   const now = deps.clock();
@@ -122,6 +127,11 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
   }
 
   const { failure } = outcome;
+  if (prescription.state === 'unknown' && missingServiceRequest(failure)) {
+    const message = `The EHR has no prescription ${prescription.inputId} yet (it answered 404: ${failure.message}); waiting for it.`;
+    await waitForPrescription(deps, job, submission, message, slog);
+    return;
+  }
   const attempt = attemptEntry(now, job.attempts, describeFailure(failure), {
     ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
     retriable: failure.retriable,
@@ -163,6 +173,75 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     now,
   );
   slog.error({ httpStatus: failure.httpStatus }, 'delivery failed for good; replay after fixing the cause');
+}
+
+/**
+ * A session's Procedure refers to its prescription's ServiceRequest by identifier, and the EHR
+ * refuses a conditional reference that matches nothing (HAPI: 404) — a refusal that would be
+ * final. But sessions and their prescription arrive in any order (a clinic's tablet syncs in
+ * bursts), so a session waits for its prescription: before posting, while the prescription is
+ * with us and not yet delivered; after a 404, when we have not seen it at all (it may still come,
+ * through us or another way). Only the retry horizon ends the wait.
+ */
+type PrescriptionState =
+  | { readonly state: 'none' | 'delivered' }
+  | { readonly state: 'undelivered'; readonly submission: Submission }
+  | { readonly state: 'unknown'; readonly inputId: string };
+
+async function prescriptionOf(store: Store, submission: Submission): Promise<PrescriptionState> {
+  if (submission.kind !== 'hit-sessions') return { state: 'none' };
+  const { prescriptionId } = submission.body as InputKinds['hit-sessions'];
+  if (prescriptionId === undefined) return { state: 'none' };
+  const prescription = await store.findSubmission(submission.source, 'prescriptions', prescriptionId);
+  if (prescription === undefined) return { state: 'unknown', inputId: prescriptionId };
+  return prescription.status === 'delivered'
+    ? { state: 'delivered' }
+    : { state: 'undelivered', submission: prescription };
+}
+
+/** HAPI-1091 "Invalid match URL \"ServiceRequest?identifier=…\" - No resources match": the conditional reference found nothing. */
+function missingServiceRequest(failure: EhrFailure): boolean {
+  return failure.httpStatus === 404 && failure.message.includes('ServiceRequest?');
+}
+
+function prescriptionWait(prescription: Submission): string {
+  const state =
+    prescription.status === 'failed'
+      ? `failed (submission ${prescription.id}; replay it once its cause is fixed)`
+      : 'not reached the EHR yet';
+  return `Waiting for prescription ${prescription.inputId}: it has ${state}; this session refers to it.`;
+}
+
+async function waitForPrescription(
+  deps: EhrDeliveryDeps,
+  job: Job,
+  submission: Submission,
+  message: string,
+  log: Logger,
+): Promise<void> {
+  const now = deps.clock();
+  const { prescriptionId } = submission.body as InputKinds['hit-sessions'];
+  if (!retryHorizonReached(submission.acceptedAt, now, deps.retryPolicy)) {
+    const runAt = nextRunAt(now, job.attempts, deps.retryPolicy);
+    await deps.store.retryLater(job, runAt, { timeline: [{ at: now, kind: 'note', message }] }, now);
+    log.info({ retryAt: runAt.toISOString() }, 'waiting for the prescription to reach the EHR');
+    return;
+  }
+  const why = `Prescription ${prescriptionId ?? ''} did not reach the EHR within ${Math.round(deps.retryPolicy.horizonMs / 3_600_000)} hours, so this session could not be recorded against it. Last: ${message}`;
+  const event = buildDeliveryFailedEvent(
+    { id: eventId(submission.id, EVENT_TYPES.deliveryFailed, job.id), time: now },
+    { submission: refOf(submission, 'hit-sessions'), httpStatus: null, reason: why, attempts: job.attempts },
+  );
+  await deps.store.fail(
+    job,
+    {
+      status: 'failed',
+      timeline: [{ at: now, kind: 'failed', message: why }],
+      enqueue: [publishJob(deps, submission, event, now)],
+    },
+    now,
+  );
+  log.error('gave up waiting for the prescription');
 }
 
 function mapSubmission<K extends InputKindName>(deps: EhrDeliveryDeps, kind: K, input: InputKinds[K]) {

@@ -406,6 +406,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       return rows[0] && submissionOf(rows[0]);
     },
 
+    async findSubmission(source: string, kind: SubmissionKind, inputId: string): Promise<Submission | undefined> {
+      const { rows } = await query<SubmissionRow>(
+        `select * from ${T.submissions} where source = $1 and kind = $2 and input_id = $3`,
+        [source, kind, inputId],
+      );
+      return rows[0] && submissionOf(rows[0]);
+    },
+
     async timeline(submissionId: string): Promise<TimelineEntry[]> {
       const { rows } = await query<TimelineRow>(
         `select at, kind, message, detail from ${T.timeline} where submission_id = $1 order by at, id`,

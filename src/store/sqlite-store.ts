@@ -347,6 +347,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return settle(() => submissionById(id));
     },
 
+    findSubmission(source: string, kind: SubmissionKind, inputId: string): Promise<Submission | undefined> {
+      return settle(() => {
+        const row = get<SubmissionRow>(
+          'select * from submissions where source = ? and kind = ? and input_id = ?',
+          source,
+          kind,
+          inputId,
+        );
+        return row && submissionOf(row);
+      });
+    },
+
     timeline(submissionId: string): Promise<TimelineEntry[]> {
       return settle(() =>
         all<TimelineRow>(

@@ -134,6 +134,8 @@ export interface Store {
 
   accept(submission: NewSubmission, firstJob: Omit<NewJob, 'submissionId'>): Promise<AcceptOutcome>;
   getSubmission(id: string): Promise<Submission | undefined>;
+  /** The submission of this kind with this input id from this source (input ids are unique per source and kind). */
+  findSubmission(source: string, kind: SubmissionKind, inputId: string): Promise<Submission | undefined>;
   timeline(submissionId: string): Promise<TimelineEntry[]>;
   /** Adds entries outside a job's completion (e.g. an EHR attempt that will be retried). */
   appendTimeline(submissionId: string, entries: readonly TimelineEntry[]): Promise<void>;

@@ -194,6 +194,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it('getSubmission of an unknown id is undefined', async () => {
         expect(await store.getSubmission(randomUUID())).toBeUndefined();
       });
+
+      it('findSubmission finds a submission by source, kind and input id, and nothing for another source or kind', async () => {
+        const submission = await created({ kind: 'prescriptions', inputId: 'rx-1' });
+        expect((await store.findSubmission('clinic-a', 'prescriptions', 'rx-1'))?.id).toBe(submission.id);
+        expect(await store.findSubmission('clinic-b', 'prescriptions', 'rx-1')).toBeUndefined();
+        expect(await store.findSubmission('clinic-a', 'hit-sessions', 'rx-1')).toBeUndefined();
+      });
     });
 
     describe('claim', () => {

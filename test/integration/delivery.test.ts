@@ -153,6 +153,15 @@ async function settled(
   }
 }
 
+async function waitFor(base: string, id: string, until: (body: StatusBody) => boolean): Promise<StatusBody> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const body = (await (await fetch(`${base}/v1/submissions/${id}`)).json()) as StatusBody;
+    if (until(body) || Date.now() > deadline) return body;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** Collects events until `enough` says so (or the time is up). */
 async function collect(
   bus: EventBus,
@@ -299,6 +308,36 @@ describe.each(setups)('delivery through $name', (setup) => {
     } finally {
       await consumer.close();
     }
+  });
+
+  it('a session that arrives before its prescription waits for it, then both are delivered', async () => {
+    const sessionFixture = fixtureCases(['hit-sessions']).find((candidate) => candidate.name === 'typical-4x4');
+    const prescriptionFixture = fixtureCases(['prescriptions']).find((c) => c.name === 'typical-4x4-strength');
+    if (sessionFixture === undefined || prescriptionFixture === undefined) throw new Error('fixtures missing');
+    // A source of its own: the prescription is new to the EHR and to the store.
+    const ownSource = `${source}-late-rx`;
+    const session = { ...withSource(sessionFixture, ownSource), prescriptionId: 'RX-LATE-1' };
+    const prescription = { ...withSource(prescriptionFixture, ownSource), prescriptionId: 'RX-LATE-1' };
+
+    const sessionId = await post(service.url, 'hit-sessions', session);
+    // The EHR has answered 404 for the unknown ServiceRequest at least once before the prescription comes.
+    const waiting = await waitFor(service.url, sessionId, (body) =>
+      body.timeline.some((entry) => entry.kind === 'note' || entry.kind === 'failed'),
+    );
+    expect(waiting.status).toBe('accepted');
+    expect(waiting.timeline.map((entry) => entry.message).join('\n')).toMatch(/no prescription RX-LATE-1 yet/);
+
+    const prescriptionId = await post(service.url, 'prescriptions', prescription);
+    expect((await settled(service.url, prescriptionId)).status).toBe('delivered');
+    const delivered = await settled(service.url, sessionId);
+    expect(delivered.status).toBe('delivered');
+    const procedure = delivered.ehrReferences.find((reference) => reference.startsWith('Procedure/'));
+    const read = (await (await fetch(`${ehr}/${procedure ?? 'Procedure/none'}`)).json()) as {
+      basedOn?: { reference?: string }[];
+    };
+    const basedOn = read.basedOn?.[0]?.reference ?? 'ServiceRequest/none';
+    const serviceRequest = (await (await fetch(`${ehr}/${basedOn}`)).json()) as { identifier?: { value?: string }[] };
+    expect(serviceRequest.identifier?.map((identifier) => identifier.value)).toContain('prescription/RX-LATE-1');
   });
 
   it("fails a record for a patient the EHR does not know, with the EHR's words and a delivery.failed event; replay delivers it once the patient exists", async () => {

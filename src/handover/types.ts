@@ -42,15 +42,26 @@ export interface HandoverFacts {
 export interface TrainingContactPlan {
   readonly kind: 'training-contact-plan';
   readonly language: 'nb';
+  /** Whom the plan is for (the discharge's named training contact). */
+  readonly trainingContact: { readonly name: string };
   readonly patient: { readonly givenName: string; readonly phone?: string; readonly email?: string };
   readonly frisklivssentral: { readonly name: string; readonly phone: string; readonly email: string };
   readonly weeks: number;
   readonly interval?: {
     readonly sessionsPerWeek: number;
+    /** Where, as the prescription says it: "på tredemølle". */
+    readonly where: string;
+    readonly inclinePercentMin?: number;
     readonly zoneBpm: { readonly low: number; readonly high: number };
     readonly pauseBpm: number;
-    /** Minute by minute: what to do and at which pulse. */
-    readonly steps: readonly { readonly fromMinute: number; readonly toMinute: number; readonly what: string }[];
+    readonly totalMinutes: number;
+    /** Minute by minute: what to do and at which pulse ("159–176", "ca. 130"; none in warm-up and cool-down). */
+    readonly steps: readonly {
+      readonly fromMinute: number;
+      readonly toMinute: number;
+      readonly what: string;
+      readonly pulse?: string;
+    }[];
   };
   readonly strength?: {
     readonly sessionsPerWeek: number;

@@ -22,6 +22,7 @@ import { createApp } from './intake/app.ts';
 import { loadContracts } from './intake/contracts.ts';
 import { describeConfig, type Config } from './platform/config.ts';
 import type { Logger } from './platform/logger.ts';
+import { createMetrics } from './platform/metrics.ts';
 import type { ReadinessCheck } from './platform/readiness.ts';
 import { DEFAULT_CONNECT_RETRY_POLICY, ehrRetryPolicy } from './platform/retry.ts';
 import type { RunningWorker } from './platform/worker-loop.ts';
@@ -39,6 +40,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const clock = (): Date => new Date();
   const owner = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const readiness: ReadinessCheck[] = [];
+  const metrics = createMetrics();
   // Closed in reverse order of creation, after the HTTP server and the workers.
   const closers: (() => Promise<void>)[] = [];
 
@@ -47,6 +49,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   closers.push(() => configured.close());
   await store.migrate();
   readiness.push({ name: engine, critical: true, check: () => store.ping() });
+  metrics.readBacklogFrom(() => store.backlog(clock()));
 
   const secret = patientKeySecret(config.PATIENT_KEY_SECRET, config.DATA_DIR);
   if (secret.generated)
@@ -70,6 +73,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           timeoutMs: config.EHR_TIMEOUT_MS,
           breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
           logger,
+          metrics,
         });
   if (ehr !== undefined) readiness.push(ehrReadiness(ehr));
   if (roles.has('ehr')) {
@@ -87,6 +91,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           retryPolicy: ehrRetryPolicy(config),
           clock,
           logger,
+          metrics,
           owner: `${owner}-ehr`,
           leaseMs: config.EHR_LEASE_MS,
         }),
@@ -101,6 +106,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         retryPolicy: DEFAULT_CONNECT_RETRY_POLICY,
         clock,
         logger,
+        metrics,
         owner: `${owner}-relay`,
         leaseMs: config.RELAY_LEASE_MS,
       }),
@@ -111,6 +117,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
     readiness,
     readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
+    metrics,
     contracts: loadContracts(),
     mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
     bodyLimitBytes: config.BODY_LIMIT_BYTES,

@@ -29,6 +29,7 @@ import {
 import type { EventValidator } from '../events/event-validator.ts';
 import type { Mappers } from '../intake/preview.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
 import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
@@ -44,6 +45,7 @@ export interface EhrDeliveryDeps extends WorkerTuning {
   readonly retryPolicy: RetryPolicy;
   readonly clock: () => Date;
   readonly logger: Logger;
+  readonly metrics: Pick<Metrics, 'submissionDelivered' | 'submissionFailed'>;
 }
 
 export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
@@ -121,8 +123,10 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
       },
       now,
     );
-    if (done) slog.info({ references: references.length, created }, 'delivered to the EHR');
-    else slog.warn('delivered, but the lease had passed to another worker; it will record the outcome');
+    if (done) {
+      deps.metrics.submissionDelivered(kind);
+      slog.info({ references: references.length, created }, 'delivered to the EHR');
+    } else slog.warn('delivered, but the lease had passed to another worker; it will record the outcome');
     return;
   }
 
@@ -160,7 +164,7 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
       attempts: job.attempts,
     },
   );
-  await deps.store.fail(
+  const recorded = await deps.store.fail(
     job,
     {
       status: 'failed',
@@ -172,6 +176,7 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     },
     now,
   );
+  if (recorded) deps.metrics.submissionFailed(kind);
   slog.error({ httpStatus: failure.httpStatus }, 'delivery failed for good; replay after fixing the cause');
 }
 

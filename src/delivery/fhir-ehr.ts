@@ -38,6 +38,7 @@ import { STATUS_CODES } from 'node:http';
 import { Client } from 'fhir-kit-client';
 import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import type { Logger } from '../platform/logger.ts';
+import { secondsSince, type EhrOutcome, type Metrics } from '../platform/metrics.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { Ehr, EhrEntryResult, EhrFailure, TransactionOutcome } from './ehr.ts';
 
@@ -52,6 +53,8 @@ export interface FhirEhrOptions {
   /** Shared by every caller in this process. */
   readonly breaker: CircuitBreaker;
   readonly logger: Logger;
+  /** Request latency by outcome, breaker state, circuit rejections. */
+  readonly metrics: Pick<Metrics, 'ehrRequest' | 'ehrCircuitRejected' | 'readCircuitStateFrom'>;
   /** Milliseconds since the epoch, for the breaker and HTTP-date Retry-After. Tests inject one. */
   readonly now?: () => number;
 }
@@ -192,6 +195,8 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
   const { breaker, timeoutMs } = options;
   const now = options.now ?? Date.now;
   const logger = options.logger.child({ component: 'fhir-ehr' });
+  const { metrics } = options;
+  metrics.readCircuitStateFrom(() => breaker.state(now()));
   const client = new Client({
     baseUrl: options.baseUrl,
     ...(options.auth.kind === 'bearer' ? { bearerToken: options.auth.token } : {}),
@@ -222,7 +227,11 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     }
   };
 
-  function fromHttpError(error: ClientHttpError): { outcome: TransactionOutcome; breaker: 'failure' | 'neutral' } {
+  function fromHttpError(error: ClientHttpError): {
+    outcome: TransactionOutcome;
+    breaker: 'failure' | 'neutral';
+    metric: EhrOutcome;
+  } {
     const { status, data } = error.response;
     const retryAfterMs = parseRetryAfter(headerOf(error.config?.headers, 'retry-after'), now());
     const operationOutcome = isOperationOutcome(data) ? maskOperationOutcome(data) : undefined;
@@ -246,10 +255,15 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
         retryAfterMs,
       }),
       breaker: cls === 'retriable' && !BREAKER_NEUTRAL.has(status) ? 'failure' : 'neutral',
+      metric: cls === 'permanent' ? 'permanent' : 'retriable',
     };
   }
 
-  async function send(bundle: Bundle, signal: AbortSignal | undefined): Promise<TransactionOutcome> {
+  /** One request, and how it ended for the latency histogram. */
+  async function send(
+    bundle: Bundle,
+    signal: AbortSignal | undefined,
+  ): Promise<{ outcome: TransactionOutcome; metric: EhrOutcome }> {
     const { combined, timeout } = signals(signal);
     try {
       const response: unknown = await client.transaction({
@@ -259,43 +273,61 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       const httpStatus = Client.httpFor(response as Parameters<typeof Client.httpFor>[0]).response?.status ?? 200;
       if (!isTransactionResponse(response)) {
         verdict('neutral');
-        return fail({
-          retriable: true,
-          httpStatus,
-          message: `EHR answered ${statusLine(httpStatus)} but not with a transaction-response Bundle; the transaction's result is unknown`,
-          operationOutcome: undefined,
-          retryAfterMs: undefined,
-        });
+        return {
+          metric: 'retriable',
+          outcome: fail({
+            retriable: true,
+            httpStatus,
+            message: `EHR answered ${statusLine(httpStatus)} but not with a transaction-response Bundle; the transaction's result is unknown`,
+            operationOutcome: undefined,
+            retryAfterMs: undefined,
+          }),
+        };
       }
       verdict('success');
       const entries = (response.entry ?? []).map((entry: BundleEntry): EhrEntryResult => ({
         status: entry.response?.status ?? '',
         location: entry.response?.location,
       }));
-      return { ok: true, result: { httpStatus, entries } };
+      return { metric: 'success', outcome: { ok: true, result: { httpStatus, entries } } };
     } catch (error) {
       if (isClientHttpError(error)) {
-        const { outcome, breaker: kind } = fromHttpError(error);
+        const { outcome, breaker: kind, metric } = fromHttpError(error);
         verdict(kind);
-        return outcome;
+        return { outcome, metric };
       }
       const base = { retriable: true, httpStatus: undefined, operationOutcome: undefined, retryAfterMs: undefined };
       if (signal?.aborted && !timeout.aborted) {
         verdict('neutral');
-        return fail({ ...base, message: 'aborted by the caller before the EHR answered; it may or may not have it' });
+        return {
+          metric: 'aborted',
+          outcome: fail({
+            ...base,
+            message: 'aborted by the caller before the EHR answered; it may or may not have it',
+          }),
+        };
       }
       if (timeout.aborted) {
         verdict('failure');
-        return fail({ ...base, message: `EHR did not answer within ${timeoutMs} ms (timeout)` });
+        return {
+          metric: 'timeout',
+          outcome: fail({ ...base, message: `EHR did not answer within ${timeoutMs} ms (timeout)` }),
+        };
       }
       if (isNetworkError(error)) {
         verdict('failure');
-        return fail({ ...base, message: `cannot reach the EHR: ${networkErrorText(error)}` });
+        return {
+          metric: 'unreachable',
+          outcome: fail({ ...base, message: `cannot reach the EHR: ${networkErrorText(error)}` }),
+        };
       }
       // Not an answer and not the network: a fault on our side. Retried, and the breaker left alone.
       verdict('neutral');
       logger.error({ err: error }, 'EHR transaction failed unexpectedly');
-      return fail({ ...base, message: `could not send to the EHR: ${networkErrorText(error)}` });
+      return {
+        metric: 'error',
+        outcome: fail({ ...base, message: `could not send to the EHR: ${networkErrorText(error)}` }),
+      };
     }
   }
 
@@ -304,6 +336,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       const at = now();
       if (!breaker.canPass(at)) {
         const remaining = breaker.remainingOpenMs(at);
+        metrics.ehrCircuitRejected();
         return fail({
           retriable: true,
           httpStatus: undefined,
@@ -312,7 +345,9 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
           retryAfterMs: remaining > 0 ? remaining : undefined,
         });
       }
-      const outcome = await send(bundle, signal);
+      const started = performance.now();
+      const { outcome, metric } = await send(bundle, signal);
+      metrics.ehrRequest(metric, secondsSince(started));
       if (outcome.ok) {
         logger.debug(
           { httpStatus: outcome.result.httpStatus, entries: outcome.result.entries.length },

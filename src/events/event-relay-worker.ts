@@ -5,6 +5,7 @@
  * consumers tell duplicates by the CloudEvent id, which is the same on every publish.
  */
 import type { Logger } from '../platform/logger.ts';
+import { secondsSince, type Metrics } from '../platform/metrics.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
 import type { Store } from '../store/store.ts';
@@ -16,6 +17,7 @@ export interface EventRelayDeps extends WorkerTuning {
   readonly retryPolicy: RetryPolicy;
   readonly clock: () => Date;
   readonly logger: Logger;
+  readonly metrics: Pick<Metrics, 'eventPublish'>;
 }
 
 export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
@@ -35,9 +37,12 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     handle: async (jobs) => {
       const events = jobs.map((job) => job.payload as OutgoingEvent);
       let placed;
+      const started = performance.now();
       try {
         placed = await deps.bus.publish(events);
+        deps.metrics.eventPublish('success', secondsSince(started));
       } catch (error) {
+        deps.metrics.eventPublish('failure', secondsSince(started));
         const now = deps.clock();
         log.warn({ err: error, events: jobs.length }, 'publishing failed; will retry');
         for (const job of jobs)

@@ -8,6 +8,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { MappingOptions } from '../../mappings/common.ts';
 import { mappers as registeredMappers } from '../../mappings/registry.ts';
 import type { Logger } from '../platform/logger.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import { normalize, notFound } from '../platform/problem.ts';
 import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
 import type { Contracts } from './contracts.ts';
@@ -20,6 +21,8 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly readiness: readonly ReadinessCheck[];
   readonly readinessTimeoutMs: number;
+  /** Served at GET /metrics; the accepting routes count into it. */
+  readonly metrics: Metrics;
   /** contracts/ as read at start-up (loadContracts); the input schemas are compiled here, once per app. */
   readonly contracts: Contracts;
   /** Deployment choices for the mappings (from config). */
@@ -29,7 +32,7 @@ export interface AppDeps {
   /** The mapping per input kind; the registry's unless a test passes its own. */
   readonly mappers?: Mappers;
   /** The accepting routes (POST /v1/<kind>, GET /v1/submissions/:id); absent where the api role is off. */
-  readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes'>;
+  readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
 }
 
 declare module 'express-serve-static-core' {
@@ -54,6 +57,11 @@ export function createApp(deps: AppDeps): Express {
     res.status(report.status === 'unready' ? 503 : 200).json(report);
   });
 
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await deps.metrics.scrape();
+    res.type(contentType).send(body);
+  });
+
   const openapi = JSON.stringify(deps.contracts.openapi);
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
@@ -61,7 +69,14 @@ export function createApp(deps: AppDeps): Express {
 
   const validator = createInputValidator(deps.contracts.schemas);
   if (deps.submissions !== undefined) {
-    app.use(submissionRoutes({ ...deps.submissions, validator, bodyLimitBytes: deps.bodyLimitBytes }));
+    app.use(
+      submissionRoutes({
+        ...deps.submissions,
+        validator,
+        bodyLimitBytes: deps.bodyLimitBytes,
+        metrics: deps.metrics,
+      }),
+    );
   }
   app.use(
     previewRoutes({

@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import { badRequest, conflict, methodNotAllowed, notFound } from '../platform/problem.ts';
 import type { Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
@@ -24,6 +25,7 @@ export interface SubmissionDeps {
   readonly patientKey: PatientKeyer;
   readonly bodyLimitBytes: number;
   readonly clock: () => Date;
+  readonly metrics: Pick<Metrics, 'submissionAccepted'>;
 }
 
 /** Which field of each input kind is its id within the sending system. */
@@ -88,6 +90,7 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
                 `(submission ${outcome.existing.id}); send corrections under a new ${INPUT_ID_FIELD[kind]}.`,
         );
       }
+      if (outcome.outcome === 'created') deps.metrics.submissionAccepted(kind);
       const statusUrl = `/v1/submissions/${outcome.submission.id}`;
       res
         .status(outcome.outcome === 'created' ? 202 : 200)

@@ -14,6 +14,7 @@ import {
   type EhrAuth,
 } from '../../../src/delivery/fhir-ehr.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
+import { createMetrics, METRIC_NAMES, type Metrics } from '../../../src/platform/metrics.ts';
 
 const ORIGIN = 'http://ehr.test';
 const BASE = `${ORIGIN}/fhir`;
@@ -58,6 +59,7 @@ interface Harness {
   readonly ehr: ReturnType<typeof createFhirEhr>;
   readonly breaker: CircuitBreaker;
   readonly logs: Record<string, unknown>[];
+  readonly metrics: Metrics;
   /** Moves the injected clock. */
   readonly advance: (ms: number) => void;
 }
@@ -80,18 +82,21 @@ function harness(options: { auth?: EhrAuth; timeoutMs?: number; baseUrl?: string
     maxCooldownMs: 4_000,
     probeTimeoutMs: 10_000,
   });
+  const metrics = createMetrics({ defaultMetrics: false });
   const ehr = createFhirEhr({
     baseUrl: options.baseUrl ?? BASE,
     auth: options.auth ?? { kind: 'none' },
     timeoutMs: options.timeoutMs ?? 2_000,
     breaker,
     logger: createLogger({ level: 'debug', pretty: false, destination }),
+    metrics,
     now: () => clock,
   });
   return {
     ehr,
     breaker,
     logs,
+    metrics,
     advance: (ms) => {
       clock += ms;
     },
@@ -485,6 +490,63 @@ describe('FHIR EHR adapter: permanent rejections', () => {
     expect(failure.operationOutcome).toEqual(outcome(masked));
     expect(JSON.stringify(logs)).not.toContain('01817012345');
     expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', httpStatus: 404, reason: masked }));
+  });
+});
+
+/** The series of one metric as { 'label=value,…': value } (histograms: their _count). */
+async function series(metrics: Metrics, name: string): Promise<Record<string, number>> {
+  const found = (await metrics.registry.getMetricsAsJSON()).find((metric) => metric.name === name);
+  if (found === undefined) throw new Error(`no metric ${name}`);
+  const values = found.values as { value: number; labels: Record<string, string | number>; metricName?: string }[];
+  const counted = values.filter((value) => value.metricName === undefined || value.metricName === `${name}_count`);
+  return Object.fromEntries(
+    counted.map((value) => [
+      Object.entries(value.labels)
+        .map(([key, label]) => `${key}=${String(label)}`)
+        .join(','),
+      value.value,
+    ]),
+  );
+}
+
+describe('FHIR EHR adapter: metrics', () => {
+  it('times every request under how it ended: success, retriable, permanent', async () => {
+    const { ehr, metrics } = harness();
+    nock(ORIGIN).post(TX_PATH).reply(200, transactionResponse, FHIR_JSON);
+    nock(ORIGIN).post(TX_PATH).reply(503, outcome('restarting'), FHIR_JSON);
+    nock(ORIGIN).post(TX_PATH).times(2).reply(422, outcome('not this Bundle'), FHIR_JSON);
+    for (let i = 0; i < 4; i += 1) await ehr.transaction(bundle);
+    expect(await series(metrics, METRIC_NAMES.ehrRequestDuration)).toEqual({
+      'outcome=success': 1,
+      'outcome=retriable': 1,
+      'outcome=permanent': 2,
+    });
+  });
+
+  it('times a timeout and an unreachable EHR as such', async () => {
+    const slow = harness({ baseUrl: await localEhr(answerAfter(1_000)), timeoutMs: 30 });
+    await slow.ehr.transaction(bundle);
+    expect(await series(slow.metrics, METRIC_NAMES.ehrRequestDuration)).toEqual({ 'outcome=timeout': 1 });
+
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const gone = harness({ baseUrl: `http://127.0.0.1:${port}/fhir` });
+    await gone.ehr.transaction(bundle);
+    expect(await series(gone.metrics, METRIC_NAMES.ehrRequestDuration)).toEqual({ 'outcome=unreachable': 1 });
+  });
+
+  it('shows the breaker state at scrape time and counts the deliveries an open circuit turned away', async () => {
+    const { ehr, metrics, advance } = harness();
+    expect(await series(metrics, METRIC_NAMES.ehrCircuitState)).toEqual({ '': 0 });
+    nock(ORIGIN).post(TX_PATH).times(3).reply(503, outcome('restarting'), FHIR_JSON);
+    for (let i = 0; i < 5; i += 1) await ehr.transaction(bundle);
+    expect(await series(metrics, METRIC_NAMES.ehrCircuitState)).toEqual({ '': 2 });
+    expect(await series(metrics, METRIC_NAMES.ehrCircuitRejections)).toEqual({ '': 2 });
+    expect(await series(metrics, METRIC_NAMES.ehrRequestDuration)).toEqual({ 'outcome=retriable': 3 });
+    advance(1_000);
+    expect(await series(metrics, METRIC_NAMES.ehrCircuitState)).toEqual({ '': 1 });
   });
 });
 

@@ -10,6 +10,7 @@ import { createApp, type AppDeps } from '../../../src/intake/app.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
 import type { Mappers } from '../../../src/intake/preview.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
+import { createMetrics } from '../../../src/platform/metrics.ts';
 import { EXAMPLES, fixtureInputs, HIT_SESSION, NATIONAL_ID, variant, withWrongCheckDigit } from './examples.ts';
 
 const contracts = loadContracts();
@@ -42,6 +43,7 @@ function testApp(overrides: Partial<AppDeps> = {}) {
     logger: createLogger({ level: 'info', pretty: false, destination }),
     readiness: [],
     readinessTimeoutMs: 100,
+    metrics: createMetrics({ defaultMetrics: false }),
     contracts,
     mappingOptions: DEFAULT_MAPPING_OPTIONS,
     bodyLimitBytes: 256 * 1024,

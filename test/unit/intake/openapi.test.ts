@@ -12,6 +12,7 @@ import { createApp } from '../../../src/intake/app.ts';
 import { loadContracts, SCHEMA_FILES } from '../../../src/intake/contracts.ts';
 import { createInputValidator } from '../../../src/intake/validation.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
+import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import { HIT_SESSION, NATIONAL_ID, variant, withWrongCheckDigit } from './examples.ts';
 
@@ -126,6 +127,7 @@ describe('contracts/openapi.yaml', () => {
       logger: createLogger({ level: 'silent', pretty: false }),
       readiness: [],
       readinessTimeoutMs: 100,
+      metrics: createMetrics({ defaultMetrics: false }),
       contracts: loadContracts(),
       mappingOptions: DEFAULT_MAPPING_OPTIONS,
       bodyLimitBytes: 1024 * 1024,

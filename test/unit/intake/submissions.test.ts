@@ -7,6 +7,7 @@ import { createApp } from '../../../src/intake/app.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
 import { hashOf } from '../../../src/intake/submissions.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
+import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { EXAMPLES, HIT_SESSION, NATIONAL_ID, variant, withWrongCheckDigit } from './examples.ts';
@@ -44,6 +45,7 @@ async function setup(): Promise<{ app: ReturnType<typeof createApp>; store: Stor
     logger,
     readiness: [],
     readinessTimeoutMs: 1000,
+    metrics: createMetrics({ defaultMetrics: false }),
     contracts,
     mappingOptions: DEFAULT_MAPPING_OPTIONS,
     bodyLimitBytes: 256 * 1024,

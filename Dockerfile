@@ -1,40 +1,57 @@
 # syntax=docker/dockerfile:1
-# hit-bridge container image: Node.js 24 LTS, production dependencies only, non-root.
-# Not built on the project's machines (no Docker engine there); issue 6 adds linting and the
-# rest of the hardening (read-only root filesystem is set by the Helm chart).
+# hit-bridge container image: Node.js 24 LTS running the TypeScript sources directly (type
+# stripping, as `npm start` and the tests do: ADR 0007), production dependencies only, a numeric
+# non-root user, tini as PID 1. Nothing in the image is written at run time except DATA_DIR and
+# /tmp, so it runs with a read-only root filesystem (the Helm chart mounts emptyDirs there).
+# No Docker engine runs on the project's machines: `.ci/run` lints this file with hadolint.
 
-FROM node:24-bookworm-slim AS build
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --no-save, not `npm ci`: see .ci/run (the lock lacks optional binaries of other platforms).
-RUN npm install --no-save --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY src ./src
-COPY mappings ./mappings
-RUN npm run build
+# --no-save, not `npm ci`: see ADR 0006. --ignore-scripts: no production dependency needs an
+# install script, and none gets to run one.
+RUN npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:24-bookworm-slim AS production-dependencies
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm install --no-save --omit=dev --no-audit --no-fund && npm cache clean --force
-
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+# tini reaps zombies and forwards SIGTERM to node, whose handler drains the service.
+# /var/lib/hit-bridge is DATA_DIR (the embedded store and its generated patient-key secret).
+# The hit-bridge command (replay, tail) for `kubectl exec`; its target arrives with COPY below.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini=0.19.* \
-  && rm -rf /var/lib/apt/lists/*
+  && rm -rf /var/lib/apt/lists/* \
+  && mkdir -p /var/lib/hit-bridge \
+  && chown 1000:1000 /var/lib/hit-bridge \
+  && printf '#!/bin/sh\ncd /app && exec node src/cli/hit-bridge.ts "$@"\n' > /usr/local/bin/hit-bridge \
+  && chmod 0755 /usr/local/bin/hit-bridge
 WORKDIR /app
-ENV NODE_ENV=production PORT=8080
+# contracts/ and profiles/ are read relative to the working directory at start-up.
 COPY --from=production-dependencies /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY contracts ./contracts
 COPY profiles ./profiles
-USER node
+COPY mappings ./mappings
+COPY src ./src
+ENV NODE_ENV=production \
+  PORT=8080 \
+  DATA_DIR=/var/lib/hit-bridge
+VOLUME ["/var/lib/hit-bridge"]
+# The node user of the official image, by number so Kubernetes can verify runAsNonRoot.
+USER 1000:1000
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "src/main.ts"]
 LABEL org.opencontainers.image.title="hit-bridge" \
   org.opencontainers.image.description="HIT sessions, fitness tests and exercise prescriptions to FHIR R4 (OBAB00), Kafka events and discharge handover" \
+  org.opencontainers.image.version="${VERSION}" \
+  org.opencontainers.image.revision="${REVISION}" \
+  org.opencontainers.image.created="${CREATED}" \
+  org.opencontainers.image.base.name="${NODE_IMAGE}" \
   org.opencontainers.image.licenses="UNLICENSED"

@@ -1,5 +1,7 @@
 // Three layers (see README "Tests"): unit = pure code, no I/O; contract = one suite per port,
-// run against every adapter; integration = the service against the real peers.
+// run against every adapter; integration = the service against the real peers. A fourth, deploy,
+// checks the Dockerfile, docker-compose.yml and the Helm chart with the tools .ci/deploy-tools
+// installs (no peers).
 // contract and integration expect the peers' environment (KAFKA_BROKERS, EHR_BASE_URL,
 // DATABASE_URL) set by test/peers/with-peers.ts.
 const transform = {
@@ -41,6 +43,11 @@ module.exports = {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/{src,mappings}/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'deploy',
+      testMatch: ['<rootDir>/test/deploy/**/*.test.ts'],
     },
     {
       ...common,

@@ -1,0 +1,65 @@
+/**
+ * The container image, without a Docker engine: hadolint on the Dockerfile, and the checks an
+ * engine would only show at run time — the final stage copies everything the service reads from
+ * its working directory, runs as a numeric non-root user under tini, and has a health check.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { run, tools } from './tools.ts';
+
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+// Continuation lines joined, comments dropped: one instruction per entry.
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'));
+const finalStage = instructions.slice(instructions.findLastIndex((line) => line.startsWith('FROM ')));
+const copiedFromContext = finalStage
+  .filter((line) => line.startsWith('COPY ') && !line.includes('--from='))
+  .map((line) => line.split(/\s+/).at(-2) ?? '');
+const dockerignore = readFileSync('.dockerignore', 'utf8')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'));
+
+describe('Dockerfile', () => {
+  it('passes hadolint', () => {
+    const linted = run(tools.hadolint(), ['--no-color', 'Dockerfile']);
+    expect(linted.stdout + linted.stderr).toBe('');
+    expect(linted.status).toBe(0);
+  });
+
+  it('copies what the service reads at run time (sources, mappings, contracts, profiles), and no tests', () => {
+    expect(copiedFromContext.sort()).toEqual(['contracts', 'mappings', 'package.json', 'profiles', 'src']);
+    for (const path of copiedFromContext) {
+      expect(existsSync(path)).toBe(true);
+      expect(dockerignore).not.toContain(path);
+    }
+    expect(dockerignore).toEqual(expect.arrayContaining(['**/*.test.ts', '.env', 'node_modules', 'test']));
+  });
+
+  it('installs production dependencies only, from the lock, running no install scripts', () => {
+    expect(instructions).toContainEqual(
+      expect.stringMatching(/^RUN npm install --no-save --omit=dev --ignore-scripts\b/),
+    );
+  });
+
+  it('runs the TypeScript entry point with Node 24 as user 1000 under tini, with a health check on /healthz', () => {
+    expect(instructions.filter((line) => line.startsWith('ARG NODE_IMAGE='))).toEqual([
+      'ARG NODE_IMAGE=node:24-bookworm-slim',
+    ]);
+    expect(finalStage).toContain('USER 1000:1000');
+    expect(finalStage).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
+    expect(finalStage).toContain('CMD ["node", "src/main.ts"]');
+    expect(finalStage.find((line) => line.startsWith('HEALTHCHECK'))).toContain('/healthz');
+    expect(existsSync('src/main.ts')).toBe(true);
+    expect(finalStage.find((line) => line.startsWith('ENV '))).toContain('DATA_DIR=/var/lib/hit-bridge');
+  });
+
+  it('carries the OCI labels', () => {
+    const labels = finalStage.find((line) => line.startsWith('LABEL ')) ?? '';
+    for (const key of ['title', 'description', 'version', 'revision', 'created', 'licenses']) {
+      expect(labels).toContain(`org.opencontainers.image.${key}=`);
+    }
+  });
+});

@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { configSchema } from '../../src/platform/config.ts';
+import { configSchema, SECRET_KEYS } from '../../src/platform/config.ts';
+import { METRIC_NAMES } from '../../src/platform/metrics.ts';
 import { run, tools } from './tools.ts';
 
 const CHART = 'helm/hit-bridge';
@@ -24,8 +25,7 @@ const KUBERNETES_VERSIONS = ['1.27.0', '1.37.0'];
  */
 const KUBE_VERSION_FLAGS = ['--kube-version', KUBERNETES_VERSIONS.at(-1) ?? ''];
 const MONITORING_KINDS = ['ServiceMonitor', 'PrometheusRule'];
-/** Variables that hold secrets: only ever a reference to a Secret in a manifest. */
-const SECRET_VARIABLES = ['DATABASE_URL', 'PATIENT_KEY_SECRET', 'EHR_AUTH_TOKEN'];
+const SECRETS_DIR = '/var/run/secrets/hit-bridge';
 
 type Json = Record<string, unknown>;
 interface Manifest {
@@ -49,7 +49,7 @@ interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
   automountServiceAccountToken?: boolean;
-  volumes?: { name: string; emptyDir?: Json }[];
+  volumes?: { name: string; emptyDir?: Json; projected?: { sources: { secret: Json }[] } }[];
 }
 interface Rule {
   from?: Json[];
@@ -210,33 +210,47 @@ describe.each(['default', 'split', 'hospital'] as const)('the %s render', (name)
       expect(container?.startupProbe?.httpGet?.path).toBe('/healthz');
       expect(container?.readinessProbe?.httpGet?.path).toBe('/readyz');
       expect(envOf(container as Container, 'DATA_DIR')?.value).toBe('/var/lib/hit-bridge');
-      expect(pod.volumes?.map((volume) => [volume.name, volume.emptyDir !== undefined])).toEqual([
-        ['data', true],
-        ['tmp', true],
+      expect(pod.volumes?.filter((volume) => volume.emptyDir !== undefined).map((volume) => volume.name)).toEqual([
+        'data',
+        'tmp',
       ]);
     }
   });
 
-  it('holds no secret value: no Secret, secret variables only as references, only known variables', () => {
+  it('holds no secret value: no Secret; secret variables only as files mounted from Secrets (<NAME>_FILE)', () => {
     const { manifests } = get(name);
     expect(ofKind(manifests, 'Secret')).toEqual([]);
     const known = new Set(Object.keys(configSchema.properties));
     for (const configMap of ofKind(manifests, 'ConfigMap').filter((m) => !m.metadata.name.endsWith('-dashboard'))) {
       const keys = Object.keys(configMap.data ?? {});
       expect(keys.filter((key) => !known.has(key))).toEqual([]);
-      expect(keys.filter((key) => SECRET_VARIABLES.includes(key))).toEqual([]);
+      expect(keys.filter((key) => SECRET_KEYS.includes(key))).toEqual([]);
+      expect(configMap.data?.DATABASE_URL ?? '').not.toMatch(/\/\/[^/@]*:[^/@]*@|password=/i);
     }
     for (const deployment of ofKind(manifests, 'Deployment')) {
-      for (const container of podSpec(deployment).containers) {
+      const pod = podSpec(deployment);
+      const mounted = pod.volumes?.find((volume) => volume.name === 'secrets')?.projected?.sources ?? [];
+      const files = mounted.flatMap((source) => (source.secret.items as { path: string }[]).map((item) => item.path));
+      for (const container of pod.containers) {
+        expect(container.envFrom).toEqual([{ configMapRef: { name: FULLNAME } }]);
         for (const entry of container.env ?? []) {
-          expect(known.has(entry.name)).toBe(true);
-          if (SECRET_VARIABLES.includes(entry.name)) {
-            expect(entry.value).toBeUndefined();
-            expect(entry.valueFrom).toHaveProperty('secretKeyRef');
+          expect(entry.valueFrom).toBeUndefined();
+          expect(SECRET_KEYS).not.toContain(entry.name);
+          const variable = entry.name.replace(/_FILE$/, '');
+          expect(known.has(variable)).toBe(true);
+          if (entry.name.endsWith('_FILE')) {
+            expect(SECRET_KEYS).toContain(variable);
+            expect(entry.value).toBe(`${SECRETS_DIR}/${variable}`);
+            expect(files).toContain(variable);
           }
         }
-        expect(container.envFrom).toContainEqual({ secretRef: { name: 'hit-bridge' } });
       }
+      const fileVariables = (pod.containers[0]?.env ?? []).filter((e) => e.name.endsWith('_FILE')).map((e) => e.name);
+      expect(fileVariables.sort()).toEqual(
+        name === 'hospital'
+          ? ['DATABASE_PASSWORD_FILE', 'EHR_AUTH_TOKEN_FILE', 'PATIENT_KEY_SECRET_FILE']
+          : ['DATABASE_PASSWORD_FILE', 'PATIENT_KEY_SECRET_FILE'],
+      );
     }
   });
 });
@@ -390,6 +404,19 @@ describe('values', () => {
     expect(refused.output).toContain('PATIENT_KEY_SECRET');
   });
 
+  it('refuses a DATABASE_URL with a password in it: it would land in a ConfigMap', () => {
+    const refused = helm([
+      'template',
+      RELEASE,
+      CHART,
+      ...KUBE_VERSION_FLAGS,
+      '--set',
+      'config.DATABASE_URL=postgres://hitbridge:written-into-values@db:5432/hitbridge',
+    ]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.output).toContain('DATABASE_URL');
+  });
+
   it('refuses a securityContext that lets the container write its root filesystem', () => {
     const refused = helm([
       'template',
@@ -402,15 +429,15 @@ describe('values', () => {
     expect(refused.status).not.toBe(0);
     expect(refused.output).toContain('readOnlyRootFilesystem');
   });
-
-  it('values.yaml holds no value under a secret-looking name', () => {
-    const values = readFileSync(join(CHART, 'values.yaml'), 'utf8');
-    expect(values).not.toMatch(/^\s*[A-Z_]*(SECRET|TOKEN|PASSWORD)[A-Z_]*:\s*\S/m);
-  });
 });
 
-describe('Grafana dashboard', () => {
-  it('is a ConfigMap labelled for the Grafana sidecar whose panels query the hit-bridge series', () => {
+/** The hit-bridge series a text queries (histogram suffixes dropped). */
+const seriesIn = (text: string): string[] => [
+  ...new Set([...text.matchAll(/hitbridge_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, ''))),
+];
+
+describe('Grafana dashboard and alerts', () => {
+  it('the dashboard is a ConfigMap labelled for the Grafana sidecar, with a panel on every series src/platform/metrics.ts declares', () => {
     const [dashboard] = ofKind(get('default').manifests, 'ConfigMap').filter((m) =>
       m.metadata.name.endsWith('-dashboard'),
     );
@@ -418,27 +445,14 @@ describe('Grafana dashboard', () => {
     const json = JSON.parse(dashboard?.data?.['hit-bridge.json'] ?? '{}') as {
       panels: { targets: { expr: string }[] }[];
     };
-    const queried = new Set(
-      json.panels.flatMap((panel) =>
-        panel.targets.flatMap((target) =>
-          [...target.expr.matchAll(/hitbridge_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')),
-        ),
-      ),
-    );
-    expect([...queried].sort()).toEqual(
-      [
-        'hitbridge_submissions_accepted_total',
-        'hitbridge_submissions_delivered_total',
-        'hitbridge_submissions_failed_total',
-        'hitbridge_outbox_backlog_jobs',
-        'hitbridge_outbox_oldest_job_age_seconds',
-        'hitbridge_ehr_request_duration_seconds',
-        'hitbridge_ehr_circuit_state',
-        'hitbridge_ehr_circuit_rejections_total',
-        'hitbridge_event_publish_duration_seconds',
-        'hitbridge_handover_consumer_lag_records',
-        'hitbridge_handovers_awaiting_acknowledgement',
-      ].sort(),
-    );
+    const queried = seriesIn(json.panels.flatMap((panel) => panel.targets.map((target) => target.expr)).join('\n'));
+    expect(queried.sort()).toEqual(Object.values(METRIC_NAMES).sort());
+  });
+
+  it('the alerts query only series the service exposes', () => {
+    const [rule] = ofKind(get('hospital').manifests, 'PrometheusRule');
+    const queried = seriesIn(JSON.stringify(rule?.spec));
+    expect(queried.length).toBeGreaterThan(5);
+    expect(queried.filter((series) => !(Object.values(METRIC_NAMES) as string[]).includes(series))).toEqual([]);
   });
 });

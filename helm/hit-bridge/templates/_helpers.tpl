@@ -91,3 +91,23 @@ workloads.split, whose ROLES is its own name.
     {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The secret files: variable -> { secret, key }, from secrets.keys (existingSecret) and
+secrets.fromOtherSecrets, the latter winning. Rendered as YAML for fromYaml.
+*/}}
+{{- define "hit-bridge.secretFiles" -}}
+{{- $files := dict -}}
+{{- $s := .Values.secrets -}}
+{{- if $s.existingSecret -}}
+{{- range $name, $key := $s.keys -}}
+{{- if $key -}}
+{{- $_ := set $files $name (dict "secret" $s.existingSecret "key" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $ref := $s.fromOtherSecrets -}}
+{{- $_ := set $files $name (dict "secret" $ref.name "key" $ref.key) -}}
+{{- end -}}
+{{- toYaml $files -}}
+{{- end -}}

@@ -4,6 +4,7 @@
  * Exported for tests, which start the whole service in-process on port 0.
  */
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +20,8 @@ import { createEventValidator } from './events/event-validator.ts';
 import { createPatientKeyer } from './events/patient-key.ts';
 import { patientKeySecret } from './events/patient-key-secret.ts';
 import { createApp } from './intake/app.ts';
+import { createJwtVerifier, type InboundAuth } from './intake/auth.ts';
+import { createRateLimiter } from './intake/rate-limit.ts';
 import { loadContracts } from './intake/contracts.ts';
 import { describeConfig, type Config } from './platform/config.ts';
 import type { Logger } from './platform/logger.ts';
@@ -33,6 +36,33 @@ export interface RunningService {
   readonly url: string;
   /** Resolves once everything is closed; rejects if that took longer than SHUTDOWN_TIMEOUT_MS. */
   stop(): Promise<void>;
+}
+
+function inboundAuth(config: Config, logger: Logger): InboundAuth {
+  if (config.AUTH_MODE === 'off') {
+    logger.warn(
+      'AUTH_MODE=off: /v1 accepts requests without any authentication; anyone who reaches this port can submit and read. Development only.',
+    );
+    return { mode: 'off' };
+  }
+  // loadConfig refuses jwt mode without them; this keeps the types honest.
+  if (config.AUTH_ISSUER === undefined || config.AUTH_AUDIENCE === undefined) {
+    throw new Error('AUTH_ISSUER and AUTH_AUDIENCE are required when AUTH_MODE is jwt');
+  }
+  logger.info(
+    { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, jwksUrl: config.AUTH_JWKS_URL ?? 'by discovery' },
+    'bearer tokens required on /v1',
+  );
+  return {
+    mode: 'jwt',
+    verify: createJwtVerifier({
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+      jwksUrl: config.AUTH_JWKS_URL,
+      clockSkewSeconds: config.AUTH_CLOCK_SKEW_SECONDS,
+      logger,
+    }),
+  };
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
@@ -115,6 +145,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const app = createApp({
     logger,
+    auth: inboundAuth(config, logger),
+    rateLimiter: createRateLimiter({ perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST }),
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     readiness,
     readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
     metrics,
@@ -123,7 +156,18 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     ...(roles.has('api') ? { submissions: { store, patientKey: createPatientKeyer(secret.secret), clock } } : {}),
   });
-  const server = app.listen(config.PORT, config.HOST);
+  // Slow senders (a trickled body, headers that never end) cannot hold a connection longer than
+  // a request may take (408, closed); the deadline in the app bounds the time to answer. Node
+  // looks for such connections every connectionsCheckingInterval, 30 s unless told.
+  const server = createServer(
+    {
+      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      headersTimeout: Math.min(10_000, config.REQUEST_TIMEOUT_MS),
+      connectionsCheckingInterval: 1000,
+    },
+    app,
+  );
+  server.listen(config.PORT, config.HOST);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   logger.info({ port, config: describeConfig(config) }, 'listening');

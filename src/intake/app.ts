@@ -4,16 +4,19 @@
  * goes through one handler that answers with problem+json.
  */
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
 import type { MappingOptions } from '../../mappings/common.ts';
 import { mappers as registeredMappers } from '../../mappings/registry.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
-import { normalize, notFound } from '../platform/problem.ts';
+import { normalize, notFound, unavailable, type Problem } from '../platform/problem.ts';
 import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
+import { authenticate, type InboundAuth } from './auth.ts';
 import type { Contracts } from './contracts.ts';
 import { bodyProblem } from './json-body.ts';
 import { previewRoutes, type Mappers } from './preview.ts';
+import { rateLimit, type RateLimiter } from './rate-limit.ts';
 import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
 import { createInputValidator } from './validation.ts';
 
@@ -31,6 +34,12 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   /** The mapping per input kind; the registry's unless a test passes its own. */
   readonly mappers?: Mappers;
+  /** Who may call /v1 (AUTH_MODE): bearer JWTs with a scope per route, or explicitly nobody checked. */
+  readonly auth: InboundAuth;
+  /** The per-client rate limit on /v1; absent, none. */
+  readonly rateLimiter?: RateLimiter;
+  /** How long one request may take before it is answered 503 (REQUEST_TIMEOUT_MS); absent, no deadline. */
+  readonly requestTimeoutMs?: number;
   /** The accepting routes (POST /v1/<kind>, GET /v1/submissions/:id); absent where the api role is off. */
   readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
 }
@@ -47,6 +56,9 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestContext(deps.logger));
+  // An API answers JSON only, but a browser that is pointed at it still gets the safe headers.
+  app.use(helmet());
+  if (deps.requestTimeoutMs !== undefined) app.use(deadline(deps.requestTimeoutMs));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -66,6 +78,11 @@ export function createApp(deps: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
+
+  // Everything above stays open: probes, metrics and the published contract carry no personal data and must work
+  // without a token (kubelet, Prometheus inside the NetworkPolicy, the clinics' developers). Everything under /v1 needs one.
+  app.use('/v1', authenticate(deps.auth));
+  if (deps.rateLimiter !== undefined) app.use('/v1', rateLimit(deps.rateLimiter));
 
   const validator = createInputValidator(deps.contracts.schemas);
   if (deps.submissions !== undefined) {
@@ -113,10 +130,36 @@ function requestContext(root: Logger): RequestHandler {
   };
 }
 
-const problemHandler: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-  const problem = bodyProblem(error) ?? normalize(error);
+/**
+ * A request still unanswered after `ms` is answered 503, so a caller is never left hanging on a
+ * stuck dependency. Whatever the route was doing goes on; its late answer is dropped (the
+ * submission routes are idempotent, so the caller's retry finds what it did).
+ */
+function deadline(ms: number): RequestHandler {
+  return (_req, res, next) => {
+    const timer = setTimeout(() => {
+      sendProblem(res, unavailable(`The request took longer than ${ms} ms to answer; try again.`, 1), undefined);
+    }, ms);
+    res.on('close', () => {
+      clearTimeout(timer);
+    });
+    next();
+  };
+}
+
+function sendProblem(res: Response, problem: Problem, error: unknown): void {
   const log = res.locals.log;
-  if (problem.status >= 500) log.error({ err: error }, problem.title);
+  if (res.headersSent) {
+    // Answered already (the deadline passed, then the route failed or answered late).
+    log.warn({ err: error, status: problem.status }, 'an error after the answer was sent');
+    return;
+  }
+  if (problem.status >= 500 && error !== undefined) log.error({ err: error }, problem.title);
   else log.info({ status: problem.status, type: problem.type }, problem.title);
+  res.set(problem.headers);
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+const problemHandler: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+  sendProblem(res, bodyProblem(error) ?? normalize(error), error);
 };

@@ -20,6 +20,27 @@ function mediaType(header: string | undefined): string | undefined {
   return type === undefined || type === '' ? undefined : type;
 }
 
+/**
+ * How deeply a body may nest objects and lists. The inputs nest four levels at most; a body
+ * nested thousands deep is an attack on whatever walks it next (validation, hashing, logging).
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** The deepest nesting of objects and lists in a parsed JSON value (0 for a scalar); iterative, so it cannot overflow. */
+export function jsonDepth(value: unknown, stopAbove = Infinity): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    const level = depth + 1;
+    if (level > deepest) deepest = level;
+    if (deepest > stopAbove) return deepest;
+    for (const child of Object.values(node)) stack.push([child, level]);
+  }
+  return deepest;
+}
+
 /** The middleware that reads a JSON body of at most `limitBytes` (after decompression). */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
@@ -40,7 +61,11 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
   // answered by validation ("must be an object"), not called malformed.
   const parse = express.json({ limit: limitBytes, strict: false, type: () => true });
   const requireBody: RequestHandler = (req, _res, next) => {
-    next(req.body === undefined ? badRequest('The request has no body: send the input as JSON.') : undefined);
+    if (req.body === undefined) {
+      next(badRequest('The request has no body: send the input as JSON.'));
+    } else if (jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      next(badRequest(`The body nests objects and lists more than ${MAX_JSON_DEPTH} levels deep.`));
+    } else next();
   };
   return [requireJson, parse, requireBody];
 }

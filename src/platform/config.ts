@@ -177,6 +177,63 @@ export const configSchema = {
       description:
         'Largest request body the HTTP API reads, in bytes (after decompression); a larger one is answered 413.',
     },
+    AUTH_MODE: {
+      type: 'string',
+      enum: ['jwt', 'off'],
+      default: 'jwt',
+      description:
+        'How callers of /v1 are authenticated: jwt (OAuth 2.0 bearer JWTs from AUTH_ISSUER, scopes per route) or off (no authentication: development only, warned about at every start). npm start sets off (dev.env).',
+    },
+    AUTH_ISSUER: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description:
+        'The authorization server (the token iss claim, exactly). Required when AUTH_MODE is jwt; its JWKS is found by OpenID discovery unless AUTH_JWKS_URL is set.',
+    },
+    AUTH_AUDIENCE: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      description: 'What tokens must name in aud to be accepted here. Required when AUTH_MODE is jwt.',
+    },
+    AUTH_JWKS_URL: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description:
+        "The issuer's JSON Web Key Set. Unset: the jwks_uri of AUTH_ISSUER/.well-known/openid-configuration.",
+    },
+    AUTH_CLOCK_SKEW_SECONDS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 300,
+      default: 30,
+      description: "How far the issuer's clock may be from ours when exp, nbf and iat are checked.",
+    },
+    RATE_LIMIT_PER_SECOND: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 100000,
+      default: 20,
+      description:
+        'Requests per second each client (its token client id; its IP address when AUTH_MODE is off) may make to /v1 on average, per process; beyond it 429 with Retry-After.',
+    },
+    RATE_LIMIT_BURST: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000000,
+      default: 100,
+      description: 'How many requests a client may make at once above RATE_LIMIT_PER_SECOND before it is slowed down.',
+    },
+    REQUEST_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 600000,
+      default: 30000,
+      description:
+        'How long the HTTP API gives one request, from its first byte to the answer; a request still unanswered then gets 503 (headers must arrive within 10 s of connecting, or this if less).',
+    },
     NCMP_DIPS_CODING: {
       type: 'boolean',
       default: false,
@@ -188,7 +245,7 @@ export const configSchema = {
 
 type Schema = typeof configSchema;
 type Properties = Schema['properties'];
-type ValueOf<P> = P extends { type: 'integer' } ? number : P extends { type: 'boolean' } ? boolean : string;
+type ValueOf<P> = P extends { type: 'integer' | 'number' } ? number : P extends { type: 'boolean' } ? boolean : string;
 type WithDefault = {
   [K in keyof Properties]: Properties[K] extends { default: unknown } ? K : never;
 }[keyof Properties];
@@ -225,16 +282,8 @@ export function loadConfig(
   const candidate: Record<string, string> = values;
   if (errors.length === 0 && validate(candidate)) {
     const config = candidate as unknown as Config;
-    // Replicas share the database, so they must share the secret: a generated one would differ.
-    if (config.DATABASE_URL !== undefined && config.PATIENT_KEY_SECRET === undefined) {
-      return {
-        ok: false,
-        errors: [
-          'PATIENT_KEY_SECRET is required when DATABASE_URL is set (every replica needs the same secret) (it is missing)',
-        ],
-      };
-    }
-    return { ok: true, config };
+    const errors = crossFieldErrors(config);
+    return errors.length === 0 ? { ok: true, config } : { ok: false, errors };
   }
   const schemaErrors = errors.length === 0 ? (validate.errors ?? []) : [];
   return {
@@ -283,6 +332,27 @@ function gatherValues(
   return { values, errors };
 }
 
+/** Rules between variables, which the schema cannot say in words a person reads. */
+function crossFieldErrors(config: Config): string[] {
+  const errors: string[] = [];
+  // Replicas share the database, so they must share the secret: a generated one would differ.
+  if (config.DATABASE_URL !== undefined && config.PATIENT_KEY_SECRET === undefined) {
+    errors.push(
+      'PATIENT_KEY_SECRET is required when DATABASE_URL is set (every replica needs the same secret) (it is missing)',
+    );
+  }
+  if (config.AUTH_MODE === 'jwt') {
+    for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+      if (config[name] === undefined) {
+        errors.push(
+          `${name} is required when AUTH_MODE is jwt, the default (set AUTH_MODE=off to run without authentication, for development only) (it is missing)`,
+        );
+      }
+    }
+  }
+  return errors;
+}
+
 function describeError(error: ErrorObject, raw: (name: string) => string | undefined): string {
   const name = error.instancePath.replace(/^\//, '') || String(error.params.missingProperty ?? '');
   const got = raw(name);
@@ -301,6 +371,8 @@ const patternRules: Record<string, string> = {
   KAFKA_BROKERS: 'must be a comma-separated list of host:port',
   EHR_BASE_URL: 'must be an http:// or https:// URL',
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
+  AUTH_ISSUER: 'must be an http:// or https:// URL',
+  AUTH_JWKS_URL: 'must be an http:// or https:// URL',
   ROLES: 'must be a comma-separated list of api, ehr, relay',
 };
 
@@ -309,6 +381,8 @@ function ruleText(error: ErrorObject, name: string): string {
   switch (error.keyword) {
     case 'type':
       return `must be ${params.type === 'integer' ? 'a whole number' : params.type === 'boolean' ? 'true or false' : `a ${String(params.type)}`}`;
+    case 'exclusiveMinimum':
+      return `must be more than ${String(params.limit)}`;
     case 'minimum':
       return `must be at least ${String(params.limit)}`;
     case 'maximum':

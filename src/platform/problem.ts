@@ -30,8 +30,12 @@ export class Problem extends Error {
   readonly detail: string | undefined;
   readonly errors: readonly FieldError[] | undefined;
   readonly retriable: boolean;
+  /** Response headers the status needs (WWW-Authenticate with 401, Retry-After with 429, Allow with 405). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(details: ProblemDetails & { retriable?: boolean; cause?: unknown }) {
+  constructor(
+    details: ProblemDetails & { retriable?: boolean; cause?: unknown; headers?: Readonly<Record<string, string>> },
+  ) {
     super(details.detail ?? details.title, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'Problem';
     this.type = details.type;
@@ -40,6 +44,7 @@ export class Problem extends Error {
     this.detail = details.detail;
     this.errors = details.errors;
     this.retriable = details.retriable ?? false;
+    this.headers = details.headers ?? {};
   }
 
   toJSON(): ProblemDetails {
@@ -96,13 +101,47 @@ export function payloadTooLarge(detail: string): Problem {
   return new Problem({ type: `${TYPE_BASE}payload-too-large`, title: 'Payload too large', status: 413, detail });
 }
 
-export function unavailable(detail: string): Problem {
+/** 401: no usable credentials. `challenge` is the WWW-Authenticate value (RFC 6750). */
+export function unauthorized(detail: string, challenge: string): Problem {
+  return new Problem({
+    type: `${TYPE_BASE}unauthorized`,
+    title: 'Unauthorized',
+    status: 401,
+    detail,
+    headers: { 'WWW-Authenticate': challenge },
+  });
+}
+
+/** 403: authenticated, but the token does not grant what the route needs. */
+export function forbidden(detail: string, challenge: string): Problem {
+  return new Problem({
+    type: `${TYPE_BASE}forbidden`,
+    title: 'Forbidden',
+    status: 403,
+    detail,
+    headers: { 'WWW-Authenticate': challenge },
+  });
+}
+
+export function tooManyRequests(detail: string, retryAfterSeconds: number): Problem {
+  return new Problem({
+    type: `${TYPE_BASE}too-many-requests`,
+    title: 'Too many requests',
+    status: 429,
+    detail,
+    retriable: true,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+}
+
+export function unavailable(detail: string, retryAfterSeconds?: number): Problem {
   return new Problem({
     type: `${TYPE_BASE}unavailable`,
     title: 'Service unavailable',
     status: 503,
     detail,
     retriable: true,
+    ...(retryAfterSeconds === undefined ? {} : { headers: { 'Retry-After': String(retryAfterSeconds) } }),
   });
 }
 

@@ -103,6 +103,7 @@ describe.each(setups)('the service on $name, SIGKILLed at random points while su
       EHR_BREAKER_COOLDOWN_MS: '500',
       EHR_LEASE_MS: '5000',
       RELAY_LEASE_MS: '5000',
+      AUTH_MODE: 'off',
       LOG_LEVEL: 'info',
     });
     await service.waitForLine((line) => line.msg === 'listening', 30_000);

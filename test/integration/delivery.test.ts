@@ -233,6 +233,7 @@ describe.each(setups)('delivery through $name', (setup) => {
       EHR_BASE_URL: ehr,
       EHR_RETRY_INITIAL_MS: '200',
       LOG_LEVEL: 'silent',
+      AUTH_MODE: 'off',
       ...(await setup.env(dataDir)),
     };
     const loaded = loadConfig(serviceEnv);

@@ -81,6 +81,7 @@ describe('peer outages', () => {
       EHR_RETRY_MAX_MS: '2000',
       EHR_BREAKER_COOLDOWN_MS: '500',
       LOG_LEVEL: 'silent',
+      AUTH_MODE: 'off',
     });
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
     service = await startService(loaded.config, silentLogger);

@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -25,6 +25,7 @@ function config(env: Record<string, string>): Config {
     HOST: '127.0.0.1',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-service-')),
     PATIENT_KEY_SECRET: 'integration-test-secret-0123456789',
+    AUTH_MODE: 'off',
     ...env,
   });
   if (!result.ok) throw new Error(result.errors.join('; '));
@@ -56,6 +57,10 @@ describe('the service process (npm start)', () => {
       const response = await fetch(`http://127.0.0.1:${String(listening.port)}/healthz`);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ status: 'ok' });
+      // npm start's development profile (dev.env) turns authentication off, and says so.
+      expect(service.lines).toContainEqual(
+        expect.objectContaining({ level: 'warn', msg: expect.stringContaining('AUTH_MODE=off') as unknown }),
+      );
     } finally {
       service.signal('SIGTERM');
       await service.exited;
@@ -65,6 +70,7 @@ describe('the service process (npm start)', () => {
   it('stops cleanly with exit code 0 on SIGTERM, logging that it stopped', async () => {
     const service = spawnService(process.execPath, ['src/main.ts'], {
       ...EMBEDDED,
+      AUTH_MODE: 'off',
       PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-sigterm-')),
@@ -81,6 +87,20 @@ describe('the service process (npm start)', () => {
     );
   });
 
+  it('refuses to start without an issuer when nothing turns authentication off (outside npm start), exiting 78', async () => {
+    const service = spawnService(process.execPath, ['src/main.ts'], {
+      ...EMBEDDED,
+      AUTH_MODE: undefined,
+      AUTH_ISSUER: undefined,
+      AUTH_AUDIENCE: undefined,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-no-auth-')),
+    });
+    expect(await service.exited).toBe(78);
+    expect(service.stderr()).toContain('configuration error: AUTH_ISSUER is required when AUTH_MODE is jwt');
+  });
+
   it('refuses to start with a wrong variable, naming it on one line and exiting 78', async () => {
     const service = spawnService(process.execPath, ['src/main.ts'], {
       ...EMBEDDED,
@@ -92,6 +112,31 @@ describe('the service process (npm start)', () => {
       'hit-bridge: configuration error: PORT must be a whole number (got "eighty")',
       'hit-bridge: configuration error: KAFKA_BROKERS must be a comma-separated list of host:port (got "no-port")',
     ]);
+  });
+});
+
+describe('slow senders', () => {
+  it('closes a connection whose request headers never end once REQUEST_TIMEOUT_MS has passed (408)', async () => {
+    const service = await startService(config({ REQUEST_TIMEOUT_MS: '1000' }), silent);
+    try {
+      const socket = connect(service.port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      const started = performance.now();
+      // Headers trickled one line a while, never the blank line that ends them.
+      socket.write('POST /v1/hit-sessions HTTP/1.1\r\nHost: localhost\r\n');
+      const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 200);
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      clearInterval(trickle);
+      const tookMs = performance.now() - started;
+      expect(received).toMatch(/^HTTP\/1\.1 408/);
+      expect(tookMs).toBeGreaterThanOrEqual(900);
+      expect(tookMs).toBeLessThan(4000);
+    } finally {
+      await service.stop();
+    }
   });
 });
 

@@ -132,7 +132,12 @@ describe('circuit breaker', () => {
   });
 
   it('takes its parameters from the configuration', () => {
-    const result = loadConfig({ EHR_BREAKER_FAILURES: '7', EHR_BREAKER_COOLDOWN_MS: '15000', EHR_TIMEOUT_MS: '90000' });
+    const result = loadConfig({
+      AUTH_MODE: 'off',
+      EHR_BREAKER_FAILURES: '7',
+      EHR_BREAKER_COOLDOWN_MS: '15000',
+      EHR_TIMEOUT_MS: '90000',
+    });
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(breakerOptionsFromConfig(result.config)).toEqual({
       failureThreshold: 7,
@@ -141,7 +146,7 @@ describe('circuit breaker', () => {
       maxCooldownMs: 150_000,
       probeTimeoutMs: 180_000,
     });
-    const defaults = loadConfig({});
+    const defaults = loadConfig({ AUTH_MODE: 'off' });
     if (!defaults.ok) throw new Error(defaults.errors.join('\n'));
     expect(breakerOptionsFromConfig(defaults.config)).toEqual(DEFAULT_BREAKER_OPTIONS);
   });

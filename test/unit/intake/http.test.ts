@@ -41,6 +41,8 @@ function testApp(overrides: Partial<AppDeps> = {}) {
   });
   const app = createApp({
     logger: createLogger({ level: 'info', pretty: false, destination }),
+    // Authentication has its own suite (auth.test.ts); these are about the routes behind it.
+    auth: { mode: 'off' },
     readiness: [],
     readinessTimeoutMs: 100,
     metrics: createMetrics({ defaultMetrics: false }),

@@ -10,6 +10,7 @@ import { INPUT_KINDS } from '../../../mappings/registry.ts';
 import { createPatientKeyer } from '../../../src/events/patient-key.ts';
 import { createApp } from '../../../src/intake/app.ts';
 import { loadContracts, SCHEMA_FILES } from '../../../src/intake/contracts.ts';
+import { scopeFor } from '../../../src/intake/scopes.ts';
 import { createInputValidator } from '../../../src/intake/validation.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createMetrics } from '../../../src/platform/metrics.ts';
@@ -63,6 +64,19 @@ describe('contracts/openapi.yaml', () => {
     for (const response of Object.values(responses)) {
       const resolved = typeof response.$ref === 'string' ? resolvePointer(document, response.$ref.slice(1)) : response;
       expect(typeof (resolved as Json | undefined)?.description).toBe('string');
+    }
+  });
+
+  it('names for every /v1 operation the scope the service demands (scopes.ts), and no token for the rest', () => {
+    for (const [path, , op] of operations) {
+      const concrete = path.replace(/\{[^}]+\}/g, 'x');
+      if (path.startsWith('/v1/')) {
+        expect([path, op.security]).toEqual([path, [{ bearerAuth: [scopeFor(concrete)] }]]);
+        const responses = op.responses as Record<string, unknown>;
+        expect([path, Object.keys(responses)]).toEqual([path, expect.arrayContaining(['401', '403', '429'])]);
+      } else {
+        expect([path, op.security]).toEqual([path, []]);
+      }
     }
   });
 
@@ -125,6 +139,8 @@ describe('contracts/openapi.yaml', () => {
   it('is served by the app: every documented operation has a route', async () => {
     const app = createApp({
       logger: createLogger({ level: 'silent', pretty: false }),
+      // Authentication has its own suite (auth.test.ts); these are about the routes behind it.
+      auth: { mode: 'off' },
       readiness: [],
       readinessTimeoutMs: 100,
       metrics: createMetrics({ defaultMetrics: false }),

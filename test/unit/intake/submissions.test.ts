@@ -43,6 +43,8 @@ async function setup(): Promise<{ app: ReturnType<typeof createApp>; store: Stor
   });
   const app = createApp({
     logger,
+    // Authentication has its own suite (auth.test.ts); these are about the routes behind it.
+    auth: { mode: 'off' },
     readiness: [],
     readinessTimeoutMs: 1000,
     metrics: createMetrics({ defaultMetrics: false }),

@@ -3,10 +3,48 @@ import { configSchema, describeConfig, loadConfig, SECRET_KEYS } from '../../../
 import { withPassword } from '../../../src/store/create-store.ts';
 
 const SECRET = 'a-patient-key-secret-of-32-chars!';
+/** Most of these tests are about other variables: authentication is explicitly off in them. */
+const AUTH_OFF = { AUTH_MODE: 'off' };
 
 describe('configuration from the environment', () => {
-  it('starts on embedded defaults when nothing is set', () => {
+  it('refuses to start when nothing is set: bearer tokens are the default and need an issuer and an audience', () => {
     const result = loadConfig({});
+    expect(!result.ok && result.errors).toEqual([
+      'AUTH_ISSUER is required when AUTH_MODE is jwt, the default (set AUTH_MODE=off to run without authentication, for development only) (it is missing)',
+      'AUTH_AUDIENCE is required when AUTH_MODE is jwt, the default (set AUTH_MODE=off to run without authentication, for development only) (it is missing)',
+    ]);
+  });
+
+  it('starts with an issuer and an audience, a clock skew of 30 s and a rate limit by default', () => {
+    const result = loadConfig({ AUTH_ISSUER: 'https://idp.example.no/realms/hospital', AUTH_AUDIENCE: 'hit-bridge' });
+    expect(result.ok && result.config).toMatchObject({
+      AUTH_MODE: 'jwt',
+      AUTH_CLOCK_SKEW_SECONDS: 30,
+      RATE_LIMIT_PER_SECOND: 20,
+      RATE_LIMIT_BURST: 100,
+      REQUEST_TIMEOUT_MS: 30000,
+    });
+  });
+
+  it('refuses a non-http issuer, an unknown AUTH_MODE, a skew over 5 minutes and a rate of 0', () => {
+    const result = loadConfig({
+      AUTH_MODE: 'none',
+      AUTH_ISSUER: 'idp.example.no',
+      AUTH_CLOCK_SKEW_SECONDS: '3600',
+      RATE_LIMIT_PER_SECOND: '0',
+    });
+    expect(!result.ok && result.errors).toEqual(
+      expect.arrayContaining([
+        'AUTH_MODE must be one of jwt, off (got "none")',
+        'AUTH_ISSUER must be an http:// or https:// URL (got "idp.example.no")',
+        'AUTH_CLOCK_SKEW_SECONDS must be at most 300 (got "3600")',
+        'RATE_LIMIT_PER_SECOND must be more than 0 (got "0")',
+      ]),
+    );
+  });
+
+  it('starts on embedded defaults when only AUTH_MODE=off is set', () => {
+    const result = loadConfig(AUTH_OFF);
     expect(result).toEqual({
       ok: true,
       config: expect.objectContaining({ PORT: 8080, HOST: '0.0.0.0', LOG_LEVEL: 'info', LOG_PRETTY: false }) as unknown,
@@ -15,18 +53,23 @@ describe('configuration from the environment', () => {
   });
 
   it('turns numeric and boolean strings into numbers and booleans', () => {
-    const result = loadConfig({ PORT: '9090', LOG_PRETTY: 'true', SHUTDOWN_TIMEOUT_MS: '2500' });
+    const result = loadConfig({ ...AUTH_OFF, PORT: '9090', LOG_PRETTY: 'true', SHUTDOWN_TIMEOUT_MS: '2500' });
     expect(result.ok && result.config).toMatchObject({ PORT: 9090, LOG_PRETTY: true, SHUTDOWN_TIMEOUT_MS: 2500 });
   });
 
   it('treats a blank value as unset, so a blank .env line does not break start-up', () => {
-    const result = loadConfig({ PORT: '  ', KAFKA_BROKERS: '' });
+    const result = loadConfig({ ...AUTH_OFF, PORT: '  ', KAFKA_BROKERS: '' });
     expect(result.ok && result.config.PORT).toBe(8080);
     expect(result.ok && result.config.KAFKA_BROKERS).toBeUndefined();
   });
 
   it('reports every wrong variable at once, one line each, naming the variable and the value', () => {
-    const result = loadConfig({ PORT: 'eighty', KAFKA_BROKERS: 'broker-without-port', EHR_BASE_URL: 'ftp://ehr/fhir' });
+    const result = loadConfig({
+      ...AUTH_OFF,
+      PORT: 'eighty',
+      KAFKA_BROKERS: 'broker-without-port',
+      EHR_BASE_URL: 'ftp://ehr/fhir',
+    });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors).toHaveLength(3);
@@ -40,7 +83,7 @@ describe('configuration from the environment', () => {
   });
 
   it('rejects a port outside 0-65535 and an unknown log level', () => {
-    const result = loadConfig({ PORT: '70000', LOG_LEVEL: 'verbose' });
+    const result = loadConfig({ ...AUTH_OFF, PORT: '70000', LOG_LEVEL: 'verbose' });
     expect(!result.ok && result.errors).toEqual([
       'PORT must be at most 65535 (got "70000")',
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
@@ -49,6 +92,7 @@ describe('configuration from the environment', () => {
 
   it('accepts several brokers and a postgres URL', () => {
     const result = loadConfig({
+      ...AUTH_OFF,
       KAFKA_BROKERS: 'k1:9092,k2:9092',
       DATABASE_URL: 'postgresql://u:p@db:5432/hit',
       PATIENT_KEY_SECRET: SECRET,
@@ -57,21 +101,25 @@ describe('configuration from the environment', () => {
   });
 
   it('masks the database password when the configuration is logged', () => {
-    const result = loadConfig({ DATABASE_URL: 'postgres://hit:s3cret@db:5432/hit', PATIENT_KEY_SECRET: SECRET });
+    const result = loadConfig({
+      ...AUTH_OFF,
+      DATABASE_URL: 'postgres://hit:s3cret@db:5432/hit',
+      PATIENT_KEY_SECRET: SECRET,
+    });
     if (!result.ok) throw new Error('expected valid config');
     expect(JSON.stringify(describeConfig(result.config))).not.toContain('s3cret');
     expect(describeConfig(result.config).DATABASE_URL).toBe('postgres://hit:***@db:5432/hit');
   });
 
   it('requires PATIENT_KEY_SECRET with PostgreSQL, where every replica must share it', () => {
-    const result = loadConfig({ DATABASE_URL: 'postgres://db/hit' });
+    const result = loadConfig({ ...AUTH_OFF, DATABASE_URL: 'postgres://db/hit' });
     expect(!result.ok && result.errors).toEqual([
       'PATIENT_KEY_SECRET is required when DATABASE_URL is set (every replica needs the same secret) (it is missing)',
     ]);
   });
 
   it('never shows the patient-key secret or the EHR token in the logged configuration', () => {
-    const result = loadConfig({ PATIENT_KEY_SECRET: SECRET, EHR_AUTH_TOKEN: 'bearer-token-value' });
+    const result = loadConfig({ ...AUTH_OFF, PATIENT_KEY_SECRET: SECRET, EHR_AUTH_TOKEN: 'bearer-token-value' });
     if (!result.ok) throw new Error('expected valid config');
     const shown = JSON.stringify(describeConfig(result.config));
     expect(shown).not.toContain(SECRET);

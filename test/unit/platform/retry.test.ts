@@ -107,10 +107,15 @@ describe('retry horizon', () => {
   });
 
   it('reads its numbers from the configuration, defaults matching the documented policy', () => {
-    const result = loadConfig({});
+    const result = loadConfig({ AUTH_MODE: 'off' });
     if (!result.ok) throw new Error(result.errors.join('\n'));
     expect(ehrRetryPolicy(result.config)).toEqual(DEFAULT_EHR_RETRY_POLICY);
-    const custom = loadConfig({ EHR_RETRY_INITIAL_MS: '500', EHR_RETRY_MAX_MS: '100', EHR_RETRY_HORIZON_HOURS: '2' });
+    const custom = loadConfig({
+      AUTH_MODE: 'off',
+      EHR_RETRY_INITIAL_MS: '500',
+      EHR_RETRY_MAX_MS: '100',
+      EHR_RETRY_HORIZON_HOURS: '2',
+    });
     if (!custom.ok) throw new Error(custom.errors.join('\n'));
     // A cap below the first delay is raised to it rather than inverting the backoff.
     expect(ehrRetryPolicy(custom.config)).toMatchObject({ initialDelayMs: 500, maxDelayMs: 500, horizonMs: 7_200_000 });

@@ -1,0 +1,35 @@
+/**
+ * Which OAuth scope each /v1 route needs, in one table, so what a client may do is read in one
+ * place (the OpenAPI document says the same per operation; a unit test holds them together).
+ * A /v1 path that is not listed needs `admin`: a route added without a line here is closed to
+ * clinic clients until someone decides who may call it.
+ */
+export const SCOPES = {
+  'hit.write': 'Submit and preview clinic inputs (HIT sessions, fitness tests, prescriptions, discharges).',
+  'hit.read': 'Read where a submission is (status and timeline).',
+  'handover.ack': 'Acknowledge a handover packet (the municipality).',
+  admin: 'Operator actions (replay). Anything under /v1 not listed for another scope.',
+} as const;
+
+export type Scope = keyof typeof SCOPES;
+
+/** Paths in the OpenAPI spelling ({name} for one path segment), each with its scope. */
+export const ROUTE_SCOPES: readonly { readonly path: string; readonly scope: Scope }[] = [
+  { path: '/v1/hit-sessions', scope: 'hit.write' },
+  { path: '/v1/fitness-tests', scope: 'hit.write' },
+  { path: '/v1/prescriptions', scope: 'hit.write' },
+  { path: '/v1/discharges', scope: 'hit.write' },
+  { path: '/v1/preview/{kind}', scope: 'hit.write' },
+  { path: '/v1/submissions/{id}', scope: 'hit.read' },
+  { path: '/v1/handover-acknowledgements', scope: 'handover.ack' },
+];
+
+const MATCHERS = ROUTE_SCOPES.map(({ path, scope }) => ({
+  pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`),
+  scope,
+}));
+
+/** The scope a request path under /v1 needs (the full path, e.g. /v1/submissions/…). */
+export function scopeFor(path: string): Scope {
+  return MATCHERS.find((matcher) => matcher.pattern.test(path))?.scope ?? 'admin';
+}

@@ -128,7 +128,11 @@ describe('slow senders', () => {
       // Headers trickled one line a while, never the blank line that ends them.
       socket.write('POST /v1/hit-sessions HTTP/1.1\r\nHost: localhost\r\n');
       const trickle = setInterval(() => socket.write('X-Slow: 1\r\n'), 200);
-      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await new Promise<void>((resolve) =>
+        socket.once('close', () => {
+          resolve();
+        }),
+      );
       clearInterval(trickle);
       const tookMs = performance.now() - started;
       expect(received).toMatch(/^HTTP\/1\.1 408/);

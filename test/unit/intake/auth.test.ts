@@ -11,6 +11,7 @@ import { callerOf, clientIdOf } from '../../../src/intake/caller.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
 import { scopeFor } from '../../../src/intake/scopes.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
+import { createMetrics } from '../../../src/platform/metrics.ts';
 import { startTestIssuer, type TestIssuer } from '../../support/jwt-issuer.ts';
 import { EXAMPLES } from './examples.ts';
 
@@ -59,6 +60,7 @@ function appWith(auth: InboundAuth) {
     auth,
     readiness: [],
     readinessTimeoutMs: 100,
+    metrics: createMetrics({ defaultMetrics: false }),
     contracts,
     mappingOptions: DEFAULT_MAPPING_OPTIONS,
     bodyLimitBytes: 256 * 1024,

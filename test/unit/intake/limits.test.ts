@@ -11,6 +11,7 @@ import { loadContracts } from '../../../src/intake/contracts.ts';
 import { jsonDepth, MAX_JSON_DEPTH } from '../../../src/intake/json-body.ts';
 import { createRateLimiter } from '../../../src/intake/rate-limit.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
+import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { startTestIssuer } from '../../support/jwt-issuer.ts';
@@ -25,6 +26,7 @@ function app(overrides: Partial<AppDeps> = {}) {
     auth: { mode: 'off' },
     readiness: [],
     readinessTimeoutMs: 100,
+    metrics: createMetrics({ defaultMetrics: false }),
     contracts,
     mappingOptions: DEFAULT_MAPPING_OPTIONS,
     bodyLimitBytes: 256 * 1024,

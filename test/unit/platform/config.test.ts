@@ -148,7 +148,11 @@ describe('secrets from mounted files (<NAME>_FILE)', () => {
 
   it('reads a secret from the file <NAME>_FILE names, without its trailing newline', () => {
     const result = loadConfig(
-      { PATIENT_KEY_SECRET_FILE: '/run/secrets/patient-key', EHR_AUTH_TOKEN_FILE: '/run/secrets/ehr-token' },
+      {
+        ...AUTH_OFF,
+        PATIENT_KEY_SECRET_FILE: '/run/secrets/patient-key',
+        EHR_AUTH_TOKEN_FILE: '/run/secrets/ehr-token',
+      },
       readFile,
     );
     expect(result.ok && result.config.PATIENT_KEY_SECRET).toBe(SECRET);
@@ -156,7 +160,10 @@ describe('secrets from mounted files (<NAME>_FILE)', () => {
   });
 
   it('refuses a variable given both directly and as a file, rather than guessing which wins', () => {
-    const result = loadConfig({ EHR_AUTH_TOKEN: 'direct', EHR_AUTH_TOKEN_FILE: '/run/secrets/ehr-token' }, readFile);
+    const result = loadConfig(
+      { ...AUTH_OFF, EHR_AUTH_TOKEN: 'direct', EHR_AUTH_TOKEN_FILE: '/run/secrets/ehr-token' },
+      readFile,
+    );
     expect(!result.ok && result.errors).toEqual([
       'EHR_AUTH_TOKEN and EHR_AUTH_TOKEN_FILE are both set; set only one of them',
     ]);
@@ -164,7 +171,7 @@ describe('secrets from mounted files (<NAME>_FILE)', () => {
 
   it('names a missing or empty file, never a value', () => {
     const result = loadConfig(
-      { PATIENT_KEY_SECRET_FILE: '/run/secrets/absent', EHR_AUTH_TOKEN_FILE: '/run/secrets/empty' },
+      { ...AUTH_OFF, PATIENT_KEY_SECRET_FILE: '/run/secrets/absent', EHR_AUTH_TOKEN_FILE: '/run/secrets/empty' },
       readFile,
     );
     expect(!result.ok && result.errors).toEqual([
@@ -175,25 +182,26 @@ describe('secrets from mounted files (<NAME>_FILE)', () => {
 
   it('checks a value read from a file by the same rules, without quoting the secret', () => {
     files['/run/secrets/short'] = 'too-short-secret\n';
-    const result = loadConfig({ PATIENT_KEY_SECRET_FILE: '/run/secrets/short' }, readFile);
+    const result = loadConfig({ ...AUTH_OFF, PATIENT_KEY_SECRET_FILE: '/run/secrets/short' }, readFile);
     expect(!result.ok && result.errors).toEqual([
       'PATIENT_KEY_SECRET must NOT have fewer than 32 characters (got 16 characters, not shown)',
     ]);
   });
 
   it('never quotes a secret given directly in a configuration error either', () => {
-    const result = loadConfig({ PATIENT_KEY_SECRET: 'short-but-secret' });
+    const result = loadConfig({ ...AUTH_OFF, PATIENT_KEY_SECRET: 'short-but-secret' });
     expect(JSON.stringify(result)).not.toContain('short-but-secret');
   });
 
   it('masks the database password when quoting a wrong DATABASE_URL', () => {
-    const result = loadConfig({ DATABASE_URL: 'mysql://hit:s3cret@db/hit', PATIENT_KEY_SECRET: SECRET });
+    const result = loadConfig({ ...AUTH_OFF, DATABASE_URL: 'mysql://hit:s3cret@db/hit', PATIENT_KEY_SECRET: SECRET });
     expect(JSON.stringify(result)).not.toContain('s3cret');
   });
 
   it('takes the database password from DATABASE_PASSWORD_FILE, and puts it into the URL pg reads', () => {
     const result = loadConfig(
       {
+        ...AUTH_OFF,
         DATABASE_URL: 'postgres://hit@db:5432/hit',
         DATABASE_PASSWORD_FILE: '/run/secrets/db-password',
         PATIENT_KEY_SECRET: SECRET,
@@ -208,6 +216,7 @@ describe('secrets from mounted files (<NAME>_FILE)', () => {
   it('shows no secret in the logged configuration, however it was given', () => {
     const result = loadConfig(
       {
+        ...AUTH_OFF,
         DATABASE_URL: 'postgres://hit:url-password@db/hit?sslmode=require&password=query-password',
         DATABASE_PASSWORD_FILE: '/run/secrets/db-password',
         PATIENT_KEY_SECRET_FILE: '/run/secrets/patient-key',

@@ -24,6 +24,9 @@ import { migrations, schemaMigrationsTable } from './migrations/index.ts';
 import type {
   AcceptOutcome,
   EventLog,
+  HandoverAckStatus,
+  HandoverEffects,
+  HandoverState,
   Job,
   JobEffects,
   LogRecord,
@@ -80,6 +83,16 @@ interface TimelineRow {
   detail: Record<string, unknown> | null;
 }
 
+interface HandoverRow {
+  submission_id: string;
+  started_at: Date;
+  packets_sent_at: Date | null;
+  task_reference: string | null;
+  ack_status: string | null;
+  ack_at: Date | null;
+  overdue_at: Date | null;
+}
+
 interface LogRow {
   topic: string;
   log_offset: string;
@@ -113,6 +126,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     eventLog: `${quoted}.event_log`,
     consumerOffsets: `${quoted}.consumer_offsets`,
     schemaMigrations: `${quoted}.schema_migrations`,
+    handovers: `${quoted}.handovers`,
   };
 
   async function query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -212,6 +226,12 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
           effects.ehrReferences === undefined ? null : jsonText(effects.ehrReferences),
           now,
         ],
+      );
+    }
+    if (effects.handover !== undefined) {
+      await client.query(
+        `update ${T.handovers} set packets_sent_at = $2, task_reference = $3 where submission_id = $1`,
+        [submissionId, effects.handover.packetsSentAt, effects.handover.taskReference],
       );
     }
     await insertTimeline(client, submissionId, effects.timeline ?? []);
@@ -498,6 +518,63 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       });
     },
 
+    async beginHandover(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean> {
+      return transaction(async (client) => {
+        const exists = await client.query(`select 1 from ${T.submissions} where id = $1`, [submissionId]);
+        if (exists.rowCount === 0) throw noSubmission(submissionId);
+        const inserted = await client.query(
+          `insert into ${T.handovers} (submission_id, started_at) values ($1, $2) on conflict do nothing`,
+          [submissionId, now],
+        );
+        if (inserted.rowCount !== 1) return false;
+        await applyEffects(client, submissionId, effects, now);
+        return true;
+      });
+    },
+
+    async getHandover(submissionId: string): Promise<HandoverState | undefined> {
+      const { rows } = await query<HandoverRow>(`select * from ${T.handovers} where submission_id = $1`, [
+        submissionId,
+      ]);
+      return rows[0] && handoverOf(rows[0]);
+    },
+
+    async acknowledgeHandover(submissionId, ack, effects, now): Promise<boolean> {
+      return transaction(async (client) => {
+        const changed = await client.query(
+          `update ${T.handovers} set ack_status = $2, ack_at = $3
+            where submission_id = $1 and packets_sent_at is not null`,
+          [submissionId, ack.status, ack.at],
+        );
+        if (changed.rowCount !== 1) return false;
+        await applyEffects(client, submissionId, effects, now);
+        return true;
+      });
+    },
+
+    async overdueHandovers(sentBefore: Date, limit: number): Promise<HandoverState[]> {
+      const { rows } = await query<HandoverRow>(
+        `select * from ${T.handovers}
+          where ack_status is null and overdue_at is null and packets_sent_at is not null and packets_sent_at <= $1
+          order by packets_sent_at limit $2`,
+        [sentBefore, Math.max(0, limit)],
+      );
+      return rows.map(handoverOf);
+    },
+
+    async markHandoverOverdue(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean> {
+      return transaction(async (client) => {
+        const changed = await client.query(
+          `update ${T.handovers} set overdue_at = $2
+            where submission_id = $1 and overdue_at is null and ack_status is null and packets_sent_at is not null`,
+          [submissionId, now],
+        );
+        if (changed.rowCount !== 1) return false;
+        await applyEffects(client, submissionId, effects, now);
+        return true;
+      });
+    },
+
     async backlog(now: Date) {
       const { rows } = await query<{ queue: string; count: number; oldest: Date }>(
         `select queue, count(*)::integer as count, min(created_at) as oldest
@@ -532,6 +609,20 @@ function submissionOf(row: SubmissionRow): Submission {
     acceptedAt: row.accepted_at,
     updatedAt: row.updated_at,
     ehrReferences: row.ehr_references,
+  };
+}
+
+function handoverOf(row: HandoverRow): HandoverState {
+  return {
+    submissionId: row.submission_id,
+    startedAt: row.started_at,
+    packetsSentAt: row.packets_sent_at ?? undefined,
+    taskReference: row.task_reference ?? undefined,
+    acknowledgement:
+      row.ack_status === null || row.ack_at === null
+        ? undefined
+        : { status: row.ack_status as HandoverAckStatus, at: row.ack_at },
+    overdueAt: row.overdue_at ?? undefined,
   };
 }
 

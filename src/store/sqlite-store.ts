@@ -20,6 +20,9 @@ import { migrations, schemaMigrationsTable } from './migrations/index.ts';
 import type {
   AcceptOutcome,
   EventLog,
+  HandoverAckStatus,
+  HandoverEffects,
+  HandoverState,
   Job,
   JobEffects,
   LogRecord,
@@ -75,6 +78,16 @@ interface TimelineRow {
   kind: string;
   message: string;
   detail: string | null;
+}
+
+interface HandoverRow {
+  submission_id: string;
+  started_at: number;
+  packets_sent_at: number | null;
+  task_reference: string | null;
+  ack_status: string | null;
+  ack_at: number | null;
+  overdue_at: number | null;
 }
 
 interface LogRow {
@@ -178,6 +191,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         effects.status ?? null,
         effects.ehrReferences === undefined ? null : jsonText(effects.ehrReferences),
         now.getTime(),
+        submissionId,
+      );
+    }
+    if (effects.handover !== undefined) {
+      run(
+        'update handovers set packets_sent_at = ?, task_reference = ? where submission_id = ?',
+        effects.handover.packetsSentAt.getTime(),
+        effects.handover.taskReference,
         submissionId,
       );
     }
@@ -457,6 +478,74 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       );
     },
 
+    beginHandover(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean> {
+      return settle(() =>
+        transaction(() => {
+          if (!get('select 1 from submissions where id = ?', submissionId)) throw noSubmission(submissionId);
+          const inserted = run(
+            'insert into handovers (submission_id, started_at) values (?, ?) on conflict do nothing',
+            submissionId,
+            now.getTime(),
+          );
+          if (inserted === 0) return false;
+          applyEffects(submissionId, effects, now);
+          return true;
+        }),
+      );
+    },
+
+    getHandover(submissionId: string): Promise<HandoverState | undefined> {
+      return settle(() => {
+        const row = get<HandoverRow>('select * from handovers where submission_id = ?', submissionId);
+        return row && handoverOf(row);
+      });
+    },
+
+    acknowledgeHandover(submissionId, ack, effects, now): Promise<boolean> {
+      return settle(() =>
+        transaction(() => {
+          const changed = run(
+            `update handovers set ack_status = ?, ack_at = ?
+               where submission_id = ? and packets_sent_at is not null`,
+            ack.status,
+            ack.at.getTime(),
+            submissionId,
+          );
+          if (changed === 0) return false;
+          applyEffects(submissionId, effects, now);
+          return true;
+        }),
+      );
+    },
+
+    overdueHandovers(sentBefore: Date, limit: number): Promise<HandoverState[]> {
+      return settle(() =>
+        all<HandoverRow>(
+          `select * from handovers
+            where ack_status is null and overdue_at is null and packets_sent_at is not null and packets_sent_at <= ?
+            order by packets_sent_at limit ?`,
+          sentBefore.getTime(),
+          Math.max(0, limit),
+        ).map(handoverOf),
+      );
+    },
+
+    markHandoverOverdue(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean> {
+      return settle(() =>
+        transaction(() => {
+          const changed = run(
+            `update handovers set overdue_at = ?
+               where submission_id = ? and overdue_at is null and ack_status is null and packets_sent_at is not null`,
+            now.getTime(),
+            submissionId,
+          );
+          if (changed === 0) return false;
+          applyEffects(submissionId, effects, now);
+          return true;
+        }),
+      );
+    },
+
     backlog(now: Date) {
       return settle(() =>
         backlogOf(
@@ -496,6 +585,20 @@ function submissionOf(row: SubmissionRow): Submission {
     acceptedAt: new Date(row.accepted_at),
     updatedAt: new Date(row.updated_at),
     ehrReferences: JSON.parse(row.ehr_references) as string[],
+  };
+}
+
+function handoverOf(row: HandoverRow): HandoverState {
+  return {
+    submissionId: row.submission_id,
+    startedAt: new Date(row.started_at),
+    packetsSentAt: row.packets_sent_at === null ? undefined : new Date(row.packets_sent_at),
+    taskReference: row.task_reference ?? undefined,
+    acknowledgement:
+      row.ack_status === null || row.ack_at === null
+        ? undefined
+        : { status: row.ack_status as HandoverAckStatus, at: new Date(row.ack_at) },
+    overdueAt: row.overdue_at === null ? undefined : new Date(row.overdue_at),
   };
 }
 

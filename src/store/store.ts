@@ -19,7 +19,12 @@
 
 export type SubmissionKind = 'hit-sessions' | 'fitness-tests' | 'prescriptions' | 'discharges';
 export type SubmissionStatus = 'accepted' | 'delivered' | 'failed';
-export type QueueName = 'ehr-delivery' | 'event-publish';
+/**
+ * ehr-delivery: a submission to the EHR; event-publish: an event to the bus; handover: a
+ * discharge's packets (gathered from the EHR, built, published, the referral Task created);
+ * handover-task: an acknowledgement's change to the referral Task in the EHR.
+ */
+export type QueueName = 'ehr-delivery' | 'event-publish' | 'handover' | 'handover-task';
 
 export interface NewSubmission {
   /** UUID chosen by the caller. */
@@ -64,7 +69,20 @@ export type AcceptOutcome =
   | { readonly outcome: 'conflict'; readonly existing: Submission; readonly reason: 'idempotency-key' | 'input-id' };
 
 export type TimelineKind =
-  'accepted' | 'ehr-attempt' | 'delivered' | 'event-published' | 'failed' | 'replayed' | 'note';
+  | 'accepted'
+  | 'ehr-attempt'
+  | 'delivered'
+  | 'event-published'
+  | 'failed'
+  | 'replayed'
+  | 'note'
+  | 'handover-started'
+  | 'handover-attempt'
+  | 'packet-sent'
+  | 'packet-omitted'
+  | 'task-created'
+  | 'acknowledged'
+  | 'overdue';
 
 export interface TimelineEntry {
   readonly at: Date;
@@ -101,6 +119,31 @@ export interface JobEffects {
   readonly status?: SubmissionStatus;
   readonly ehrReferences?: readonly string[];
   /** Follow-on jobs, e.g. the event to publish once the EHR has the record. */
+  readonly enqueue?: readonly NewJob[];
+  /** A discharge's handover: when its packets went out and the referral Task the EHR holds. */
+  readonly handover?: { readonly packetsSentAt: Date; readonly taskReference: string };
+}
+
+/** The acknowledgement statuses a municipality may set on the referral Task (REFERENCE.md "Referral loop"). */
+export type HandoverAckStatus = 'accepted' | 'rejected' | 'in-progress' | 'on-hold' | 'failed' | 'completed';
+
+/** Where one discharge's handover is (one row per discharge submission, created once). */
+export interface HandoverState {
+  readonly submissionId: string;
+  readonly startedAt: Date;
+  /** When the packets were published (and the Task created); unset while still gathering. */
+  readonly packetsSentAt: Date | undefined;
+  /** The referral Task in the EHR, e.g. "Task/123". */
+  readonly taskReference: string | undefined;
+  /** The municipality's latest answer. */
+  readonly acknowledgement: { readonly status: HandoverAckStatus; readonly at: Date } | undefined;
+  /** When the handover.overdue event was raised (once). */
+  readonly overdueAt: Date | undefined;
+}
+
+/** Timeline entries and jobs written together with a handover change. */
+export interface HandoverEffects {
+  readonly timeline?: readonly TimelineEntry[];
   readonly enqueue?: readonly NewJob[];
 }
 
@@ -147,6 +190,25 @@ export interface Store {
   reapExpiredLeases(now: Date): Promise<number>;
   /** Re-queues a failed submission (the `replay` command): a new delivery job, status back to accepted. */
   replay(submissionId: string, now: Date): Promise<boolean>;
+
+  /**
+   * Starts a discharge's handover exactly once: inserts its state row and, only if there was
+   * none, the effects (the handover job, a timeline entry). False when it had already started:
+   * a redelivered discharge event does nothing.
+   */
+  beginHandover(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean>;
+  getHandover(submissionId: string): Promise<HandoverState | undefined>;
+  /** Records the municipality's answer with its effects; false when the handover's packets were never sent. */
+  acknowledgeHandover(
+    submissionId: string,
+    ack: { readonly status: HandoverAckStatus; readonly at: Date },
+    effects: HandoverEffects,
+    now: Date,
+  ): Promise<boolean>;
+  /** Handovers sent at or before `sentBefore`, never acknowledged, not yet marked overdue; oldest first. */
+  overdueHandovers(sentBefore: Date, limit: number): Promise<HandoverState[]>;
+  /** Marks one overdue with its effects (the event), only if still unanswered and unmarked: true once. */
+  markHandoverOverdue(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean>;
 
   /** Jobs not yet done, per queue, and the age of the oldest (for /metrics). */
   backlog(now: Date): Promise<Readonly<Record<QueueName, { count: number; oldestAgeMs: number }>>>;

@@ -504,6 +504,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.backlog(T0)).toEqual({
           'ehr-delivery': { count: 0, oldestAgeMs: 0 },
           'event-publish': { count: 0, oldestAgeMs: 0 },
+          handover: { count: 0, oldestAgeMs: 0 },
+          'handover-task': { count: 0, oldestAgeMs: 0 },
         });
         await created({ acceptedAt: at(-10 * MINUTE) });
         await created({ acceptedAt: at(-5 * MINUTE) });
@@ -518,6 +520,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.backlog(T0)).toEqual({
           'ehr-delivery': { count: 2, oldestAgeMs: 5 * MINUTE },
           'event-publish': { count: 1, oldestAgeMs: 2 * MINUTE },
+          handover: { count: 0, oldestAgeMs: 0 },
+          'handover-task': { count: 0, oldestAgeMs: 0 },
         });
       });
     });
@@ -578,6 +582,118 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.log.committedOffset('handover', 'discharges')).toBe(7);
         expect(await store.log.committedOffset('audit', 'discharges')).toBe(2);
         expect(await store.log.committedOffset('handover', 'sessions')).toBe(0);
+      });
+    });
+
+    describe('handovers', () => {
+      const handoverJob = (submissionId: string): NewJob => ({
+        queue: 'handover',
+        submissionId,
+        payload: {},
+        runAt: T0,
+      });
+      const started = { at: T0, kind: 'handover-started' as const, message: 'Handover started.' };
+
+      async function discharge(): Promise<Submission> {
+        return created(
+          { kind: 'discharges', inputId: `discharge-${randomUUID()}` },
+          { ...deliveryJob(), queue: 'event-publish' },
+        );
+      }
+
+      async function sent(submission: Submission, sentAt = T0): Promise<void> {
+        await store.beginHandover(submission.id, { enqueue: [handoverJob(submission.id)] }, T0);
+        const job = await claimOne('handover', 'w', sentAt);
+        expect(
+          await store.complete(job, { handover: { packetsSentAt: sentAt, taskReference: 'Task/77' } }, sentAt),
+        ).toBe(true);
+      }
+
+      it('begins a handover once: a second begin (a redelivered discharge event) adds no job and no entry', async () => {
+        const submission = await discharge();
+        expect(
+          await store.beginHandover(submission.id, { enqueue: [handoverJob(submission.id)], timeline: [started] }, T0),
+        ).toBe(true);
+        expect(
+          await store.beginHandover(submission.id, { enqueue: [handoverJob(submission.id)], timeline: [started] }, T0),
+        ).toBe(false);
+        expect((await store.backlog(T0)).handover.count).toBe(1);
+        expect((await store.timeline(submission.id)).filter((e) => e.kind === 'handover-started')).toHaveLength(1);
+        expect(await store.getHandover(submission.id)).toEqual({
+          submissionId: submission.id,
+          startedAt: T0,
+          packetsSentAt: undefined,
+          taskReference: undefined,
+          acknowledgement: undefined,
+          overdueAt: undefined,
+        });
+      });
+
+      it('refuses to begin a handover for a submission it does not have', async () => {
+        await expect(store.beginHandover(randomUUID(), {}, T0)).rejects.toMatchObject({ status: 404 });
+      });
+
+      it('records packets sent and the Task when the handover job completes', async () => {
+        const submission = await discharge();
+        await sent(submission, at(MINUTE));
+        expect(await store.getHandover(submission.id)).toMatchObject({
+          packetsSentAt: at(MINUTE),
+          taskReference: 'Task/77',
+        });
+      });
+
+      it('takes an acknowledgement only once the packets were sent, with its job and entry', async () => {
+        const submission = await discharge();
+        await store.beginHandover(submission.id, { enqueue: [handoverJob(submission.id)] }, T0);
+        const ack = { status: 'accepted' as const, at: at(HOUR) };
+        const effects = {
+          timeline: [{ at: at(HOUR), kind: 'acknowledged' as const, message: 'Accepted.' }],
+          enqueue: [
+            {
+              queue: 'handover-task' as const,
+              submissionId: submission.id,
+              payload: { status: 'accepted' },
+              runAt: at(HOUR),
+            },
+          ],
+        };
+        expect(await store.acknowledgeHandover(submission.id, ack, effects, at(HOUR))).toBe(false);
+        expect(await store.acknowledgeHandover(randomUUID(), ack, effects, at(HOUR))).toBe(false);
+
+        const job = await claimOne('handover', 'w', T0);
+        await store.complete(job, { handover: { packetsSentAt: T0, taskReference: 'Task/77' } }, T0);
+        expect(await store.acknowledgeHandover(submission.id, ack, effects, at(HOUR))).toBe(true);
+        expect((await store.getHandover(submission.id))?.acknowledgement).toEqual(ack);
+        expect((await store.backlog(at(HOUR)))['handover-task'].count).toBe(1);
+        expect((await store.timeline(submission.id)).map((e) => e.kind)).toContain('acknowledged');
+      });
+
+      it('lists unanswered handovers sent before a time, and marks each overdue only once', async () => {
+        const old = await discharge();
+        const recent = await discharge();
+        const answered = await discharge();
+        await sent(old, T0);
+        await sent(recent, at(2 * HOUR));
+        await sent(answered, T0);
+        await store.acknowledgeHandover(answered.id, { status: 'rejected', at: at(MINUTE) }, {}, at(MINUTE));
+
+        const due = await store.overdueHandovers(at(HOUR), 10);
+        expect(due.map((h) => h.submissionId)).toEqual([old.id]);
+
+        const overdueEvent = {
+          queue: 'event-publish' as const,
+          submissionId: old.id,
+          payload: { type: 'x' },
+          runAt: at(HOUR),
+        };
+        expect(await store.markHandoverOverdue(old.id, { enqueue: [overdueEvent] }, at(HOUR))).toBe(true);
+        expect(await store.markHandoverOverdue(old.id, { enqueue: [overdueEvent] }, at(HOUR))).toBe(false);
+        expect(await store.markHandoverOverdue(answered.id, { enqueue: [overdueEvent] }, at(HOUR))).toBe(false);
+        expect((await store.backlog(at(HOUR)))['event-publish'].count).toBe(4);
+        expect((await store.getHandover(old.id))?.overdueAt).toEqual(at(HOUR));
+        expect(await store.overdueHandovers(at(3 * HOUR), 10)).toEqual([
+          expect.objectContaining({ submissionId: recent.id }),
+        ]);
       });
     });
 

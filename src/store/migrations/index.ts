@@ -1,10 +1,11 @@
 /** Every migration, in order. A new version is a new module appended here, never an edit of an old one. */
 import { initial } from './001-initial.ts';
+import { handovers } from './002-handovers.ts';
 import type { Migration } from './migration.ts';
 
 export type { Migration } from './migration.ts';
 
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, handovers];
 
 /** The tables holding the schema's history, per dialect (created before any migration runs). */
 export const schemaMigrationsTable = {

@@ -176,3 +176,18 @@ export interface DischargeInput {
   /** Who at the hospital the municipality may call; else the directory's hospital contact. */
   readonly hospitalContact?: ContactPoint;
 }
+
+/** What the municipality may set on the referral Task (REFERENCE.md "Referral loop"). */
+export type HandoverAckStatusInput = 'accepted' | 'rejected' | 'in-progress' | 'on-hold' | 'failed' | 'completed';
+
+/** The municipality's answer to a handover (HTTP or the handover status topic). */
+export interface HandoverAcknowledgementInput {
+  /** The discharge's submission id, as the packet event gave it. */
+  readonly handoverId: string;
+  readonly status: HandoverAckStatusInput;
+  /** Required for rejected, on-hold and failed. */
+  readonly reason?: string;
+  /** ISO 8601 date-time; default: when received. */
+  readonly at?: string;
+  readonly by?: string;
+}

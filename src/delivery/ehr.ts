@@ -3,7 +3,7 @@
  * REST through fhir-kit-client (src/delivery/fhir-ehr.ts); auth is none, a static bearer token,
  * or (issue 7) SMART Backend Services.
  */
-import type { Bundle, OperationOutcome } from 'fhir/r4.js';
+import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4.js';
 
 export interface EhrEntryResult {
   /** e.g. "201 Created" or "200 OK" (already there: the create was conditional). */
@@ -36,8 +36,19 @@ export interface EhrFailure {
   readonly retryAfterMs: number | undefined;
 }
 
-export type TransactionOutcome =
-  { readonly ok: true; readonly result: TransactionResult } | { readonly ok: false; readonly failure: EhrFailure };
+export type Outcome<T> =
+  { readonly ok: true; readonly result: T } | { readonly ok: false; readonly failure: EhrFailure };
+
+export type TransactionOutcome = Outcome<TransactionResult>;
+
+/** Search parameters as FHIR REST takes them; a list repeats the parameter (date=ge…&date=le…). */
+export type SearchParams = Readonly<Record<string, string | readonly string[]>>;
+
+export interface CreateResult {
+  readonly httpStatus: number;
+  /** The server's id for the resource (created, or found by If-None-Exist), when it said. */
+  readonly id: string | undefined;
+}
 
 export interface Ehr {
   /**
@@ -46,6 +57,13 @@ export interface Ehr {
    * may not have arrived, which is safe because its creates are conditional.
    */
   transaction(bundle: Bundle, signal?: AbortSignal): Promise<TransactionOutcome>;
+  /**
+   * Every match of a type-level search, following the server's next links; the same failures as
+   * a transaction (never throws for EHR or network failures).
+   */
+  search(resourceType: string, params: SearchParams, signal?: AbortSignal): Promise<Outcome<FhirResource[]>>;
+  /** POST one resource, created only if nothing matches `ifNoneExist` (e.g. "identifier=sys|value"). */
+  create(resource: FhirResource, ifNoneExist?: string, signal?: AbortSignal): Promise<Outcome<CreateResult>>;
   /** For /readyz (degraded, not unready, when down). */
   ping(signal?: AbortSignal): Promise<void>;
 }

@@ -36,11 +36,11 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { Client } from 'fhir-kit-client';
-import type { Bundle, BundleEntry, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, FhirResource, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import type { Logger } from '../platform/logger.ts';
 import { secondsSince, type EhrOutcome, type Metrics } from '../platform/metrics.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
-import type { Ehr, EhrEntryResult, EhrFailure, TransactionOutcome } from './ehr.ts';
+import type { Ehr, EhrEntryResult, EhrFailure, Outcome, TransactionResult } from './ehr.ts';
 
 export type EhrAuth = { readonly kind: 'none' } | { readonly kind: 'bearer'; readonly token: string };
 
@@ -191,6 +191,15 @@ function isNetworkError(error: unknown): boolean {
 
 const FHIR_JSON = 'application/fhir+json';
 
+/** Matches per page asked for; a search that needs more than MAX_SEARCH_PAGES pages is refused, not truncated. */
+const SEARCH_PAGE_SIZE = 200;
+const MAX_SEARCH_PAGES = 20;
+
+function searchset(response: unknown): Bundle | undefined {
+  const bundle = response as { resourceType?: unknown; type?: unknown } | undefined;
+  return bundle?.resourceType === 'Bundle' && bundle.type === 'searchset' ? (response as Bundle) : undefined;
+}
+
 export function createFhirEhr(options: FhirEhrOptions): Ehr {
   const { breaker, timeoutMs } = options;
   const now = options.now ?? Date.now;
@@ -209,7 +218,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     return { combined: signal ? AbortSignal.any([signal, timeout]) : timeout, timeout };
   };
 
-  const fail = (failure: EhrFailure): TransactionOutcome => ({ ok: false, failure });
+  const fail = (failure: EhrFailure): { readonly ok: false; readonly failure: EhrFailure } => ({ ok: false, failure });
 
   const verdict = (kind: 'success' | 'failure' | 'neutral'): void => {
     const at = now();
@@ -228,7 +237,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
   };
 
   function fromHttpError(error: ClientHttpError): {
-    outcome: TransactionOutcome;
+    outcome: { readonly ok: false; readonly failure: EhrFailure };
     breaker: 'failure' | 'neutral';
     metric: EhrOutcome;
   } {
@@ -259,37 +268,38 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     };
   }
 
-  /** One request, and how it ended for the latency histogram. */
-  async function send(
-    bundle: Bundle,
+  /**
+   * One request through the breaker's verdicts and the failure table above, and how it ended for
+   * the latency histogram: `request` gets the combined signal and answers the parsed body;
+   * `accept` turns a body into the result, or says it was not what the request expects (a
+   * retriable unknown).
+   */
+  async function guarded<T>(
+    what: string,
     signal: AbortSignal | undefined,
-  ): Promise<{ outcome: TransactionOutcome; metric: EhrOutcome }> {
+    request: (signal: AbortSignal) => Promise<unknown>,
+    accept: (response: unknown, httpStatus: number) => T | undefined,
+  ): Promise<{ outcome: Outcome<T>; metric: EhrOutcome }> {
     const { combined, timeout } = signals(signal);
     try {
-      const response: unknown = await client.transaction({
-        body: bundle as unknown as Parameters<Client['transaction']>[0]['body'],
-        options: { headers, signal: combined },
-      });
+      const response: unknown = await request(combined);
       const httpStatus = Client.httpFor(response as Parameters<typeof Client.httpFor>[0]).response?.status ?? 200;
-      if (!isTransactionResponse(response)) {
+      const value = accept(response, httpStatus);
+      if (value === undefined) {
         verdict('neutral');
         return {
           metric: 'retriable',
           outcome: fail({
             retriable: true,
             httpStatus,
-            message: `EHR answered ${statusLine(httpStatus)} but not with a transaction-response Bundle; the transaction's result is unknown`,
+            message: `EHR answered ${statusLine(httpStatus)} but not with ${what}; the result is unknown`,
             operationOutcome: undefined,
             retryAfterMs: undefined,
           }),
         };
       }
       verdict('success');
-      const entries = (response.entry ?? []).map((entry: BundleEntry): EhrEntryResult => ({
-        status: entry.response?.status ?? '',
-        location: entry.response?.location,
-      }));
-      return { metric: 'success', outcome: { ok: true, result: { httpStatus, entries } } };
+      return { metric: 'success', outcome: { ok: true, result: value } };
     } catch (error) {
       if (isClientHttpError(error)) {
         const { outcome, breaker: kind, metric } = fromHttpError(error);
@@ -323,7 +333,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       }
       // Not an answer and not the network: a fault on our side. Retried, and the breaker left alone.
       verdict('neutral');
-      logger.error({ err: error }, 'EHR transaction failed unexpectedly');
+      logger.error({ err: error }, 'EHR request failed unexpectedly');
       return {
         metric: 'error',
         outcome: fail({ ...base, message: `could not send to the EHR: ${networkErrorText(error)}` }),
@@ -331,33 +341,123 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     }
   }
 
+  /** The breaker first (while it is open nothing is sent), then the request, timed. */
+  async function call<T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    request: (signal: AbortSignal) => Promise<unknown>,
+    accept: (response: unknown, httpStatus: number) => T | undefined,
+  ): Promise<Outcome<T>> {
+    const at = now();
+    if (!breaker.canPass(at)) {
+      const remaining = breaker.remainingOpenMs(at);
+      metrics.ehrCircuitRejected();
+      return fail({
+        retriable: true,
+        httpStatus: undefined,
+        message: 'EHR circuit open',
+        operationOutcome: undefined,
+        retryAfterMs: remaining > 0 ? remaining : undefined,
+      });
+    }
+    const started = performance.now();
+    const { outcome, metric } = await guarded(what, signal, request, accept);
+    metrics.ehrRequest(metric, secondsSince(started));
+    if (!outcome.ok) {
+      const { retriable, httpStatus, message, retryAfterMs } = outcome.failure;
+      logger.warn({ retriable, httpStatus, retryAfterMs, reason: message, what }, 'EHR request failed');
+    }
+    return outcome;
+  }
+
   return {
     async transaction(bundle, signal) {
-      const at = now();
-      if (!breaker.canPass(at)) {
-        const remaining = breaker.remainingOpenMs(at);
-        metrics.ehrCircuitRejected();
-        return fail({
-          retriable: true,
-          httpStatus: undefined,
-          message: 'EHR circuit open',
-          operationOutcome: undefined,
-          retryAfterMs: remaining > 0 ? remaining : undefined,
-        });
-      }
-      const started = performance.now();
-      const { outcome, metric } = await send(bundle, signal);
-      metrics.ehrRequest(metric, secondsSince(started));
+      const outcome = await call(
+        'a transaction-response Bundle',
+        signal,
+        (combined) =>
+          client.transaction({
+            body: bundle as unknown as Parameters<Client['transaction']>[0]['body'],
+            options: { headers, signal: combined },
+          }),
+        (response, httpStatus): TransactionResult | undefined =>
+          isTransactionResponse(response)
+            ? {
+                httpStatus,
+                entries: (response.entry ?? []).map((entry: BundleEntry): EhrEntryResult => ({
+                  status: entry.response?.status ?? '',
+                  location: entry.response?.location,
+                })),
+              }
+            : undefined,
+      );
       if (outcome.ok) {
         logger.debug(
           { httpStatus: outcome.result.httpStatus, entries: outcome.result.entries.length },
           'EHR transaction',
         );
-      } else {
-        const { retriable, httpStatus, message, retryAfterMs } = outcome.failure;
-        logger.warn({ retriable, httpStatus, retryAfterMs, reason: message }, 'EHR transaction failed');
       }
       return outcome;
+    },
+
+    async search(resourceType, params, signal) {
+      const resources: FhirResource[] = [];
+      const page = (request: (combined: AbortSignal) => Promise<unknown>) =>
+        call('a searchset Bundle', signal, request, searchset);
+      let current = await page((combined) =>
+        client.search({
+          resourceType,
+          searchParams: { _count: SEARCH_PAGE_SIZE, ...params },
+          options: { headers: { accept: FHIR_JSON }, signal: combined },
+        }),
+      );
+      for (let pages = 1; ; pages += 1) {
+        if (!current.ok) return current;
+        const bundle = current.result;
+        resources.push(...(bundle.entry ?? []).flatMap((entry) => (entry.resource ? [entry.resource] : [])));
+        if (!bundle.link?.some((link) => link.relation === 'next')) break;
+        if (pages >= MAX_SEARCH_PAGES) {
+          return fail({
+            retriable: false,
+            httpStatus: undefined,
+            message: `the ${resourceType} search has more than ${MAX_SEARCH_PAGES * SEARCH_PAGE_SIZE} matches; narrow it`,
+            operationOutcome: undefined,
+            retryAfterMs: undefined,
+          });
+        }
+        current = await page(
+          (combined) =>
+            client.nextPage({
+              bundle: bundle as unknown as Parameters<Client['nextPage']>[0]['bundle'],
+              options: { headers: { accept: FHIR_JSON }, signal: combined },
+            }) ?? Promise.resolve(undefined),
+        );
+      }
+      return { ok: true, result: resources };
+    },
+
+    async create(resource, ifNoneExist, signal) {
+      return call(
+        `a ${resource.resourceType}`,
+        signal,
+        (combined) =>
+          client.create({
+            resourceType: resource.resourceType,
+            body: resource as unknown as Parameters<Client['create']>[0]['body'],
+            options: {
+              headers: { ...headers, ...(ifNoneExist === undefined ? {} : { 'if-none-exist': ifNoneExist }) },
+              signal: combined,
+            },
+          }),
+        (response, httpStatus) => {
+          const created = response as { resourceType?: unknown; id?: unknown } | undefined;
+          if (created?.resourceType !== resource.resourceType) {
+            // A server answering 200/201 with an empty body (return=minimal) still took it.
+            return httpStatus === 200 || httpStatus === 201 ? { httpStatus, id: undefined } : undefined;
+          }
+          return { httpStatus, id: typeof created.id === 'string' ? created.id : undefined };
+        },
+      );
     },
 
     async ping(signal) {

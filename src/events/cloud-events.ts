@@ -21,12 +21,9 @@ export const EVENT_TYPES = {
   fitnessTestRecorded: 'no.hitbridge.fitness-test.recorded.v1',
   prescriptionIssued: 'no.hitbridge.prescription.issued.v1',
   deliveryFailed: 'no.hitbridge.delivery.failed.v1',
-} as const;
-
-/** Named now so nobody takes the names; their schemas come with the handover worker. */
-export const RESERVED_EVENT_TYPES = {
   dischargeRequested: 'no.hitbridge.discharge.requested.v1',
   handoverPacket: 'no.hitbridge.handover.packet.v1',
+  handoverOverdue: 'no.hitbridge.handover.overdue.v1',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -37,9 +34,14 @@ export const TOPICS = {
   records: 'hit-bridge.records.v1',
   /** delivery.failed; key: patient key. */
   deliveryFailures: 'hit-bridge.delivery-failures.v1',
-  /** Reserved for discharge and handover-packet events. */
+  /** discharge.requested, handover.overdue; key: patient key. The handover worker consumes it. */
   handover: 'hit-bridge.handover.v1',
+  /** handover.packet; key: the recipient ("her:<HER-id>", "training-contact:<patient key>"). */
+  handoverPackets: 'hit-bridge.handover-packets.v1',
 } as const;
+
+/** Where municipalities answer (the same payload as POST /v1/handover-acknowledgements); the default of HANDOVER_STATUS_TOPIC. */
+export const DEFAULT_HANDOVER_STATUS_TOPIC = 'no.hitbridge.handover.status.v1';
 
 export const DEFAULT_EVENT_SOURCE = '/hit-bridge';
 
@@ -170,7 +172,7 @@ export interface EventMeta {
   readonly source?: string;
 }
 
-function envelope<T extends EventType, D>(meta: EventMeta, type: T, subject: string, data: D): CloudEvent<T, D> {
+export function envelope<T extends EventType, D>(meta: EventMeta, type: T, subject: string, data: D): CloudEvent<T, D> {
   return {
     specversion: '1.0',
     id: meta.id,
@@ -244,7 +246,10 @@ export function occurredAtOf(
 }
 
 export function topicOf(type: EventType): string {
-  return type === EVENT_TYPES.deliveryFailed ? TOPICS.deliveryFailures : TOPICS.records;
+  if (type === EVENT_TYPES.deliveryFailed) return TOPICS.deliveryFailures;
+  if (type === EVENT_TYPES.handoverPacket) return TOPICS.handoverPackets;
+  if (type === EVENT_TYPES.dischargeRequested || type === EVENT_TYPES.handoverOverdue) return TOPICS.handover;
+  return TOPICS.records;
 }
 
 /** Content type of a structured-mode CloudEvent (CloudEvents Kafka protocol binding). */

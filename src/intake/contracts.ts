@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { InputKindName } from '../../mappings/registry.ts';
-import type { InputSchemas } from './validation.ts';
+import type { InputSchemas, ValidatedKindName } from './validation.ts';
 
 export interface Contracts {
   readonly schemas: InputSchemas;
@@ -16,10 +15,12 @@ export interface Contracts {
 }
 
 /** The schema file of each input kind, under contracts/schemas/. */
-export const SCHEMA_FILES: { readonly [K in InputKindName]: string } = {
+export const SCHEMA_FILES: { readonly [K in ValidatedKindName]: string } = {
   'hit-sessions': 'hit-session.schema.json',
   'fitness-tests': 'fitness-test.schema.json',
   prescriptions: 'prescription.schema.json',
+  discharges: 'discharge.schema.json',
+  'handover-acknowledgements': 'handover-acknowledgement.schema.json',
 };
 
 type JsonObject = Record<string, unknown>;
@@ -40,6 +41,8 @@ export function loadContracts(dir = 'contracts'): Contracts {
     'hit-sessions': readJsonObject(join(dir, 'schemas', SCHEMA_FILES['hit-sessions'])),
     'fitness-tests': readJsonObject(join(dir, 'schemas', SCHEMA_FILES['fitness-tests'])),
     prescriptions: readJsonObject(join(dir, 'schemas', SCHEMA_FILES.prescriptions)),
+    discharges: readJsonObject(join(dir, 'schemas', SCHEMA_FILES.discharges)),
+    'handover-acknowledgements': readJsonObject(join(dir, 'schemas', SCHEMA_FILES['handover-acknowledgements'])),
   };
   const openapi: unknown = parseYaml(readFileSync(join(dir, 'openapi.yaml'), 'utf8'));
   if (!isObject(openapi)) throw new Error(`${join(dir, 'openapi.yaml')}: expected a YAML mapping`);

@@ -14,18 +14,28 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { osloCalendarDate } from '../../mappings/common.ts';
-import type { InputKindName, InputKinds } from '../../mappings/registry.ts';
+import type { DischargeInput, HandoverAcknowledgementInput } from '../../mappings/inputs.ts';
+import type { InputKinds } from '../../mappings/registry.ts';
+import { parseHerId } from '../domain/her-id.ts';
 import { parseNationalId } from '../domain/national-id.ts';
 import { invalidInput, type FieldError } from '../platform/problem.ts';
 
-/** The three input schemas as parsed JSON, by input kind (see contracts.ts for loading them). */
-export type InputSchemas = { readonly [K in InputKindName]: Readonly<Record<string, unknown>> };
+/** Everything the API validates: the inputs that become EHR records, and the handover's own. */
+export interface ValidatedInputs extends InputKinds {
+  discharges: DischargeInput;
+  'handover-acknowledgements': HandoverAcknowledgementInput;
+}
+
+export type ValidatedKindName = keyof ValidatedInputs;
+
+/** The input schemas as parsed JSON, by input kind (see contracts.ts for loading them). */
+export type InputSchemas = { readonly [K in ValidatedKindName]: Readonly<Record<string, unknown>> };
 
 export interface InputValidator {
   /** The input, typed, if it is valid; otherwise throws a 422 Problem listing every failing field. */
-  validate<K extends InputKindName>(kind: K, body: unknown): InputKinds[K];
+  validate<K extends ValidatedKindName>(kind: K, body: unknown): ValidatedInputs[K];
   /** Every failing field (empty when the input is valid); for tests and tools. */
-  check(kind: InputKindName, body: unknown): FieldError[];
+  check(kind: ValidatedKindName, body: unknown): FieldError[];
 }
 
 /** More errors than this and the rest are summarised: a body can have thousands of unknown fields. */
@@ -42,13 +52,15 @@ export function createInputValidator(schemas: InputSchemas): InputValidator {
   const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
   addFormats.default(ajv, ['date', 'date-time']);
   ajv.addKeyword({ keyword: UNIT_KEYWORD, schemaType: 'string' });
-  const compiled: Record<InputKindName, ValidateFunction> = {
+  const compiled: Record<ValidatedKindName, ValidateFunction> = {
     'hit-sessions': ajv.compile(schemas['hit-sessions']),
     'fitness-tests': ajv.compile(schemas['fitness-tests']),
     prescriptions: ajv.compile(schemas.prescriptions),
+    discharges: ajv.compile(schemas.discharges),
+    'handover-acknowledgements': ajv.compile(schemas['handover-acknowledgements']),
   };
 
-  const check = (kind: InputKindName, body: unknown): FieldError[] => {
+  const check = (kind: ValidatedKindName, body: unknown): FieldError[] => {
     const validateSchema = compiled[kind];
     const schemaErrors = validateSchema(body) ? [] : describeSchemaErrors(validateSchema.errors ?? []);
     const ruleErrors = RULES[kind](new RuleContext(body, schemaErrors));
@@ -57,10 +69,10 @@ export function createInputValidator(schemas: InputSchemas): InputValidator {
 
   return {
     check,
-    validate<K extends InputKindName>(kind: K, body: unknown): InputKinds[K] {
+    validate<K extends ValidatedKindName>(kind: K, body: unknown): ValidatedInputs[K] {
       const errors = check(kind, body);
       if (errors.length > 0) throw invalidInput(capped(errors));
-      return body as InputKinds[K];
+      return body as ValidatedInputs[K];
     },
   };
 }
@@ -82,6 +94,9 @@ function capped(errors: readonly FieldError[]): FieldError[] {
 
 const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 const DATE_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
+const PHONE_PATTERN = '^\\+?\\d[\\d ]{6,18}\\d$';
+const EMAIL_PATTERN = '^[^@\\s]{1,64}@[^@\\s]+\\.[^@\\s]+$';
+const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 const DATE_TIME_WORDS =
   'must be a date and time with seconds and a time-zone offset, e.g. 2026-03-02T10:15:00+01:00 or 2026-03-02T09:15:00Z';
 
@@ -92,6 +107,11 @@ const PATTERN_WORDS: Readonly<Record<string, string>> = {
   '^\\d{11}$': 'must be exactly 11 digits',
   '^\\d{4,9}$': 'must be 4 to 9 digits',
   [DATE_TIME_PATTERN]: DATE_TIME_WORDS,
+  '^\\d{4}$': 'must be exactly 4 digits (a kommunenummer, e.g. 5001)',
+  '^\\d{1,9}$': 'must be 1 to 9 digits',
+  [PHONE_PATTERN]: 'must be a phone number: 8–20 digits and spaces, optionally starting with +, e.g. "+47 400 00 001"',
+  [EMAIL_PATTERN]: 'must be an e-mail address like name@example.no',
+  [UUID_PATTERN]: 'must be a lower-case UUID, e.g. 0b8e7c52-6f0e-4c6a-9d5e-2f1c3a4b5d6e',
 };
 
 const FORMAT_WORDS: Readonly<Record<string, string>> = {
@@ -417,7 +437,36 @@ const all =
   (ctx) =>
     rules.flatMap((rule) => rule(ctx));
 
-const RULES: Readonly<Record<InputKindName, Rule>> = {
+/** A HER-id named for the Frisklivssentral must be one (digits; UNCONFIRMED length, see her-id.ts). */
+const herIdRule: Rule = (ctx) => {
+  const herId = ctx.string('/recipients/frisklivssentral/herId');
+  if (herId === undefined) return [];
+  const parsed = parseHerId(herId);
+  return parsed.ok
+    ? []
+    : [{ field: '/recipients/frisklivssentral/herId', rule: 'her-id', message: `is not a HER-id: ${parsed.reason}` }];
+};
+
+/** Contact details without a way to reach anyone are no contact. */
+const contactReachable =
+  (...pointers: string[]): Rule =>
+  (ctx) =>
+    pointers.flatMap((pointer) =>
+      ctx.present(pointer) && ctx.sound(pointer) && !ctx.present(`${pointer}/phone`) && !ctx.present(`${pointer}/email`)
+        ? [{ field: pointer, rule: 'reachable', message: 'must give a phone number or an e-mail address (or both)' }]
+        : [],
+    );
+
+/** The Physical Activity IG's Task rule pa-taskrm-1: these statuses need a statusReason. */
+const STATUSES_NEEDING_A_REASON = new Set(['rejected', 'on-hold', 'failed']);
+
+const reasonForStatus: Rule = (ctx) => {
+  const status = ctx.string('/status');
+  if (status === undefined || !STATUSES_NEEDING_A_REASON.has(status) || ctx.present('/reason')) return [];
+  return [{ field: '/reason', rule: 'required-for-status', message: `is required when status is ${status}` }];
+};
+
+const RULES: Readonly<Record<ValidatedKindName, Rule>> = {
   'hit-sessions': all(
     nationalIdRule(['/startedAt']),
     idsCarryNoNationalId('/source', '/sessionId', '/prescriptionId'),
@@ -433,4 +482,11 @@ const RULES: Readonly<Record<InputKindName, Rule>> = {
     intensityLowNotAboveHigh,
     goalTargetRange,
   ),
+  discharges: all(
+    nationalIdRule(['/dischargedAt']),
+    idsCarryNoNationalId('/source', '/dischargeId', '/prescriptionId'),
+    herIdRule,
+    contactReachable('/recipients/trainingContact', '/hospitalContact'),
+  ),
+  'handover-acknowledgements': all(idsCarryNoNationalId('/reason', '/by'), reasonForStatus),
 };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   ALL_EVENT_TYPES,
+  DEFAULT_HANDOVER_STATUS_TOPIC,
   buildDeliveryFailedEvent,
   buildRecordedEvent,
   dataschemaOf,
@@ -171,7 +172,8 @@ describe('event schemas (contracts/events/)', () => {
 
   it.each(ALL_EVENT_TYPES)('%s: every object is closed and every property described in words', (type) => {
     walk(schemas[type], (object, path) => {
-      if (object.type === 'object')
+      // A FHIR Bundle and the training contact's plan are documents with their own schemas, not closed here.
+      if (object.type === 'object' && !/\/packet\/properties\/(bundle|plan)$/.test(path))
         expect({ path, additionalProperties: object.additionalProperties }).toEqual({
           path,
           additionalProperties: false,
@@ -192,8 +194,11 @@ describe('event schemas (contracts/events/)', () => {
     const first = schemas[EVENT_TYPES.sessionRecorded] as { properties: { data: { properties: Node } } };
     for (const type of ALL_EVENT_TYPES) {
       const schema = schemas[type] as { properties: { data: { properties: Node } } };
-      for (const field of shared)
+      for (const field of shared) {
+        // The handover events name the discharge as handoverId and may carry no patient key.
+        if (!(field in schema.properties.data.properties)) continue;
         expect(schema.properties.data.properties[field]).toEqual(first.properties.data.properties[field]);
+      }
     }
   });
 });
@@ -217,7 +222,7 @@ describe('contracts/asyncapi.yaml', () => {
       Object.values(doc.channels)
         .map((c) => c.address)
         .sort(),
-    ).toEqual(Object.values(TOPICS).sort());
+    ).toEqual([...Object.values(TOPICS), DEFAULT_HANDOVER_STATUS_TOPIC].sort());
   });
 
   it('documents every event type on the topic the code publishes it to, with its schema file', () => {

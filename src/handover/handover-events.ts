@@ -1,0 +1,133 @@
+/**
+ * The handover's events (contracts/events/discharge.requested, handover.packet, handover.overdue):
+ * built here, pure, in the same CloudEvents envelope as the record events. Ids are deterministic
+ * (eventId of the discharge's submission, the type and — for a packet — the recipient), so a
+ * packet published again after a crash is recognisably the same packet.
+ *
+ * What each may carry: the discharge event only ids, the patient key, the municipality and the
+ * consent flags (the national id, names and contacts stay in the store); a packet its recipient's
+ * packet (see the asyncapi description of hit-bridge.handover-packets.v1); the overdue event ids,
+ * the patient key and the Frisklivssentral's HER-id.
+ */
+import type { DischargeInput } from '../../mappings/inputs.ts';
+import {
+  envelope,
+  eventId,
+  EVENT_TYPES,
+  STRUCTURED_CONTENT_TYPE,
+  topicOf,
+  type CloudEvent,
+  type EventMeta,
+} from '../events/cloud-events.ts';
+import type { OutgoingEvent } from '../events/event-bus.ts';
+import type { FrisklivssentralEntry, HandoverPacket } from './types.ts';
+
+export interface DischargeRef {
+  /** The discharge's submission id: also the handover's id. */
+  readonly submissionId: string;
+  readonly source: string;
+  readonly dischargeId: string;
+  readonly patientKey: string;
+}
+
+export interface DischargeRequestedData {
+  readonly submissionId: string;
+  readonly kind: 'discharges';
+  readonly source: string;
+  readonly inputId: string;
+  readonly patientKey: string;
+  readonly dischargedAt: string;
+  readonly prescriptionId: string;
+  readonly municipality: string;
+  readonly consent: { readonly frisklivssentral: boolean; readonly trainingContact: boolean };
+  readonly trainingContactNamed: boolean;
+}
+
+export function buildDischargeRequestedEvent(
+  ref: DischargeRef,
+  input: DischargeInput,
+  time: Date,
+): CloudEvent<typeof EVENT_TYPES.dischargeRequested, DischargeRequestedData> {
+  const type = EVENT_TYPES.dischargeRequested;
+  return envelope({ id: eventId(ref.submissionId, type), time }, type, ref.submissionId, {
+    submissionId: ref.submissionId,
+    kind: 'discharges',
+    source: ref.source,
+    inputId: ref.dischargeId,
+    patientKey: ref.patientKey,
+    dischargedAt: input.dischargedAt,
+    prescriptionId: input.prescriptionId,
+    municipality: input.municipality,
+    consent: { frisklivssentral: input.consent.frisklivssentral, trainingContact: input.consent.trainingContact },
+    trainingContactNamed: input.recipients.trainingContact !== undefined,
+  });
+}
+
+/** The Kafka key of a packet: the recipient, never a person's identity. */
+export function recipientKey(
+  packet: HandoverPacket,
+  ref: DischargeRef,
+  frisklivssentral: FrisklivssentralEntry,
+): string {
+  return packet.recipient === 'frisklivssentral'
+    ? `her:${frisklivssentral.herId}`
+    : `training-contact:${ref.patientKey}`;
+}
+
+export function buildHandoverPacketEvent(
+  meta: Omit<EventMeta, 'id'>,
+  ref: DischargeRef,
+  packet: HandoverPacket,
+  frisklivssentral: FrisklivssentralEntry,
+  taskReference: string | undefined,
+): CloudEvent<typeof EVENT_TYPES.handoverPacket> {
+  const type = EVENT_TYPES.handoverPacket;
+  const body =
+    packet.recipient === 'frisklivssentral'
+      ? { bundle: packet.bundle, html: packet.html }
+      : { plan: packet.plan, html: packet.html };
+  return envelope({ ...meta, id: eventId(ref.submissionId, type, packet.recipient) }, type, ref.submissionId, {
+    handoverId: ref.submissionId,
+    recipient: packet.recipient,
+    recipientKey: recipientKey(packet, ref, frisklivssentral),
+    source: ref.source,
+    inputId: ref.dischargeId,
+    frisklivssentral: { herId: frisklivssentral.herId, name: frisklivssentral.name },
+    // The training contact gets no EHR reference (not health personnel).
+    ...(packet.recipient === 'frisklivssentral' && taskReference !== undefined ? { taskReference } : {}),
+    packet: body,
+  });
+}
+
+export function buildHandoverOverdueEvent(
+  time: Date,
+  ref: DischargeRef,
+  detail: {
+    readonly herId: string;
+    readonly taskReference?: string;
+    readonly packetsSentAt: Date;
+    readonly timeoutHours: number;
+  },
+): CloudEvent<typeof EVENT_TYPES.handoverOverdue> {
+  const type = EVENT_TYPES.handoverOverdue;
+  return envelope({ id: eventId(ref.submissionId, type), time }, type, ref.submissionId, {
+    handoverId: ref.submissionId,
+    source: ref.source,
+    inputId: ref.dischargeId,
+    patientKey: ref.patientKey,
+    herId: detail.herId,
+    ...(detail.taskReference === undefined ? {} : { taskReference: detail.taskReference }),
+    packetsSentAt: detail.packetsSentAt.toISOString(),
+    timeoutHours: detail.timeoutHours,
+  });
+}
+
+/** The record to publish: topic by type; key the patient key, or for a packet its recipient. */
+export function handoverOutgoing(event: CloudEvent, key: string): OutgoingEvent {
+  return {
+    topic: topicOf(event.type),
+    key,
+    value: { ...event },
+    headers: { 'content-type': STRUCTURED_CONTENT_TYPE },
+  };
+}

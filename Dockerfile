@@ -35,6 +35,7 @@ COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY package.json ./
 COPY contracts ./contracts
 COPY profiles ./profiles
+COPY config ./config
 COPY mappings ./mappings
 COPY src ./src
 ENV NODE_ENV=production \

@@ -10,7 +10,7 @@ export type Parsed = { readonly ok: true; readonly value: Command } | { readonly
 
 export const USAGE = `usage: hit-bridge <command>
 
-  serve [--roles api,ehr,relay]   run the service (all roles unless --roles says otherwise)
+  serve [--roles api,ehr,relay,handover]   run the service (all roles unless --roles says otherwise)
   replay <submission-id>          re-queue a failed submission once its cause is fixed
   tail [--topic <name>]… [--from-beginning]
                                   follow the event stream, one readable line per event
@@ -18,7 +18,7 @@ export const USAGE = `usage: hit-bridge <command>
 
 Configuration comes from the environment, as for the service (see README).`;
 
-const ROLES = /^(api|ehr|relay)(,(api|ehr|relay))*$/;
+const ROLES = /^(api|ehr|relay|handover)(,(api|ehr|relay|handover))*$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function parseArgs(argv: readonly string[]): Parsed {
@@ -49,9 +49,10 @@ function parseServe(rest: readonly string[]): Parsed {
   const [flag, value, ...extra] = rest;
   const roles = flag?.startsWith('--roles=') ? flag.slice('--roles='.length) : flag === '--roles' ? value : undefined;
   const leftover = flag?.startsWith('--roles=') ? [value, ...extra].filter((item) => item !== undefined) : extra;
-  if (roles === undefined || leftover.length > 0) return { ok: false, error: 'serve takes only --roles api,ehr,relay' };
+  if (roles === undefined || leftover.length > 0)
+    return { ok: false, error: 'serve takes only --roles api,ehr,relay,handover' };
   if (!ROLES.test(roles))
-    return { ok: false, error: `--roles must be a comma-separated list of api, ehr, relay (got "${roles}")` };
+    return { ok: false, error: `--roles must be a comma-separated list of api, ehr, relay, handover (got "${roles}")` };
   return { ok: true, value: { command: 'serve', roles } };
 }
 

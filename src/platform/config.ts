@@ -145,10 +145,10 @@ export const configSchema = {
     },
     ROLES: {
       type: 'string',
-      pattern: '^(api|ehr|relay)(,(api|ehr|relay))*$',
-      default: 'api,ehr,relay',
+      pattern: '^(api|ehr|relay|handover)(,(api|ehr|relay|handover))*$',
+      default: 'api,ehr,relay,handover',
       description:
-        'Which parts run in this process: api (the HTTP intake), ehr (delivery to the EHR), relay (outbox to the event bus). Health and readiness are always served.',
+        'Which parts run in this process: api (the HTTP intake), ehr (delivery to the EHR), relay (outbox to the event bus), handover (discharge packets, referral Tasks, acknowledgements). Health and readiness are always served.',
     },
     PATIENT_KEY_SECRET: {
       type: 'string',
@@ -233,6 +233,65 @@ export const configSchema = {
       default: 30000,
       description:
         'How long the HTTP API gives one request, from its first byte to the answer; a request still unanswered then gets 503 (headers must arrive within 10 s of connecting, or this if less).',
+    RECIPIENT_DIRECTORY_PATH: {
+      type: 'string',
+      minLength: 1,
+      default: 'config/recipient-directory.yaml',
+      description:
+        'The recipient directory (YAML or JSON): kommunenummer → Frisklivssentral. Checked at start-up; any problem stops the process, naming its line. The default is a synthetic example.',
+    },
+    HOSPITAL_CONTACT_ORGANISATION: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description:
+        'The hospital (or department) the handover packets name as the contact. With HOSPITAL_CONTACT_NAME and a phone or e-mail it is the fallback for discharges that give no hospitalContact; unset, every discharge must give one.',
+    },
+    HOSPITAL_CONTACT_NAME: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 100,
+      description: 'Who (a person or a role) the municipality may call at the hospital, for the fallback contact.',
+    },
+    HOSPITAL_CONTACT_PHONE: {
+      type: 'string',
+      pattern: '^\\+?\\d[\\d ]{6,18}\\d$',
+      description: 'Phone number of the fallback hospital contact.',
+    },
+    HOSPITAL_CONTACT_EMAIL: {
+      type: 'string',
+      pattern: '^[^@\\s]{1,64}@[^@\\s]+\\.[^@\\s]+$',
+      description: 'E-mail address of the fallback hospital contact.',
+    },
+    HANDOVER_ACK_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 2592000000,
+      default: 259200000,
+      description:
+        'How long after its packets are sent a handover may go unanswered by the Frisklivssentral before hit-bridge raises handover.overdue (once) and counts it (259200000 = 3 days).',
+    },
+    HANDOVER_CONSUMER_GROUP: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._-]{1,200}$',
+      default: 'hit-bridge-handover',
+      description:
+        'Kafka consumer group (or embedded-log group) of the handover worker for discharge events; the status topic is read by this name + ".status".',
+    },
+    HANDOVER_STATUS_TOPIC: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._-]{1,249}$',
+      default: 'no.hitbridge.handover.status.v1',
+      description:
+        'Topic where municipalities may publish acknowledgements (the POST /v1/handover-acknowledgements body).',
+    },
+    HANDOVER_LEASE_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 3600000,
+      default: 120000,
+      description:
+        'How long a handover worker holds a claimed handover or Task update; if its process dies, another worker takes it back after this.',
     },
     NCMP_DIPS_CODING: {
       type: 'boolean',
@@ -373,7 +432,11 @@ const patternRules: Record<string, string> = {
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
   AUTH_ISSUER: 'must be an http:// or https:// URL',
   AUTH_JWKS_URL: 'must be an http:// or https:// URL',
-  ROLES: 'must be a comma-separated list of api, ehr, relay',
+  ROLES: 'must be a comma-separated list of api, ehr, relay, handover',
+  HOSPITAL_CONTACT_PHONE: 'must be a phone number: digits and spaces, optionally starting with +',
+  HOSPITAL_CONTACT_EMAIL: 'must be an e-mail address like name@example.no',
+  HANDOVER_CONSUMER_GROUP: 'must be 1–200 letters, digits, ".", "_" or "-"',
+  HANDOVER_STATUS_TOPIC: 'must be a Kafka topic name: 1–249 letters, digits, ".", "_" or "-"',
 };
 
 function ruleText(error: ErrorObject, name: string): string {

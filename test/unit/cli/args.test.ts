@@ -23,9 +23,9 @@ describe('the hit-bridge command line', () => {
   it.each([
     [
       ['serve', '--roles', 'api,worker'],
-      '--roles must be a comma-separated list of api, ehr, relay (got "api,worker")',
+      '--roles must be a comma-separated list of api, ehr, relay, handover (got "api,worker")',
     ],
-    [['serve', '--port', '1'], 'serve takes only --roles api,ehr,relay'],
+    [['serve', '--port', '1'], 'serve takes only --roles api,ehr,relay,handover'],
     [['replay'], 'replay takes exactly one submission id'],
     [['replay', 'S-2026-0042'], '"S-2026-0042" is not a submission id (a UUID)'],
     [['tail', '--follow'], 'tail does not understand "--follow"'],

@@ -15,6 +15,7 @@ import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
 import { authenticate, type InboundAuth } from './auth.ts';
 import type { Contracts } from './contracts.ts';
 import { bodyProblem } from './json-body.ts';
+import { handoverRoutes, type HandoverRouteDeps } from './handover-routes.ts';
 import { previewRoutes, type Mappers } from './preview.ts';
 import { rateLimit, type RateLimiter } from './rate-limit.ts';
 import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
@@ -42,6 +43,8 @@ export interface AppDeps {
   readonly requestTimeoutMs?: number;
   /** The accepting routes (POST /v1/<kind>, GET /v1/submissions/:id); absent where the api role is off. */
   readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
+  /** POST /v1/discharges and /v1/handover-acknowledgements; absent where the api role is off. */
+  readonly handover?: Omit<HandoverRouteDeps, 'validator' | 'bodyLimitBytes'>;
 }
 
 declare module 'express-serve-static-core' {
@@ -94,6 +97,9 @@ export function createApp(deps: AppDeps): Express {
         metrics: deps.metrics,
       }),
     );
+  }
+  if (deps.handover !== undefined) {
+    app.use(handoverRoutes({ ...deps.handover, validator, bodyLimitBytes: deps.bodyLimitBytes }));
   }
   app.use(
     previewRoutes({

@@ -15,7 +15,7 @@ import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings
 import type { PatientKeyer } from '../events/patient-key.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { badRequest, conflict, methodNotAllowed, notFound } from '../platform/problem.ts';
-import type { Store, Submission } from '../store/store.ts';
+import type { HandoverState, Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import type { InputValidator } from './validation.ts';
 
@@ -42,7 +42,7 @@ const INPUT_ID_FIELD: Readonly<Record<InputKindName, string>> = {
 };
 
 // RFC 9110 token-ish: visible ASCII, bounded, so a key can never smuggle personal data at length.
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function submissionRoutes(deps: SubmissionDeps): Router {
@@ -104,7 +104,8 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
     const id = req.params.id;
     const submission = UUID.test(id) ? await deps.store.getSubmission(id) : undefined;
     if (submission === undefined) throw notFound(`No submission ${id}`);
-    res.json(statusView(submission, await deps.store.timeline(id)));
+    const handover = submission.kind === 'discharges' ? await deps.store.getHandover(id) : undefined;
+    res.json({ ...statusView(submission, await deps.store.timeline(id)), ...handoverView(handover) });
   });
 
   return router;
@@ -127,6 +128,27 @@ function statusView(submission: Submission, timeline: Awaited<ReturnType<Store['
       message: entry.message,
       ...(entry.detail === undefined ? {} : { detail: entry.detail }),
     })),
+  };
+}
+
+/** A discharge's handover at a glance; the timeline tells the story (packets sent or omitted, Task, answers). */
+function handoverView(handover: HandoverState | undefined): Record<string, unknown> {
+  if (handover === undefined) return {};
+  return {
+    handover: {
+      startedAt: handover.startedAt.toISOString(),
+      ...(handover.packetsSentAt === undefined ? {} : { packetsSentAt: handover.packetsSentAt.toISOString() }),
+      ...(handover.taskReference === undefined ? {} : { task: handover.taskReference }),
+      ...(handover.acknowledgement === undefined
+        ? {}
+        : {
+            acknowledgement: {
+              status: handover.acknowledgement.status,
+              at: handover.acknowledgement.at.toISOString(),
+            },
+          }),
+      ...(handover.overdueAt === undefined ? {} : { overdueAt: handover.overdueAt.toISOString() }),
+    },
   };
 }
 

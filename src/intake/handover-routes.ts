@@ -1,0 +1,133 @@
+/**
+ * POST /v1/discharges: validated, stored with its discharge.requested event in ONE transaction
+ * (the event is the submission's first outbox job), answered 202 — from then on the handover
+ * worker owns it. Sending again is safe exactly as for the other inputs (same dischargeId +
+ * source + content, or the same Idempotency-Key: the same submission).
+ *
+ * POST /v1/handover-acknowledgements: the municipality's answer, recorded on the discharge's
+ * timeline with a job that sets the referral Task in the EHR to the new status.
+ */
+import { randomUUID } from 'node:crypto';
+import { Router, type RequestHandler } from 'express';
+import type { DischargeInput } from '../../mappings/inputs.ts';
+import type { EventValidator } from '../events/event-validator.ts';
+import type { PatientKeyer } from '../events/patient-key.ts';
+import { acknowledgeHandover } from '../handover/acknowledgements.ts';
+import { buildDischargeRequestedEvent, handoverOutgoing } from '../handover/handover-events.ts';
+import type { RecipientDirectory } from '../handover/recipient-directory.ts';
+import { badRequest, conflict, invalidInput, methodNotAllowed, type FieldError } from '../platform/problem.ts';
+import type { Store } from '../store/store.ts';
+import { jsonBody } from './json-body.ts';
+import { hashOf, IDEMPOTENCY_KEY } from './submissions.ts';
+import type { InputValidator } from './validation.ts';
+
+export interface HandoverRouteDeps {
+  readonly validator: InputValidator;
+  readonly store: Store;
+  readonly patientKey: PatientKeyer;
+  readonly eventValidator: EventValidator;
+  readonly bodyLimitBytes: number;
+  readonly clock: () => Date;
+  /** When given, a discharge to a municipality (or HER-id) it does not know is refused at once. */
+  readonly directory?: RecipientDirectory;
+  /** Whether a hospital contact is configured for discharges that give none. */
+  readonly hospitalContactConfigured: boolean;
+}
+
+export function handoverRoutes(deps: HandoverRouteDeps): Router {
+  const router = Router();
+  const body = jsonBody(deps.bodyLimitBytes);
+  const onlyPost: RequestHandler = (req, res, next) => {
+    res.setHeader('Allow', 'POST');
+    next(methodNotAllowed(`${req.method} is not supported here; POST the input as JSON.`));
+  };
+
+  router.post('/v1/discharges', ...body, async (req, res) => {
+    const idempotencyKey = req.get('idempotency-key');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw badRequest('Idempotency-Key must be 1–255 visible ASCII characters (a UUID is a good choice).');
+    }
+    const input = deps.validator.validate('discharges', req.body);
+    const problems = recipientProblems(input, deps);
+    if (problems.length > 0) throw invalidInput(problems);
+
+    const id = randomUUID();
+    const now = deps.clock();
+    const patientKey = deps.patientKey(input.patient.nationalId);
+    const event = buildDischargeRequestedEvent(
+      { submissionId: id, source: input.source, dischargeId: input.dischargeId, patientKey },
+      input,
+      now,
+    );
+    deps.eventValidator.assertValidEvent(event);
+    const outcome = await deps.store.accept(
+      {
+        id,
+        kind: 'discharges',
+        source: input.source,
+        inputId: input.dischargeId,
+        idempotencyKey,
+        bodyHash: hashOf(input),
+        body: input,
+        patientKey,
+        acceptedAt: now,
+      },
+      { queue: 'event-publish', payload: handoverOutgoing(event, patientKey), runAt: now },
+    );
+    if (outcome.outcome === 'conflict') {
+      throw conflict(
+        outcome.reason === 'idempotency-key'
+          ? 'This Idempotency-Key was already used for a request with other content; use a new key for a new request.'
+          : `This dischargeId from this source was already submitted with other content ` +
+              `(submission ${outcome.existing.id}); send corrections under a new dischargeId.`,
+      );
+    }
+    const statusUrl = `/v1/submissions/${outcome.submission.id}`;
+    res
+      .status(outcome.outcome === 'created' ? 202 : 200)
+      .location(statusUrl)
+      .json({ id: outcome.submission.id, status: outcome.submission.status, statusUrl });
+  });
+  router.all('/v1/discharges', onlyPost);
+
+  router.post('/v1/handover-acknowledgements', ...body, async (req, res) => {
+    const ack = deps.validator.validate('handover-acknowledgements', req.body);
+    await acknowledgeHandover(deps.store, ack, deps.clock());
+    const statusUrl = `/v1/submissions/${ack.handoverId}`;
+    res.status(202).location(statusUrl).json({ id: ack.handoverId, status: ack.status, statusUrl });
+  });
+  router.all('/v1/handover-acknowledgements', onlyPost);
+
+  return router;
+}
+
+/** What the recipient directory and the configuration must be able to answer for this discharge. */
+function recipientProblems(input: DischargeInput, deps: HandoverRouteDeps): FieldError[] {
+  const problems: FieldError[] = [];
+  const herId = input.recipients.frisklivssentral?.herId;
+  if (deps.directory !== undefined) {
+    if (herId !== undefined && deps.directory.byHerId(herId) === undefined) {
+      problems.push({
+        field: '/recipients/frisklivssentral/herId',
+        rule: 'known-recipient',
+        message: 'is not a Frisklivssentral in the recipient directory',
+      });
+    }
+    if (herId === undefined && deps.directory.byMunicipality(input.municipality) === undefined) {
+      problems.push({
+        field: '/municipality',
+        rule: 'known-recipient',
+        message:
+          'has no Frisklivssentral in the recipient directory; name one with recipients.frisklivssentral.herId, or ask for the directory to be extended',
+      });
+    }
+  }
+  if (input.hospitalContact === undefined && !deps.hospitalContactConfigured) {
+    problems.push({
+      field: '/hospitalContact',
+      rule: 'required-without-fallback',
+      message: 'is required: no hospital contact is configured for discharges that give none',
+    });
+  }
+  return problems;
+}

@@ -19,6 +19,8 @@ import { loadEventSchemas } from './events/event-schemas.ts';
 import { createEventValidator } from './events/event-validator.ts';
 import { createPatientKeyer } from './events/patient-key.ts';
 import { patientKeySecret } from './events/patient-key-secret.ts';
+import { hospitalContactFromConfig } from './handover/hospital-contact.ts';
+import { loadRecipientDirectory } from './handover/recipient-directory.ts';
 import { createApp } from './intake/app.ts';
 import { createJwtVerifier, type InboundAuth } from './intake/auth.ts';
 import { createRateLimiter } from './intake/rate-limit.ts';
@@ -74,6 +76,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Closed in reverse order of creation, after the HTTP server and the workers.
   const closers: (() => Promise<void>)[] = [];
 
+  // Checked before anything runs: a directory with a mistake would send a handover to nobody.
+  const directory = loadRecipientDirectory(config.RECIPIENT_DIRECTORY_PATH);
+  const hospitalContact = hospitalContactFromConfig(config);
+
   const configured = createConfiguredStore(config, logger);
   const { store, engine } = configured;
   closers.push(() => configured.close());
@@ -89,6 +95,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const { bus } = configuredBus;
   if (configuredBus.readiness !== undefined) readiness.push(configuredBus.readiness);
   closers.push(() => configuredBus.close());
+
+  const patientKey = createPatientKeyer(secret.secret);
 
   const workers: RunningWorker[] = [];
   const eventValidator = createEventValidator(loadEventSchemas());
@@ -154,7 +162,19 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     contracts: loadContracts(),
     mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    ...(roles.has('api') ? { submissions: { store, patientKey: createPatientKeyer(secret.secret), clock } } : {}),
+    ...(roles.has('api')
+      ? {
+          submissions: { store, patientKey, clock },
+          handover: {
+            store,
+            patientKey,
+            clock,
+            eventValidator,
+            directory,
+            hospitalContactConfigured: hospitalContact !== undefined,
+          },
+        }
+      : {}),
   });
   // Slow senders (a trickled body, headers that never end) cannot hold a connection longer than
   // a request may take (408, closed); the deadline in the app bounds the time to answer. Node

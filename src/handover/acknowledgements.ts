@@ -42,7 +42,9 @@ export async function acknowledgeHandover(store: Store, ack: HandoverAcknowledge
         {
           at: now,
           kind: 'acknowledged',
-          message: `The Frisklivssentral ${STATUS_WORDS[ack.status]}${ack.reason === undefined ? '' : `: ${ack.reason}`}.`,
+          message: sentence(
+            `The Frisklivssentral ${STATUS_WORDS[ack.status]}${ack.reason === undefined ? '' : `: ${ack.reason}`}`,
+          ),
           detail: { status: ack.status, at: at.toISOString(), ...(ack.by === undefined ? {} : { by: ack.by }) },
         },
       ],
@@ -53,4 +55,9 @@ export async function acknowledgeHandover(store: Store, ack: HandoverAcknowledge
   if (!recorded) {
     throw conflict(`Handover ${ack.handoverId} has not been sent yet; answer it once its packets have arrived.`);
   }
+}
+
+/** Ends with a full stop unless the municipality's words already end a sentence. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`;
 }

@@ -78,7 +78,7 @@ export function parseRecipientDirectory(text: string, fileName: string): Directo
   }
 
   const entries = new Map<string, FrisklivssentralEntry>();
-  for (const pair of municipalities.items as Pair[]) {
+  for (const pair of municipalities.items) {
     const entry = readEntry(pair, at, where);
     if (entry !== undefined) entries.set(entry.municipality, entry);
   }
@@ -116,12 +116,12 @@ function readEntry(
     return undefined;
   }
   const values: Partial<Record<Field, string>> = {};
-  let sound = true;
+  const found = { problems: 0 };
   const problem = (node: unknown, message: string): void => {
-    sound = false;
+    found.problems += 1;
     at(where(node), `municipality ${municipality}: ${message}`);
   };
-  for (const item of pair.value.items as Pair[]) {
+  for (const item of pair.value.items) {
     const name = isScalar(item.key) ? item.key.value : undefined;
     if (typeof name !== 'string' || !(FIELDS as readonly string[]).includes(name)) {
       problem(item.key, `unknown field ${JSON.stringify(String(name))} (known: ${FIELDS.join(', ')})`);
@@ -137,14 +137,11 @@ function readEntry(
     else values[name as Field] = value;
   }
   for (const field of REQUIRED) {
-    if (
-      values[field] === undefined &&
-      !(pair.value.items as Pair[]).some((i) => isScalar(i.key) && i.key.value === field)
-    ) {
+    if (values[field] === undefined && !pair.value.items.some((i) => isScalar(i.key) && i.key.value === field)) {
       problem(pair.value, `${field} is missing`);
     }
   }
-  if (!sound) return undefined;
+  if (found.problems > 0) return undefined;
   const { name, herId, organisationNumber, phone, email, fhirEndpoint } = values as Required<typeof values>;
   return {
     municipality,

@@ -233,6 +233,7 @@ export const configSchema = {
       default: 30000,
       description:
         'How long the HTTP API gives one request, from its first byte to the answer; a request still unanswered then gets 503 (headers must arrive within 10 s of connecting, or this if less).',
+    },
     RECIPIENT_DIRECTORY_PATH: {
       type: 'string',
       minLength: 1,

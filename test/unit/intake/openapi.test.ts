@@ -7,6 +7,8 @@ import request from 'supertest';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
 import { INPUT_KINDS } from '../../../mappings/registry.ts';
+import { loadEventSchemas } from '../../../src/events/event-schemas.ts';
+import { createEventValidator } from '../../../src/events/event-validator.ts';
 import { createPatientKeyer } from '../../../src/events/patient-key.ts';
 import { createApp } from '../../../src/intake/app.ts';
 import { loadContracts, SCHEMA_FILES } from '../../../src/intake/contracts.ts';
@@ -137,6 +139,8 @@ describe('contracts/openapi.yaml', () => {
   });
 
   it('is served by the app: every documented operation has a route', async () => {
+    const store = createSqliteStore({ file: ':memory:' });
+    const patientKey = createPatientKeyer('openapi-test-secret-openapi-test-secret');
     const app = createApp({
       logger: createLogger({ level: 'silent', pretty: false }),
       // Authentication has its own suite (auth.test.ts); these are about the routes behind it.
@@ -147,10 +151,13 @@ describe('contracts/openapi.yaml', () => {
       contracts: loadContracts(),
       mappingOptions: DEFAULT_MAPPING_OPTIONS,
       bodyLimitBytes: 1024 * 1024,
-      submissions: {
-        store: createSqliteStore({ file: ':memory:' }),
-        patientKey: createPatientKeyer('openapi-test-secret-openapi-test-secret'),
+      submissions: { store, patientKey, clock: () => new Date() },
+      handover: {
+        store,
+        patientKey,
         clock: () => new Date(),
+        eventValidator: createEventValidator(loadEventSchemas()),
+        hospitalContactConfigured: true,
       },
     });
     for (const [path, method] of operations) {

@@ -20,7 +20,7 @@ import type {
   StrengthSetInput,
   FitnessTestKind,
 } from '../../../mappings/inputs.ts';
-import { INPUT_KINDS, type InputKindName } from '../../../mappings/registry.ts';
+import { INPUT_KINDS } from '../../../mappings/registry.ts';
 import { loadContracts, SCHEMA_FILES } from '../../../src/intake/contracts.ts';
 import { createInputValidator, patternWords, type ValidatedKindName } from '../../../src/intake/validation.ts';
 import { EXAMPLES, fixtureInputs, STRENGTH_SESSION } from './examples.ts';

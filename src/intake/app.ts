@@ -44,7 +44,7 @@ export interface AppDeps {
   /** The accepting routes (POST /v1/<kind>, GET /v1/submissions/:id); absent where the api role is off. */
   readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
   /** POST /v1/discharges and /v1/handover-acknowledgements; absent where the api role is off. */
-  readonly handover?: Omit<HandoverRouteDeps, 'validator' | 'bodyLimitBytes'>;
+  readonly handover?: Omit<HandoverRouteDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
 }
 
 declare module 'express-serve-static-core' {
@@ -99,7 +99,9 @@ export function createApp(deps: AppDeps): Express {
     );
   }
   if (deps.handover !== undefined) {
-    app.use(handoverRoutes({ ...deps.handover, validator, bodyLimitBytes: deps.bodyLimitBytes }));
+    app.use(
+      handoverRoutes({ ...deps.handover, validator, bodyLimitBytes: deps.bodyLimitBytes, metrics: deps.metrics }),
+    );
   }
   app.use(
     previewRoutes({

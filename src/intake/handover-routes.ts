@@ -16,6 +16,7 @@ import { acknowledgeHandover } from '../handover/acknowledgements.ts';
 import { buildDischargeRequestedEvent, handoverOutgoing } from '../handover/handover-events.ts';
 import type { RecipientDirectory } from '../handover/recipient-directory.ts';
 import { badRequest, conflict, invalidInput, methodNotAllowed, type FieldError } from '../platform/problem.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import type { Store } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import { hashOf, IDEMPOTENCY_KEY } from './submissions.ts';
@@ -32,6 +33,7 @@ export interface HandoverRouteDeps {
   readonly directory?: RecipientDirectory;
   /** Whether a hospital contact is configured for discharges that give none. */
   readonly hospitalContactConfigured: boolean;
+  readonly metrics: Pick<Metrics, 'submissionAccepted'>;
 }
 
 export function handoverRoutes(deps: HandoverRouteDeps): Router {
@@ -82,6 +84,7 @@ export function handoverRoutes(deps: HandoverRouteDeps): Router {
               `(submission ${outcome.existing.id}); send corrections under a new dischargeId.`,
       );
     }
+    if (outcome.outcome === 'created') deps.metrics.submissionAccepted('discharges');
     const statusUrl = `/v1/submissions/${outcome.submission.id}`;
     res
       .status(outcome.outcome === 'created' ? 202 : 200)

@@ -11,6 +11,7 @@ import { loadRecipientDirectory } from '../../../src/handover/recipient-director
 import { createApp } from '../../../src/intake/app.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
+import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { NATIONAL_ID, variant } from './examples.ts';
@@ -40,6 +41,7 @@ async function setup(options: { hospitalContactConfigured?: boolean } = {}) {
     contracts: loadContracts(),
     mappingOptions: DEFAULT_MAPPING_OPTIONS,
     bodyLimitBytes: 256 * 1024,
+    metrics: createMetrics({ defaultMetrics: false }),
     submissions: { store, patientKey: createPatientKeyer('unit-test-secret-unit-test-secret'), clock: () => NOW },
     handover: {
       store,

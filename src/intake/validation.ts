@@ -486,7 +486,8 @@ const RULES: Readonly<Record<ValidatedKindName, Rule>> = {
     nationalIdRule(['/dischargedAt']),
     idsCarryNoNationalId('/source', '/dischargeId', '/prescriptionId'),
     herIdRule,
-    contactReachable('/recipients/trainingContact', '/hospitalContact'),
+    // A training contact may be known by name only (the Frisklivssentral puts them in touch).
+    contactReachable('/hospitalContact'),
   ),
   'handover-acknowledgements': all(idsCarryNoNationalId('/reason', '/by'), reasonForStatus),
 };

@@ -145,12 +145,12 @@ describe('POST /v1/discharges', () => {
     expect(errorsOf(unknownHerId)).toEqual([{ field: '/recipients/frisklivssentral/herId', rule: 'known-recipient' }]);
   });
 
-  it('asks for a hospital contact when none is configured, and for a way to reach a named contact', async () => {
+  it('asks for a hospital contact when none is configured, and for a way to reach a given one', async () => {
     const { app } = await setup({ hospitalContactConfigured: false });
     const response = await request(app)
       .post('/v1/discharges')
-      .send(variant(DISCHARGE, { '/recipients/trainingContact': { name: 'Ola Trener' } }));
-    expect(errorsOf(response)).toEqual([{ field: '/recipients/trainingContact', rule: 'reachable' }]);
+      .send(variant(DISCHARGE, { '/hospitalContact': { name: 'Sengepost 3' } }));
+    expect(errorsOf(response)).toEqual([{ field: '/hospitalContact', rule: 'reachable' }]);
     const noContact = await request(app).post('/v1/discharges').send(DISCHARGE);
     expect(errorsOf(noContact)).toEqual([{ field: '/hospitalContact', rule: 'required-without-fallback' }]);
   });

@@ -30,7 +30,7 @@ RUN apt-get update \
   && printf '#!/bin/sh\ncd /app && exec node src/cli/hit-bridge.ts "$@"\n' > /usr/local/bin/hit-bridge \
   && chmod 0755 /usr/local/bin/hit-bridge
 WORKDIR /app
-# contracts/ and profiles/ are read relative to the working directory at start-up.
+# contracts/, profiles/ and config/ (the example recipient directory) are read relative to the working directory at start-up.
 COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY package.json ./
 COPY contracts ./contracts

@@ -42,6 +42,7 @@ async function setup(options: { hospitalContactConfigured?: boolean } = {}) {
     mappingOptions: DEFAULT_MAPPING_OPTIONS,
     bodyLimitBytes: 256 * 1024,
     metrics: createMetrics({ defaultMetrics: false }),
+    auth: { mode: 'off' },
     submissions: { store, patientKey: createPatientKeyer('unit-test-secret-unit-test-secret'), clock: () => NOW },
     handover: {
       store,

@@ -217,6 +217,27 @@ describe.each(['default', 'split', 'hospital'] as const)('the %s render', (name)
     }
   });
 
+  it("spreads each Deployment's replicas over nodes, counting only its own pods", () => {
+    for (const deployment of ofKind(get(name).manifests, 'Deployment')) {
+      const spread = (podSpec(deployment) as PodSpec & { topologySpreadConstraints?: Json[] })
+        .topologySpreadConstraints;
+      expect(spread).toEqual([
+        {
+          maxSkew: 1,
+          topologyKey: 'kubernetes.io/hostname',
+          whenUnsatisfiable: 'ScheduleAnyway',
+          labelSelector: {
+            matchLabels: {
+              'app.kubernetes.io/name': 'hit-bridge',
+              'app.kubernetes.io/instance': RELEASE,
+              'app.kubernetes.io/component': component(deployment),
+            },
+          },
+        },
+      ]);
+    }
+  });
+
   it('holds no secret value: no Secret; secret variables only as files mounted from Secrets (<NAME>_FILE)', () => {
     const { manifests } = get(name);
     expect(ofKind(manifests, 'Secret')).toEqual([]);

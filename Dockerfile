@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # hit-bridge container image: Node.js 24 LTS running the TypeScript sources directly (type
-# stripping, as `npm start` and the tests do: ADR 0007), production dependencies only, a numeric
+# stripping, as `npm start` and the tests do: ADR 0008), production dependencies only, a numeric
 # non-root user, tini as PID 1. Nothing in the image is written at run time except DATA_DIR and
 # /tmp, so it runs with a read-only root filesystem (the Helm chart mounts emptyDirs there).
 # No Docker engine runs on the project's machines: `.ci/run` lints this file with hadolint.

@@ -360,7 +360,7 @@ describe('NetworkPolicy', () => {
     podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgresql' } },
   };
 
-  it('all: ingress from the ingress controller and Prometheus only; egress to DNS, Kafka, PostgreSQL (the EHR is denied until its CIDRs are set)', () => {
+  it('all: ingress from the ingress controller and Prometheus only; egress to DNS, Kafka, PostgreSQL (the EHR and the authorization server are denied until their CIDRs are set)', () => {
     const all = policies('default').all;
     expect(all?.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(all?.podSelector).toEqual({
@@ -377,7 +377,7 @@ describe('NetworkPolicy', () => {
     expect(all?.egress).toEqual([dns, kafka, { to: [postgresSelector], ports: [{ protocol: 'TCP', port: 5432 }] }]);
   });
 
-  it('split: workers take ingress from Prometheus only; the EHR and PostgreSQL by CIDR when given', () => {
+  it('split: workers take ingress from Prometheus only; the EHR, PostgreSQL and the authorization server by CIDR when given', () => {
     const split = policies('hospital');
     expect(split.api?.ingress).toEqual([
       { from: [ingressController], ports: http },
@@ -393,6 +393,7 @@ describe('NetworkPolicy', () => {
           to: [{ ipBlock: { cidr: '10.40.0.10/32' } }, postgresSelector],
           ports: [{ protocol: 'TCP', port: 5432 }],
         },
+        { to: [{ ipBlock: { cidr: '10.50.0.0/28' } }], ports: [{ protocol: 'TCP', port: 443 }] },
       ]);
     }
   });

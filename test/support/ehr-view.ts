@@ -55,21 +55,30 @@ export function storeLikeEhr(bundles: readonly Bundle[]): Stored[] {
   return stored;
 }
 
-/** The facts the handover worker would gather for a cohort, from the mapped and stored inputs. */
-export function factsFor(cohort: HandoverCohort): HandoverFacts {
-  const bundles = [
+/** The clinic inputs of a cohort as our mappings turn them into transaction Bundles. */
+export function cohortBundles(cohort: HandoverCohort): Bundle[] {
+  return [
     mappers.prescriptions(cohort.prescription, DEFAULT_MAPPING_OPTIONS),
     ...cohort.fitnessTests.map((test) => mappers['fitness-tests'](test, DEFAULT_MAPPING_OPTIONS)),
     ...cohort.sessions.map((session) => mappers['hit-sessions'](session, DEFAULT_MAPPING_OPTIONS)),
   ];
-  const stored = storeLikeEhr(bundles);
+}
+
+/** The facts the handover worker would gather for a cohort, from the mapped and stored inputs. */
+export function factsFor(cohort: HandoverCohort): HandoverFacts {
+  return factsFromStored(cohort, storeLikeEhr(cohortBundles(cohort)));
+}
+
+/** The facts from what an EHR holds (simulated above, or read back from a real server). */
+export function factsFromStored(cohort: HandoverCohort, stored: readonly FhirResource[]): HandoverFacts {
+  const valueOf = (r: FhirResource): string =>
+    ((r as { identifier?: { value?: string }[] }).identifier ?? [])[0]?.value ?? '';
   const prescriptionValue = `prescription/${cohort.prescription.prescriptionId}`;
   const prescription = stored.find(
-    (r): r is ServiceRequest & Stored =>
-      r.resourceType === 'ServiceRequest' && r.identifier?.[0]?.value === prescriptionValue,
+    (r): r is ServiceRequest => r.resourceType === 'ServiceRequest' && valueOf(r) === prescriptionValue,
   );
   if (prescription === undefined) throw new Error('the mapped prescription has no ServiceRequest');
-  const carePlan = stored.find((r): r is CarePlan & Stored => r.resourceType === 'CarePlan');
+  const carePlan = stored.find((r): r is CarePlan => r.resourceType === 'CarePlan');
   const testValues = cohort.fitnessTests.map((test) => `fitness-test/${test.testId}/`);
   return {
     discharge: cohort.discharge,
@@ -78,10 +87,9 @@ export function factsFor(cohort: HandoverCohort): HandoverFacts {
     prescription,
     ...(carePlan === undefined ? {} : { carePlan }),
     observations: stored.filter(
-      (r): r is Observation & Stored =>
-        r.resourceType === 'Observation' && testValues.some((v) => (r.identifier?.[0]?.value ?? '').startsWith(v)),
+      (r): r is Observation => r.resourceType === 'Observation' && testValues.some((v) => valueOf(r).startsWith(v)),
     ),
-    sessions: stored.filter((r): r is Procedure & Stored => r.resourceType === 'Procedure'),
+    sessions: stored.filter((r): r is Procedure => r.resourceType === 'Procedure'),
     generatedAt: cohort.generatedAt,
   };
 }

@@ -51,8 +51,11 @@ function measurementOf(observation: Observation): Measurement | undefined {
   return { at, value, identifierValue: observation.identifier?.[0]?.value ?? '' };
 }
 
-function byTime<T extends { readonly at: string }>(a: T, b: T): number {
-  return Date.parse(a.at) - Date.parse(b.at);
+/** Oldest first; within one test, in the order the clinic listed the results (identifier). */
+function byTime(a: Measurement, b: Measurement): number {
+  return (
+    Date.parse(a.at) - Date.parse(b.at) || a.identifierValue.localeCompare(b.identifierValue, 'en', { numeric: true })
+  );
 }
 
 /** One decimal, half away from zero, as a reader rounding by hand would. */

@@ -241,7 +241,11 @@ function card(label: string, big: string, small: string): string {
 // ---- Attendance ----
 
 function attendanceXhtml(attendance: Attendance, plan: PrescriptionPlan): string {
-  const weeks = attendance.byWeek.map((n, i) => [`Uke ${i + 1}`, `${n} av ${attendance.prescribedPerWeek}`]);
+  // Weeks side by side: eight rows of "3 av 3" would fill half a printed page.
+  const head = attendance.byWeek.map((_, i) => `<th class="num">${i + 1}</th>`).join('');
+  const cells = attendance.byWeek
+    .map((n) => `<td class="num${n < attendance.prescribedPerWeek ? ' short' : ''}">${n}</td>`)
+    .join('');
   return (
     `<div class="key">` +
     card(
@@ -263,7 +267,8 @@ function attendanceXhtml(attendance: Attendance, plan: PrescriptionPlan): string
     (attendance.outsidePeriod === 0
       ? ''
       : para(`I tillegg ${attendance.outsidePeriod} økt(er) utenfor treningsperioden, ikke talt med over.`)) +
-    grid(['Uke', 'Økter'], weeks, [1])
+    `<table class="weeks"><thead><tr><th>Uke</th>${head}</tr></thead>` +
+    `<tbody><tr><th>Økter</th>${cells}</tr></tbody></table>`
   );
 }
 
@@ -276,6 +281,20 @@ function summaryXhtml(summary: string): string {
     .filter((p) => p !== '');
   if (paragraphs.length === 0) return para('Sykehuset har ikke skrevet noen oppsummering.');
   return paragraphs.map((p) => `<p class="summary">${escapeXml(p)}</p>`).join('');
+}
+
+/** The training contact the patient named, only where the patient consented to involving them. */
+function trainingContactXhtml(facts: HandoverFacts): string {
+  const contact = facts.discharge.recipients.trainingContact;
+  if (contact === undefined || !facts.discharge.consent.trainingContact) return '';
+  return (
+    heading('Treningskontakt (har fått en egen plan uten helseopplysninger)') +
+    labelledTableXhtml([
+      ['Navn', contact.name],
+      ['Telefon', contact.phone],
+      ['E-post', contact.email],
+    ])
+  );
 }
 
 function contactXhtml(facts: HandoverFacts): string {
@@ -296,6 +315,7 @@ function contactXhtml(facts: HandoverFacts): string {
       ['E-post', patient.email],
       ['Utskrevet', dayNo(facts.discharge.dischargedAt)],
     ]) +
+    trainingContactXhtml(facts) +
     heading('Mottaker') +
     labelledTableXhtml([
       ['Frisklivssentral', facts.frisklivssentral.name],

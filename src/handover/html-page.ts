@@ -31,6 +31,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .key .big { font-size: 22px; font-weight: bold; display: block; }
 .key .small { color: var(--muted); font-size: 12px; }
 .chart { margin: 8px 0 4px; }
+table.weeks th, table.weeks td { width: auto; text-align: center; }
+table.weeks td.short { color: var(--warn); font-weight: bold; }
 .note { border-left: 4px solid var(--warn); background: #fff8ee; padding: 8px 12px; margin: 10px 0; }
 .summary { white-space: pre-line; }
 footer { margin-top: 28px; padding-top: 8px; border-top: 1px solid var(--line); color: var(--muted); font-size: 12px; }

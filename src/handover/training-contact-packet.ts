@@ -83,8 +83,6 @@ export function buildTrainingContactPacket(
   return { recipient: 'training-contact', plan: contactPlan, html: trainingContactHtml(contactPlan) };
 }
 
-const WEEKDAY_HINT = 'Ha gjerne en hviledag mellom øktene.';
-
 export function trainingContactHtml(plan: TrainingContactPlan): string {
   const name = plan.patient.givenName;
   const parts: string[] = [
@@ -104,7 +102,7 @@ export function trainingContactHtml(plan: TrainingContactPlan): string {
         (interval.inclinePercentMin === undefined
           ? ''
           : `, i motbakke med minst ${escapeXml(String(interval.inclinePercentMin).replace('.', ','))} % stigning i dragene`) +
-        `. Bruk pulsklokke eller pulsbelte. ${WEEKDAY_HINT}</p>` +
+        '. Bruk pulsklokke eller pulsbelte, så dere ser pulsen underveis.</p>' +
         `<h3>Slik går økta, minutt for minutt</h3>` +
         `<table><thead><tr><th>Minutt</th><th>Hva dere gjør</th><th class="num">Puls</th></tr></thead><tbody>` +
         interval.steps

@@ -8,7 +8,7 @@ import type { Measurement } from './fitness-results.ts';
 
 const WIDTH = 640;
 const HEIGHT = 230;
-const PAD = { left: 52, right: 24, top: 22, bottom: 40 };
+const PAD = { left: 52, right: 24, top: 40, bottom: 40 };
 
 export function vo2maxChartSvg(points: readonly Measurement[]): string {
   if (points.length < 2) return '';
@@ -58,13 +58,13 @@ export function vo2maxChartSvg(points: readonly Measurement[]): string {
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="${escapeXml(label)}" ` +
     `viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" style="max-width:${WIDTH}px">` +
     `<title>${escapeXml(label)}</title>${grid}` +
-    `<text x="${PAD.left - 8}" y="${PAD.top - 8}" text-anchor="end" font-size="11" fill="#5a6777">mL/kg/min</text>` +
+    `<text x="${PAD.left}" y="${PAD.top - 10}" text-anchor="start" font-size="11" fill="#5a6777">VO2maks, mL/kg/min</text>` +
     `<polyline points="${line}" fill="none" stroke="#0b6e4f" stroke-width="3" stroke-linejoin="round"/>${dots}</svg>`
   );
 }
 
-/** 1, 2 or 5 × a power of ten, giving four to eight grid lines. */
+/** 1, 2 or 5 × a power of ten, giving at most seven grid lines. */
 function niceStep(span: number): number {
-  for (const step of [1, 2, 5, 10, 20, 50]) if (span / step <= 8) return step;
+  for (const step of [1, 2, 5, 10, 20, 50]) if (span / step <= 6) return step;
   return 100;
 }

@@ -6,7 +6,7 @@
  * (occurrenceTiming). HRmax, the zones, sets × repetitions, %1RM and the exercises exist in the
  * ServiceRequest only as the mapping's Norwegian text (orderDetail.text and patientInstruction),
  * because R4 has no element for them and the project has no extension for them yet; they are read
- * from that text (docs/adr/0010-handover-reads-the-prescription-back-from-its-text.md). The unit tests
+ * from that text (docs/adr/0011-handover-reads-the-prescription-back-from-its-text.md). The unit tests
  * run the real mapping on every prescription fixture and read the result back, so a change of
  * wording in the mapping fails a test instead of silently emptying a packet.
  *

@@ -29,8 +29,8 @@ describe('Dockerfile', () => {
     expect(linted.status).toBe(0);
   });
 
-  it('copies what the service reads at run time (sources, mappings, contracts, profiles), and no tests', () => {
-    expect(copiedFromContext.sort()).toEqual(['contracts', 'mappings', 'package.json', 'profiles', 'src']);
+  it('copies what the service reads at run time (sources, mappings, contracts, profiles, the example recipient directory), and no tests', () => {
+    expect(copiedFromContext.sort()).toEqual(['config', 'contracts', 'mappings', 'package.json', 'profiles', 'src']);
     for (const path of copiedFromContext) {
       expect(existsSync(path)).toBe(true);
       expect(dockerignore).not.toContain(path);

@@ -2,7 +2,7 @@
  * The composition root and process entry point: read the configuration (stop with one line per
  * wrong variable), create the logger, start the service, and stop it on SIGTERM/SIGINT.
  */
-import { loadConfig } from './platform/config.ts';
+import { loadConfig, redactCategories } from './platform/config.ts';
 import { createLogger } from './platform/logger.ts';
 import { startService } from './service.ts';
 
@@ -14,7 +14,11 @@ if (!loaded.ok) {
   for (const error of loaded.errors) process.stderr.write(`hit-bridge: configuration error: ${error}\n`);
   process.exit(EXIT_CONFIG);
 }
-const logger = createLogger({ level: loaded.config.LOG_LEVEL, pretty: loaded.config.LOG_PRETTY });
+const logger = createLogger({
+  level: loaded.config.LOG_LEVEL,
+  pretty: loaded.config.LOG_PRETTY,
+  redact: redactCategories(loaded.config),
+});
 
 // Signal handlers go in before the service starts: a SIGTERM that arrives while it is starting
 // (after "listening" is logged, before start-up returns) must still shut it down cleanly.

@@ -22,13 +22,13 @@ import {
   EVENT_TYPES,
   occurredAtOf,
   RECORD_EVENT_TYPE,
-  redactNationalIds,
   toOutgoingEvent,
   type HitBridgeEvent,
 } from '../events/cloud-events.ts';
 import type { EventValidator } from '../events/event-validator.ts';
 import type { Mappers } from '../intake/preview.ts';
-import type { Logger } from '../platform/logger.ts';
+import { redactNationalIds } from '../platform/redaction.ts';
+import { addPersonalValues, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
@@ -63,7 +63,9 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
     reapEveryMs: 10_000,
     // One Bundle at a time per worker keeps the EHR's load predictable; scale with more workers.
     handle: async (jobs) => {
-      for (const job of jobs) await deliver(deps, job, log);
+      for (const job of jobs) {
+        await withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () => deliver(deps, job, log));
+      }
     },
   });
 }
@@ -71,18 +73,16 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
 async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<void> {
   const submission = await deps.store.getSubmission(job.submissionId);
   if (submission === undefined || submission.kind === 'discharges') {
-    log.error(
-      { submissionId: job.submissionId, jobId: job.id },
-      'delivery job for no deliverable submission; dropping it',
-    );
+    log.error({ jobId: job.id }, 'delivery job for no deliverable submission; dropping it');
     await deps.store.fail(job, {}, deps.clock());
     return;
   }
   const kind = submission.kind;
-  const slog = log.child({ submissionId: submission.id, attempt: job.attempts });
+  // Its national id and names are scrubbed from every line logged while it is handled (the EHR may echo them).
+  addPersonalValues(submission.body);
   const prescription = await prescriptionOf(deps.store, submission);
   if (prescription.state === 'undelivered') {
-    await waitForPrescription(deps, job, submission, prescriptionWait(prescription.submission), slog);
+    await waitForPrescription(deps, job, submission, prescriptionWait(prescription.submission), log);
     return;
   }
   const bundle = mapSubmission(deps, kind, submission.body as InputKinds[typeof kind]);
@@ -125,15 +125,15 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     );
     if (done) {
       deps.metrics.submissionDelivered(kind);
-      slog.info({ references: references.length, created }, 'delivered to the EHR');
-    } else slog.warn('delivered, but the lease had passed to another worker; it will record the outcome');
+      log.info({ references: references.length, created }, 'delivered to the EHR');
+    } else log.warn('delivered, but the lease had passed to another worker; it will record the outcome');
     return;
   }
 
   const { failure } = outcome;
   if (prescription.state === 'unknown' && missingServiceRequest(failure)) {
     const message = `The EHR has no prescription ${prescription.inputId} yet (it answered 404: ${failure.message}); waiting for it.`;
-    await waitForPrescription(deps, job, submission, message, slog);
+    await waitForPrescription(deps, job, submission, message, log);
     return;
   }
   const attempt = attemptEntry(now, job.attempts, describeFailure(failure), {
@@ -145,7 +145,7 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
   if (failure.retriable && !retryHorizonReached(submission.acceptedAt, now, deps.retryPolicy)) {
     const runAt = nextRunAt(now, job.attempts, deps.retryPolicy, failure.retryAfterMs);
     await deps.store.retryLater(job, runAt, { timeline: [attempt] }, now);
-    slog.warn(
+    log.warn(
       { httpStatus: failure.httpStatus, retryAt: runAt.toISOString() },
       `EHR attempt failed: ${redactNationalIds(failure.message)}`,
     );
@@ -177,7 +177,7 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     now,
   );
   if (recorded) deps.metrics.submissionFailed(kind);
-  slog.error({ httpStatus: failure.httpStatus }, 'delivery failed for good; replay after fixing the cause');
+  log.error({ httpStatus: failure.httpStatus }, 'delivery failed for good; replay after fixing the cause');
 }
 
 /**

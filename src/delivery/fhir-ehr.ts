@@ -29,15 +29,17 @@
  * | aborted by the caller (shutdown)         | retriable  | neutral  | not the EHR's doing; the Bundle may or may not have arrived     |
  *
  * The failure message is the OperationOutcome's text (issue details and diagnostics) when the
- * EHR sent one, else the HTTP status or network error. Eleven-digit numbers (a national id in a
+ * EHR sent one, else the HTTP status or network error. Anything that could be a national id (a
  * conditional reference, e.g. `Patient?identifier=…|<fødselsnummer>`, which HAPI echoes in its
- * diagnostics) are masked in the message and the returned OperationOutcome: both end up in the
- * status timeline, the failure event and the logs, where a national id must never appear.
+ * diagnostics) is removed from the message and the returned OperationOutcome by the one scrubber
+ * (platform/redaction.ts): both end up in the status timeline, the failure event and the logs,
+ * where a national id must never appear.
  */
 import { STATUS_CODES } from 'node:http';
 import { Client } from 'fhir-kit-client';
 import type { Bundle, BundleEntry, FhirResource, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import type { Logger } from '../platform/logger.ts';
+import { redactNationalIds, scrubDeep } from '../platform/redaction.ts';
 import { secondsSince, type EhrOutcome, type Metrics } from '../platform/metrics.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { Ehr, EhrEntryResult, EhrFailure, Outcome, TransactionResult } from './ehr.ts';
@@ -103,15 +105,9 @@ function issueText(issue: OperationOutcomeIssue): string {
   return parts.join(': ');
 }
 
-const NATIONAL_ID_LIKE = /(?<!\d)\d{11}(?!\d)/g;
-
-/** Masks eleven-digit numbers (fødselsnummer, D-nummer) in text meant for timelines, events and logs. */
-export function maskNationalIds(text: string): string {
-  return text.replace(NATIONAL_ID_LIKE, '[national id]');
-}
-
+/** The EHR's OperationOutcome with national ids removed from every text in it. */
 function maskOperationOutcome(outcome: OperationOutcome): OperationOutcome {
-  return JSON.parse(maskNationalIds(JSON.stringify(outcome))) as OperationOutcome;
+  return scrubDeep(outcome, redactNationalIds);
 }
 
 /** What fhir-kit-client throws for an HTTP error (or a body that is not JSON). */
@@ -259,7 +255,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       outcome: fail({
         retriable: cls !== 'permanent',
         httpStatus: status,
-        message: maskNationalIds(message),
+        message: redactNationalIds(message),
         operationOutcome,
         retryAfterMs,
       }),

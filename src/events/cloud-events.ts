@@ -14,6 +14,7 @@
  * DEFAULT_EVENT_SOURCE; a hospital running more than one deployment gives each its own.
  */
 import { createHash } from 'node:crypto';
+import { redactNationalIds } from '../platform/redaction.ts';
 import type { OutgoingEvent } from './event-bus.ts';
 
 export const EVENT_TYPES = {
@@ -139,18 +140,8 @@ export function eventId(submissionId: string, type: EventType, occurrence?: stri
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export const REDACTED = '[redacted]';
 /** Longest reason kept; an EHR can answer with pages of OperationOutcome. */
 export const MAX_REASON_LENGTH = 2000;
-
-/**
- * Removes anything that could be a national id (fødselsnummer, D-nummer): every run of 11 or
- * more digits, and 6 + 5 digits split by a space, dot or hyphen. Errs on the side of removing
- * too much (a long resource id is cut too); the EHR may echo the identifier it could not find.
- */
-export function redactNationalIds(text: string): string {
-  return text.replace(/\d{11,}/g, REDACTED).replace(/(?<!\d)\d{6}[ .-]\d{5}(?!\d)/g, REDACTED);
-}
 
 /** The EHR's explanation made safe for an event: no national id, no control characters, bounded. */
 export function failureReason(text: string): string {

@@ -8,7 +8,7 @@ import type { Logger } from '../platform/logger.ts';
 import { secondsSince, type Metrics } from '../platform/metrics.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
-import type { Store } from '../store/store.ts';
+import type { Job, Store } from '../store/store.ts';
 import type { EventBus, OutgoingEvent } from './event-bus.ts';
 
 export interface EventRelayDeps extends WorkerTuning {
@@ -44,7 +44,10 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
       } catch (error) {
         deps.metrics.eventPublish('failure', secondsSince(started));
         const now = deps.clock();
-        log.warn({ err: error, events: jobs.length }, 'publishing failed; will retry');
+        log.warn(
+          { err: error, events: jobs.length, submissionIds: submissionIdsOf(jobs) },
+          'publishing failed; will retry',
+        );
         for (const job of jobs)
           await deps.store.retryLater(job, nextRunAt(now, job.attempts, deps.retryPolicy), {}, now);
         return;
@@ -68,7 +71,12 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
           now,
         );
       }
-      log.debug({ events: jobs.length }, 'published');
+      log.debug({ events: jobs.length, submissionIds: submissionIdsOf(jobs) }, 'published');
     },
   });
+}
+
+/** A batch's lines name every submission in it (the batch is one publish; there is no one submission id). */
+function submissionIdsOf(jobs: readonly Job[]): string[] {
+  return [...new Set(jobs.map((job) => job.submissionId))];
 }

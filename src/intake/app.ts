@@ -8,9 +8,10 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import helmet from 'helmet';
 import type { MappingOptions } from '../../mappings/common.ts';
 import { mappers as registeredMappers } from '../../mappings/registry.ts';
-import type { Logger } from '../platform/logger.ts';
+import { currentLogContext, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { normalize, notFound, unavailable, type Problem } from '../platform/problem.ts';
+import { REDACT_CATEGORIES, scrubText } from '../platform/redaction.ts';
 import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
 import { authenticate, type InboundAuth } from './auth.ts';
 import type { Contracts } from './contracts.ts';
@@ -119,23 +120,46 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** A request id on every request (the caller's X-Request-Id if sane) and a child logger carrying it. */
+/**
+ * A request id on every request (the caller's X-Request-Id if sane, else a new one), echoed back,
+ * and on every line logged while the request is handled (withLogContext); the submission id joins
+ * it once known.
+ */
 function requestContext(root: Logger): RequestHandler {
   return (req, res, next) => {
     const offered = req.get('x-request-id');
-    const requestId = offered && /^[\w.:-]{1,128}$/.test(offered) ? offered : randomUUID();
+    const requestId = offered !== undefined && wellFormedRequestId(offered) ? offered : randomUUID();
     res.locals.requestId = requestId;
-    res.locals.log = root.child({ requestId });
+    res.locals.log = root;
     res.setHeader('X-Request-Id', requestId);
     const started = performance.now();
-    res.on('finish', () => {
-      res.locals.log.info(
-        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started) },
-        'request',
-      );
+    withLogContext({ requestId }, () => {
+      // 'finish' may fire outside the request's context: it takes the context's fields along
+      // (live, so a submission id added later is there too).
+      const fields = currentLogContext();
+      res.on('finish', () => {
+        root.info(
+          {
+            ...fields,
+            method: req.method,
+            path: req.path,
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+          },
+          'request',
+        );
+      });
+      next();
     });
-    next();
   };
+}
+
+/**
+ * Letters, digits and _ . : - only, at most 128, and nothing that looks like personal data (a
+ * national id or phone number as a request id would be echoed and logged): else we make our own.
+ */
+export function wellFormedRequestId(offered: string): boolean {
+  return /^[\w.:-]{1,128}$/.test(offered) && scrubText(offered, REDACT_CATEGORIES) === offered;
 }
 
 /**

@@ -8,6 +8,7 @@
  * Messages never repeat the body: it may hold a national id.
  */
 import express, { type RequestHandler } from 'express';
+import { addPersonalValues } from '../platform/logger.ts';
 import { badRequest, payloadTooLarge, Problem, unsupportedMediaType } from '../platform/problem.ts';
 
 /** application/json, or any application/…+json (e.g. application/fhir+json). */
@@ -61,6 +62,8 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
   // answered by validation ("must be an object"), not called malformed.
   const parse = express.json({ limit: limitBytes, strict: false, type: () => true });
   const requireBody: RequestHandler = (req, _res, next) => {
+    // Whatever the body says about a person is scrubbed from every line this request logs.
+    addPersonalValues(req.body);
     if (req.body === undefined) {
       next(badRequest('The request has no body: send the input as JSON.'));
     } else if (jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {

@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
+import { addLogContext } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { badRequest, conflict, methodNotAllowed, notFound } from '../platform/problem.ts';
 import type { HandoverState, Store, Submission } from '../store/store.ts';
@@ -83,6 +84,7 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
       }
       const outcome = await accept(kind, req.body, idempotencyKey);
       if (outcome.outcome === 'conflict') {
+        addLogContext({ submissionId: outcome.existing.id });
         throw conflict(
           outcome.reason === 'idempotency-key'
             ? 'This Idempotency-Key was already used for a request with other content; use a new key for a new request.'
@@ -90,6 +92,7 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
                 `(submission ${outcome.existing.id}); send corrections under a new ${INPUT_ID_FIELD[kind]}.`,
         );
       }
+      addLogContext({ submissionId: outcome.submission.id });
       if (outcome.outcome === 'created') deps.metrics.submissionAccepted(kind);
       const statusUrl = `/v1/submissions/${outcome.submission.id}`;
       res
@@ -102,6 +105,7 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
 
   router.get('/v1/submissions/:id', async (req, res) => {
     const id = req.params.id;
+    if (UUID.test(id)) addLogContext({ submissionId: id });
     const submission = UUID.test(id) ? await deps.store.getSubmission(id) : undefined;
     if (submission === undefined) throw notFound(`No submission ${id}`);
     const handover = submission.kind === 'discharges' ? await deps.store.getHandover(id) : undefined;

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
+import type { RedactCategory } from './redaction.ts';
 
 export const configSchema = {
   type: 'object',
@@ -40,6 +41,13 @@ export const configSchema = {
       type: 'boolean',
       default: false,
       description: 'Human-readable logs instead of JSON lines (for a terminal, never for production).',
+    },
+    LOG_REDACT: {
+      type: 'string',
+      pattern: '^(national-id|name|phone|email)(,(national-id|name|phone|email))*$',
+      default: 'national-id,name,phone,email',
+      description:
+        'Personal data removed from every log line, by field name and by value in free text (messages, errors): a comma-separated list of national-id, name, phone, email. Default all four; there is no way to switch all off.',
     },
     SHUTDOWN_TIMEOUT_MS: {
       type: 'integer',
@@ -438,6 +446,7 @@ const patternRules: Record<string, string> = {
   HOSPITAL_CONTACT_EMAIL: 'must be an e-mail address like name@example.no',
   HANDOVER_CONSUMER_GROUP: 'must be 1–200 letters, digits, ".", "_" or "-"',
   HANDOVER_STATUS_TOPIC: 'must be a Kafka topic name: 1–249 letters, digits, ".", "_" or "-"',
+  LOG_REDACT: 'must be a comma-separated list of national-id, name, phone, email',
 };
 
 function ruleText(error: ErrorObject, name: string): string {
@@ -462,6 +471,11 @@ function ruleText(error: ErrorObject, name: string): string {
     default:
       return error.message ?? 'is invalid';
   }
+}
+
+/** LOG_REDACT as the logger takes it. */
+export function redactCategories(config: Config): RedactCategory[] {
+  return [...new Set(config.LOG_REDACT.split(','))] as RedactCategory[];
 }
 
 /** For the start-up log: the effective configuration, with every secret and the database password masked. */

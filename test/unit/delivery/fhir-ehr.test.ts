@@ -8,7 +8,6 @@ import type { EhrFailure, TransactionOutcome } from '../../../src/delivery/ehr.t
 import {
   classifyStatus,
   createFhirEhr,
-  maskNationalIds,
   operationOutcomeText,
   parseRetryAfter,
   type EhrAuth,
@@ -615,11 +614,5 @@ describe('classification and texts', () => {
       }),
     ).toBe('Procedure.subject: is required; Server exploded; same');
     expect(operationOutcomeText(outcome('only a warning', { severity: 'warning' }))).toBe('only a warning');
-  });
-
-  it('masks eleven-digit numbers only', () => {
-    expect(maskNationalIds('fnr 01817012345, HPR 9144889, org 974760673, long 123456789012')).toBe(
-      'fnr [national id], HPR 9144889, org 974760673, long 123456789012',
-    );
   });
 });

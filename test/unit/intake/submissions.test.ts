@@ -1,4 +1,7 @@
 // The accepting routes in-process (supertest against createApp) on a real SQLite store in memory.
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
@@ -173,5 +176,71 @@ describe('GET /v1/submissions/:id', () => {
     const { app, logs } = await setup();
     await request(app).post('/v1/hit-sessions').send(HIT_SESSION);
     expect(logs()).not.toContain(NATIONAL_ID);
+  });
+
+  it('carries the request id on every line of a request, and the submission id once known', async () => {
+    const { app, logs } = await setup();
+    const lines = (): Record<string, unknown>[] =>
+      logs()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const created = await request(app).post('/v1/hit-sessions').set('X-Request-Id', 'clinic-req-1').send(HIT_SESSION);
+    // Another body under the same session id: refused after the body was read, naming the first submission.
+    const refused = await request(app)
+      .post('/v1/hit-sessions')
+      .set('X-Request-Id', 'clinic-req-2')
+      .send(variant(HIT_SESSION, { '/borgRpe': 13 }));
+    expect([created.headers['x-request-id'], refused.headers['x-request-id']]).toEqual([
+      'clinic-req-1',
+      'clinic-req-2',
+    ]);
+    const id = accepted(created).id;
+    expect(lines().map(({ requestId, submissionId, msg }) => ({ requestId, submissionId, msg }))).toEqual([
+      { requestId: 'clinic-req-1', submissionId: id, msg: 'request' },
+      { requestId: 'clinic-req-2', submissionId: id, msg: expect.any(String) as string },
+      { requestId: 'clinic-req-2', submissionId: id, msg: 'request' },
+    ]);
+  });
+
+  it('makes its own request id when the offered one is malformed or could carry personal data', async () => {
+    const { app } = await setup();
+    for (const offered of ['with space', 'x'.repeat(129), NATIONAL_ID, `id-${NATIONAL_ID}`, '<script>']) {
+      const response = await request(app).get('/healthz').set('X-Request-Id', offered);
+      expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it('keeps the request id on the lines of a request whose body arrives slowly, in pieces', async () => {
+    const { app, logs } = await setup();
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const body = JSON.stringify(variant(HIT_SESSION, { '/borgRpe': 99 }));
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const sent = httpRequest(
+        {
+          port,
+          host: '127.0.0.1',
+          method: 'POST',
+          path: '/v1/hit-sessions',
+          headers: { 'content-type': 'application/json', 'x-request-id': 'slow-1' },
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        },
+      );
+      sent.on('error', reject);
+      sent.write(body.slice(0, 20));
+      setTimeout(() => sent.end(body.slice(20)), 50);
+    });
+    server.close();
+    expect(status).toBe(422);
+    const lines = logs()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map(({ requestId }) => requestId)).toEqual(['slow-1', 'slow-1']);
   });
 });

@@ -1,5 +1,8 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../../src/platform/logger.ts';
+import { addLogContext, addPersonalValues, createLogger, withLogContext } from '../../../src/platform/logger.ts';
+import { withCheckDigits } from '../domain/synthetic-national-ids.ts';
+
+const NATIONAL_ID = withCheckDigits('018190123');
 
 function capture(): { lines: () => Record<string, unknown>[]; stream: Writable } {
   const chunks: string[] = [];
@@ -30,7 +33,7 @@ describe('logger', () => {
   it('never writes a national id, name, phone or email, wherever it sits in the object', () => {
     const out = capture();
     const logger = createLogger({ level: 'info', pretty: false, destination: out.stream });
-    const nationalId = '01819012345';
+    const nationalId = NATIONAL_ID;
     logger.info(
       {
         patient: { nationalId, givenName: 'Kari' },
@@ -52,5 +55,62 @@ describe('logger', () => {
     child.info('a');
     child.warn('b');
     expect(out.lines().map((line) => line.requestId)).toEqual(['r-1', 'r-1']);
+  });
+
+  it('puts the context (request id, then submission id) on every line inside it, also after an await, and nowhere else', async () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info', pretty: false, destination: out.stream });
+    await withLogContext({ requestId: 'r-1' }, async () => {
+      logger.info('before');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      addLogContext({ submissionId: 's-1' });
+      logger.child({ component: 'fhir-ehr' }).warn('inside a component');
+    });
+    logger.info('outside');
+    expect(out.lines().map(({ requestId, submissionId, msg }) => ({ requestId, submissionId, msg }))).toEqual([
+      { requestId: 'r-1', submissionId: undefined, msg: 'before' },
+      { requestId: 'r-1', submissionId: 's-1', msg: 'inside a component' },
+      { requestId: undefined, submissionId: undefined, msg: 'outside' },
+    ]);
+  });
+
+  it('scrubs free text by value: the message, error messages and stacks, nested strings', () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info', pretty: false, destination: out.stream });
+    logger.warn(
+      { reason: `HAPI-1091: no Patient ${NATIONAL_ID}`, err: new Error(`ring +47 400 00 001 or kari@example.no`) },
+      `EHR said: ${NATIONAL_ID.slice(0, 6)} ${NATIONAL_ID.slice(6)}`,
+    );
+    const written = JSON.stringify(out.lines());
+    for (const secret of [NATIONAL_ID, NATIONAL_ID.slice(6), '400 00 001', 'kari@example.no']) {
+      expect(written).not.toContain(secret);
+    }
+    expect(out.lines()[0]).toMatchObject({ msg: 'EHR said: [national id]', err: { type: 'Error' } });
+  });
+
+  it("scrubs the names of the input being handled wherever they turn up in the context's lines", () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info', pretty: false, destination: out.stream });
+    withLogContext({ submissionId: 's-2' }, () => {
+      addPersonalValues({
+        patient: { nationalId: NATIONAL_ID, givenName: 'Kari' },
+        recipients: { trainingContact: { name: 'Ola Nordmann' } },
+      });
+      logger.warn({ reason: 'Patient Kari Nordmann unknown' }, 'contact OLA NORDMANN');
+    });
+    logger.info('Kari outside the context is not known');
+    const [inside, outside] = out.lines();
+    expect(inside).toMatchObject({ reason: 'Patient [redacted] [redacted] unknown', msg: 'contact [redacted]' });
+    expect(outside?.msg).toBe('Kari outside the context is not known');
+  });
+
+  it('redacts only the categories LOG_REDACT lists', () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info', pretty: false, redact: ['national-id'], destination: out.stream });
+    logger.info({ patient: { nationalId: NATIONAL_ID, givenName: 'Kari' }, email: 'kari@example.no' }, 'x');
+    expect(out.lines()[0]).toMatchObject({
+      patient: { nationalId: '[redacted]', givenName: 'Kari' },
+      email: 'kari@example.no',
+    });
   });
 });

@@ -12,6 +12,8 @@ import { mappers } from '../mappings/registry.ts';
 import { createCircuitBreaker, breakerOptionsFromConfig } from './delivery/circuit-breaker.ts';
 import { startEhrDeliveryWorker } from './delivery/ehr-delivery-worker.ts';
 import { ehrReadiness } from './delivery/ehr-readiness.ts';
+import { ehrAuthSettings } from './delivery/ehr-auth-settings.ts';
+import { createFhirAuth } from './delivery/fhir-auth.ts';
 import { createFhirEhr } from './delivery/fhir-ehr.ts';
 import { createConfiguredBus } from './events/create-bus.ts';
 import { startEventRelayWorker } from './events/event-relay-worker.ts';
@@ -106,8 +108,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       ? undefined
       : createFhirEhr({
           baseUrl: config.EHR_BASE_URL,
-          auth:
-            config.EHR_AUTH_TOKEN === undefined ? { kind: 'none' } : { kind: 'bearer', token: config.EHR_AUTH_TOKEN },
+          auth: createFhirAuth(ehrAuthSettings(config), { logger, timeoutMs: config.EHR_TIMEOUT_MS }),
           timeoutMs: config.EHR_TIMEOUT_MS,
           breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
           logger,

@@ -274,7 +274,12 @@ function attemptEntry(at: Date, attempt: number, what: string, detail: Record<st
 }
 
 function describeFailure(failure: EhrFailure): string {
-  const status = failure.httpStatus === undefined ? 'no answer' : `the EHR answered ${failure.httpStatus}`;
+  const status =
+    failure.stage === 'token'
+      ? 'not sent, no access token'
+      : failure.httpStatus === undefined
+        ? 'no answer'
+        : `the EHR answered ${failure.httpStatus}`;
   return `${status} — ${failure.message}${failure.retriable ? ' (will retry)' : ''}`;
 }
 

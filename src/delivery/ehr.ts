@@ -34,6 +34,8 @@ export interface EhrFailure {
    * open, the rest of its cool-down. The worker waits at least this long.
    */
   readonly retryAfterMs: number | undefined;
+  /** 'token': no request reached the EHR because no access token could be had. */
+  readonly stage?: 'token';
 }
 
 export type Outcome<T> =

@@ -42,14 +42,14 @@ import type { Logger } from '../platform/logger.ts';
 import { redactNationalIds, scrubDeep } from '../platform/redaction.ts';
 import { secondsSince, type EhrOutcome, type Metrics } from '../platform/metrics.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
+import { withFhirAuth, type AuthFailure, type FhirAuth } from './fhir-auth.ts';
 import type { Ehr, EhrEntryResult, EhrFailure, Outcome, TransactionResult } from './ehr.ts';
-
-export type EhrAuth = { readonly kind: 'none' } | { readonly kind: 'bearer'; readonly token: string };
 
 export interface FhirEhrOptions {
   /** FHIR R4 base URL, e.g. http://ehr.example/fhir. */
   readonly baseUrl: string;
-  readonly auth: EhrAuth;
+  /** none, static bearer or SMART Backend Services (src/delivery/fhir-auth.ts). */
+  readonly auth: FhirAuth;
   /** One request (transaction or ping), headers and body, must be done within this. */
   readonly timeoutMs: number;
   /** Shared by every caller in this process. */
@@ -187,6 +187,9 @@ function isNetworkError(error: unknown): boolean {
 
 const FHIR_JSON = 'application/fhir+json';
 
+/** The Authorization header for one request, when there is one. */
+type AuthHeaders = { readonly authorization?: string };
+
 /** Matches per page asked for; a search that needs more than MAX_SEARCH_PAGES pages is refused, not truncated. */
 const SEARCH_PAGE_SIZE = 200;
 const MAX_SEARCH_PAGES = 20;
@@ -202,11 +205,30 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
   const logger = options.logger.child({ component: 'fhir-ehr' });
   const { metrics } = options;
   metrics.readCircuitStateFrom(() => breaker.state(now()));
-  const client = new Client({
-    baseUrl: options.baseUrl,
-    ...(options.auth.kind === 'bearer' ? { bearerToken: options.auth.token } : {}),
-  });
+  // The Authorization header goes on each request: a SMART token changes under the client.
+  const client = new Client({ baseUrl: options.baseUrl });
   const headers = { accept: FHIR_JSON, 'content-type': FHIR_JSON };
+
+  /** Runs a client call with authentication; a 401 to a token a fresh one could replace is retried once. */
+  const authorized = <T>(call: (auth: AuthHeaders) => Promise<T>, signal: AbortSignal) =>
+    withFhirAuth(
+      options.auth,
+      (authorization) =>
+        call(authorization === undefined ? {} : { authorization }).then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+      (result) => !result.ok && isClientHttpError(result.error) && result.error.response.status === 401,
+      signal,
+    );
+  const authFailure = (failure: AuthFailure): EhrFailure => ({
+    retriable: true,
+    httpStatus: undefined,
+    stage: 'token',
+    message: `the EHR's authorization server ${failure.message.replace(/^the authorization server /, '')}`,
+    operationOutcome: undefined,
+    retryAfterMs: undefined,
+  });
 
   /** Each request's signal: the timeout, and the caller's signal when there is one. */
   const signals = (signal: AbortSignal | undefined): { combined: AbortSignal; timeout: AbortSignal } => {
@@ -273,12 +295,19 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
   async function guarded<T>(
     what: string,
     signal: AbortSignal | undefined,
-    request: (signal: AbortSignal) => Promise<unknown>,
+    request: (signal: AbortSignal, auth: AuthHeaders) => Promise<unknown>,
     accept: (response: unknown, httpStatus: number) => T | undefined,
   ): Promise<{ outcome: Outcome<T>; metric: EhrOutcome }> {
     const { combined, timeout } = signals(signal);
     try {
-      const response: unknown = await request(combined);
+      const sent = await authorized((auth) => request(combined, auth), combined);
+      if (!sent.ok) {
+        // Credentials an operator must fix: retried (nothing is lost), and the breaker keeps us from hammering.
+        verdict('failure');
+        return { metric: 'retriable', outcome: fail(authFailure(sent.failure)) };
+      }
+      if (!sent.result.ok) throw sent.result.error;
+      const response: unknown = sent.result.value;
       const httpStatus = Client.httpFor(response as Parameters<typeof Client.httpFor>[0]).response?.status ?? 200;
       const value = accept(response, httpStatus);
       if (value === undefined) {
@@ -341,7 +370,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
   async function call<T>(
     what: string,
     signal: AbortSignal | undefined,
-    request: (signal: AbortSignal) => Promise<unknown>,
+    request: (signal: AbortSignal, auth: AuthHeaders) => Promise<unknown>,
     accept: (response: unknown, httpStatus: number) => T | undefined,
   ): Promise<Outcome<T>> {
     const at = now();
@@ -371,10 +400,10 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       const outcome = await call(
         'a transaction-response Bundle',
         signal,
-        (combined) =>
+        (combined, auth) =>
           client.transaction({
             body: bundle as unknown as Parameters<Client['transaction']>[0]['body'],
-            options: { headers, signal: combined },
+            options: { headers: { ...headers, ...auth }, signal: combined },
           }),
         (response, httpStatus): TransactionResult | undefined =>
           isTransactionResponse(response)
@@ -398,13 +427,13 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
 
     async search(resourceType, params, signal) {
       const resources: FhirResource[] = [];
-      const page = (request: (combined: AbortSignal) => Promise<unknown>) =>
+      const page = (request: (combined: AbortSignal, auth: AuthHeaders) => Promise<unknown>) =>
         call('a searchset Bundle', signal, request, searchset);
-      let current = await page((combined) =>
+      let current = await page((combined, auth) =>
         client.search({
           resourceType,
           searchParams: { _count: SEARCH_PAGE_SIZE, ...params },
-          options: { headers: { accept: FHIR_JSON }, signal: combined },
+          options: { headers: { accept: FHIR_JSON, ...auth }, signal: combined },
         }),
       );
       for (let pages = 1; ; pages += 1) {
@@ -422,10 +451,10 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
           });
         }
         current = await page(
-          (combined) =>
+          (combined, auth) =>
             client.nextPage({
               bundle: bundle as unknown as Parameters<Client['nextPage']>[0]['bundle'],
-              options: { headers: { accept: FHIR_JSON }, signal: combined },
+              options: { headers: { accept: FHIR_JSON, ...auth }, signal: combined },
             }) ?? Promise.resolve(undefined),
         );
       }
@@ -436,12 +465,16 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       return call(
         `a ${resource.resourceType}`,
         signal,
-        (combined) =>
+        (combined, auth) =>
           client.create({
             resourceType: resource.resourceType,
             body: resource as unknown as Parameters<Client['create']>[0]['body'],
             options: {
-              headers: { ...headers, ...(ifNoneExist === undefined ? {} : { 'if-none-exist': ifNoneExist }) },
+              headers: {
+                ...headers,
+                ...auth,
+                ...(ifNoneExist === undefined ? {} : { 'if-none-exist': ifNoneExist }),
+              },
               signal: combined,
             },
           }),
@@ -459,7 +492,12 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     async ping(signal) {
       const { combined, timeout } = signals(signal);
       try {
-        await client.capabilityStatement({ headers: { accept: FHIR_JSON }, signal: combined });
+        const sent = await authorized(
+          (auth) => client.capabilityStatement({ headers: { accept: FHIR_JSON, ...auth }, signal: combined }),
+          combined,
+        );
+        if (!sent.ok) throw new Error(`no access token: ${sent.failure.message}`);
+        if (!sent.result.ok) throw sent.result.error;
       } catch (error) {
         if (isClientHttpError(error)) {
           throw new Error(`GET metadata answered ${statusLine(error.response.status)}`, { cause: error });

@@ -165,11 +165,47 @@ export const configSchema = {
       description:
         'Secret for the pseudonymous patient key (HMAC-SHA256 of the national id), at least 32 characters, the same on every replica. Required with DATABASE_URL; unset on the embedded store, one is generated into DATA_DIR.',
     },
+    EHR_AUTH_MODE: {
+      type: 'string',
+      enum: ['none', 'bearer', 'smart-backend'],
+      description:
+        'How hit-bridge authenticates to the EHR: none; bearer (EHR_AUTH_TOKEN); smart-backend (SMART Backend Services: client credentials with a signed JWT, EHR_CLIENT_ID and EHR_PRIVATE_KEY). Unset: bearer when EHR_AUTH_TOKEN is set, else none.',
+    },
     EHR_AUTH_TOKEN: {
       type: 'string',
       minLength: 1,
       secret: true,
-      description: 'Static bearer token sent to the EHR. Unset: no Authorization header.',
+      description: 'Static bearer token sent to the EHR (EHR_AUTH_MODE=bearer).',
+    },
+    EHR_TOKEN_URL: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description:
+        "SMART Backend Services: the authorization server's token endpoint. Unset: read from <EHR_BASE_URL>/.well-known/smart-configuration.",
+    },
+    EHR_CLIENT_ID: {
+      type: 'string',
+      minLength: 1,
+      description: "SMART Backend Services: hit-bridge's client id at the EHR's authorization server.",
+    },
+    EHR_PRIVATE_KEY: {
+      type: 'string',
+      minLength: 1,
+      secret: true,
+      description:
+        'SMART Backend Services: the PEM private key (PKCS#8) that signs client assertions: RSA signs RS384, EC P-384 signs ES384. Typically EHR_PRIVATE_KEY_FILE, a mounted secret.',
+    },
+    EHR_KEY_ID: {
+      type: 'string',
+      minLength: 1,
+      description:
+        "SMART Backend Services: the kid of hit-bridge's public key in the JWKS registered at the authorization server. Unset: the key's RFC 7638 thumbprint.",
+    },
+    EHR_SCOPES: {
+      type: 'string',
+      default: 'system/*.write',
+      description: 'SMART Backend Services: the scopes asked for, space-separated.',
     },
     DATA_DIR: {
       type: 'string',
@@ -418,7 +454,35 @@ function crossFieldErrors(config: Config): string[] {
       }
     }
   }
+  errors.push(...ehrAuthErrors(config));
   return errors;
+}
+
+/** The EHR authentication variables that belong together, checked together. */
+function ehrAuthErrors(config: Config): string[] {
+  const mode = effectiveEhrAuthMode(config);
+  const errors: string[] = [];
+  if (mode === 'bearer' && config.EHR_AUTH_TOKEN === undefined) {
+    errors.push('EHR_AUTH_TOKEN is required when EHR_AUTH_MODE is bearer (it is missing)');
+  }
+  if (mode === 'smart-backend') {
+    for (const name of ['EHR_CLIENT_ID', 'EHR_PRIVATE_KEY'] as const) {
+      if (config[name] === undefined) errors.push(`${name} is required when EHR_AUTH_MODE is smart-backend (it is missing)`);
+    }
+    if (config.EHR_TOKEN_URL === undefined && config.EHR_BASE_URL === undefined) {
+      errors.push(
+        'EHR_TOKEN_URL is required when EHR_AUTH_MODE is smart-backend and EHR_BASE_URL is unset (it is missing)',
+      );
+    }
+  }
+  return errors;
+}
+
+export function effectiveEhrAuthMode(config: Config): 'none' | 'bearer' | 'smart-backend' {
+  return (
+    (config.EHR_AUTH_MODE as 'none' | 'bearer' | 'smart-backend' | undefined) ??
+    (config.EHR_AUTH_TOKEN === undefined ? 'none' : 'bearer')
+  );
 }
 
 function describeError(error: ErrorObject, raw: (name: string) => string | undefined): string {
@@ -438,6 +502,7 @@ function describeError(error: ErrorObject, raw: (name: string) => string | undef
 const patternRules: Record<string, string> = {
   KAFKA_BROKERS: 'must be a comma-separated list of host:port',
   EHR_BASE_URL: 'must be an http:// or https:// URL',
+  EHR_TOKEN_URL: 'must be an http:// or https:// URL',
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
   AUTH_ISSUER: 'must be an http:// or https:// URL',
   AUTH_JWKS_URL: 'must be an http:// or https:// URL',

@@ -1,25 +1,28 @@
 /**
- * Starts the real peers the contract and integration tests need — Kafka, HAPI FHIR (the EHR)
- * and PostgreSQL — in parallel, as local processes (or containers where a Docker engine
+ * Starts the real peers the contract and integration tests need — Kafka, HAPI FHIR (the EHR),
+ * PostgreSQL and Keycloak (the authorization server) — in parallel, as local processes (or containers where a Docker engine
  * answers), and stops them all if any fails.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startHapi } from './hapi.ts';
+import { startHapi, type HapiOptions } from './hapi.ts';
 import { startKafka } from './kafka.ts';
 import type { PeerOptions, RunningPeer } from './peer.ts';
+import { startKeycloak } from './keycloak.ts';
+import { REALM } from './keycloak-realm.ts';
 import { startPostgres } from './postgres.ts';
-import { defaultCacheDir, isAlive } from './process.ts';
+import { defaultCacheDir, freePort, isAlive } from './process.ts';
 
-export type PeerName = 'kafka' | 'hapi' | 'postgres';
-export const ALL_PEERS: readonly PeerName[] = ['kafka', 'hapi', 'postgres'];
+export type PeerName = 'kafka' | 'hapi' | 'postgres' | 'keycloak';
+export const ALL_PEERS: readonly PeerName[] = ['kafka', 'hapi', 'postgres', 'keycloak'];
 
-const starters: Record<PeerName, (options: PeerOptions) => Promise<RunningPeer>> = {
+const starters: Record<PeerName, (options: PeerOptions & HapiOptions) => Promise<RunningPeer>> = {
   kafka: startKafka,
   hapi: startHapi,
   postgres: startPostgres,
+  keycloak: startKeycloak,
 };
 
 export interface StartPeersOptions {
@@ -46,23 +49,41 @@ export function claimRunDir(rootDir: string, run: 'test' | 'up'): string {
 }
 
 export async function startPeers(options: StartPeersOptions): Promise<RunningPeer[]> {
-  const names = options.peers ?? ALL_PEERS;
-  if (await dockerEngineAnswers()) {
-    const { startContainers } = await import('./containers.ts');
-    return startContainers(names);
-  }
+  const requested = options.peers ?? ALL_PEERS;
+  // No container here: Keycloak always runs from its Maven Central distribution.
+  const containerised: PeerName[] = (await dockerEngineAnswers())
+    ? requested.filter((name) => name !== 'keycloak')
+    : [];
+  const names = requested.filter((name) => !containerised.includes(name));
   const cacheDir = defaultCacheDir();
   mkdirSync(cacheDir, { recursive: true });
-  const results = await Promise.allSettled(
-    names.map((name) => {
+  // HAPI learns Keycloak's issuer up front (it fetches the keys lazily), so both start at once.
+  const keycloakPort = names.includes('keycloak') ? (configuredPort('keycloak') ?? (await freePort())) : undefined;
+  // A busy machine starts JVMs slowly: HIT_BRIDGE_PEER_READY_TIMEOUT_MS overrides each peer's own bound.
+  const readyTimeoutMs = positiveNumber('HIT_BRIDGE_PEER_READY_TIMEOUT_MS');
+  const results = await Promise.allSettled([
+    ...(containerised.length > 0
+      ? [import('./containers.ts').then(({ startContainers }) => startContainers(containerised))]
+      : []),
+    ...names.map(async (name) => {
       const workDir = join(options.runDir, name);
       rmSync(workDir, { recursive: true, force: true });
       mkdirSync(workDir, { recursive: true });
-      const port = configuredPort(name);
-      return starters[name]({ workDir, cacheDir, ...(port === undefined ? {} : { port }) });
+      const port = name === 'keycloak' ? keycloakPort : configuredPort(name);
+      const authIssuer =
+        name === 'hapi' && keycloakPort !== undefined ? `http://127.0.0.1:${keycloakPort}/realms/${REALM}` : undefined;
+      return [
+        await starters[name]({
+          workDir,
+          cacheDir,
+          ...(port === undefined ? {} : { port }),
+          ...(authIssuer === undefined ? {} : { authIssuer }),
+          ...(readyTimeoutMs === undefined ? {} : { readyTimeoutMs }),
+        }),
+      ];
     }),
-  );
-  const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  ]);
+  const started = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   if (failures.length > 0) {
     await stopPeers(started);
@@ -84,7 +105,7 @@ export function envLines(env: Readonly<Record<string, string>>): string[] {
   return Object.entries(env).map(([key, value]) => `${key}='${value.replaceAll("'", "'\\''")}'`);
 }
 
-/** HIT_BRIDGE_KAFKA_PORT, HIT_BRIDGE_HAPI_PORT, HIT_BRIDGE_POSTGRES_PORT: fixed ports; unset picks free ones. */
+/** HIT_BRIDGE_KAFKA_PORT, …_HAPI_PORT, …_POSTGRES_PORT, …_KEYCLOAK_PORT: fixed ports; unset picks free ones. */
 function configuredPort(name: PeerName): number | undefined {
   const variable = `HIT_BRIDGE_${name.toUpperCase()}_PORT`;
   const value = process.env[variable];
@@ -93,6 +114,15 @@ function configuredPort(name: PeerName): number | undefined {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new Error(`${variable} must be a port number (got "${value}")`);
   return port;
+}
+
+function positiveNumber(variable: string): number | undefined {
+  const value = process.env[variable];
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new Error(`${variable} must be a positive whole number (got "${value}")`);
+  return number;
 }
 
 /** Testcontainers is used only where a Docker engine really answers (a client alone is not enough). */

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { claimRunDir, envLines, peerEnv, startPeers } from './all.ts';
+import { ALL_PEERS, claimRunDir, envLines, peerEnv, startPeers, type PeerName } from './all.ts';
 import { stopProcessGroup } from './process.ts';
 
 interface PeerState {
@@ -22,7 +22,16 @@ async function up(): Promise<void> {
     console.error(`peers already running (${stateFile}); run "npm run peers:down" first`);
     process.exit(1);
   }
-  const peers = await startPeers({ runDir: claimRunDir(process.cwd(), 'up') });
+  // `peers:up -- hapi keycloak` starts only those; no names: all of them.
+  const names = process.argv.slice(3).filter((name): name is PeerName => (ALL_PEERS as string[]).includes(name));
+  if (names.length !== process.argv.length - 3) {
+    console.error(`peer names are ${ALL_PEERS.join(', ')}`);
+    process.exit(2);
+  }
+  const peers = await startPeers({
+    runDir: claimRunDir(process.cwd(), 'up'),
+    ...(names.length > 0 ? { peers: names } : {}),
+  });
   const state: PeerState[] = peers.map(({ name, pid, url }) => ({ name, pid, url }));
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   for (const peer of peers) {

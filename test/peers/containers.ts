@@ -12,11 +12,16 @@ const KAFKA_IMAGE = `apache/kafka:${process.env.KAFKA_VERSION ?? '4.4.0'}`;
 const HAPI_IMAGE = 'hapiproject/hapi:v8.8.0-1';
 const POSTGRES_IMAGE = 'postgres:15';
 
+/** Keycloak is not among them: it always runs from its distribution (test/peers/keycloak.ts). */
+type ContainerPeer = Exclude<PeerName, 'keycloak'>;
+
 export async function startContainers(names: readonly PeerName[]): Promise<RunningPeer[]> {
-  return Promise.all(names.map((name) => starters[name]()));
+  return Promise.all(
+    names.filter((name): name is ContainerPeer => name !== 'keycloak').map((name) => starters[name]()),
+  );
 }
 
-const starters: Record<PeerName, () => Promise<RunningPeer>> = {
+const starters: Record<ContainerPeer, () => Promise<RunningPeer>> = {
   async kafka() {
     // The broker must advertise the port the host sees, which is only known after start:
     // a fixed host port keeps the advertised listener honest without a second listener.

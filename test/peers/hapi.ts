@@ -12,6 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { EHR_AUDIENCE } from './keycloak-realm.ts';
 import type { PeerOptions, RunningPeer } from './peer.ts';
 import { freePort, spawnLogged, stopProcess, waitUntilReady, type SpawnedProcess } from './process.ts';
 
@@ -26,6 +27,12 @@ export interface HapiOptions extends PeerOptions {
    * and resumed (an EHR outage) with its data. Default false: in memory is faster.
    */
   readonly persistent?: boolean;
+  /**
+   * With an issuer (e.g. Keycloak's realm URL), the same server is also served at
+   * <origin>/secured/fhir, which answers only requests with a valid bearer token from that
+   * issuer for the audience `test-ehr` (keys from its JWKS). /fhir stays open either way.
+   */
+  readonly authIssuer?: string;
 }
 
 const launcherDir = join(import.meta.dirname, 'hapi');
@@ -65,6 +72,9 @@ export async function startHapi(options: HapiOptions): Promise<RunningPeer> {
         `-Dhapi.enforceProfiles=${String(options.enforceProfiles ?? true)}`,
         `-Dhapi.instanceId=${instanceId}`,
         ...(options.persistent ? [`-Dhapi.h2File=${join(h2Dir, 'hapi')}`] : []),
+        ...(options.authIssuer === undefined
+          ? []
+          : [`-Dhapi.auth.issuer=${options.authIssuer}`, `-Dhapi.auth.audience=${EHR_AUDIENCE}`]),
         '-cp',
         `${join(build, 'classes')}:${join(build, 'lib', '*')}`,
         mainClass,
@@ -89,7 +99,10 @@ export async function startHapi(options: HapiOptions): Promise<RunningPeer> {
   return {
     name: 'hapi',
     url: base,
-    env: { EHR_BASE_URL: base },
+    env: {
+      EHR_BASE_URL: base,
+      ...(options.authIssuer === undefined ? {} : { HAPI_SECURED_BASE_URL: `http://127.0.0.1:${port}/secured/fhir` }),
+    },
     logFile,
     pid: proc.child.pid,
     readyMs,

@@ -1,3 +1,4 @@
+import { createFhirAuth, type FhirAuthSettings } from '../../../src/delivery/fhir-auth.ts';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -10,7 +11,6 @@ import {
   createFhirEhr,
   operationOutcomeText,
   parseRetryAfter,
-  type EhrAuth,
 } from '../../../src/delivery/fhir-ehr.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createMetrics, METRIC_NAMES, type Metrics } from '../../../src/platform/metrics.ts';
@@ -63,7 +63,7 @@ interface Harness {
   readonly advance: (ms: number) => void;
 }
 
-function harness(options: { auth?: EhrAuth; timeoutMs?: number; baseUrl?: string } = {}): Harness {
+function harness(options: { auth?: FhirAuthSettings; timeoutMs?: number; baseUrl?: string } = {}): Harness {
   let clock = T0;
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
@@ -82,13 +82,14 @@ function harness(options: { auth?: EhrAuth; timeoutMs?: number; baseUrl?: string
     probeTimeoutMs: 10_000,
   });
   const metrics = createMetrics({ defaultMetrics: false });
+  const logger = createLogger({ level: 'debug', pretty: false, destination });
   const ehr = createFhirEhr({
     baseUrl: options.baseUrl ?? BASE,
-    auth: options.auth ?? { kind: 'none' },
+    auth: createFhirAuth(options.auth ?? { kind: 'none' }, { logger, now: () => clock }),
     timeoutMs: options.timeoutMs ?? 2_000,
     breaker,
-    logger: createLogger({ level: 'debug', pretty: false, destination }),
     metrics,
+    logger,
     now: () => clock,
   });
   return {

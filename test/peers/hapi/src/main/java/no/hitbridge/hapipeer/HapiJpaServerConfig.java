@@ -37,6 +37,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -183,6 +184,29 @@ public class HapiJpaServerConfig {
   public ServletRegistrationBean<RestfulServer> fhirServlet(RestfulServer server) {
     ServletRegistrationBean<RestfulServer> registration = new ServletRegistrationBean<>(server, "/fhir/*");
     registration.setLoadOnStartup(1);
+    return registration;
+  }
+
+  /**
+   * /secured/fhir: the same server behind bearer tokens, only when -Dhapi.auth.issuer is set
+   * (with -Dhapi.auth.jwksUrl and -Dhapi.auth.audience).
+   */
+  @Bean
+  public FilterRegistrationBean<jakarta.servlet.Filter> securedFhir() throws java.io.IOException {
+    String issuer = System.getProperty("hapi.auth.issuer", "");
+    FilterRegistrationBean<jakarta.servlet.Filter> registration = new FilterRegistrationBean<>();
+    if (issuer.isEmpty()) {
+      // Spring wants a filter even for a registration it will skip.
+      registration.setFilter((request, response, chain) -> chain.doFilter(request, response));
+      registration.setEnabled(false);
+      return registration;
+    }
+    registration.setFilter(
+        new SecuredFhirFilter(
+            issuer,
+            System.getProperty("hapi.auth.jwksUrl", issuer + "/protocol/openid-connect/certs"),
+            System.getProperty("hapi.auth.audience", "test-ehr")));
+    registration.addUrlPatterns(SecuredFhirFilter.PREFIX + "/*");
     return registration;
   }
 }

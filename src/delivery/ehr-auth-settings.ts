@@ -1,0 +1,28 @@
+/**
+ * The EHR's authentication, from the configuration: which of none / bearer / smart-backend, with
+ * what. loadConfig has already checked that the variables a mode needs are there (the private key
+ * may have come from EHR_PRIVATE_KEY_FILE, a mounted secret).
+ */
+import { effectiveEhrAuthMode, type Config } from '../platform/config.ts';
+import { signingKey, type FhirAuthSettings } from './fhir-auth.ts';
+
+export function ehrAuthSettings(config: Config): FhirAuthSettings {
+  const mode = effectiveEhrAuthMode(config);
+  if (mode === 'none') return { kind: 'none' };
+  if (mode === 'bearer') return { kind: 'bearer', token: config.EHR_AUTH_TOKEN ?? '' };
+  const privateKeyPem = config.EHR_PRIVATE_KEY ?? '';
+  try {
+    signingKey(privateKeyPem);
+  } catch (error) {
+    throw new Error(`EHR_PRIVATE_KEY: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    kind: 'smart-backend',
+    clientId: config.EHR_CLIENT_ID ?? '',
+    privateKeyPem,
+    ...(config.EHR_KEY_ID === undefined ? {} : { keyId: config.EHR_KEY_ID }),
+    ...(config.EHR_TOKEN_URL === undefined ? {} : { tokenUrl: config.EHR_TOKEN_URL }),
+    fhirBaseUrl: config.EHR_BASE_URL ?? '',
+    scopes: config.EHR_SCOPES,
+  };
+}

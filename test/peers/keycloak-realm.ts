@@ -1,0 +1,135 @@
+/**
+ * The realm the tests' authorization server (Keycloak) serves, generated here rather than kept as
+ * an exported JSON file, so that secrets and keys are fresh per run and the clients' shapes can
+ * be reused by tests that add a client of their own (through the admin REST API).
+ *
+ * - `clinic`: the clinic system calling hit-bridge's HTTP API (inbound). Client credentials with
+ *   a client secret; scopes hit.write, hit.read, handover.ack by default and admin on request;
+ *   tokens carry aud = `hit-bridge`.
+ * - `hit-bridge`: hit-bridge calling the EHR (outbound), SMART Backend Services style: client
+ *   credentials authenticated by a JWT it signs (private_key_jwt, ES384 or RS384), verified with
+ *   the public JWKS registered on the client; tokens carry aud = the EHR's audience.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+
+export const REALM = 'hit-bridge';
+/** The `aud` of tokens for hit-bridge's own API. */
+export const API_AUDIENCE = 'hit-bridge';
+/** The `aud` the test EHR (HAPI's /secured/fhir) requires. */
+export const EHR_AUDIENCE = 'test-ehr';
+/** The SMART scope hit-bridge asks for by default (EHR_SCOPES). */
+export const EHR_SCOPE = 'system/*.write';
+export const INBOUND_SCOPES = ['hit.write', 'hit.read', 'handover.ack', 'admin'] as const;
+
+type Json = Record<string, unknown>;
+
+function clientScope(name: string, mappers: Json[] = []): Json {
+  return {
+    name,
+    protocol: 'openid-connect',
+    attributes: { 'include.in.token.scope': 'true', 'display.on.consent.screen': 'false' },
+    protocolMappers: mappers,
+  };
+}
+
+function audienceMapper(audience: string): Json {
+  return {
+    name: `audience ${audience}`,
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-audience-mapper',
+    config: {
+      'included.custom.audience': audience,
+      'access.token.claim': 'true',
+      'id.token.claim': 'false',
+      'introspection.token.claim': 'true',
+    },
+  };
+}
+
+/** A client that only ever acts for itself: no browser flows, no users, a service account. */
+function machineClient(clientId: string): Json {
+  return {
+    clientId,
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: false,
+    serviceAccountsEnabled: true,
+    standardFlowEnabled: false,
+    implicitFlowEnabled: false,
+    directAccessGrantsEnabled: false,
+    fullScopeAllowed: false,
+  };
+}
+
+export function clinicClient(options: { clientId: string; secret: string }): Json {
+  return {
+    ...machineClient(options.clientId),
+    clientAuthenticatorType: 'client-secret',
+    secret: options.secret,
+    defaultClientScopes: ['basic', 'hit.write', 'hit.read', 'handover.ack'],
+    optionalClientScopes: ['admin'],
+    protocolMappers: [audienceMapper(API_AUDIENCE)],
+  };
+}
+
+export interface BridgeClientOptions {
+  readonly clientId: string;
+  /** The public keys hit-bridge's client assertions are verified with. */
+  readonly jwks: { keys: JWK[] };
+  readonly algorithm: 'ES384' | 'RS384';
+  /** Seconds an access token lives; short in the tests that watch it expire. */
+  readonly accessTokenLifespanS: number;
+}
+
+export function bridgeClient(options: BridgeClientOptions): Json {
+  return {
+    ...machineClient(options.clientId),
+    clientAuthenticatorType: 'client-jwt',
+    attributes: {
+      'use.jwks.url': 'false',
+      'use.jwks.string': 'true',
+      'jwks.string': JSON.stringify(options.jwks),
+      'token.endpoint.auth.signing.alg': options.algorithm,
+      'access.token.lifespan': String(options.accessTokenLifespanS),
+    },
+    defaultClientScopes: ['basic'],
+    optionalClientScopes: [EHR_SCOPE],
+    protocolMappers: [audienceMapper(EHR_AUDIENCE)],
+  };
+}
+
+/** The public JWKS of a private key, with the RFC 7638 thumbprint as kid (as hit-bridge sends it). */
+export async function publicJwks(privateKey: KeyObject, algorithm: 'ES384' | 'RS384'): Promise<{ keys: JWK[] }> {
+  const jwk = await exportJWK(createPublicKey(privateKey));
+  return { keys: [{ ...jwk, kid: await calculateJwkThumbprint(jwk), alg: algorithm, use: 'sig' }] };
+}
+
+export function realmRepresentation(clients: readonly Json[]): Json {
+  return {
+    realm: REALM,
+    enabled: true,
+    accessTokenLifespan: 300,
+    sslRequired: 'none',
+    // Tokens carry sub (the service account) only through this scope (Keycloak 25+).
+    clientScopes: [
+      {
+        name: 'basic',
+        protocol: 'openid-connect',
+        attributes: { 'include.in.token.scope': 'false', 'display.on.consent.screen': 'false' },
+        protocolMappers: [
+          {
+            name: 'sub',
+            protocol: 'openid-connect',
+            protocolMapper: 'oidc-sub-mapper',
+            config: { 'access.token.claim': 'true', 'introspection.token.claim': 'true' },
+          },
+        ],
+      },
+      ...INBOUND_SCOPES.map((scope) => clientScope(scope)),
+      clientScope(EHR_SCOPE),
+    ],
+    defaultDefaultClientScopes: ['basic'],
+    clients,
+  };
+}

@@ -467,7 +467,8 @@ function ehrAuthErrors(config: Config): string[] {
   }
   if (mode === 'smart-backend') {
     for (const name of ['EHR_CLIENT_ID', 'EHR_PRIVATE_KEY'] as const) {
-      if (config[name] === undefined) errors.push(`${name} is required when EHR_AUTH_MODE is smart-backend (it is missing)`);
+      if (config[name] === undefined)
+        errors.push(`${name} is required when EHR_AUTH_MODE is smart-backend (it is missing)`);
     }
     if (config.EHR_TOKEN_URL === undefined && config.EHR_BASE_URL === undefined) {
       errors.push(

@@ -111,6 +111,10 @@ export function realmRepresentation(clients: readonly Json[]): Json {
     enabled: true,
     accessTokenLifespan: 300,
     sslRequired: 'none',
+    // Token requests are visible through the admin API (GET …/events), so tests can count them.
+    eventsEnabled: true,
+    enabledEventTypes: ['CLIENT_LOGIN', 'CLIENT_LOGIN_ERROR'],
+    eventsExpiration: 3600,
     // Tokens carry sub (the service account) only through this scope (Keycloak 25+).
     clientScopes: [
       {

@@ -7,12 +7,12 @@
  * its Composition pass $validate against their profiles with no error. Each run uses its own
  * `source`, so its business identifiers are new on a server other tests share.
  */
-import type { Bundle, Composition, FhirResource, OperationOutcome } from 'fhir/r4.js';
+import type { Bundle, Composition, FhirResource } from 'fhir/r4.js';
 import { HANDOVER_PROFILES } from '../../src/handover/frisklivssentral-packet.ts';
 import { buildHandoverPackets } from '../../src/handover/packets.ts';
 import type { FrisklivssentralPacket } from '../../src/handover/types.ts';
 import { cohortBundles, factsFor, factsFromStored } from '../support/ehr-view.ts';
-import { errorsOf, fhir, loadProfiles, registerPeople } from '../support/fhir-server.ts';
+import { fhir, loadProfiles, registerPeople, validationErrors } from '../support/fhir-server.ts';
 import { COHORT_HPR, handoverCohort, type CohortVariant } from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { randomSource } from '../support/workload.ts';
@@ -57,15 +57,8 @@ function documentFromSimulatedEhr(variant: CohortVariant): FrisklivssentralPacke
   return packets.frisklivssentral;
 }
 
-async function validate(resource: FhirResource, profile: string): Promise<string[]> {
-  const query = new URLSearchParams({ profile });
-  const result = await fhir<OperationOutcome>(
-    base,
-    'POST',
-    `${resource.resourceType}/$validate?${query.toString()}`,
-    resource,
-  );
-  return errorsOf(result.body);
+function validate(resource: FhirResource, profile: string): Promise<string[]> {
+  return validationErrors(base, resource, profile);
 }
 
 beforeAll(async () => {

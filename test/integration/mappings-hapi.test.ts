@@ -8,10 +8,10 @@
  * identifiers are new even on a server that has seen earlier runs.
  */
 import { randomBytes } from 'node:crypto';
-import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4.js';
+import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
-import { countByIdentifier, errorsOf, fhir, loadProfiles, registerPeople } from '../support/fhir-server.ts';
+import { countByIdentifier, fhir, loadProfiles, registerPeople, validationErrors } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
 
@@ -61,15 +61,8 @@ describe('mapped fixtures against the real HAPI FHIR server', () => {
       for (const entry of bundleFor(fixture).entry ?? []) {
         const resource = entry.resource as FhirResource;
         expect(resource.meta?.profile?.length).toBeGreaterThan(0);
-        const profile = resource.meta?.profile?.[0] ?? '';
-        const query = new URLSearchParams({ profile });
-        const result = await fhir<OperationOutcome>(
-          base,
-          'POST',
-          `${resource.resourceType}/$validate?${query.toString()}`,
-          resource,
-        );
-        problems.push(...errorsOf(result.body).map((error) => `${resource.resourceType} ${error}`));
+        const errors = await validationErrors(base, resource, resource.meta?.profile?.[0] ?? '');
+        problems.push(...errors.map((error) => `${resource.resourceType} ${error}`));
       }
       expect(problems).toEqual([]);
     },

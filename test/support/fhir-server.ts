@@ -45,6 +45,18 @@ export async function loadProfiles(baseUrl: string, dir = 'profiles'): Promise<s
   return loaded;
 }
 
+/** The errors $validate finds in a resource against a profile (none: an empty list). */
+export async function validationErrors(baseUrl: string, resource: FhirResource, profile: string): Promise<string[]> {
+  const query = new URLSearchParams({ profile });
+  const result = await fhir<OperationOutcome>(
+    baseUrl,
+    'POST',
+    `${resource.resourceType}/$validate?${query.toString()}`,
+    resource,
+  );
+  return errorsOf(result.body);
+}
+
 /** Error-severity issues of an OperationOutcome, as readable lines. */
 export function errorsOf(outcome: OperationOutcome): string[] {
   return outcome.issue

@@ -88,21 +88,24 @@ interface Shape {
   }[];
 }
 
+/** The St. Olavs study dose: 4x4 three times a week and strength twice, 8 weeks, VO2max 42.3 → 48.7. */
+const TYPICAL: Shape = {
+  nationalId: TYPICAL_NATIONAL_ID,
+  start: '2026-01-05',
+  weeks: 8,
+  hrMaxBpm: 186,
+  interval: { perWeek: 3, modality: 'treadmill' },
+  strength: { perWeek: 2 },
+  days: [0, 2, 4],
+  missed: [],
+  tests: [
+    { day: 0, vo2max: 42.3, oneRm: [100, 70] },
+    { day: 55, vo2max: 48.7, oneRm: [120, 85] },
+  ],
+};
+
 const SHAPES: Record<CohortVariant, Shape> = {
-  typical: {
-    nationalId: TYPICAL_NATIONAL_ID,
-    start: '2026-01-05',
-    weeks: 8,
-    hrMaxBpm: 186,
-    interval: { perWeek: 3, modality: 'treadmill' },
-    strength: { perWeek: 2 },
-    days: [0, 2, 4],
-    missed: [],
-    tests: [
-      { day: 0, vo2max: 42.3, oneRm: [100, 70] },
-      { day: 55, vo2max: 48.7, oneRm: [120, 85] },
-    ],
-  },
+  typical: TYPICAL,
   'no-contact-details': {
     nationalId: SECOND_NATIONAL_ID,
     start: '2026-02-02',
@@ -142,20 +145,7 @@ const SHAPES: Record<CohortVariant, Shape> = {
       { day: 27, oneRm: [100, 67.5] },
     ],
   },
-  'training-contact-declined': {
-    nationalId: TYPICAL_NATIONAL_ID,
-    start: '2026-01-05',
-    weeks: 8,
-    hrMaxBpm: 186,
-    interval: { perWeek: 3, modality: 'treadmill' },
-    strength: { perWeek: 2 },
-    days: [0, 2, 4],
-    missed: [],
-    tests: [
-      { day: 0, vo2max: 42.3, oneRm: [100, 70] },
-      { day: 55, vo2max: 48.7, oneRm: [120, 85] },
-    ],
-  },
+  'training-contact-declined': TYPICAL,
   'no-training-contact': {
     nationalId: TYPICAL_NATIONAL_ID,
     start: '2026-01-05',
@@ -169,20 +159,7 @@ const SHAPES: Record<CohortVariant, Shape> = {
       { day: 55, vo2max: 48.7 },
     ],
   },
-  'frisklivssentral-declined': {
-    nationalId: TYPICAL_NATIONAL_ID,
-    start: '2026-01-05',
-    weeks: 8,
-    hrMaxBpm: 186,
-    interval: { perWeek: 3, modality: 'treadmill' },
-    strength: { perWeek: 2 },
-    days: [0, 2, 4],
-    missed: [],
-    tests: [
-      { day: 0, vo2max: 42.3, oneRm: [100, 70] },
-      { day: 55, vo2max: 48.7, oneRm: [120, 85] },
-    ],
-  },
+  'frisklivssentral-declined': TYPICAL,
 };
 
 const EXERCISES = ['beinpress', 'knebøy'] as const;

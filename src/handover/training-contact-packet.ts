@@ -87,7 +87,9 @@ export function trainingContactHtml(plan: TrainingContactPlan): string {
   const name = plan.patient.givenName;
   const parts: string[] = [
     `<p>Hei, ${escapeXml(plan.trainingContact.name)}! Takk for at du vil trene sammen med ${escapeXml(name)}. ` +
-      `Her er planen for de neste ${plan.weeks} ukene, med pulsverdiene som gjelder for ${escapeXml(name)}.</p>`,
+      // The prescription's weeks were spent in hospital: the plan goes on from here, so no end date is promised.
+      'Her er treningsplanen fra sykehuset' +
+      (plan.interval === undefined ? '.</p>' : `, med pulsverdiene som gjelder for ${escapeXml(name)}.</p>`),
   ];
   const interval = plan.interval;
   if (interval !== undefined) {
@@ -155,12 +157,13 @@ export function trainingContactHtml(plan: TrainingContactPlan): string {
     kicker: 'Til treningskontakten',
     title: `Treningsplan for ${name}`,
     meta: [
-      ['Varighet', `${plan.weeks} uker`],
+      ['Treningsøkter', `${Math.max(interval?.sessionsPerWeek ?? 0, strength?.sessionsPerWeek ?? 0)} i uka`],
       ['Spørsmål', `${f.name}, ${f.phone}`],
     ],
     bodyHtml: parts.join(''),
     footer:
-      'Planen er laget av sykehuset sammen med Frisklivssentralen. Den inneholder bare det du trenger for å trene sammen.',
+      `Planen kommer fra sykehuset. Du får den fordi ${name} har sagt ja til det, ` +
+      'og den inneholder bare det dere trenger for å trene sammen.',
   });
 }
 

@@ -14,6 +14,7 @@
  * worker killed after the EHR answered, before it could record so) creates nothing new.
  */
 import { DEFAULT_MAPPING_OPTIONS, type MappingOptions } from '../../mappings/common.ts';
+import { withProvenance } from '../../mappings/provenance.ts';
 import type { InputKindName, InputKinds } from '../../mappings/registry.ts';
 import {
   buildDeliveryFailedEvent,
@@ -85,15 +86,20 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     await waitForPrescription(deps, job, submission, prescriptionWait(prescription.submission), log);
     return;
   }
-  const bundle = mapSubmission(deps, kind, submission.body as InputKinds[typeof kind]);
+  // The EHR's audit trail rides in the same transaction: the record and its Provenance, or neither.
+  const mapped = mapSubmission(deps, kind, submission.body as InputKinds[typeof kind]);
+  const bundle = withProvenance(mapped, {
+    recorded: submission.acceptedAt.toISOString(),
+    source: submission.source,
+  });
   const outcome = await deps.ehr.transaction(bundle);
   const now = deps.clock();
 
   if (outcome.ok) {
-    const references = outcome.result.entries.flatMap((entry) =>
-      entry.location ? [withoutHistory(entry.location)] : [],
-    );
-    const created = outcome.result.entries.filter((entry) => entry.status.startsWith('201')).length;
+    // The record's own resources; the Provenance about them is the EHR's audit, not part of the record.
+    const recordEntries = outcome.result.entries.slice(0, mapped.entry?.length ?? 0);
+    const references = recordEntries.flatMap((entry) => (entry.location ? [withoutHistory(entry.location)] : []));
+    const created = recordEntries.filter((entry) => entry.status.startsWith('201')).length;
     const event = buildRecordedEvent(
       { id: eventId(submission.id, RECORD_EVENT_TYPE[kind]), time: now },
       {

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
+import { withProvenance } from '../../mappings/provenance.ts';
 import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import { countByIdentifier, fhir, loadProfiles, registerPeople, validationErrors } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
@@ -97,4 +98,42 @@ describe('mapped fixtures against the real HAPI FHIR server', () => {
       }
     },
   );
+});
+
+describe('the Provenance every EHR write carries (mappings/provenance.ts)', () => {
+  const provenanceSource = `it-prov-${randomBytes(4).toString('hex')}`;
+  const prescription = fixtureCases(['prescriptions'])[0];
+
+  it('validates in HAPI, names every written resource, and a redelivery leaves one Provenance', async () => {
+    if (prescription === undefined) throw new Error('no prescription fixture');
+    const { nationalId, hprNumbers } = people(prescription);
+    await registerPeople(base, nationalId, hprNumbers);
+    const input = { ...readInput(prescription), source: provenanceSource } as InputKinds['prescriptions'];
+    const bundle = withProvenance(mappers.prescriptions(input, DEFAULT_MAPPING_OPTIONS), {
+      recorded: '2026-05-04T10:15:00.000Z',
+      source: provenanceSource,
+    });
+    const provenance = bundle.entry?.at(-1)?.resource as FhirResource;
+    expect(provenance.resourceType).toBe('Provenance');
+    expect(await validationErrors(base, provenance, 'http://hl7.org/fhir/StructureDefinition/Provenance')).toEqual([]);
+
+    const first = await fhir<Bundle>(base, 'POST', '', bundle);
+    expect(first.status).toBe(200);
+    const again = await fhir<Bundle>(base, 'POST', '', bundle);
+    expect(again.status).toBe(200);
+    expect(again.body.entry?.at(-1)?.response?.status).toMatch(/^200/);
+
+    const anchor = (
+      bundle.entry?.[0]?.resource as { resourceType: string; identifier?: { system?: string; value?: string }[] }
+    ).identifier?.[0];
+    const firstType = bundle.entry?.[0]?.resource?.resourceType ?? '';
+    const query = new URLSearchParams({
+      [`target:${firstType}.identifier`]: `${anchor?.system ?? ''}|${anchor?.value ?? ''}`,
+    });
+    const found = await fhir<Bundle>(base, 'GET', `Provenance?${query.toString()}`);
+    expect(found.body.entry).toHaveLength(1);
+    const stored = found.body.entry?.[0]?.resource as { target: { reference?: string }[]; recorded: string };
+    expect(stored.target).toHaveLength((bundle.entry?.length ?? 0) - 1);
+    expect(stored.recorded).toBe('2026-05-04T10:15:00.000Z');
+  });
 });

@@ -1,0 +1,122 @@
+/**
+ * End to end: N hit sessions posted to hit-bridge and delivered into HAPI, against the same
+ * number of the same Bundles posted straight to HAPI by a plain fetch client, at the same
+ * concurrency. Each run uses its own source, so every Bundle creates new records (a repeated
+ * conditional create would be a cheap no-op and flatter the second run).
+ *
+ * The bridge's time runs from the first POST to the last "delivered" entry on the submissions'
+ * timelines (the service's own clock, on the same machine), so how often we poll does not matter.
+ */
+import type { Bundle } from 'fhir/r4.js';
+import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
+import { mappers, type InputKinds } from '../../mappings/registry.ts';
+import { fixtureCases, readInput } from '../../test/support/fixtures.ts';
+import { pool, postUntilAccepted, type WorkItem } from '../../test/support/workload.ts';
+import { round } from './accept.ts';
+import type { BenchService } from './service.ts';
+
+export interface EndToEndFigures {
+  readonly n: number;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  readonly failed: number;
+}
+
+export interface BridgeFigures extends EndToEndFigures {
+  /** All of the bridge's processes together. */
+  readonly cpuSecondsPer1000: number;
+  readonly peakRssMB: number;
+}
+
+/** `n` hit sessions cycling through the session fixtures, each with its own sessionId under `source`. */
+export function sessionWorkload(n: number, source: string): WorkItem[] {
+  const cases = fixtureCases(['hit-sessions']);
+  return Array.from({ length: n }, (_, index) => {
+    const fixture = cases[index % cases.length];
+    if (fixture === undefined) throw new Error('no hit-session fixtures');
+    const input: Record<string, unknown> = { ...(readInput(fixture) as unknown as Record<string, unknown>), source };
+    input.sessionId = `${String(input.sessionId)}-N${index}`;
+    // Sessions stand alone here: whether their prescription arrived first is not what is measured.
+    delete input.prescriptionId;
+    return { index, kind: 'hit-sessions', input, idempotencyKey: `${source}-k${index}` };
+  });
+}
+
+export async function directToHapi(
+  ehr: string,
+  items: readonly WorkItem[],
+  concurrency: number,
+): Promise<EndToEndFigures> {
+  const bodies = items.map((item) =>
+    JSON.stringify(
+      mappers['hit-sessions'](item.input as unknown as InputKinds['hit-sessions'], DEFAULT_MAPPING_OPTIONS),
+    ),
+  );
+  let failed = 0;
+  const started = performance.now();
+  await pool(bodies, concurrency, async (body) => {
+    const response = await fetch(ehr, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+      body,
+    });
+    const answer = (await response.json()) as Bundle;
+    if (response.status !== 200 || answer.type !== 'transaction-response') failed += 1;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    n: items.length,
+    concurrency,
+    seconds: round(seconds, 2),
+    perSecond: round(items.length / seconds, 1),
+    failed,
+  };
+}
+
+interface StatusView {
+  readonly status: string;
+  readonly timeline: readonly { readonly at: string; readonly kind: string }[];
+}
+
+export async function throughBridge(
+  services: readonly BenchService[],
+  items: readonly WorkItem[],
+  concurrency: number,
+  timeoutMs: number,
+): Promise<BridgeFigures> {
+  const api = services[0];
+  if (api === undefined) throw new Error('no bridge service');
+  const cpuBefore = services.map((service) => service.cpuSeconds());
+  const startedAt = Date.now();
+  const posted = await pool(items, concurrency, (item) => postUntilAccepted(() => api.url, item));
+  const ids = posted.map((outcome) => outcome.id);
+  const deadline = Date.now() + timeoutMs;
+  let lastDelivered = 0;
+  let failed = 0;
+  for (let index = 0; index < ids.length;) {
+    const response = await fetch(`${api.url}/v1/submissions/${ids[index] ?? ''}`);
+    const view = (await response.json()) as StatusView;
+    if (view.status === 'accepted') {
+      if (Date.now() > deadline)
+        throw new Error(`${ids.length - index} submissions not delivered within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    if (view.status !== 'delivered') failed += 1;
+    const delivered = view.timeline.find((entry) => entry.kind === 'delivered' || entry.kind === 'failed');
+    if (delivered !== undefined) lastDelivered = Math.max(lastDelivered, Date.parse(delivered.at));
+    index += 1;
+  }
+  const cpu = services.reduce((sum, service, index) => sum + service.cpuSeconds() - (cpuBefore[index] ?? 0), 0);
+  const seconds = (lastDelivered - startedAt) / 1000;
+  return {
+    n: items.length,
+    concurrency,
+    seconds: round(seconds, 2),
+    perSecond: round(items.length / seconds, 1),
+    failed,
+    cpuSecondsPer1000: round((cpu / items.length) * 1000, 2),
+    peakRssMB: round(Math.max(...services.map((service) => service.peakRssMB())), 1),
+  };
+}

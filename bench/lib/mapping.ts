@@ -1,0 +1,51 @@
+/**
+ * Mapping + validation in process: what the service spends on one input between parsing its
+ * JSON and storing it (validation) and between claiming it and posting it (mapping), for every
+ * golden fixture of each kind, after a warm-up so the JIT has settled.
+ */
+import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
+import { INPUT_KINDS, mappers, type InputKindName } from '../../mappings/registry.ts';
+import { loadContracts } from '../../src/intake/contracts.ts';
+import { createInputValidator } from '../../src/intake/validation.ts';
+import { fixtureCases, readInput } from '../../test/support/fixtures.ts';
+import { round } from './accept.ts';
+
+export interface MappingFigures {
+  readonly kind: InputKindName;
+  readonly fixtures: number;
+  readonly iterations: number;
+  readonly validateMicros: number;
+  readonly mapMicros: number;
+  readonly totalMicros: number;
+}
+
+export function measureMapping(iterations: number): MappingFigures[] {
+  const validator = createInputValidator(loadContracts().schemas);
+  return INPUT_KINDS.map((kind) => {
+    const inputs = fixtureCases([kind]).map((fixture) => readInput(fixture) as unknown);
+    const validateOnce = (input: unknown): unknown => validator.validate(kind, input);
+    const mapOnce = (input: unknown): unknown => mappers[kind](input as never, DEFAULT_MAPPING_OPTIONS);
+    const time = (work: (input: unknown) => unknown, count: number): number => {
+      let sink = 0;
+      const started = process.hrtime.bigint();
+      for (let index = 0; index < count; index += 1) {
+        if (work(inputs[index % inputs.length]) !== undefined) sink += 1;
+      }
+      const micros = Number(process.hrtime.bigint() - started) / 1000 / count;
+      if (sink !== count) throw new Error(`${kind}: a call returned nothing`);
+      return micros;
+    };
+    time(validateOnce, Math.min(iterations, 2_000));
+    time(mapOnce, Math.min(iterations, 2_000));
+    const validateMicros = time(validateOnce, iterations);
+    const mapMicros = time(mapOnce, iterations);
+    return {
+      kind,
+      fixtures: inputs.length,
+      iterations,
+      validateMicros: round(validateMicros, 1),
+      mapMicros: round(mapMicros, 1),
+      totalMicros: round(validateMicros + mapMicros, 1),
+    };
+  });
+}

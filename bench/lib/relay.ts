@@ -1,0 +1,173 @@
+/**
+ * The event relay: N "session recorded" events waiting in the outbox, drained by the relay
+ * worker into Kafka, against a bare kafkajs producer sending the same records (same keys, values
+ * and headers) with the same settings (idempotent, one request in flight, acks -1) in batches of
+ * the relay's size. Rounds alternate relay, bare, relay, bare…, each into a fresh topic, so both
+ * see the same machine load; the outbox is filled before a relay round starts, outside its time.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { buildRecordedEvent, eventId, RECORD_EVENT_TYPE, toOutgoingEvent } from '../../src/events/cloud-events.ts';
+import type { OutgoingEvent } from '../../src/events/event-bus.ts';
+import { createKafkaEventBus, DEFAULT_PARTITIONS } from '../../src/events/kafka-event-bus.ts';
+import { startEventRelayWorker } from '../../src/events/event-relay-worker.ts';
+import { DEFAULT_CONNECT_RETRY_POLICY } from '../../src/platform/retry.ts';
+import type { Store } from '../../src/store/store.ts';
+import { pool, silentLogger } from '../../test/support/workload.ts';
+import { round } from './accept.ts';
+
+/** The relay's default batch (event-relay-worker.ts); the bare producer sends batches of this size. */
+export const RELAY_BATCH = 100;
+
+export interface RelayRound {
+  readonly relaySeconds: number;
+  readonly bareSeconds: number;
+}
+
+export interface RelayFigures {
+  readonly store: 'sqlite' | 'postgres';
+  readonly n: number;
+  readonly batch: number;
+  readonly valueBytes: number;
+  readonly rounds: readonly RelayRound[];
+  readonly relayPerSecond: number;
+  readonly barePerSecond: number;
+  /** Relay rate over bare rate, from the rounds' total times. */
+  readonly ratio: number;
+}
+
+function sampleEvents(n: number, topic: string): OutgoingEvent[] {
+  const source = `bench-${randomBytes(3).toString('hex')}`;
+  return Array.from({ length: n }, (_, index) => {
+    const submissionId = randomUUID();
+    const event = buildRecordedEvent(
+      { id: eventId(submissionId, RECORD_EVENT_TYPE['hit-sessions']), time: new Date() },
+      {
+        submission: {
+          submissionId,
+          kind: 'hit-sessions',
+          source,
+          inputId: `S-${index}`,
+          // As many patients as a busy trust has in flight: keys spread over the partitions.
+          patientKey: randomBytes(32).toString('hex').slice(0, 43),
+        },
+        occurredAt: '2026-11-23T10:00:00+01:00',
+        ehrBaseUrl: 'http://ehr.example/fhir',
+        ehrReferences: [`Procedure/${index}`, `Observation/${index}a`, `Observation/${index}b`],
+      },
+    );
+    return { ...toOutgoingEvent(event), topic };
+  });
+}
+
+async function fillOutbox(store: Store, events: readonly OutgoingEvent[]): Promise<void> {
+  const now = new Date();
+  await pool(events, 8, async (event) => {
+    const id = String(event.value.subject);
+    await store.accept(
+      {
+        id,
+        kind: 'hit-sessions',
+        source: 'bench-relay',
+        inputId: id,
+        bodyHash: id,
+        body: {},
+        patientKey: event.key,
+        acceptedAt: now,
+      },
+      { queue: 'event-publish', payload: event, runAt: now },
+    );
+  });
+}
+
+async function drainWithRelay(store: Store, kafka: Kafka, events: readonly OutgoingEvent[]): Promise<number> {
+  const bus = createKafkaEventBus({ kafka, logger: silentLogger });
+  // Connects the producer and creates the topic before the clock starts, as the bare run does.
+  const first = events[0];
+  if (first !== undefined) await bus.publish([{ ...first, value: { ...first.value, id: 'warm-up' } }]);
+  await fillOutbox(store, events);
+  const started = performance.now();
+  const worker = startEventRelayWorker({
+    store,
+    bus,
+    retryPolicy: DEFAULT_CONNECT_RETRY_POLICY,
+    clock: () => new Date(),
+    logger: silentLogger,
+    owner: `bench-relay-${randomBytes(3).toString('hex')}`,
+  });
+  for (;;) {
+    const backlog = await store.backlog(new Date());
+    if (backlog['event-publish'].count === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await worker.stop();
+  await bus.close();
+  return seconds;
+}
+
+async function sendBare(kafka: Kafka, events: readonly OutgoingEvent[]): Promise<number> {
+  const topic = events[0]?.topic;
+  if (topic === undefined) return 0;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: DEFAULT_PARTITIONS, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const messages = events.map((event) => ({
+    key: event.key,
+    value: JSON.stringify(event.value),
+    headers: { ...event.headers },
+  }));
+  await producer.send({ topic, acks: -1, messages: messages.slice(0, 1) });
+  const started = performance.now();
+  for (let index = 0; index < messages.length; index += RELAY_BATCH) {
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [{ topic, messages: messages.slice(index, index + RELAY_BATCH) }],
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await producer.disconnect();
+  return seconds;
+}
+
+export async function measureRelay(
+  store: Store,
+  storeName: RelayFigures['store'],
+  kafka: Kafka,
+  options: { readonly n: number; readonly rounds: number },
+): Promise<RelayFigures> {
+  const rounds: RelayRound[] = [];
+  let valueBytes = 0;
+  for (let index = 0; index < options.rounds; index += 1) {
+    const prefix = `bench-relay-${randomBytes(4).toString('hex')}`;
+    const relayEvents = sampleEvents(options.n, `${prefix}-outbox`);
+    const bareEvents = sampleEvents(options.n, `${prefix}-bare`);
+    valueBytes = JSON.stringify(relayEvents[0]?.value).length;
+    const relaySeconds = await drainWithRelay(store, kafka, relayEvents);
+    const bareSeconds = await sendBare(kafka, bareEvents);
+    rounds.push({ relaySeconds: round3(relaySeconds), bareSeconds: round3(bareSeconds) });
+  }
+  const relayTotal = rounds.reduce((sum, r) => sum + r.relaySeconds, 0);
+  const bareTotal = rounds.reduce((sum, r) => sum + r.bareSeconds, 0);
+  const total = options.n * options.rounds;
+  return {
+    store: storeName,
+    n: options.n,
+    batch: RELAY_BATCH,
+    valueBytes,
+    rounds,
+    relayPerSecond: Math.round(total / relayTotal),
+    barePerSecond: Math.round(total / bareTotal),
+    ratio: round(bareTotal / relayTotal, 2),
+  };
+}
+
+function round3(value: number): number {
+  return round(value, 3);
+}

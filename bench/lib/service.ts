@@ -1,0 +1,107 @@
+/**
+ * hit-bridge as the benchmark runs it: a real child process (`hit-bridge serve`), its log in a
+ * file rather than a pipe (parsing thousands of log lines would cost the benchmark's own CPU),
+ * and its peak RSS and CPU time read from /proc, which sees the service alone.
+ */
+import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+export interface BenchService {
+  readonly url: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** CPU seconds (user + system) the process has used so far. */
+  cpuSeconds(): number;
+  /** Peak resident set size so far, in MB (10^6 bytes; the kernel's high-water mark, VmHWM). */
+  peakRssMB(): number;
+  stop(): Promise<void>;
+}
+
+const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export function cpuSecondsOf(pid: number): number {
+  // Fields after the command name (which may hold spaces, so split after its closing paren).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name and state.
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+export function peakRssMBOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  if (!match) throw new Error(`no VmHWM for process ${pid}`);
+  return (Number(match[1]) * 1024) / 1e6;
+}
+
+/**
+ * Starts `hit-bridge serve [--roles …]` with `env` on top of a clean environment (only PATH and
+ * HOME are inherited, so the peers' variables reach it only when given), waits for /healthz.
+ */
+export async function startBenchService(options: {
+  readonly env: Readonly<Record<string, string>>;
+  readonly roles?: string;
+  readonly logDir: string;
+  readonly name: string;
+}): Promise<BenchService> {
+  const port = await freePort();
+  const logFile = join(options.logDir, `${options.name}.log`);
+  const out = openSync(logFile, 'w');
+  const args = ['src/cli/hit-bridge.ts', 'serve', ...(options.roles === undefined ? [] : ['--roles', options.roles])];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...options.env,
+    },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  const exited = once(child, 'exit');
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${options.name} exited (${child.exitCode}); see ${logFile}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${options.name} did not answer /healthz within 60 s; see ${logFile}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${options.name} has no pid`);
+  return {
+    url,
+    pid,
+    logFile,
+    cpuSeconds: () => cpuSecondsOf(pid),
+    peakRssMB: () => peakRssMBOf(pid),
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench`: hit-bridge against what it sits between, on this machine, in one run.
+ * Starts its own peers (Kafka, HAPI FHIR, PostgreSQL: test/peers/, so nothing else loads them),
+ * or with BENCH_PEERS=external uses those named by KAFKA_BROKERS, EHR_BASE_URL and DATABASE_URL.
+ * Prints a table and writes every figure to bench/results/<date>.json (BENCH_OUT overrides).
+ * Each comparison (bridge vs direct to HAPI, relay vs bare kafkajs) runs back to back in this
+ * one run, so a ratio holds under whatever else the machine is doing. Knobs: see KNOBS below.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createKafka } from '../src/events/kafka-client.ts';
+import { createPostgresStore } from '../src/store/postgres-store.ts';
+import { createSqliteStore } from '../src/store/sqlite-store.ts';
+import { startPeers, stopPeers } from '../test/peers/all.ts';
+import { DEFAULT_KAFKA_VERSION } from '../test/peers/kafka.ts';
+import type { RunningPeer } from '../test/peers/peer.ts';
+import { prepareEhr, silentLogger } from '../test/support/workload.ts';
+import { measureAccept, round, type AcceptFigures } from './lib/accept.ts';
+import {
+  directToHapi,
+  sessionWorkload,
+  throughBridge,
+  type BridgeFigures,
+  type EndToEndFigures,
+} from './lib/end-to-end.ts';
+import { measureMapping } from './lib/mapping.ts';
+import { measureRelay, type RelayFigures } from './lib/relay.ts';
+import { startBenchService, type BenchService } from './lib/service.ts';
+import { evaluateTargets, renderTable } from './lib/report.ts';
+
+const KNOBS = {
+  acceptRates: (process.env.BENCH_ACCEPT_RATES ?? '200,1000,5000').split(',').map(Number),
+  acceptSeconds: Number(process.env.BENCH_ACCEPT_SECONDS ?? 10),
+  acceptConnections: Number(process.env.BENCH_ACCEPT_CONNECTIONS ?? 64),
+  e2eN: Number(process.env.BENCH_E2E_N ?? 200),
+  e2eConcurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 8),
+  relayN: Number(process.env.BENCH_RELAY_N ?? 5_000),
+  relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 2),
+  mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 20_000),
+  limitMs: Number(process.env.BENCH_LIMIT_MS ?? 10 * 60_000),
+};
+for (const [name, value] of Object.entries(KNOBS)) {
+  const values = Array.isArray(value) ? value : [value];
+  if (values.some((number) => !Number.isFinite(number) || number <= 0))
+    throw new Error(`bench knob ${name} must be positive`);
+}
+
+const startedAt = new Date();
+const startLoad = loadavg().map((value) => round(value, 2));
+const out = process.env.BENCH_OUT ?? join('bench', 'results', `${startedAt.toISOString().slice(0, 10)}.json`);
+const external = process.env.BENCH_PEERS === 'external';
+const work = mkdtempSync(join(process.cwd(), 'bench', 'tmp-'));
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+};
+
+let peers: RunningPeer[] = [];
+const services: BenchService[] = [];
+const databases: string[] = [];
+let adminUrl = '';
+
+const limit = setTimeout(() => {
+  log(`over BENCH_LIMIT_MS (${KNOBS.limitMs} ms): stopping`);
+  void cleanUp().finally(() => process.exit(1));
+}, KNOBS.limitMs);
+
+async function cleanUp(): Promise<void> {
+  await Promise.allSettled(services.map((service) => service.stop()));
+  if (adminUrl !== '' && external) {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    for (const name of databases) await client.query(`drop database if exists ${name} with (force)`);
+    await client.end();
+  }
+  await stopPeers(peers);
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** A fresh database on the PostgreSQL peer for each run of the service, so no run sees another's rows. */
+async function freshDatabase(): Promise<string> {
+  const name = `bench_${randomBytes(4).toString('hex')}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query(`create database ${name}`);
+  await client.end();
+  databases.push(name);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function service(name: string, env: Record<string, string>, roles?: string): Promise<BenchService> {
+  const started = await startBenchService({ name, env, logDir: work, ...(roles === undefined ? {} : { roles }) });
+  services.push(started);
+  return started;
+}
+
+async function stopService(running: BenchService): Promise<void> {
+  await running.stop();
+  services.splice(services.indexOf(running), 1);
+}
+
+try {
+  log(
+    `knobs ${JSON.stringify(KNOBS)}; load average ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' ')}`,
+  );
+  let env: Record<string, string>;
+  if (external) {
+    env = {
+      KAFKA_BROKERS: required('KAFKA_BROKERS'),
+      EHR_BASE_URL: required('EHR_BASE_URL'),
+      DATABASE_URL: required('DATABASE_URL'),
+    };
+  } else {
+    log('starting the peers (Kafka, HAPI FHIR, PostgreSQL)');
+    const runDir = join(process.cwd(), '.peers', 'bench');
+    mkdirSync(runDir, { recursive: true });
+    peers = await startPeers({ runDir });
+    env = Object.assign({}, ...peers.map((peer) => peer.env)) as Record<string, string>;
+    for (const peer of peers) log(`peer ${peer.name} ready in ${(peer.readyMs / 1000).toFixed(1)} s`);
+  }
+  const kafkaBrokers = env.KAFKA_BROKERS ?? '';
+  const ehr = env.EHR_BASE_URL ?? '';
+  adminUrl = env.DATABASE_URL ?? '';
+  const secret = randomBytes(32).toString('hex');
+  const versions = await peerVersions(ehr, adminUrl);
+
+  log('mapping + validation in process');
+  const mapping = measureMapping(KNOBS.mappingIterations);
+
+  const accept: AcceptFigures[] = [];
+  for (const store of ['sqlite', 'postgres'] as const) {
+    for (const rate of KNOBS.acceptRates) {
+      const dataDir = join(work, `accept-${store}-${rate}`);
+      const running = await service(
+        `accept-${store}-${rate}`,
+        store === 'sqlite'
+          ? { DATA_DIR: dataDir }
+          : { DATA_DIR: dataDir, DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret },
+      );
+      log(`accept path, ${store}, ${rate} req/s for ${KNOBS.acceptSeconds} s`);
+      accept.push(
+        await measureAccept(running, store, {
+          rate,
+          seconds: KNOBS.acceptSeconds,
+          connections: KNOBS.acceptConnections,
+          source: `bench-accept-${randomBytes(3).toString('hex')}`,
+        }),
+      );
+      await stopService(running);
+    }
+  }
+
+  log('end to end: preparing HAPI (profiles, patients, practitioners)');
+  await prepareEhr(ehr);
+  const endToEnd: { name: string; direct: EndToEndFigures; bridge: BridgeFigures; ratio: number }[] = [];
+  const variants = [
+    { name: 'embedded (SQLite), 1 ehr worker', store: 'sqlite', workers: 1 },
+    { name: 'PostgreSQL + Kafka, 1 ehr worker', store: 'postgres', workers: 1 },
+    { name: 'PostgreSQL + Kafka, 2 ehr workers', store: 'postgres', workers: 2 },
+  ] as const;
+  // Warms HAPI up (JIT, caches) so the first measured run is not the one paying for it.
+  await directToHapi(
+    ehr,
+    sessionWorkload(Math.min(KNOBS.e2eN, 50), `bench-warm-${randomBytes(3).toString('hex')}`),
+    KNOBS.e2eConcurrency,
+  );
+  for (const variant of variants) {
+    log(`end to end, ${variant.name}: direct to HAPI, then through the bridge (N=${KNOBS.e2eN})`);
+    const direct = await directToHapi(
+      ehr,
+      sessionWorkload(KNOBS.e2eN, `bench-direct-${randomBytes(3).toString('hex')}`),
+      KNOBS.e2eConcurrency,
+    );
+    const base = {
+      DATA_DIR: join(work, `e2e-${variant.store}-${variant.workers}`),
+      EHR_BASE_URL: ehr,
+      ...(variant.store === 'postgres'
+        ? { DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret, KAFKA_BROKERS: kafkaBrokers }
+        : {}),
+    };
+    const bridgeServices = [await service(`e2e-${variant.store}-${variant.workers}-main`, base)];
+    for (let extra = 1; extra < variant.workers; extra += 1) {
+      bridgeServices.push(await service(`e2e-${variant.store}-${variant.workers}-ehr${extra}`, base, 'ehr'));
+    }
+    const bridge = await throughBridge(
+      bridgeServices,
+      sessionWorkload(KNOBS.e2eN, `bench-bridge-${randomBytes(3).toString('hex')}`),
+      KNOBS.e2eConcurrency,
+      KNOBS.limitMs,
+    );
+    for (const running of bridgeServices) await stopService(running);
+    endToEnd.push({ name: variant.name, direct, bridge, ratio: round(bridge.perSecond / direct.perSecond, 2) });
+  }
+
+  const relay: RelayFigures[] = [];
+  const kafka = createKafka(kafkaBrokers, silentLogger);
+  {
+    log(`event relay, PostgreSQL outbox vs bare kafkajs (N=${KNOBS.relayN} × ${KNOBS.relayRounds} rounds)`);
+    const pgPool = new pg.Pool({ connectionString: await freshDatabase(), max: 10 });
+    const store = createPostgresStore({ pool: pgPool });
+    await store.migrate();
+    relay.push(await measureRelay(store, 'postgres', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds }));
+    await store.close();
+    await pgPool.end();
+  }
+  {
+    log(`event relay, SQLite outbox vs bare kafkajs (N=${KNOBS.relayN} × ${KNOBS.relayRounds} rounds)`);
+    const store = createSqliteStore({ file: join(work, 'relay', 'hit-bridge.db') });
+    await store.migrate();
+    relay.push(await measureRelay(store, 'sqlite', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds }));
+    await store.close();
+  }
+
+  const results = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGB: round(totalmem() / 1e9, 1),
+      loadAverageAtStart: startLoad,
+      loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
+      node: process.version,
+    },
+    versions: {
+      ...versions,
+      kafka: external
+        ? `${process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION} (as the peers harness starts it)`
+        : kafkaVersionOf(peers),
+    },
+    peers: external ? 'external (shared)' : 'started by the bench (dedicated)',
+    knobs: KNOBS,
+    mapping,
+    accept,
+    endToEnd,
+    relay,
+  };
+  const targets = evaluateTargets(results);
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
+  process.stdout.write(`${renderTable({ ...results, targets })}\n`);
+  log(`written to ${out}`);
+} finally {
+  clearTimeout(limit);
+  await cleanUp();
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`BENCH_PEERS=external needs ${name}`);
+  return value;
+}
+
+async function peerVersions(ehr: string, databaseUrl: string): Promise<{ hapi: string; postgres: string }> {
+  const metadata = (await (
+    await fetch(`${ehr}/metadata`, { headers: { accept: 'application/fhir+json' } })
+  ).json()) as {
+    software?: { name?: string; version?: string };
+  };
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const { rows } = await client.query<{ server_version: string }>('show server_version');
+  await client.end();
+  return {
+    hapi: `${metadata.software?.name ?? 'HAPI FHIR'} ${metadata.software?.version ?? '?'}`,
+    postgres: rows[0]?.server_version ?? '?',
+  };
+}
+
+function kafkaVersionOf(running: readonly RunningPeer[]): string {
+  return running.find((peer) => peer.name.startsWith('kafka'))?.name.replace(/^kafka\s*/, '') ?? '?';
+}

@@ -39,8 +39,8 @@ const KNOBS = {
   e2eConcurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 8),
   relayN: Number(process.env.BENCH_RELAY_N ?? 5_000),
   relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 2),
-  mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 20_000),
-  limitMs: Number(process.env.BENCH_LIMIT_MS ?? 10 * 60_000),
+  mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 5_000),
+  limitMs: Number(process.env.BENCH_LIMIT_MS ?? 15 * 60_000),
 };
 for (const [name, value] of Object.entries(KNOBS)) {
   const values = Array.isArray(value) ? value : [value];

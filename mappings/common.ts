@@ -4,7 +4,7 @@
  * deterministic fullUrls, and Norwegian narrative. Pure: no clock, no I/O, no randomness — the
  * same input always gives the same Bundle, byte for byte (golden tests rely on it).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource, Identifier, Narrative, Reference } from 'fhir/r4.js';
 import { ageOn, parseNationalId, type NationalId } from '../src/domain/national-id.ts';
 import { CANONICAL_BASE, IDENTIFIER_SYSTEMS } from './terminology.ts';
@@ -65,7 +65,7 @@ export function conditionalReference(resourceType: string, identifier: Identifie
 
 /** A UUID derived from text (SHA-256, formatted as a version-8 UUID), for stable urn:uuid fullUrls. */
 export function deterministicUuid(text: string): string {
-  const hex = createHash('sha256').update(text).digest('hex');
+  const hex = hash('sha256', text, 'hex');
   const variant = ((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
@@ -93,8 +93,11 @@ export function transactionBundle(identifier: Identifier, entries: BundleEntry[]
 
 // ---- Narrative (Norwegian bokmål) ----
 
+const XML_SPECIAL = /[&<>"']/;
+
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  // Most narrative text has nothing to escape; testing first skips the copy and the callbacks.
+  return XML_SPECIAL.test(text) ? text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`) : text;
 }
 
 /** XHTML narrative from already-escaped fragments (use `escapeXml` on every piece of input text). */
@@ -166,7 +169,19 @@ export function formatDateNo(isoDate: string): string {
   return `${day ?? ''}.${month ?? ''}.${year ?? ''}`;
 }
 
+// Building an Intl.NumberFormat costs about a hundred times what formatting with one does, and a
+// session's narrative formats dozens of numbers (bench/README.md: it was most of the mapping time).
+const NUMBER_FORMATS = new Map<number, Intl.NumberFormat>();
+
 /** Norwegian decimal comma: 42.5 → "42,5". */
 export function formatNumberNo(value: number, maximumFractionDigits = 1): string {
-  return new Intl.NumberFormat('nb-NO', { maximumFractionDigits, useGrouping: false }).format(value);
+  // A whole non-negative number reads the same in every locale without grouping (nb-NO writes a
+  // negative with U+2212, so those still go through Intl).
+  if (Number.isSafeInteger(value) && value >= 0) return String(value);
+  let format = NUMBER_FORMATS.get(maximumFractionDigits);
+  if (format === undefined) {
+    format = new Intl.NumberFormat('nb-NO', { maximumFractionDigits, useGrouping: false });
+    NUMBER_FORMATS.set(maximumFractionDigits, format);
+  }
+  return format.format(value);
 }

@@ -28,8 +28,8 @@ export interface BenchResults {
 export interface TargetVerdict {
   readonly target: string;
   readonly measured: string;
-  /** undefined when the run did not measure it (e.g. a rate left out by BENCH_ACCEPT_RATES). */
-  readonly met: boolean | undefined;
+  /** null when the run did not measure it (e.g. a rate left out by BENCH_ACCEPT_RATES). */
+  readonly met: boolean | null;
 }
 
 export function evaluateTargets(results: BenchResults): TargetVerdict[] {
@@ -55,18 +55,18 @@ export function evaluateTargets(results: BenchResults): TargetVerdict[] {
       at1000 === undefined
         ? 'not run'
         : `${at1000.p99Ms} ms (achieved ${at1000.achievedRps}/s, ${at1000.errors} errors)`,
-    met: at1000 === undefined ? undefined : at1000.p99Ms <= 25 && at1000.errors === 0,
+    met: at1000 === undefined ? null : at1000.p99Ms <= 25 && at1000.errors === 0,
   });
   const sessions = results.mapping.find((figures) => figures.kind === 'hit-sessions');
   verdicts.push({
     target: 'mapping + validation ≤ 100 µs per session',
     measured: sessions === undefined ? 'not run' : `${sessions.totalMicros} µs`,
-    met: sessions === undefined ? undefined : sessions.totalMicros <= 100,
+    met: sessions === undefined ? null : sessions.totalMicros <= 100,
   });
   verdicts.push({
     target: 'peak RSS ≤ 200 MB under 1,000 req/s (embedded defaults)',
     measured: at1000 === undefined ? 'not run' : `${at1000.peakRssMB} MB`,
-    met: at1000 === undefined ? undefined : at1000.peakRssMB <= 200,
+    met: at1000 === undefined ? null : at1000.peakRssMB <= 200,
   });
   return verdicts;
 }
@@ -162,7 +162,7 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
       results.targets.map((verdict) => [
         verdict.target,
         verdict.measured,
-        verdict.met === undefined ? 'not run' : verdict.met ? 'yes' : 'NO',
+        verdict.met === null ? 'not run' : verdict.met ? 'yes' : 'NO',
       ]),
     ),
   ].join('\n');

@@ -28,6 +28,7 @@ import type {
   HandoverEffects,
   HandoverState,
   Job,
+  JobCompletion,
   JobEffects,
   LogRecord,
   NewJob,
@@ -240,16 +241,26 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
   /** Changes the job only while `job` still holds it; then applies the effects, all in one transaction. */
   async function fenced(job: Job, change: string, params: unknown[], effects: JobEffects, now: Date): Promise<boolean> {
-    return transaction(async (client) => {
-      const result = await client.query(
-        `update ${T.jobs} set ${change}
-          where id = $1 and lease_owner = $2 and attempts = $3 and done_at is null`,
-        [job.id, job.leaseOwner, job.attempts, ...params],
-      );
-      if (result.rowCount !== 1) return false;
-      await applyEffects(client, job.submissionId, effects, now);
-      return true;
-    });
+    return transaction((client) => fencedChange(client, job, change, params, effects, now));
+  }
+
+  /** fenced() inside a transaction the caller holds. */
+  async function fencedChange(
+    client: Queryable,
+    job: Job,
+    change: string,
+    params: unknown[],
+    effects: JobEffects,
+    now: Date,
+  ): Promise<boolean> {
+    const result = await client.query(
+      `update ${T.jobs} set ${change}
+        where id = $1 and lease_owner = $2 and attempts = $3 and done_at is null`,
+      [job.id, job.leaseOwner, job.attempts, ...params],
+    );
+    if (result.rowCount !== 1) return false;
+    await applyEffects(client, job.submissionId, effects, now);
+    return true;
   }
 
   const log: EventLog = {
@@ -473,6 +484,17 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     complete(job: Job, effects: JobEffects, now: Date): Promise<boolean> {
       return fenced(job, `done_at = $4, outcome = 'completed'`, [now], effects, now);
+    },
+
+    async completeAll(items: readonly JobCompletion[], now: Date): Promise<boolean[]> {
+      if (items.length === 0) return [];
+      return transaction(async (client) => {
+        const done: boolean[] = [];
+        for (const { job, effects } of items) {
+          done.push(await fencedChange(client, job, `done_at = $4, outcome = 'completed'`, [now], effects, now));
+        }
+        return done;
+      });
     },
 
     retryLater(job: Job, runAt: Date, effects: JobEffects, now: Date): Promise<boolean> {

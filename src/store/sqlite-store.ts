@@ -24,6 +24,7 @@ import type {
   HandoverEffects,
   HandoverState,
   Job,
+  JobCompletion,
   JobEffects,
   LogRecord,
   NewJob,
@@ -208,18 +209,21 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   /** Changes the job only while `job` still holds it; then applies the effects. */
   function fenced(job: Job, change: string, params: SQLInputValue[], effects: JobEffects, now: Date): boolean {
-    return transaction(() => {
-      const changed = run(
-        `update jobs set ${change} where id = ? and lease_owner = ? and attempts = ? and done_at is null`,
-        ...params,
-        Number(job.id),
-        job.leaseOwner,
-        job.attempts,
-      );
-      if (changed === 0) return false;
-      applyEffects(job.submissionId, effects, now);
-      return true;
-    });
+    return transaction(() => fencedChange(job, change, params, effects, now));
+  }
+
+  /** fenced() inside a transaction the caller holds. */
+  function fencedChange(job: Job, change: string, params: SQLInputValue[], effects: JobEffects, now: Date): boolean {
+    const changed = run(
+      `update jobs set ${change} where id = ? and lease_owner = ? and attempts = ? and done_at is null`,
+      ...params,
+      Number(job.id),
+      job.leaseOwner,
+      job.attempts,
+    );
+    if (changed === 0) return false;
+    applyEffects(job.submissionId, effects, now);
+    return true;
   }
 
   const log: EventLog = {
@@ -426,6 +430,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     complete(job: Job, effects: JobEffects, now: Date): Promise<boolean> {
       return settle(() => fenced(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], effects, now));
+    },
+
+    completeAll(items: readonly JobCompletion[], now: Date): Promise<boolean[]> {
+      return settle(() =>
+        items.length === 0
+          ? []
+          : transaction(() =>
+              items.map(({ job, effects }) =>
+                fencedChange(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], effects, now),
+              ),
+            ),
+      );
     },
 
     retryLater(job: Job, runAt: Date, effects: JobEffects, now: Date): Promise<boolean> {

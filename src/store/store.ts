@@ -11,7 +11,7 @@
  * - claim() takes due jobs nobody holds (never leased, released, or with an expired lease) in a
  *   short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED), sets a lease (owner + expiry) and
  *   increments attempts; the caller then does its I/O (EHR, Kafka) OUTSIDE any transaction.
- * - complete()/retryLater()/fail() are fenced on the lease: they change nothing and return false
+ * - complete()/completeAll()/retryLater()/fail() are fenced on the lease: they change nothing and return false
  *   when the caller no longer holds the job's lease (it expired and someone else took it).
  * - reapExpiredLeases() makes jobs whose holder died claimable again.
  * - Times are passed in (`now`), never read inside, so tests control the clock.
@@ -147,6 +147,12 @@ export interface HandoverEffects {
   readonly enqueue?: readonly NewJob[];
 }
 
+/** One job of a completeAll() batch, with what completing it also changes. */
+export interface JobCompletion {
+  readonly job: Job;
+  readonly effects: JobEffects;
+}
+
 /** One record of the embedded event log (the EventBus when no Kafka is configured). */
 export interface LogRecord {
   readonly topic: string;
@@ -185,6 +191,11 @@ export interface Store {
 
   claim(queue: QueueName, owner: string, options: { now: Date; leaseMs: number; limit: number }): Promise<Job[]>;
   complete(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
+  /**
+   * complete() for a batch in ONE transaction (one commit, so one disk flush instead of one per
+   * job): each job is fenced on its own lease, and the answer says, in order, which were completed.
+   */
+  completeAll(items: readonly JobCompletion[], now: Date): Promise<boolean[]>;
   retryLater(job: Job, runAt: Date, effects: JobEffects, now: Date): Promise<boolean>;
   fail(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
   reapExpiredLeases(now: Date): Promise<number>;

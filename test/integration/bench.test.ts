@@ -1,0 +1,129 @@
+/**
+ * Keeps `npm run bench` from rotting: the whole benchmark with tiny numbers against the peers
+ * of this test run. It checks the shape and sanity of what the bench reports, never a speed
+ * (speed targets are judged by the bench itself, on a quiet machine).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { peerEnv } from '../support/peers-env.ts';
+
+interface Results {
+  machine: { cores: number; memoryGB: number; loadAverageAtStart: number[] };
+  versions: { hapi: string; kafka: string; postgres: string };
+  mapping: { kind: string; validateMicros: number; mapMicros: number; totalMicros: number }[];
+  accept: {
+    store: string;
+    offeredRps: number;
+    achievedRps: number;
+    accepted: number;
+    p50Ms: number;
+    p99Ms: number;
+    errors: number;
+    cpuSecondsPer1000: number;
+    peakRssMB: number;
+  }[];
+  endToEnd: {
+    name: string;
+    direct: { n: number; failed: number; perSecond: number };
+    bridge: { n: number; failed: number; perSecond: number; peakRssMB: number };
+    ratio: number;
+  }[];
+  relay: {
+    store: string;
+    n: number;
+    relayPerSecond: number;
+    barePerSecond: number;
+    ratio: number;
+    rounds: unknown[];
+  }[];
+  targets: { target: string; measured: string; met: unknown }[];
+}
+
+describe('npm run bench (smoke, tiny N)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hit-bridge-bench-'));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs every part against the peers and writes a results file with every figure and target', async () => {
+    const out = join(dir, 'results.json');
+    const child = spawn(process.execPath, ['bench/run.ts'], {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
+        EHR_BASE_URL: peerEnv('EHR_BASE_URL'),
+        DATABASE_URL: peerEnv('DATABASE_URL'),
+        BENCH_PEERS: 'external',
+        BENCH_OUT: out,
+        BENCH_ACCEPT_RATES: '20,50',
+        BENCH_ACCEPT_SECONDS: '1',
+        BENCH_ACCEPT_CONNECTIONS: '4',
+        BENCH_E2E_N: '4',
+        BENCH_E2E_CONCURRENCY: '2',
+        BENCH_RELAY_N: '150',
+        BENCH_RELAY_ROUNDS: '1',
+        BENCH_MAPPING_ITERATIONS: '50',
+        BENCH_LIMIT_MS: '280000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
+    expect(results.machine.cores).toBeGreaterThan(0);
+    expect(results.machine.memoryGB).toBeGreaterThan(0);
+    expect(results.machine.loadAverageAtStart).toHaveLength(3);
+    expect(results.versions.hapi).toMatch(/\d+\.\d+/);
+    expect(results.versions.kafka).toMatch(/\d+\.\d+/);
+    expect(results.versions.postgres).toMatch(/\d+/);
+
+    expect(results.mapping.map((figures) => figures.kind)).toEqual(['hit-sessions', 'fitness-tests', 'prescriptions']);
+    for (const figures of results.mapping) {
+      expect(figures.totalMicros).toBeGreaterThan(0);
+      expect(figures.totalMicros).toBeCloseTo(figures.validateMicros + figures.mapMicros, 0);
+    }
+
+    expect(results.accept.map((run) => `${run.store}@${run.offeredRps}`)).toEqual([
+      'sqlite@20',
+      'sqlite@50',
+      'postgres@20',
+      'postgres@50',
+    ]);
+    for (const run of results.accept) {
+      expect(run.errors).toBe(0);
+      expect(run.accepted).toBeGreaterThan(0);
+      expect(run.achievedRps).toBeGreaterThan(0);
+      expect(run.p99Ms).toBeGreaterThanOrEqual(run.p50Ms);
+      expect(run.cpuSecondsPer1000).toBeGreaterThan(0);
+      expect(run.peakRssMB).toBeGreaterThan(20);
+    }
+
+    expect(results.endToEnd.map((run) => run.name)).toHaveLength(3);
+    for (const run of results.endToEnd) {
+      expect({ direct: run.direct.failed, bridge: run.bridge.failed }).toEqual({ direct: 0, bridge: 0 });
+      expect(run.bridge.n).toBe(4);
+      expect(run.ratio).toBeGreaterThan(0);
+      expect(run.ratio).toBeCloseTo(run.bridge.perSecond / run.direct.perSecond, 1);
+    }
+
+    expect(results.relay.map((run) => run.store)).toEqual(['postgres', 'sqlite']);
+    for (const run of results.relay) {
+      expect(run.rounds).toHaveLength(1);
+      expect(run.relayPerSecond).toBeGreaterThan(0);
+      expect(run.barePerSecond).toBeGreaterThan(0);
+    }
+
+    // Two end-to-end setups beyond the first, two relays, accept p99, mapping, memory.
+    expect(results.targets).toHaveLength(8);
+    for (const verdict of results.targets) expect(typeof verdict.met === 'boolean' || verdict.met === null).toBe(true);
+    expect(stdout).toContain('| store');
+    expect(stdout).toContain('Targets:');
+  }, 300_000);
+});

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { createKafka } from '../src/events/kafka-client.ts';
 import { createPostgresStore } from '../src/store/postgres-store.ts';
@@ -29,19 +29,26 @@ import {
 import { measureMapping } from './lib/mapping.ts';
 import { measureRelay, type RelayFigures } from './lib/relay.ts';
 import { startBenchService, type BenchService } from './lib/service.ts';
-import { evaluateTargets, renderTable } from './lib/report.ts';
+import { evaluateTargets, renderTable, type BenchResults } from './lib/report.ts';
 
 const KNOBS = {
   acceptRates: (process.env.BENCH_ACCEPT_RATES ?? '200,1000,5000').split(',').map(Number),
   acceptSeconds: Number(process.env.BENCH_ACCEPT_SECONDS ?? 10),
   acceptConnections: Number(process.env.BENCH_ACCEPT_CONNECTIONS ?? 64),
-  e2eN: Number(process.env.BENCH_E2E_N ?? 200),
+  e2eN: Number(process.env.BENCH_E2E_N ?? 100),
   e2eConcurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 8),
   relayN: Number(process.env.BENCH_RELAY_N ?? 5_000),
   relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 2),
   mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 5_000),
   limitMs: Number(process.env.BENCH_LIMIT_MS ?? 15 * 60_000),
 };
+const PARTS = ['mapping', 'accept', 'e2e', 'relay'] as const;
+/** BENCH_PARTS=relay,mapping runs only those parts (default: all). */
+const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
+for (const part of parts) {
+  if (!(PARTS as readonly string[]).includes(part))
+    throw new Error(`BENCH_PARTS: unknown part "${part}" (${PARTS.join(', ')})`);
+}
 for (const [name, value] of Object.entries(KNOBS)) {
   const values = Array.isArray(value) ? value : [value];
   if (values.some((number) => !Number.isFinite(number) || number <= 0))
@@ -63,7 +70,8 @@ const databases: string[] = [];
 let adminUrl = '';
 
 const limit = setTimeout(() => {
-  log(`over BENCH_LIMIT_MS (${KNOBS.limitMs} ms): stopping`);
+  log(`over BENCH_LIMIT_MS (${KNOBS.limitMs} ms): writing what was measured, stopping`);
+  writeResults();
   void cleanUp().finally(() => process.exit(1));
 }, KNOBS.limitMs);
 
@@ -103,12 +111,49 @@ async function stopService(running: BenchService): Promise<void> {
   services.splice(services.indexOf(running), 1);
 }
 
+/** Filled as the parts finish, so a run stopped by BENCH_LIMIT_MS still writes what it measured. */
+const results: Omit<BenchResults, 'versions'> & {
+  versions: BenchResults['versions'] | undefined;
+  complete: boolean;
+  startedAt: string;
+  finishedAt?: string;
+  peers: string;
+  knobs: typeof KNOBS;
+  parts: string[];
+} = {
+  startedAt: startedAt.toISOString(),
+  complete: false,
+  machine: {
+    cores: availableParallelism(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGB: round(totalmem() / 1e9, 1),
+    loadAverageAtStart: startLoad,
+    loadAverageAtEnd: [],
+    node: process.version,
+  },
+  versions: undefined,
+  peers: external ? 'external (shared)' : 'started by the bench (dedicated)',
+  knobs: KNOBS,
+  parts: [...parts],
+  mapping: [],
+  accept: [],
+  endToEnd: [],
+  relay: [],
+};
+
+function writeResults(): void {
+  results.finishedAt = new Date().toISOString();
+  results.machine = { ...results.machine, loadAverageAtEnd: loadavg().map((value) => round(value, 2)) };
+  const complete = { ...results, versions: results.versions ?? { hapi: '?', kafka: '?', postgres: '?' } };
+  const targets = evaluateTargets(complete);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify({ ...complete, targets }, null, 2)}\n`);
+  process.stdout.write(`${renderTable({ ...complete, targets })}\n`);
+  log(`written to ${out}${results.complete ? '' : ' (INCOMPLETE: stopped early)'}`);
+}
+
 try {
-  log(
-    `knobs ${JSON.stringify(KNOBS)}; load average ${loadavg()
-      .map((value) => value.toFixed(2))
-      .join(' ')}`,
-  );
+  log(`knobs ${JSON.stringify(KNOBS)}; parts ${[...parts].join(',')}; load average ${startLoad.join(' ')}`);
   let env: Record<string, string>;
   if (external) {
     env = {
@@ -128,124 +173,112 @@ try {
   const ehr = env.EHR_BASE_URL ?? '';
   adminUrl = env.DATABASE_URL ?? '';
   const secret = randomBytes(32).toString('hex');
-  const versions = await peerVersions(ehr, adminUrl);
-
-  log('mapping + validation in process');
-  const mapping = measureMapping(KNOBS.mappingIterations);
-
-  const accept: AcceptFigures[] = [];
-  for (const store of ['sqlite', 'postgres'] as const) {
-    for (const rate of KNOBS.acceptRates) {
-      const dataDir = join(work, `accept-${store}-${rate}`);
-      const running = await service(
-        `accept-${store}-${rate}`,
-        store === 'sqlite'
-          ? { DATA_DIR: dataDir }
-          : { DATA_DIR: dataDir, DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret },
-      );
-      log(`accept path, ${store}, ${rate} req/s for ${KNOBS.acceptSeconds} s`);
-      accept.push(
-        await measureAccept(running, store, {
-          rate,
-          seconds: KNOBS.acceptSeconds,
-          connections: KNOBS.acceptConnections,
-          source: `bench-accept-${randomBytes(3).toString('hex')}`,
-        }),
-      );
-      await stopService(running);
-    }
-  }
-
-  log('end to end: preparing HAPI (profiles, patients, practitioners)');
-  await prepareEhr(ehr);
-  const endToEnd: { name: string; direct: EndToEndFigures; bridge: BridgeFigures; ratio: number }[] = [];
-  const variants = [
-    { name: 'embedded (SQLite), 1 ehr worker', store: 'sqlite', workers: 1 },
-    { name: 'PostgreSQL + Kafka, 1 ehr worker', store: 'postgres', workers: 1 },
-    { name: 'PostgreSQL + Kafka, 2 ehr workers', store: 'postgres', workers: 2 },
-  ] as const;
-  // Warms HAPI up (JIT, caches) so the first measured run is not the one paying for it.
-  await directToHapi(
-    ehr,
-    sessionWorkload(Math.min(KNOBS.e2eN, 50), `bench-warm-${randomBytes(3).toString('hex')}`),
-    KNOBS.e2eConcurrency,
-  );
-  for (const variant of variants) {
-    log(`end to end, ${variant.name}: direct to HAPI, then through the bridge (N=${KNOBS.e2eN})`);
-    const direct = await directToHapi(
-      ehr,
-      sessionWorkload(KNOBS.e2eN, `bench-direct-${randomBytes(3).toString('hex')}`),
-      KNOBS.e2eConcurrency,
-    );
-    const base = {
-      DATA_DIR: join(work, `e2e-${variant.store}-${variant.workers}`),
-      EHR_BASE_URL: ehr,
-      ...(variant.store === 'postgres'
-        ? { DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret, KAFKA_BROKERS: kafkaBrokers }
-        : {}),
-    };
-    const bridgeServices = [await service(`e2e-${variant.store}-${variant.workers}-main`, base)];
-    for (let extra = 1; extra < variant.workers; extra += 1) {
-      bridgeServices.push(await service(`e2e-${variant.store}-${variant.workers}-ehr${extra}`, base, 'ehr'));
-    }
-    const bridge = await throughBridge(
-      bridgeServices,
-      sessionWorkload(KNOBS.e2eN, `bench-bridge-${randomBytes(3).toString('hex')}`),
-      KNOBS.e2eConcurrency,
-      KNOBS.limitMs,
-    );
-    for (const running of bridgeServices) await stopService(running);
-    endToEnd.push({ name: variant.name, direct, bridge, ratio: round(bridge.perSecond / direct.perSecond, 2) });
-  }
-
-  const relay: RelayFigures[] = [];
-  const kafka = createKafka(kafkaBrokers, silentLogger);
-  {
-    log(`event relay, PostgreSQL outbox vs bare kafkajs (N=${KNOBS.relayN} × ${KNOBS.relayRounds} rounds)`);
-    const pgPool = new pg.Pool({ connectionString: await freshDatabase(), max: 10 });
-    const store = createPostgresStore({ pool: pgPool });
-    await store.migrate();
-    relay.push(await measureRelay(store, 'postgres', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds }));
-    await store.close();
-    await pgPool.end();
-  }
-  {
-    log(`event relay, SQLite outbox vs bare kafkajs (N=${KNOBS.relayN} × ${KNOBS.relayRounds} rounds)`);
-    const store = createSqliteStore({ file: join(work, 'relay', 'hit-bridge.db') });
-    await store.migrate();
-    relay.push(await measureRelay(store, 'sqlite', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds }));
-    await store.close();
-  }
-
-  const results = {
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: {
-      cores: availableParallelism(),
-      cpu: cpus()[0]?.model ?? 'unknown',
-      memoryGB: round(totalmem() / 1e9, 1),
-      loadAverageAtStart: startLoad,
-      loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
-      node: process.version,
-    },
-    versions: {
-      ...versions,
-      kafka: external
-        ? `${process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION} (as the peers harness starts it)`
-        : kafkaVersionOf(peers),
-    },
-    peers: external ? 'external (shared)' : 'started by the bench (dedicated)',
-    knobs: KNOBS,
-    mapping,
-    accept,
-    endToEnd,
-    relay,
+  results.versions = {
+    ...(await peerVersions(ehr, adminUrl)),
+    kafka: external
+      ? `${process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION} (as the peers harness starts it)`
+      : kafkaVersionOf(peers),
   };
-  const targets = evaluateTargets(results);
-  mkdirSync(join(out, '..'), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ ...results, targets }, null, 2)}\n`);
-  process.stdout.write(`${renderTable({ ...results, targets })}\n`);
-  log(`written to ${out}`);
+
+  if (parts.has('mapping')) {
+    log('mapping + validation in process');
+    results.mapping = measureMapping(KNOBS.mappingIterations);
+  }
+
+  if (parts.has('accept')) {
+    for (const store of ['sqlite', 'postgres'] as const) {
+      for (const rate of KNOBS.acceptRates) {
+        const dataDir = join(work, `accept-${store}-${rate}`);
+        const running = await service(
+          `accept-${store}-${rate}`,
+          store === 'sqlite'
+            ? { DATA_DIR: dataDir }
+            : { DATA_DIR: dataDir, DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret },
+        );
+        log(`accept path, ${store}, ${rate} req/s for ${KNOBS.acceptSeconds} s`);
+        results.accept.push(
+          await measureAccept(running, store, {
+            rate,
+            seconds: KNOBS.acceptSeconds,
+            connections: KNOBS.acceptConnections,
+            source: `bench-accept-${randomBytes(3).toString('hex')}`,
+          }),
+        );
+        await stopService(running);
+      }
+    }
+  }
+
+  if (parts.has('relay')) {
+    const kafka = createKafka(kafkaBrokers, silentLogger);
+    {
+      log(`event relay, PostgreSQL outbox vs bare kafkajs (N=${KNOBS.relayN} × ${KNOBS.relayRounds} rounds)`);
+      const pgPool = new pg.Pool({ connectionString: await freshDatabase(), max: 10 });
+      const store = createPostgresStore({ pool: pgPool });
+      await store.migrate();
+      results.relay.push(await measureRelay(store, 'postgres', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds }));
+      await store.close();
+      await pgPool.end();
+    }
+    {
+      log(`event relay, SQLite outbox vs bare kafkajs (N=${KNOBS.relayN} × ${KNOBS.relayRounds} rounds)`);
+      const store = createSqliteStore({ file: join(work, 'relay', 'hit-bridge.db') });
+      await store.migrate();
+      results.relay.push(await measureRelay(store, 'sqlite', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds }));
+      await store.close();
+    }
+  }
+
+  if (parts.has('e2e')) {
+    log('end to end: preparing HAPI (profiles, patients, practitioners)');
+    await prepareEhr(ehr);
+    const variants = [
+      { name: 'embedded (SQLite), 1 ehr worker', store: 'sqlite', workers: 1 },
+      { name: 'PostgreSQL + Kafka, 1 ehr worker', store: 'postgres', workers: 1 },
+      { name: 'PostgreSQL + Kafka, 2 ehr workers', store: 'postgres', workers: 2 },
+    ] as const;
+    // Warms HAPI up (JIT, caches, profile snapshots) so the first measured run does not pay for it.
+    await directToHapi(
+      ehr,
+      sessionWorkload(Math.min(KNOBS.e2eN, 20), `bench-warm-${randomBytes(3).toString('hex')}`),
+      KNOBS.e2eConcurrency,
+    );
+    for (const variant of variants) {
+      log(`end to end, ${variant.name}: direct to HAPI, then through the bridge (N=${KNOBS.e2eN})`);
+      const direct = await directToHapi(
+        ehr,
+        sessionWorkload(KNOBS.e2eN, `bench-direct-${randomBytes(3).toString('hex')}`),
+        KNOBS.e2eConcurrency,
+      );
+      const base = {
+        DATA_DIR: join(work, `e2e-${variant.store}-${variant.workers}`),
+        EHR_BASE_URL: ehr,
+        ...(variant.store === 'postgres'
+          ? { DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret, KAFKA_BROKERS: kafkaBrokers }
+          : {}),
+      };
+      const bridgeServices = [await service(`e2e-${variant.store}-${variant.workers}-main`, base)];
+      for (let extra = 1; extra < variant.workers; extra += 1) {
+        bridgeServices.push(await service(`e2e-${variant.store}-${variant.workers}-ehr${extra}`, base, 'ehr'));
+      }
+      const bridge = await throughBridge(
+        bridgeServices,
+        sessionWorkload(KNOBS.e2eN, `bench-bridge-${randomBytes(3).toString('hex')}`),
+        KNOBS.e2eConcurrency,
+        KNOBS.limitMs,
+      );
+      for (const running of bridgeServices) await stopService(running);
+      results.endToEnd.push({
+        name: variant.name,
+        direct,
+        bridge,
+        ratio: round(bridge.perSecond / direct.perSecond, 2),
+      });
+      log(`  direct ${direct.perSecond}/s, bridge ${bridge.perSecond}/s`);
+    }
+  }
+  results.complete = true;
+  writeResults();
 } finally {
   clearTimeout(limit);
   await cleanUp();

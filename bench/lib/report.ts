@@ -4,8 +4,9 @@ import type { BridgeFigures, EndToEndFigures } from './end-to-end.ts';
 import type { MappingFigures } from './mapping.ts';
 import type { RelayFigures } from './relay.ts';
 
+/** Mutable: bench/run.ts fills it as the parts finish. */
 export interface BenchResults {
-  readonly machine: {
+  machine: {
     readonly cores: number;
     readonly cpu: string;
     readonly memoryGB: number;
@@ -14,15 +15,15 @@ export interface BenchResults {
     readonly node: string;
   };
   readonly versions: { readonly hapi: string; readonly postgres: string; readonly kafka: string };
-  readonly mapping: readonly MappingFigures[];
-  readonly accept: readonly AcceptFigures[];
-  readonly endToEnd: readonly {
+  mapping: MappingFigures[];
+  accept: AcceptFigures[];
+  endToEnd: {
     readonly name: string;
     readonly direct: EndToEndFigures;
     readonly bridge: BridgeFigures;
     readonly ratio: number;
   }[];
-  readonly relay: readonly RelayFigures[];
+  relay: RelayFigures[];
 }
 
 export interface TargetVerdict {

@@ -11,6 +11,7 @@ import { buildRecordedEvent, eventId, RECORD_EVENT_TYPE, toOutgoingEvent } from 
 import type { OutgoingEvent } from '../../src/events/event-bus.ts';
 import { createKafkaEventBus, DEFAULT_PARTITIONS } from '../../src/events/kafka-event-bus.ts';
 import { startEventRelayWorker } from '../../src/events/event-relay-worker.ts';
+import { createMetrics } from '../../src/platform/metrics.ts';
 import { DEFAULT_CONNECT_RETRY_POLICY } from '../../src/platform/retry.ts';
 import type { Store } from '../../src/store/store.ts';
 import { pool, silentLogger } from '../../test/support/workload.ts';
@@ -93,6 +94,8 @@ async function drainWithRelay(store: Store, kafka: Kafka, events: readonly Outgo
     retryPolicy: DEFAULT_CONNECT_RETRY_POLICY,
     clock: () => new Date(),
     logger: silentLogger,
+    // Counted as in the service (prom-client histograms), so the relay pays what it pays there.
+    metrics: createMetrics({ defaultMetrics: false }),
     owner: `bench-relay-${randomBytes(3).toString('hex')}`,
   });
   for (;;) {

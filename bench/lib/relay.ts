@@ -23,6 +23,7 @@ export const RELAY_BATCH = 100;
 export interface RelayRound {
   readonly relaySeconds: number;
   readonly bareSeconds: number;
+  readonly relaySteps: RelaySteps;
 }
 
 export interface RelayFigures {
@@ -81,16 +82,57 @@ async function fillOutbox(store: Store, events: readonly OutgoingEvent[]): Promi
   });
 }
 
-async function drainWithRelay(store: Store, kafka: Kafka, events: readonly OutgoingEvent[]): Promise<number> {
+/** Milliseconds the relay spent per batch in each step, summed over a round. */
+export interface RelaySteps {
+  readonly batches: number;
+  readonly claimMs: number;
+  readonly publishMs: number;
+  readonly completeMs: number;
+}
+
+async function drainWithRelay(
+  store: Store,
+  kafka: Kafka,
+  events: readonly OutgoingEvent[],
+): Promise<{ seconds: number; steps: RelaySteps }> {
   const bus = createKafkaEventBus({ kafka, logger: silentLogger });
   // Connects the producer and creates the topic before the clock starts, as the bare run does.
   const first = events[0];
   if (first !== undefined) await bus.publish([{ ...first, value: { ...first.value, id: 'warm-up' } }]);
   await fillOutbox(store, events);
+  // The store and bus as the relay sees them, timed: the drain ends when the last job is marked
+  // sent (no polling, which would take the relay's own CPU), and each step's share is known.
+  const steps = { batches: 0, claimMs: 0, publishMs: 0, completeMs: 0 };
+  let completed = 0;
+  let drained: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (drained = resolve));
+  const timed = async <T>(step: 'claimMs' | 'publishMs' | 'completeMs', work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      steps[step] += performance.now() - started;
+    }
+  };
+  const timedStore: Store = {
+    ...store,
+    claim: (...args) => timed('claimMs', () => store.claim(...args)),
+    completeAll: async (items, now) => {
+      const answers = await timed('completeMs', () => store.completeAll(items, now));
+      steps.batches += 1;
+      completed += answers.filter(Boolean).length;
+      if (completed >= events.length) drained();
+      return answers;
+    },
+  };
+  const timedBus = {
+    ...bus,
+    publish: (batch: readonly OutgoingEvent[]) => timed('publishMs', () => bus.publish(batch)),
+  };
   const started = performance.now();
   const worker = startEventRelayWorker({
-    store,
-    bus,
+    store: timedStore,
+    bus: timedBus,
     retryPolicy: DEFAULT_CONNECT_RETRY_POLICY,
     clock: () => new Date(),
     logger: silentLogger,
@@ -98,15 +140,19 @@ async function drainWithRelay(store: Store, kafka: Kafka, events: readonly Outgo
     metrics: createMetrics({ defaultMetrics: false }),
     owner: `bench-relay-${randomBytes(3).toString('hex')}`,
   });
-  for (;;) {
-    const backlog = await store.backlog(new Date());
-    if (backlog['event-publish'].count === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await done;
   const seconds = (performance.now() - started) / 1000;
   await worker.stop();
   await bus.close();
-  return seconds;
+  return {
+    seconds,
+    steps: {
+      batches: steps.batches,
+      claimMs: Math.round(steps.claimMs),
+      publishMs: Math.round(steps.publishMs),
+      completeMs: Math.round(steps.completeMs),
+    },
+  };
 }
 
 async function sendBare(kafka: Kafka, events: readonly OutgoingEvent[]): Promise<number> {
@@ -152,9 +198,9 @@ export async function measureRelay(
     const relayEvents = sampleEvents(options.n, `${prefix}-outbox`);
     const bareEvents = sampleEvents(options.n, `${prefix}-bare`);
     valueBytes = JSON.stringify(relayEvents[0]?.value).length;
-    const relaySeconds = await drainWithRelay(store, kafka, relayEvents);
+    const relay = await drainWithRelay(store, kafka, relayEvents);
     const bareSeconds = await sendBare(kafka, bareEvents);
-    rounds.push({ relaySeconds: round3(relaySeconds), bareSeconds: round3(bareSeconds) });
+    rounds.push({ relaySeconds: round3(relay.seconds), bareSeconds: round3(bareSeconds), relaySteps: relay.steps });
   }
   const relayTotal = rounds.reduce((sum, r) => sum + r.relaySeconds, 0);
   const bareTotal = rounds.reduce((sum, r) => sum + r.bareSeconds, 0);

@@ -488,12 +488,46 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     async completeAll(items: readonly JobCompletion[], now: Date): Promise<boolean[]> {
       if (items.length === 0) return [];
+      // Set-based: a round trip per statement, not per job, is what a batch of a hundred costs.
       return transaction(async (client) => {
-        const done: boolean[] = [];
-        for (const { job, effects } of items) {
-          done.push(await fencedChange(client, job, `done_at = $4, outcome = 'completed'`, [now], effects, now));
+        const { rows } = await client.query<{ id: string }>(
+          `update ${T.jobs} as j set done_at = $1, outcome = 'completed'
+             from unnest($2::bigint[], $3::text[], $4::int[]) as u(id, owner, attempts)
+            where j.id = u.id and j.lease_owner = u.owner and j.attempts = u.attempts and j.done_at is null
+           returning j.id`,
+          [
+            now,
+            items.map(({ job }) => job.id),
+            items.map(({ job }) => job.leaseOwner),
+            items.map(({ job }) => job.attempts),
+          ],
+        );
+        const completed = new Set(rows.map((row) => String(row.id)));
+        const applied = items.filter(({ job }) => completed.has(String(job.id)));
+        const entries = applied.flatMap(({ job, effects }) =>
+          (effects.timeline ?? []).map((entry) => ({ submissionId: job.submissionId, entry })),
+        );
+        if (entries.length > 0) {
+          await client.query(
+            `insert into ${T.timeline} (submission_id, at, kind, message, detail)
+             select u.submission_id, u.at, u.kind, u.message, u.detail
+               from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::jsonb[])
+                    with ordinality as u(submission_id, at, kind, message, detail, n)
+              order by u.n`,
+            [
+              entries.map(({ submissionId }) => submissionId),
+              entries.map(({ entry }) => entry.at),
+              entries.map(({ entry }) => entry.kind),
+              entries.map(({ entry }) => entry.message),
+              entries.map(({ entry }) => (entry.detail === undefined ? null : jsonText(entry.detail))),
+            ],
+          );
         }
-        return done;
+        // The rarer effects (status, EHR references, follow-on jobs) job by job; none cost a query when absent.
+        for (const { job, effects } of applied) {
+          await applyEffects(client, job.submissionId, { ...effects, timeline: [] }, now);
+        }
+        return items.map(({ job }) => completed.has(String(job.id)));
       });
     },
 

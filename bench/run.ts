@@ -18,16 +18,10 @@ import { startPeers, stopPeers } from '../test/peers/all.ts';
 import { DEFAULT_KAFKA_VERSION } from '../test/peers/kafka.ts';
 import type { RunningPeer } from '../test/peers/peer.ts';
 import { prepareEhr, silentLogger } from '../test/support/workload.ts';
-import { measureAccept, round, type AcceptFigures } from './lib/accept.ts';
-import {
-  directToHapi,
-  sessionWorkload,
-  throughBridge,
-  type BridgeFigures,
-  type EndToEndFigures,
-} from './lib/end-to-end.ts';
+import { measureAccept, round } from './lib/accept.ts';
+import { directToHapi, sessionWorkload, throughBridge } from './lib/end-to-end.ts';
 import { measureMapping } from './lib/mapping.ts';
-import { measureRelay, type RelayFigures } from './lib/relay.ts';
+import { measureRelay } from './lib/relay.ts';
 import { startBenchService, type BenchService } from './lib/service.ts';
 import { evaluateTargets, renderTable, type BenchResults } from './lib/report.ts';
 

@@ -502,8 +502,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
             items.map(({ job }) => job.attempts),
           ],
         );
-        const completed = new Set(rows.map((row) => String(row.id)));
-        const applied = items.filter(({ job }) => completed.has(String(job.id)));
+        const completed = new Set(rows.map((row) => row.id));
+        const applied = items.filter(({ job }) => completed.has(job.id));
         const entries = applied.flatMap(({ job, effects }) =>
           (effects.timeline ?? []).map((entry) => ({ submissionId: job.submissionId, entry })),
         );
@@ -527,7 +527,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         for (const { job, effects } of applied) {
           await applyEffects(client, job.submissionId, { ...effects, timeline: [] }, now);
         }
-        return items.map(({ job }) => completed.has(String(job.id)));
+        return items.map(({ job }) => completed.has(job.id));
       });
     },
 

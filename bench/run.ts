@@ -266,7 +266,8 @@ try {
         name: variant.name,
         direct,
         bridge,
-        ratio: round(bridge.perSecond / direct.perSecond, 2),
+        // Same N: the ratio of rates is the inverse ratio of times (taken unrounded).
+        ratio: round(direct.seconds / bridge.seconds, 2),
       });
       log(`  direct ${direct.perSecond}/s, bridge ${bridge.perSecond}/s`);
     }

@@ -133,6 +133,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           metrics,
           owner: `${owner}-ehr`,
           leaseMs: config.EHR_LEASE_MS,
+          concurrency: config.EHR_DELIVERY_CONCURRENCY,
         }),
       );
     }

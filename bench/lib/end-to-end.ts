@@ -68,8 +68,8 @@ export async function directToHapi(
   return {
     n: items.length,
     concurrency,
-    seconds: round(seconds, 2),
-    perSecond: round(items.length / seconds, 1),
+    seconds: round(seconds, 3),
+    perSecond: round(items.length / seconds, 2),
     failed,
   };
 }
@@ -113,8 +113,8 @@ export async function throughBridge(
   return {
     n: items.length,
     concurrency,
-    seconds: round(seconds, 2),
-    perSecond: round(items.length / seconds, 1),
+    seconds: round(seconds, 3),
+    perSecond: round(items.length / seconds, 2),
     failed,
     cpuSecondsPer1000: round((cpu / items.length) * 1000, 2),
     peakRssMB: round(Math.max(...services.map((service) => service.peakRssMB())), 1),

@@ -32,6 +32,7 @@ import { redactNationalIds } from '../platform/redaction.ts';
 import { addPersonalValues, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
+import { inParallel } from '../platform/in-parallel.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
 import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import type { Ehr, EhrFailure } from './ehr.ts';
@@ -47,10 +48,13 @@ export interface EhrDeliveryDeps extends WorkerTuning {
   readonly clock: () => Date;
   readonly logger: Logger;
   readonly metrics: Pick<Metrics, 'submissionDelivered' | 'submissionFailed'>;
+  /** Bundles in flight to the EHR at once (default 1). */
+  readonly concurrency?: number;
 }
 
 export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
   const log = deps.logger.child({ worker: 'ehr-delivery' });
+  const concurrency = deps.concurrency ?? 1;
   return startWorkerLoop({
     name: 'ehr-delivery',
     store: deps.store,
@@ -59,15 +63,17 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
     clock: deps.clock,
     logger: deps.logger,
     leaseMs: deps.leaseMs ?? 120_000,
-    batchSize: deps.batchSize ?? 8,
+    batchSize: deps.batchSize ?? Math.max(8, concurrency),
     idleMs: deps.idleMs ?? 500,
     reapEveryMs: 10_000,
-    // One Bundle at a time per worker keeps the EHR's load predictable; scale with more workers.
-    handle: async (jobs) => {
-      for (const job of jobs) {
-        await withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () => deliver(deps, job, log));
-      }
-    },
+    // A bounded number of Bundles in flight (EHR_DELIVERY_CONCURRENCY): one at a time left the EHR
+    // idle between answers and the bridge below direct posting (bench/README.md). Bundles of one
+    // batch are independent: conditional creates make a race between two harmless (409, retried),
+    // and a session whose prescription is still on its way waits for it.
+    handle: (jobs) =>
+      inParallel(jobs, concurrency, (job) =>
+        withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () => deliver(deps, job, log)),
+      ),
   });
 }
 

@@ -130,6 +130,14 @@ export const configSchema = {
       description:
         'How long a delivery worker holds a claimed job; if its process dies, another worker takes the job back after this.',
     },
+    EHR_DELIVERY_CONCURRENCY: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: 4,
+      description:
+        'Bundles one delivery worker has in flight to the EHR at once (1: one after the other). A busy EHR answers several at a time faster than one by one; more workers (replicas with the ehr role) add to this.',
+    },
     RELAY_LEASE_MS: {
       type: 'integer',
       minimum: 1000,

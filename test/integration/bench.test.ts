@@ -26,8 +26,8 @@ interface Results {
   }[];
   endToEnd: {
     name: string;
-    direct: { n: number; failed: number; perSecond: number };
-    bridge: { n: number; failed: number; perSecond: number; peakRssMB: number };
+    direct: { n: number; failed: number; perSecond: number; seconds: number };
+    bridge: { n: number; failed: number; perSecond: number; seconds: number; peakRssMB: number };
     ratio: number;
   }[];
   relay: {
@@ -110,7 +110,7 @@ describe('npm run bench (smoke, tiny N)', () => {
       expect({ direct: run.direct.failed, bridge: run.bridge.failed }).toEqual({ direct: 0, bridge: 0 });
       expect(run.bridge.n).toBe(4);
       expect(run.ratio).toBeGreaterThan(0);
-      expect(run.ratio).toBeCloseTo(run.bridge.perSecond / run.direct.perSecond, 1);
+      expect(run.ratio).toBeCloseTo(run.direct.seconds / run.bridge.seconds, 1);
     }
 
     expect(results.relay.map((run) => run.store)).toEqual(['postgres', 'sqlite']);

@@ -66,6 +66,9 @@ export async function startBenchService(options: {
       HOME: process.env.HOME ?? '',
       PORT: String(port),
       HOST: '127.0.0.1',
+      // As `npm start` runs it (dev.env): the bench measures the bridge's own work, and there is
+      // no authorization server among the peers. Token checks are not in these figures.
+      AUTH_MODE: 'off',
       ...options.env,
     },
     stdio: ['ignore', out, out],

@@ -9,6 +9,7 @@
  */
 import type { Bundle } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
+import { withProvenance } from '../../mappings/provenance.ts';
 import { mappers, type InputKinds } from '../../mappings/registry.ts';
 import { fixtureCases, readInput } from '../../test/support/fixtures.ts';
 import { pool, postUntilAccepted, type WorkItem } from '../../test/support/workload.ts';
@@ -48,9 +49,14 @@ export async function directToHapi(
   items: readonly WorkItem[],
   concurrency: number,
 ): Promise<EndToEndFigures> {
+  // The Bundle the delivery worker sends: the mapping plus its Provenance.
+  const recorded = new Date().toISOString();
   const bodies = items.map((item) =>
     JSON.stringify(
-      mappers['hit-sessions'](item.input as unknown as InputKinds['hit-sessions'], DEFAULT_MAPPING_OPTIONS),
+      withProvenance(
+        mappers['hit-sessions'](item.input as unknown as InputKinds['hit-sessions'], DEFAULT_MAPPING_OPTIONS),
+        { recorded, source: String(item.input.source) },
+      ),
     ),
   );
   let failed = 0;

@@ -5,6 +5,7 @@ import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
@@ -36,7 +37,11 @@ public class SecuredFhirFilter extends OncePerRequestFilter {
 
   public SecuredFhirFilter(String issuer, String jwksUrl, String audience) throws IOException {
     // Keys are fetched when the first token arrives: the issuer may start after this server.
-    JWKSource<SecurityContext> keys = JWKSourceBuilder.create(URI.create(jwksUrl).toURL()).retrying(true).build();
+    // Nimbus's default 500 ms would turn a busy test machine's slow answer into a refused token.
+    JWKSource<SecurityContext> keys =
+        JWKSourceBuilder.create(URI.create(jwksUrl).toURL(), new DefaultResourceRetriever(10_000, 10_000))
+            .retrying(true)
+            .build();
     processor.setJWSKeySelector(
         new JWSVerificationKeySelector<>(
             Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384, JWSAlgorithm.ES256, JWSAlgorithm.ES384, JWSAlgorithm.PS256),

@@ -17,6 +17,7 @@ import { authenticate, type InboundAuth } from './auth.ts';
 import type { Contracts } from './contracts.ts';
 import { bodyProblem } from './json-body.ts';
 import { handoverRoutes, type HandoverRouteDeps } from './handover-routes.ts';
+import { onlyMethod } from './methods.ts';
 import { previewRoutes, type Mappers } from './preview.ts';
 import { rateLimit, type RateLimiter } from './rate-limit.ts';
 import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
@@ -83,8 +84,11 @@ export function createApp(deps: AppDeps): Express {
     res.type('application/json').send(openapi);
   });
 
-  // Everything above stays open: probes, metrics and the published contract carry no personal data and must work
-  // without a token (kubelet, Prometheus inside the NetworkPolicy, the clinics' developers). Everything under /v1 needs one.
+  // Everything above stays open: probes, metrics and the published contract carry no personal
+  // data and must work without a token (kubelet, Prometheus inside the NetworkPolicy, the
+  // clinics' developers). Everything under /v1 needs one.
+  for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) app.all(path, onlyMethod('GET'));
+
   app.use('/v1', authenticate(deps.auth));
   if (deps.rateLimiter !== undefined) app.use('/v1', rateLimit(deps.rateLimiter));
 

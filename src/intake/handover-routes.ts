@@ -8,17 +8,18 @@
  * timeline with a job that sets the referral Task in the EHR to the new status.
  */
 import { randomUUID } from 'node:crypto';
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import type { DischargeInput } from '../../mappings/inputs.ts';
 import type { EventValidator } from '../events/event-validator.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
 import { acknowledgeHandover } from '../handover/acknowledgements.ts';
 import { buildDischargeRequestedEvent, handoverOutgoing } from '../handover/handover-events.ts';
 import type { RecipientDirectory } from '../handover/recipient-directory.ts';
-import { badRequest, conflict, invalidInput, methodNotAllowed, type FieldError } from '../platform/problem.ts';
+import { badRequest, conflict, invalidInput, type FieldError } from '../platform/problem.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import type { Store } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
+import { onlyMethod } from './methods.ts';
 import { hashOf, IDEMPOTENCY_KEY } from './submissions.ts';
 import type { InputValidator } from './validation.ts';
 
@@ -39,10 +40,6 @@ export interface HandoverRouteDeps {
 export function handoverRoutes(deps: HandoverRouteDeps): Router {
   const router = Router();
   const body = jsonBody(deps.bodyLimitBytes);
-  const onlyPost: RequestHandler = (req, res, next) => {
-    res.setHeader('Allow', 'POST');
-    next(methodNotAllowed(`${req.method} is not supported here; POST the input as JSON.`));
-  };
 
   router.post('/v1/discharges', ...body, async (req, res) => {
     const idempotencyKey = req.get('idempotency-key');
@@ -91,7 +88,7 @@ export function handoverRoutes(deps: HandoverRouteDeps): Router {
       .location(statusUrl)
       .json({ id: outcome.submission.id, status: outcome.submission.status, statusUrl });
   });
-  router.all('/v1/discharges', onlyPost);
+  router.all('/v1/discharges', onlyMethod('POST'));
 
   router.post('/v1/handover-acknowledgements', ...body, async (req, res) => {
     const ack = deps.validator.validate('handover-acknowledgements', req.body);
@@ -99,7 +96,7 @@ export function handoverRoutes(deps: HandoverRouteDeps): Router {
     const statusUrl = `/v1/submissions/${ack.handoverId}`;
     res.status(202).location(statusUrl).json({ id: ack.handoverId, status: ack.status, statusUrl });
   });
-  router.all('/v1/handover-acknowledgements', onlyPost);
+  router.all('/v1/handover-acknowledgements', onlyMethod('POST'));
 
   return router;
 }

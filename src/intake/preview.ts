@@ -3,12 +3,12 @@
  * intake will, map it, and answer the transaction Bundle that would be sent to the EHR. The tool
  * integrators use while building their side: nothing is stored, sent or emitted.
  */
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import type { Bundle } from 'fhir/r4.js';
 import type { MappingOptions } from '../../mappings/common.ts';
 import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
-import { methodNotAllowed } from '../platform/problem.ts';
 import { jsonBody } from './json-body.ts';
+import { onlyMethod } from './methods.ts';
 import type { InputValidator } from './validation.ts';
 
 export type Mappers = {
@@ -33,11 +33,6 @@ export function previewRoutes(deps: PreviewDeps): Router {
   const preview = <K extends InputKindName>(kind: K, input: unknown): Bundle =>
     deps.mappers[kind](deps.validator.validate(kind, input), deps.mappingOptions);
 
-  const onlyPost: RequestHandler = (req, res, next) => {
-    res.setHeader('Allow', 'POST');
-    next(methodNotAllowed(`${req.method} is not supported here; POST the input as JSON.`));
-  };
-
   for (const kind of INPUT_KINDS) {
     const path = `/v1/preview/${kind}`;
     router.post(path, ...body, (req, res) => {
@@ -46,7 +41,7 @@ export function previewRoutes(deps: PreviewDeps): Router {
         .type(FHIR_JSON)
         .send(JSON.stringify(preview(kind, req.body)));
     });
-    router.all(path, onlyPost);
+    router.all(path, onlyMethod('POST'));
   }
   return router;
 }

@@ -10,14 +10,15 @@
  * silently dropped or silently overwriting what the EHR may already hold.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
 import { addLogContext } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
-import { badRequest, conflict, methodNotAllowed, notFound } from '../platform/problem.ts';
+import { badRequest, conflict, notFound } from '../platform/problem.ts';
 import type { HandoverState, Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
+import { onlyMethod } from './methods.ts';
 import type { InputValidator } from './validation.ts';
 
 export interface SubmissionDeps {
@@ -70,11 +71,6 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
     );
   };
 
-  const onlyPost: RequestHandler = (req, res, next) => {
-    res.setHeader('Allow', 'POST');
-    next(methodNotAllowed(`${req.method} is not supported here; POST the input as JSON.`));
-  };
-
   for (const kind of INPUT_KINDS) {
     const path = `/v1/${kind}`;
     router.post(path, ...body, async (req, res) => {
@@ -100,7 +96,7 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
         .location(statusUrl)
         .json({ id: outcome.submission.id, status: outcome.submission.status, statusUrl });
     });
-    router.all(path, onlyPost);
+    router.all(path, onlyMethod('POST'));
   }
 
   router.get('/v1/submissions/:id', async (req, res) => {
@@ -111,6 +107,7 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
     const handover = submission.kind === 'discharges' ? await deps.store.getHandover(id) : undefined;
     res.json({ ...statusView(submission, await deps.store.timeline(id)), ...handoverView(handover) });
   });
+  router.all('/v1/submissions/:id', onlyMethod('GET'));
 
   return router;
 }

@@ -84,8 +84,15 @@ export function conflict(detail: string): Problem {
   return new Problem({ type: `${TYPE_BASE}conflict`, title: 'Conflict', status: 409, detail });
 }
 
-export function methodNotAllowed(detail: string): Problem {
-  return new Problem({ type: `${TYPE_BASE}method-not-allowed`, title: 'Method not allowed', status: 405, detail });
+/** 405; `allow` is the Allow header the answer must carry (RFC 9110 §15.5.6). */
+export function methodNotAllowed(detail: string, allow?: string): Problem {
+  return new Problem({
+    type: `${TYPE_BASE}method-not-allowed`,
+    title: 'Method not allowed',
+    status: 405,
+    detail,
+    ...(allow === undefined ? {} : { headers: { Allow: allow } }),
+  });
 }
 
 export function unsupportedMediaType(detail: string): Problem {

@@ -303,6 +303,14 @@ describe('routes open without a token, and AUTH_MODE=off', () => {
     }
   });
 
+  it('answers another method on an open route 405 with Allow, without asking for a token', async () => {
+    const { app } = appWith(jwtAuth());
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      const response = await request(app).post(path);
+      expect([path, response.status, response.headers.allow]).toEqual([path, 405, 'GET, HEAD']);
+    }
+  });
+
   it('with AUTH_MODE=off lets /v1 through as an anonymous caller', async () => {
     const { app } = appWith({ mode: 'off' });
     expect((await preview(app)).status).toBe(200);

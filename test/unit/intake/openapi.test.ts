@@ -82,6 +82,25 @@ describe('contracts/openapi.yaml', () => {
     }
   });
 
+  it('gives request examples that intake accepts (schemathesis sends them first, so they must be valid)', () => {
+    const validator = createInputValidator(loadContracts().schemas);
+    const kindOf = Object.fromEntries(Object.entries(SCHEMA_FILES).map(([kind, file]) => [`schemas/${file}`, kind]));
+    let checked = 0;
+    for (const [path, method, op] of operations) {
+      const media = (op.requestBody as { content?: Record<string, { schema?: Json; example?: unknown }> } | undefined)
+        ?.content?.['application/json'];
+      if (media?.example === undefined) continue;
+      const kind = kindOf[String(media.schema?.$ref)] as Parameters<typeof validator.check>[0] | undefined;
+      expect([path, method, kind === undefined ? 'no input kind' : validator.check(kind, media.example)]).toEqual([
+        path,
+        method,
+        [],
+      ]);
+      checked += 1;
+    }
+    expect(checked).toBeGreaterThanOrEqual(6);
+  });
+
   it('has unique operationIds', () => {
     const ids = operations.map(([, , op]) => op.operationId);
     expect(new Set(ids).size).toBe(ids.length);

@@ -78,6 +78,12 @@ function tokenEndpoint(expiresIn = 300) {
 afterEach(() => {
   nock.cleanAll();
 });
+afterAll(() => {
+  nock.enableNetConnect();
+  // nock patches Node's shared http module: left installed, it stalls the real requests of
+  // whichever suite this worker runs next (seen again: http.test.ts's compressed-body test hung).
+  nock.restore();
+});
 
 describe('SMART Backend Services token cache', () => {
   test('the first request fetches a token and later ones reuse it while it is fresh', async () => {

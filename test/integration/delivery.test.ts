@@ -143,7 +143,8 @@ async function settled(
   base: string,
   id: string,
   until = (status: string) => status !== 'accepted',
-  timeoutMs = 60_000,
+  // Generous: on a loaded 2-core machine HAPI takes seconds per transaction (seen: 3–4 s).
+  timeoutMs = 180_000,
 ): Promise<StatusBody> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

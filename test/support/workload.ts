@@ -101,6 +101,7 @@ export async function postUntilAccepted(
   const deadline = Date.now() + deadlineMs;
   let retries = 0;
   for (;;) {
+    let waitMs = 100;
     try {
       const response = await fetch(`${baseUrl()}/v1/${item.kind}`, {
         method: 'POST',
@@ -112,13 +113,15 @@ export async function postUntilAccepted(
       if (response.status === 202 || response.status === 200) {
         return { id: (JSON.parse(text) as { id: string }).id, status: response.status, retries };
       }
-      if (response.status < 500) throw new Error(`POST item ${item.index} answered ${response.status}: ${text}`);
+      // A client that keeps the rules: 429 means "again after Retry-After", like 5xx means "again".
+      if (response.status === 429) waitMs = Number(response.headers.get('retry-after') ?? 1) * 1_000;
+      else if (response.status < 500) throw new Error(`POST item ${item.index} answered ${response.status}: ${text}`);
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('POST item')) throw error;
     }
     retries += 1;
     if (Date.now() > deadline) throw new Error(`POST item ${item.index} not accepted within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
 }
 

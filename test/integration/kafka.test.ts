@@ -31,6 +31,26 @@ interface Received {
   message: KafkaMessage;
 }
 
+/**
+ * kafkajs's own waitForLeaders retries only "leader not available"; on a loaded machine the
+ * broker may still answer "unknown topic or partition" for a moment after creating the topic
+ * (seen in CI), which kafkajs throws. Ask until every partition has a leader.
+ */
+async function leadersElected(admin: Admin, topic: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      const partitions = metadata?.partitions ?? [];
+      if (partitions.length === PARTITIONS && partitions.every((p) => p.leader >= 0)) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 function waitFor(description: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
@@ -63,10 +83,8 @@ describe('Kafka broker (real, from test/peers)', () => {
     admin = kafka.admin();
     await admin.connect();
     topic = `test.kafka.${randomUUID()}`;
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
+    await leadersElected(admin, topic);
   });
 
   afterEach(async () => {

@@ -20,7 +20,7 @@ export interface MappingOptions {
 
 export const DEFAULT_MAPPING_OPTIONS: MappingOptions = { ncmpDipsCoding: false };
 
-export type InputKind = 'session' | 'fitness-test' | 'prescription';
+export type InputKind = 'session' | 'fitness-test' | 'prescription' | 'discharge';
 
 /**
  * The business identifier of one resource made from one input: the system names the sending

@@ -21,12 +21,14 @@ import { loadEventSchemas } from './events/event-schemas.ts';
 import { createEventValidator } from './events/event-validator.ts';
 import { createPatientKeyer } from './events/patient-key.ts';
 import { patientKeySecret } from './events/patient-key-secret.ts';
+import { startHandoverWorker } from './handover/handover-worker.ts';
 import { hospitalContactFromConfig } from './handover/hospital-contact.ts';
 import { loadRecipientDirectory } from './handover/recipient-directory.ts';
 import { createApp } from './intake/app.ts';
 import { createJwtVerifier, type InboundAuth } from './intake/auth.ts';
 import { createRateLimiter } from './intake/rate-limit.ts';
 import { loadContracts } from './intake/contracts.ts';
+import { createInputValidator } from './intake/validation.ts';
 import { describeConfig, type Config } from './platform/config.ts';
 import type { Logger } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
@@ -153,6 +155,54 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     );
   }
 
+  const contracts = loadContracts();
+  if (roles.has('handover')) {
+    if (ehr === undefined) {
+      logger.warn('EHR_BASE_URL is not set: discharges are accepted and kept, but not handed over, until it is');
+    } else {
+      // One client per Frisklivssentral endpoint, each with its own breaker: one municipality's
+      // outage must not stop the others. No authentication: none is agreed with any municipality
+      // yet (UNCONFIRMED; REFERENCE.md: no national referral format exists).
+      const endpoints = new Map<string, ReturnType<typeof createFhirEhr>>();
+      const endpoint = (baseUrl: string): ReturnType<typeof createFhirEhr> => {
+        let client = endpoints.get(baseUrl);
+        if (client === undefined) {
+          client = createFhirEhr({
+            baseUrl,
+            auth: { kind: 'none' },
+            timeoutMs: config.EHR_TIMEOUT_MS,
+            breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
+            logger: logger.child({ endpoint: 'frisklivssentral' }),
+            metrics,
+          });
+          endpoints.set(baseUrl, client);
+        }
+        return client;
+      };
+      workers.push(
+        await startHandoverWorker({
+          store,
+          bus,
+          ehr,
+          endpoint,
+          directory,
+          hospitalContact,
+          eventValidator,
+          inputValidator: createInputValidator(contracts.schemas),
+          retryPolicy: ehrRetryPolicy(config),
+          metrics,
+          consumerGroup: config.HANDOVER_CONSUMER_GROUP,
+          statusTopic: config.HANDOVER_STATUS_TOPIC,
+          ackTimeoutMs: config.HANDOVER_ACK_TIMEOUT_MS,
+          clock,
+          logger,
+          owner,
+          leaseMs: config.HANDOVER_LEASE_MS,
+        }),
+      );
+    }
+  }
+
   const app = createApp({
     logger,
     auth: inboundAuth(config, logger),
@@ -161,7 +211,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     readiness,
     readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
     metrics,
-    contracts: loadContracts(),
+    contracts,
     mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     ...(roles.has('api')

@@ -39,6 +39,8 @@ export const METRIC_NAMES = {
   handoverConsumerLag: 'hitbridge_handover_consumer_lag_records',
   /** Gauge: handover packets sent and not yet acknowledged by their recipient. */
   handoversAwaitingAck: 'hitbridge_handovers_awaiting_acknowledgement',
+  /** Counter: handovers the Frisklivssentral left unanswered past HANDOVER_ACK_TIMEOUT_MS (each counted once). */
+  handoversOverdue: 'hitbridge_handovers_overdue_total',
 } as const;
 
 export const SUBMISSION_KINDS = ['hit-sessions', 'fitness-tests', 'prescriptions', 'discharges'] as const;
@@ -95,6 +97,8 @@ export interface Metrics {
   submissionFailed(kind: string): void;
   ehrRequest(outcome: EhrOutcome, seconds: number): void;
   ehrCircuitRejected(): void;
+  /** A handover went unanswered past HANDOVER_ACK_TIMEOUT_MS (once per handover). */
+  handoverOverdue(): void;
   eventPublish(outcome: PublishOutcome, seconds: number): void;
 
   /** Where the outbox backlog is read from at scrape time (the service passes the store's backlog()). */
@@ -160,6 +164,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const circuitRejections = counter(
     METRIC_NAMES.ehrCircuitRejections,
     'Deliveries not sent because the EHR circuit was open.',
+  );
+  const overdue = counter(
+    METRIC_NAMES.handoversOverdue,
+    'Handovers the Frisklivssentral left unanswered past HANDOVER_ACK_TIMEOUT_MS.',
   );
   const publishDuration = new Histogram({
     name: METRIC_NAMES.eventPublishDuration,
@@ -249,6 +257,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     ehrCircuitRejected: () => {
       circuitRejections.inc();
+    },
+    handoverOverdue: () => {
+      overdue.inc();
     },
     eventPublish: (outcome, seconds) => {
       publishDuration.observe({ outcome }, seconds);

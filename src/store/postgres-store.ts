@@ -232,7 +232,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     if (effects.handover !== undefined) {
       await client.query(
         `update ${T.handovers} set packets_sent_at = $2, task_reference = $3 where submission_id = $1`,
-        [submissionId, effects.handover.packetsSentAt, effects.handover.taskReference],
+        [submissionId, effects.handover.packetsSentAt, effects.handover.taskReference ?? null],
       );
     }
     await insertTimeline(client, submissionId, effects.timeline ?? []);
@@ -611,7 +611,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     async overdueHandovers(sentBefore: Date, limit: number): Promise<HandoverState[]> {
       const { rows } = await query<HandoverRow>(
         `select * from ${T.handovers}
-          where ack_status is null and overdue_at is null and packets_sent_at is not null and packets_sent_at <= $1
+          where ack_status is null and overdue_at is null and task_reference is not null
+              and packets_sent_at is not null and packets_sent_at <= $1
           order by packets_sent_at limit $2`,
         [sentBefore, Math.max(0, limit)],
       );

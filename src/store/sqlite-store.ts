@@ -199,7 +199,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       run(
         'update handovers set packets_sent_at = ?, task_reference = ? where submission_id = ?',
         effects.handover.packetsSentAt.getTime(),
-        effects.handover.taskReference,
+        effects.handover.taskReference ?? null,
         submissionId,
       );
     }
@@ -538,7 +538,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return settle(() =>
         all<HandoverRow>(
           `select * from handovers
-            where ack_status is null and overdue_at is null and packets_sent_at is not null and packets_sent_at <= ?
+            where ack_status is null and overdue_at is null and task_reference is not null
+              and packets_sent_at is not null and packets_sent_at <= ?
             order by packets_sent_at limit ?`,
           sentBefore.getTime(),
           Math.max(0, limit),

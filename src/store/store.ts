@@ -121,7 +121,7 @@ export interface JobEffects {
   /** Follow-on jobs, e.g. the event to publish once the EHR has the record. */
   readonly enqueue?: readonly NewJob[];
   /** A discharge's handover: when its packets went out and the referral Task the EHR holds. */
-  readonly handover?: { readonly packetsSentAt: Date; readonly taskReference: string };
+  readonly handover?: { readonly packetsSentAt: Date; readonly taskReference?: string | undefined };
 }
 
 /** The acknowledgement statuses a municipality may set on the referral Task (REFERENCE.md "Referral loop"). */
@@ -216,7 +216,7 @@ export interface Store {
     effects: HandoverEffects,
     now: Date,
   ): Promise<boolean>;
-  /** Handovers sent at or before `sentBefore`, never acknowledged, not yet marked overdue; oldest first. */
+  /** Handovers with a referral Task sent at or before `sentBefore`, never acknowledged, not yet marked overdue; oldest first. */
   overdueHandovers(sentBefore: Date, limit: number): Promise<HandoverState[]>;
   /** Marks one overdue with its effects (the event), only if still unanswered and unmarked: true once. */
   markHandoverOverdue(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean>;

@@ -1,0 +1,579 @@
+/**
+ * The handover role. Four loops, all idempotent, all stopped together:
+ *
+ * 1. discharge consumer — its own consumer group on the handover topic: each
+ *    discharge.requested event begins that discharge's handover exactly once (a state row and a
+ *    `handover` job, in one transaction); a redelivered event finds the row and does nothing.
+ * 2. handover jobs — gather the facts from the EHR by FHIR search (waiting while the patient or
+ *    prescription is not there yet), build the packets, create the referral ServiceRequest + Task
+ *    in the EHR (conditional creates), POST the document to the Frisklivssentral's FHIR endpoint
+ *    where it has one (If-None-Exist on the document's identifier), and complete the job with the
+ *    packet events, the Task and the timeline in one transaction. Any step failing transiently
+ *    retries the whole job later with the EHR's retry policy; each step is safe to repeat.
+ * 3. status consumer + handover-task jobs — the municipality's answers (the status topic; the
+ *    HTTP route writes the same job) set the referral Task's status in the EHR.
+ * 4. overdue — handovers unanswered past HANDOVER_ACK_TIMEOUT_MS get one handover.overdue event
+ *    and are counted, once (the store marks them in the same transaction).
+ */
+import type { Task } from 'fhir/r4.js';
+import type { DischargeInput, HandoverAcknowledgementInput } from '../../mappings/inputs.ts';
+import { searchToken } from '../../mappings/common.ts';
+import type { Ehr, EhrFailure } from '../delivery/ehr.ts';
+import { EVENT_TYPES, redactNationalIds, TOPICS } from '../events/cloud-events.ts';
+import type { ConsumedEvent, EventBus, Subscription } from '../events/event-bus.ts';
+import type { EventValidator } from '../events/event-validator.ts';
+import type { InputValidator } from '../intake/validation.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Metrics } from '../platform/metrics.ts';
+import { Problem } from '../platform/problem.ts';
+import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
+import { startWorkerLoop, type RunningWorker } from '../platform/worker-loop.ts';
+import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
+import { acknowledgeHandover, type TaskUpdate } from './acknowledgements.ts';
+import { gatherFacts } from './gather-facts.ts';
+import {
+  buildHandoverOverdueEvent,
+  buildHandoverPacketEvent,
+  handoverOutgoing,
+  recipientKey,
+  type DischargeRef,
+} from './handover-events.ts';
+import { buildHandoverPackets } from './packets.ts';
+import type { RecipientDirectory } from './recipient-directory.ts';
+import { buildReferralBundle, referralIdentifiers, updatedTask } from './referral.ts';
+import type { FrisklivssentralEntry, HandoverFacts, HandoverPacket } from './types.ts';
+
+export interface HandoverWorkerDeps {
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly ehr: Ehr;
+  /** A FHIR client for a Frisklivssentral's own endpoint (one per base URL, made on first use). */
+  readonly endpoint: (baseUrl: string) => Ehr;
+  readonly directory: RecipientDirectory;
+  readonly hospitalContact: HandoverFacts['hospitalContact'] | undefined;
+  readonly eventValidator: EventValidator;
+  readonly inputValidator: InputValidator;
+  readonly retryPolicy: RetryPolicy;
+  readonly metrics: Pick<Metrics, 'handoverOverdue'>;
+  readonly consumerGroup: string;
+  readonly statusTopic: string;
+  readonly ackTimeoutMs: number;
+  readonly clock: () => Date;
+  readonly logger: Logger;
+  readonly owner: string;
+  readonly leaseMs?: number;
+  /** How often overdue handovers are looked for; default min(a quarter of the timeout, 1 minute). */
+  readonly overdueCheckMs?: number;
+  readonly idleMs?: number;
+}
+
+export interface RunningHandover {
+  stop(): Promise<void>;
+}
+
+export async function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHandover> {
+  const log = deps.logger.child({ worker: 'handover' });
+  const loops: RunningWorker[] = [
+    startWorkerLoop({
+      name: 'handover',
+      store: deps.store,
+      queue: 'handover',
+      owner: `${deps.owner}-handover`,
+      clock: deps.clock,
+      logger: deps.logger,
+      leaseMs: deps.leaseMs ?? 120_000,
+      batchSize: 4,
+      idleMs: deps.idleMs ?? 500,
+      reapEveryMs: 10_000,
+      handle: async (jobs) => {
+        for (const job of jobs) await runHandover(deps, job, log);
+      },
+    }),
+    startWorkerLoop({
+      name: 'handover-task',
+      store: deps.store,
+      queue: 'handover-task',
+      owner: `${deps.owner}-handover-task`,
+      clock: deps.clock,
+      logger: deps.logger,
+      leaseMs: deps.leaseMs ?? 120_000,
+      batchSize: 8,
+      idleMs: deps.idleMs ?? 500,
+      reapEveryMs: 10_000,
+      handle: async (jobs) => {
+        for (const job of jobs) await updateTask(deps, job, log);
+      },
+    }),
+  ];
+  const overdue = startOverdueLoop(deps, log);
+  const subscriptions: Subscription[] = [];
+  try {
+    subscriptions.push(
+      await deps.bus.subscribe({
+        groupId: deps.consumerGroup,
+        topics: [TOPICS.handover],
+        fromBeginning: true,
+        handler: (event) => onDischargeEvent(deps, event, log),
+      }),
+      await deps.bus.subscribe({
+        groupId: `${deps.consumerGroup}.status`,
+        topics: [deps.statusTopic],
+        fromBeginning: true,
+        handler: (event) => onStatusEvent(deps, event, log),
+      }),
+    );
+  } catch (error) {
+    await Promise.allSettled([
+      ...loops.map((loop) => loop.stop()),
+      overdue.stop(),
+      ...subscriptions.map((s) => s.stop()),
+    ]);
+    throw error;
+  }
+  return {
+    async stop() {
+      await Promise.allSettled(subscriptions.map((subscription) => subscription.stop()));
+      await Promise.allSettled([...loops.map((loop) => loop.stop()), overdue.stop()]);
+    },
+  };
+}
+
+// ---- 1. discharge events → one handover each ----
+
+async function onDischargeEvent(deps: HandoverWorkerDeps, event: ConsumedEvent, log: Logger): Promise<void> {
+  if (event.value.type !== EVENT_TYPES.dischargeRequested) return;
+  const submissionId = typeof event.value.subject === 'string' ? event.value.subject : '';
+  const submission = await deps.store.getSubmission(submissionId);
+  if (submission?.kind !== 'discharges') {
+    // Another deployment's discharge on a shared topic, or one whose record retention removed.
+    log.warn(
+      { submissionId, offset: event.offset },
+      'discharge event for a discharge this store does not hold; skipped',
+    );
+    return;
+  }
+  const now = deps.clock();
+  const begun = await deps.store.beginHandover(
+    submissionId,
+    {
+      timeline: [{ at: now, kind: 'handover-started', message: 'Handover started: gathering the facts from the EHR.' }],
+      enqueue: [{ queue: 'handover', submissionId, payload: {}, runAt: now }],
+    },
+    now,
+  );
+  log.info({ submissionId, begun }, begun ? 'handover begun' : 'handover already begun; event was a redelivery');
+}
+
+// ---- 2. a handover job: facts → packets → referral → endpoint → events ----
+
+function refOf(submission: Submission, input: DischargeInput): DischargeRef {
+  return {
+    submissionId: submission.id,
+    source: input.source,
+    dischargeId: input.dischargeId,
+    patientKey: submission.patientKey,
+  };
+}
+
+function recipientOf(directory: RecipientDirectory, input: DischargeInput): FrisklivssentralEntry | undefined {
+  const herId = input.recipients.frisklivssentral?.herId;
+  return herId === undefined ? directory.byMunicipality(input.municipality) : directory.byHerId(herId);
+}
+
+async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logger): Promise<void> {
+  const submission = await deps.store.getSubmission(job.submissionId);
+  const slog = log.child({ submissionId: job.submissionId, attempt: job.attempts });
+  if (submission?.kind !== 'discharges') {
+    slog.error('handover job for no discharge; dropping it');
+    await deps.store.fail(job, {}, deps.clock());
+    return;
+  }
+  const input = submission.body as DischargeInput;
+  const frisklivssentral = recipientOf(deps.directory, input);
+  if (frisklivssentral === undefined) {
+    await failHandover(
+      deps,
+      job,
+      'The recipient directory no longer has a Frisklivssentral for this discharge; fix the directory and discharge again under a new dischargeId.',
+    );
+    return;
+  }
+
+  const generatedAt = deps.clock().toISOString();
+  const gathered = await gatherFacts(deps.ehr, {
+    discharge: input,
+    frisklivssentral,
+    hospitalContact: deps.hospitalContact,
+    generatedAt,
+  });
+  if (gathered.kind === 'not-yet') {
+    await waitOrFail(deps, job, submission, `waiting for the EHR: ${gathered.reason}`, undefined, slog);
+    return;
+  }
+  if (gathered.kind === 'failed') {
+    await ehrFailure(deps, job, submission, 'searching the EHR', gathered.failure, slog);
+    return;
+  }
+
+  let packets;
+  try {
+    packets = buildHandoverPackets(gathered.facts);
+  } catch (error) {
+    if (error instanceof Problem && !error.retriable) {
+      await failHandover(deps, job, `The packets cannot be made: ${error.detail ?? error.message}`);
+      return;
+    }
+    throw error;
+  }
+
+  const timeline: TimelineEntry[] = [];
+  let taskReference: string | undefined;
+  const fls = packets.frisklivssentral;
+  if ('bundle' in fls) {
+    const referral = await deps.ehr.transaction(
+      buildReferralBundle({ discharge: input, frisklivssentral, prescription: gathered.facts.prescription }),
+    );
+    if (!referral.ok) {
+      await ehrFailure(deps, job, submission, 'creating the referral in the EHR', referral.failure, slog);
+      return;
+    }
+    taskReference = withoutHistory(referral.result.entries[1]?.location);
+    const created = referral.result.entries[1]?.status.startsWith('201') === true;
+    timeline.push({
+      at: deps.clock(),
+      kind: 'task-created',
+      message: `Referral Task ${taskReference ?? '(no location)'} ${created ? 'created' : 'already'} in the EHR with status requested, owner ${frisklivssentral.name} (HER-id ${frisklivssentral.herId}).`,
+      detail: {
+        task: taskReference,
+        serviceRequest: withoutHistory(referral.result.entries[0]?.location),
+        owner: frisklivssentral.herId,
+      },
+    });
+
+    if (frisklivssentral.fhirEndpoint !== undefined) {
+      const identifier = fls.bundle.identifier;
+      const posted = await deps
+        .endpoint(frisklivssentral.fhirEndpoint)
+        .create(fls.bundle, identifier === undefined ? undefined : `identifier=${searchToken(identifier)}`);
+      if (!posted.ok) {
+        if (posted.failure.retriable) {
+          await ehrFailure(
+            deps,
+            job,
+            submission,
+            "sending to the Frisklivssentral's FHIR endpoint",
+            posted.failure,
+            slog,
+          );
+          return;
+        }
+        timeline.push({
+          at: deps.clock(),
+          kind: 'note',
+          message: `The Frisklivssentral's FHIR endpoint refused the document (${String(posted.failure.httpStatus)}): ${posted.failure.message}. It is still published on Kafka.`,
+          detail: { httpStatus: posted.failure.httpStatus ?? null },
+        });
+      } else {
+        timeline.push({
+          at: deps.clock(),
+          kind: 'packet-sent',
+          message: `Document sent to ${frisklivssentral.name}'s FHIR endpoint (${String(posted.result.httpStatus)}).`,
+          detail: { endpoint: frisklivssentral.fhirEndpoint, id: posted.result.id ?? null },
+        });
+      }
+    }
+  }
+
+  const now = deps.clock();
+  const ref = refOf(submission, input);
+  const enqueue: NewJob[] = [];
+  const recipients: [string, HandoverPacket | { readonly omitted: string }][] = [
+    ['frisklivssentral', packets.frisklivssentral],
+    ['training-contact', packets.trainingContact],
+  ];
+  for (const [recipient, packet] of recipients) {
+    if ('omitted' in packet) {
+      timeline.push({
+        at: now,
+        kind: 'packet-omitted',
+        message: `No packet for the ${recipient === 'frisklivssentral' ? 'Frisklivssentral' : 'training contact'}: ${OMITTED_WORDS[packet.omitted] ?? packet.omitted}.`,
+        detail: { recipient, reason: packet.omitted },
+      });
+      continue;
+    }
+    const event = buildHandoverPacketEvent({ time: now }, ref, packet, frisklivssentral, taskReference);
+    deps.eventValidator.assertValidEvent(event);
+    const key = recipientKey(packet, ref, frisklivssentral);
+    enqueue.push({
+      queue: 'event-publish',
+      submissionId: submission.id,
+      payload: handoverOutgoing(event, key),
+      runAt: now,
+    });
+    timeline.push({
+      at: now,
+      kind: 'packet-sent',
+      message: `Packet for the ${recipient === 'frisklivssentral' ? `Frisklivssentral (${frisklivssentral.name})` : 'training contact'} queued for ${TOPICS.handoverPackets}.`,
+      detail: { recipient, key },
+    });
+  }
+  const done = await deps.store.complete(
+    job,
+    {
+      timeline,
+      enqueue,
+      // Without consent for the Frisklivssentral there is no Task, and so no answer to wait for.
+      handover: { packetsSentAt: now, taskReference },
+    },
+    now,
+  );
+  if (done) slog.info({ packets: enqueue.length, task: taskReference }, 'handover sent');
+  else slog.warn('handover done, but the lease had passed to another worker');
+}
+
+const OMITTED_WORDS: Readonly<Record<string, string>> = {
+  'no-consent': 'the patient did not consent',
+  'no-training-contact': 'the discharge names no training contact',
+};
+
+async function waitOrFail(
+  deps: HandoverWorkerDeps,
+  job: Job,
+  submission: Submission,
+  why: string,
+  retryAfterMs: number | undefined,
+  slog: Logger,
+): Promise<void> {
+  const now = deps.clock();
+  if (retryHorizonReached(submission.acceptedAt, now, deps.retryPolicy)) {
+    await failHandover(deps, job, `Gave up: ${why}.`);
+    return;
+  }
+  const runAt = nextRunAt(now, job.attempts, deps.retryPolicy, retryAfterMs);
+  // One entry for the first wait and then every tenth: the timeline must stay readable over days.
+  const entries: TimelineEntry[] =
+    job.attempts === 1 || job.attempts % 10 === 0
+      ? [
+          {
+            at: now,
+            kind: 'handover-attempt',
+            message: `Handover attempt ${job.attempts}: ${why}; trying again.`,
+            detail: { attempt: job.attempts },
+          },
+        ]
+      : [];
+  await deps.store.retryLater(job, runAt, { timeline: entries }, now);
+  slog.info({ retryAt: runAt.toISOString() }, redactNationalIds(why));
+}
+
+async function ehrFailure(
+  deps: HandoverWorkerDeps,
+  job: Job,
+  submission: Submission,
+  step: string,
+  failure: EhrFailure,
+  slog: Logger,
+): Promise<void> {
+  const why = `${step}: ${failure.httpStatus === undefined ? 'no answer' : `answered ${String(failure.httpStatus)}`} — ${failure.message}`;
+  if (failure.retriable) {
+    await waitOrFail(deps, job, submission, why, failure.retryAfterMs, slog);
+    return;
+  }
+  await failHandover(deps, job, `The handover failed ${why}.`);
+}
+
+async function failHandover(deps: HandoverWorkerDeps, job: Job, message: string): Promise<void> {
+  const now = deps.clock();
+  await deps.store.fail(
+    job,
+    { status: 'failed', timeline: [{ at: now, kind: 'failed', message: redactNationalIds(message) }] },
+    now,
+  );
+  deps.logger.error({ submissionId: job.submissionId }, 'handover failed for good');
+}
+
+function withoutHistory(location: string | undefined): string | undefined {
+  if (location === undefined) return undefined;
+  const match = /^(?:.*\/)?([A-Za-z]+\/[^/]+)(?:\/_history\/[^/]+)?$/.exec(location);
+  return match?.[1] ?? location;
+}
+
+// ---- 3. the municipality's answers → the Task ----
+
+async function onStatusEvent(deps: HandoverWorkerDeps, event: ConsumedEvent, log: Logger): Promise<void> {
+  const value = event.value;
+  const payload = typeof value.specversion === 'string' ? value.data : value;
+  const errors = deps.inputValidator.check('handover-acknowledgements', payload);
+  if (errors.length > 0) {
+    log.warn(
+      { offset: event.offset, partition: event.partition, errors: errors.map((e) => `${e.field} ${e.rule}`) },
+      'acknowledgement on the status topic breaks its schema; skipped',
+    );
+    return;
+  }
+  try {
+    await acknowledgeHandover(deps.store, payload as HandoverAcknowledgementInput, deps.clock());
+  } catch (error) {
+    if (error instanceof Problem && (error.status === 404 || error.status === 409)) {
+      log.warn(
+        { offset: event.offset, status: error.status },
+        `acknowledgement skipped: ${error.detail ?? error.message}`,
+      );
+      return;
+    }
+    throw error;
+  }
+}
+
+async function updateTask(deps: HandoverWorkerDeps, job: Job, log: Logger): Promise<void> {
+  const submission = await deps.store.getSubmission(job.submissionId);
+  const slog = log.child({ submissionId: job.submissionId, attempt: job.attempts });
+  if (submission?.kind !== 'discharges') {
+    await deps.store.fail(job, {}, deps.clock());
+    return;
+  }
+  const input = submission.body as DischargeInput;
+  const update = job.payload as TaskUpdate;
+  const identifier = referralIdentifiers(input.source, input.dischargeId).task;
+  const found = await deps.ehr.search('Task', { identifier: searchToken(identifier) });
+  if (!found.ok) {
+    await taskRetryOrFail(deps, job, submission, found.failure, slog);
+    return;
+  }
+  const task = found.result.find((r): r is Task => r.resourceType === 'Task');
+  if (task?.id === undefined) {
+    const now = deps.clock();
+    await deps.store.fail(
+      job,
+      {
+        timeline: [
+          {
+            at: now,
+            kind: 'failed',
+            message: 'The referral Task is not in the EHR; the answer could not be recorded there.',
+          },
+        ],
+      },
+      now,
+    );
+    return;
+  }
+  const result = await deps.ehr.transaction({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ resource: updatedTask(task, update), request: { method: 'PUT', url: `Task/${task.id}` } }],
+  });
+  if (!result.ok) {
+    await taskRetryOrFail(deps, job, submission, result.failure, slog);
+    return;
+  }
+  const now = deps.clock();
+  await deps.store.complete(
+    job,
+    {
+      timeline: [
+        {
+          at: now,
+          kind: 'note',
+          message: `Referral Task/${task.id} set to ${update.status} in the EHR.`,
+          detail: { task: `Task/${task.id}`, status: update.status },
+        },
+      ],
+    },
+    now,
+  );
+  slog.info({ status: update.status }, 'referral Task updated');
+}
+
+async function taskRetryOrFail(
+  deps: HandoverWorkerDeps,
+  job: Job,
+  submission: Submission,
+  failure: EhrFailure,
+  slog: Logger,
+): Promise<void> {
+  const now = deps.clock();
+  if (failure.retriable && !retryHorizonReached(job.createdAt, now, deps.retryPolicy)) {
+    await deps.store.retryLater(job, nextRunAt(now, job.attempts, deps.retryPolicy, failure.retryAfterMs), {}, now);
+    slog.warn({ httpStatus: failure.httpStatus }, `Task update failed; will retry: ${failure.message}`);
+    return;
+  }
+  await deps.store.fail(
+    job,
+    {
+      timeline: [
+        { at: now, kind: 'failed', message: `The EHR did not take the Task's new status: ${failure.message}` },
+      ],
+    },
+    now,
+  );
+  slog.error({ submissionId: submission.id }, 'Task update failed for good');
+}
+
+// ---- 4. overdue handovers ----
+
+function startOverdueLoop(deps: HandoverWorkerDeps, log: Logger): { stop(): Promise<void> } {
+  const every = deps.overdueCheckMs ?? Math.max(1000, Math.min(60_000, Math.floor(deps.ackTimeoutMs / 4)));
+  let stopping = false;
+  let running: Promise<void> = Promise.resolve();
+  const check = async (): Promise<void> => {
+    const now = deps.clock();
+    const due = await deps.store.overdueHandovers(new Date(now.getTime() - deps.ackTimeoutMs), 100);
+    for (const handover of due) {
+      if (stopping) return;
+      const submission = await deps.store.getSubmission(handover.submissionId);
+      if (submission?.kind !== 'discharges' || handover.packetsSentAt === undefined) continue;
+      const input = submission.body as DischargeInput;
+      const herId = recipientOf(deps.directory, input)?.herId ?? input.recipients.frisklivssentral?.herId ?? '0';
+      const event = buildHandoverOverdueEvent(now, refOf(submission, input), {
+        herId,
+        ...(handover.taskReference ? { taskReference: handover.taskReference } : {}),
+        packetsSentAt: handover.packetsSentAt,
+        timeoutHours: deps.ackTimeoutMs / 3_600_000,
+      });
+      deps.eventValidator.assertValidEvent(event);
+      const marked = await deps.store.markHandoverOverdue(
+        submission.id,
+        {
+          timeline: [
+            {
+              at: now,
+              kind: 'overdue',
+              message: `No answer from the Frisklivssentral within ${formatHours(deps.ackTimeoutMs)} of sending; handover.overdue raised.`,
+            },
+          ],
+          enqueue: [
+            {
+              queue: 'event-publish',
+              submissionId: submission.id,
+              payload: handoverOutgoing(event, submission.patientKey),
+              runAt: now,
+            },
+          ],
+        },
+        now,
+      );
+      if (marked) {
+        deps.metrics.handoverOverdue();
+        log.warn({ submissionId: submission.id }, 'handover overdue');
+      }
+    }
+  };
+  const timer = setInterval(() => {
+    running = running.then(check).catch((error: unknown) => {
+      log.error({ err: error }, 'overdue check failed; trying again');
+    });
+  }, every);
+  return {
+    async stop() {
+      stopping = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+function formatHours(ms: number): string {
+  const hours = ms / 3_600_000;
+  return hours >= 1 ? `${String(Math.round(hours * 10) / 10)} hours` : `${String(Math.round(ms / 1000))} seconds`;
+}

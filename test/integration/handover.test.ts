@@ -1,0 +1,360 @@
+/**
+ * The discharge handover end to end on the real peers (PostgreSQL, Kafka, HAPI FHIR): a patient's
+ * prescription, 24 sessions and two fitness tests go through the API into HAPI; the discharge then
+ * yields both packets on Kafka, the Frisklivssentral's document validates in HAPI and carries the
+ * right numbers, the document reaches the Frisklivssentral's FHIR endpoint (here: HAPI too), and
+ * the referral Task is in HAPI as requested; an acknowledgement moves it to accepted. A second
+ * patient declines the training contact: only the Frisklivssentral's packet goes, the status says
+ * why, and — left unanswered — the handover raises handover.overdue once.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Bundle, Composition, OperationOutcome, Task } from 'fhir/r4.js';
+import pg from 'pg';
+import { searchToken } from '../../mappings/common.ts';
+import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
+import { EVENT_TYPES, TOPICS } from '../../src/events/cloud-events.ts';
+import type { ConsumedEvent, Subscription } from '../../src/events/event-bus.ts';
+import { loadEventSchemas } from '../../src/events/event-schemas.ts';
+import { createEventValidator } from '../../src/events/event-validator.ts';
+import { createKafka } from '../../src/events/kafka-client.ts';
+import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
+import { referralIdentifiers } from '../../src/handover/referral.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { errorsOf, fhir, loadProfiles, registerPeople } from '../support/fhir-server.ts';
+import {
+  COHORT_HPR,
+  FRISKLIVSSENTRAL,
+  handoverCohort,
+  HOSPITAL_CONTACT,
+  TYPICAL_NATIONAL_ID,
+  SECOND_NATIONAL_ID,
+  type CohortVariant,
+  type HandoverCohort,
+} from '../support/handover-cohort.ts';
+import { peerEnv } from '../support/peers-env.ts';
+
+const silent = createLogger({
+  level: 'silent',
+  pretty: false,
+  destination: new Writable({
+    write: (_chunk, _encoding, done) => {
+      done();
+    },
+  }),
+});
+const validator = createEventValidator(loadEventSchemas());
+const ACK_TIMEOUT_MS = 15_000;
+
+/** A synthetic id (month + 80) nobody else's test uses: the searches over the stay find only this run's records. */
+function freshSyntheticId(): string {
+  for (;;) {
+    const [year = 0, high = 0, low = 0] = randomBytes(3);
+    const nine = `1583${String(50 + (year % 40)).padStart(2, '0')}${String(((high << 8) | low) % 500).padStart(3, '0')}`;
+    const check = nationalIdCheckDigits(nine);
+    if (check !== undefined) return `${nine}${check}`;
+  }
+}
+
+/** The cohort for one variant, with its own patient and source. */
+function cohortFor(variant: CohortVariant, source: string): HandoverCohort & { nationalId: string } {
+  const nationalId = freshSyntheticId();
+  const text = JSON.stringify(handoverCohort(variant, source))
+    .replaceAll(TYPICAL_NATIONAL_ID, nationalId)
+    .replaceAll(SECOND_NATIONAL_ID, nationalId);
+  return { ...(JSON.parse(text) as HandoverCohort), nationalId };
+}
+
+const databases: string[] = [];
+async function createDatabase(): Promise<string> {
+  const name = `hb_handover_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  databases.push(name);
+  const url = new URL(peerEnv('DATABASE_URL'));
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+interface StatusBody {
+  status: string;
+  handover?: { task?: string; acknowledgement?: { status: string }; overdueAt?: string; packetsSentAt?: string };
+  timeline: { kind: string; message: string; detail?: Record<string, unknown> }[];
+}
+
+async function post(base: string, path: string, body: unknown, expected = 202): Promise<string> {
+  const response = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { id: string };
+  expect([path, response.status]).toEqual([path, expected]);
+  return answer.id;
+}
+
+async function statusOf(base: string, id: string): Promise<StatusBody> {
+  return (await (await fetch(`${base}/v1/submissions/${id}`)).json()) as StatusBody;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
+  const ehr = peerEnv('EHR_BASE_URL');
+  const source = `ho-${randomBytes(4).toString('hex')}`;
+  const typical = cohortFor('typical', source);
+  const declined = cohortFor('training-contact-declined', source);
+  const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silent), logger: silent });
+  const events: ConsumedEvent[] = [];
+  let subscription: Subscription | undefined;
+  let service: RunningService;
+  let typicalId = '';
+  let declinedId = '';
+
+  beforeAll(async () => {
+    await loadProfiles(ehr);
+    for (const cohort of [typical, declined]) {
+      await registerPeople(ehr, cohort.nationalId, Object.values(COHORT_HPR));
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'hit-bridge-handover-'));
+    const directory = join(dir, 'recipients.yaml');
+    // The Frisklivssentral's own FHIR endpoint is played by HAPI: it takes document Bundles.
+    writeFileSync(
+      directory,
+      [
+        'municipalities:',
+        `  '${FRISKLIVSSENTRAL.municipality}':`,
+        `    name: ${FRISKLIVSSENTRAL.name}`,
+        `    herId: '${FRISKLIVSSENTRAL.herId}'`,
+        `    organisationNumber: '${FRISKLIVSSENTRAL.organisationNumber}'`,
+        `    phone: '${FRISKLIVSSENTRAL.phone}'`,
+        `    email: ${FRISKLIVSSENTRAL.email}`,
+        `    fhirEndpoint: ${ehr}`,
+        '',
+      ].join('\n'),
+    );
+    subscription = await bus.subscribe({
+      groupId: `handover-test-${randomBytes(4).toString('hex')}`,
+      topics: [TOPICS.handoverPackets, TOPICS.handover],
+      fromBeginning: true,
+      handler: (event) => {
+        const data = event.value.data as { handoverId?: string; submissionId?: string } | undefined;
+        if ([typicalId, declinedId].includes(data?.handoverId ?? data?.submissionId ?? '')) events.push(event);
+        return Promise.resolve();
+      },
+    });
+    const env: Record<string, string> = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      AUTH_MODE: 'off',
+      DATABASE_URL: await createDatabase(),
+      PATIENT_KEY_SECRET: 'handover-test-secret-0123456789abcdef',
+      KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
+      EHR_BASE_URL: ehr,
+      EHR_RETRY_INITIAL_MS: '200',
+      EHR_RETRY_MAX_MS: '1000',
+      RECIPIENT_DIRECTORY_PATH: directory,
+      HOSPITAL_CONTACT_ORGANISATION: HOSPITAL_CONTACT.organisation,
+      HOSPITAL_CONTACT_NAME: HOSPITAL_CONTACT.name,
+      HOSPITAL_CONTACT_PHONE: HOSPITAL_CONTACT.phone ?? '',
+      HANDOVER_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS),
+      HANDOVER_CONSUMER_GROUP: `hit-bridge-handover-${source}`,
+      HANDOVER_STATUS_TOPIC: `handover-status-${source}`,
+    };
+    const loaded = loadConfig(env);
+    if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+    service = await startService(loaded.config, silent);
+
+    // The stay, through the API into HAPI: prescription first (sessions point at it), then the rest.
+    for (const cohort of [typical, declined]) {
+      const rx = await post(service.url, '/v1/prescriptions', cohort.prescription);
+      await until('the prescription delivered', async () =>
+        (await statusOf(service.url, rx)).status === 'delivered' ? true : undefined,
+      );
+    }
+    const ids: string[] = [];
+    for (const cohort of [typical, declined]) {
+      for (const session of cohort.sessions) ids.push(await post(service.url, '/v1/hit-sessions', session));
+      for (const test of cohort.fitnessTests) ids.push(await post(service.url, '/v1/fitness-tests', test));
+    }
+    for (const id of ids) {
+      const status = await until(`submission ${id} settled`, async () => {
+        const body = await statusOf(service.url, id);
+        return body.status === 'accepted' ? undefined : body.status;
+      });
+      expect(status).toBe('delivered');
+    }
+  }, 300_000);
+
+  afterAll(async () => {
+    await subscription?.stop();
+    await bus.close();
+    await service.stop();
+    const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
+    await admin.connect();
+    for (const name of databases) await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  });
+
+  const packetsOf = (id: string) =>
+    events.filter(
+      (e) => e.value.type === EVENT_TYPES.handoverPacket && (e.value.data as { handoverId: string }).handoverId === id,
+    );
+
+  it('posts a stay of 24 sessions and two fitness tests, and the discharge yields both packets on Kafka', async () => {
+    expect(typical.sessions).toHaveLength(24);
+    expect(typical.fitnessTests).toHaveLength(2);
+    typicalId = await post(service.url, '/v1/discharges', typical.discharge);
+    await until('two packets', () => Promise.resolve(packetsOf(typicalId).length >= 2 ? true : undefined));
+    const packets = packetsOf(typicalId);
+    expect(packets.map((e) => (e.value.data as { recipient: string }).recipient).sort()).toEqual([
+      'frisklivssentral',
+      'training-contact',
+    ]);
+    for (const packet of packets) {
+      expect(validator.validateEvent(packet.value)).toEqual({ ok: true });
+      expect(packet.topic).toBe(TOPICS.handoverPackets);
+    }
+    const keys = packets.map((e) => e.key).sort();
+    expect(keys[0]).toBe(`her:${FRISKLIVSSENTRAL.herId}`);
+    expect(keys[1]).toMatch(/^training-contact:[A-Za-z0-9_-]{43}$/);
+    const trainingContact = JSON.stringify(
+      packets.find((e) => (e.value.data as { recipient: string }).recipient === 'training-contact')?.value,
+    );
+    expect(trainingContact).not.toContain(typical.nationalId);
+    expect(trainingContact).not.toContain('Task/');
+  }, 120_000);
+
+  it("the Frisklivssentral's document validates in HAPI and its numbers are the fixture's", async () => {
+    const packet = packetsOf(typicalId).find(
+      (e) => (e.value.data as { recipient: string }).recipient === 'frisklivssentral',
+    );
+    const bundle = (packet?.value.data as { packet: { bundle: Bundle } }).packet.bundle;
+    const validation = await fhir<OperationOutcome>(ehr, 'POST', 'Bundle/$validate', bundle);
+    expect(errorsOf(validation.body)).toEqual([]);
+
+    const composition = bundle.entry?.[0]?.resource as Composition;
+    const text = JSON.stringify(composition.section ?? []);
+    // VO2max 42.3 → 48.7 mL/kg/min: (48.7 − 42.3) / 42.3 = 15.13 % → "+15,1 %".
+    expect(text).toContain('42,3 → 48,7 mL/kg/min (+15,1 %)');
+    // 8 weeks × 3 sessions, none missed: 24 of 24, i.e. 3 a week as prescribed.
+    expect(text).toContain('24 av 24 foreskrevne treningsøkter');
+  });
+
+  it('sends the document to the Frisklivssentral endpoint once, and records the referral Task as requested', async () => {
+    const identifier = (
+      packetsOf(typicalId).find((e) => (e.value.data as { recipient: string }).recipient === 'frisklivssentral')?.value
+        .data as { packet: { bundle: Bundle } }
+    ).packet.bundle.identifier;
+    const stored = await fhir<Bundle>(
+      ehr,
+      'GET',
+      `Bundle?identifier=${encodeURIComponent(searchToken(identifier ?? {}))}`,
+    );
+    expect(stored.body.total ?? stored.body.entry?.length).toBe(1);
+
+    const status = await until('the Task on the status', async () => {
+      const body = await statusOf(service.url, typicalId);
+      return body.handover?.task ? body : undefined;
+    });
+    const taskId = referralIdentifiers(source, typical.discharge.dischargeId).task;
+    const tasks = await fhir<Bundle>(ehr, 'GET', `Task?identifier=${encodeURIComponent(searchToken(taskId))}`);
+    expect(tasks.body.entry).toHaveLength(1);
+    const task = tasks.body.entry?.[0]?.resource as Task;
+    expect(`Task/${task.id ?? ''}`).toBe(status.handover?.task);
+    expect(task).toMatchObject({
+      status: 'requested',
+      intent: 'order',
+      code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] },
+      owner: { identifier: { system: 'urn:oid:2.16.578.1.12.4.1.2', value: FRISKLIVSSENTRAL.herId } },
+    });
+    const focus = await fhir<{ code: { coding: { code: string }[] } }>(ehr, 'GET', task.focus?.reference ?? '');
+    expect(focus.body.code.coding[0]?.code).toBe('390893007');
+    expect(status.timeline.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(['handover-started', 'task-created', 'packet-sent']),
+    );
+  });
+
+  it('an accepted acknowledgement moves the Task to accepted', async () => {
+    await post(service.url, '/v1/handover-acknowledgements', {
+      handoverId: typicalId,
+      status: 'accepted',
+      by: 'Frisklivssentralen',
+    });
+    const taskId = referralIdentifiers(source, typical.discharge.dischargeId).task;
+    const task = await until('the Task accepted', async () => {
+      const found = await fhir<Bundle>(ehr, 'GET', `Task?identifier=${encodeURIComponent(searchToken(taskId))}`);
+      const resource = found.body.entry?.[0]?.resource as Task | undefined;
+      return resource?.status === 'accepted' ? resource : undefined;
+    });
+    expect(task.businessStatus?.text).toBe('mottatt og akseptert');
+    const status = await statusOf(service.url, typicalId);
+    expect(status.handover?.acknowledgement?.status).toBe('accepted');
+  });
+
+  it('without consent for the training contact sends only the Frisklivssentral packet and says why', async () => {
+    declinedId = await post(service.url, '/v1/discharges', declined.discharge);
+    const status = await until('the declined handover sent', async () => {
+      const body = await statusOf(service.url, declinedId);
+      return body.handover?.packetsSentAt === undefined ? undefined : body;
+    });
+    await until('its packet', () => Promise.resolve(packetsOf(declinedId).length >= 1 ? true : undefined));
+    // The relay publishes both of a handover's packets in one batch: a second would be here by now.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(packetsOf(declinedId).map((e) => (e.value.data as { recipient: string }).recipient)).toEqual([
+      'frisklivssentral',
+    ]);
+    expect(status.timeline).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          kind: 'packet-omitted',
+          message: 'No packet for the training contact: the patient did not consent.',
+        }),
+      ]),
+    );
+  }, 120_000);
+
+  it('an unanswered handover raises handover.overdue once, and counts it', async () => {
+    const overdue = await until(
+      'the overdue event',
+      () =>
+        Promise.resolve(
+          events.find(
+            (e) =>
+              e.value.type === EVENT_TYPES.handoverOverdue &&
+              (e.value.data as { handoverId: string }).handoverId === declinedId,
+          ),
+        ),
+      ACK_TIMEOUT_MS + 60_000,
+    );
+    expect(validator.validateEvent(overdue.value)).toEqual({ ok: true });
+    expect((await statusOf(service.url, declinedId)).handover?.overdueAt).toBeDefined();
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/^hitbridge_handovers_overdue_total 1$/m);
+    // The acknowledged one is never overdue.
+    expect(
+      events
+        .filter((e) => e.value.type === EVENT_TYPES.handoverOverdue)
+        .map((e) => (e.value.data as { handoverId: string }).handoverId),
+    ).toEqual([declinedId]);
+  }, 120_000);
+});

@@ -173,7 +173,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
             timeoutMs: config.EHR_TIMEOUT_MS,
             breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
             logger: logger.child({ endpoint: 'frisklivssentral' }),
-            metrics,
+            // Timed with the EHR's requests; the circuit-state gauge is the hospital EHR's alone.
+            metrics: { ...metrics, readCircuitStateFrom: () => undefined },
           });
           endpoints.set(baseUrl, client);
         }

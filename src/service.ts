@@ -169,7 +169,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         if (client === undefined) {
           client = createFhirEhr({
             baseUrl,
-            auth: { kind: 'none' },
+            auth: createFhirAuth({ kind: 'none' }, { logger, timeoutMs: config.EHR_TIMEOUT_MS }),
             timeoutMs: config.EHR_TIMEOUT_MS,
             breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
             logger: logger.child({ endpoint: 'frisklivssentral' }),

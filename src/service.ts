@@ -36,6 +36,7 @@ import type { ReadinessCheck } from './platform/readiness.ts';
 import { DEFAULT_CONNECT_RETRY_POLICY, ehrRetryPolicy } from './platform/retry.ts';
 import type { RunningWorker } from './platform/worker-loop.ts';
 import { createConfiguredStore } from './store/create-store.ts';
+import { startRetentionWorker } from './store/retention-worker.ts';
 
 export interface RunningService {
   readonly port: number;
@@ -140,6 +141,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       );
     }
   }
+  if (roles.has('ehr')) {
+    workers.push(
+      startRetentionWorker({
+        store,
+        policy: { deliveredDays: config.RETENTION_DAYS, failedDays: config.RETENTION_FAILED_DAYS },
+        clock,
+        logger,
+        intervalMs: config.RETENTION_SWEEP_INTERVAL_MS,
+      }),
+    );
+  }
   if (roles.has('relay')) {
     workers.push(
       startEventRelayWorker({
@@ -215,6 +227,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     contracts,
     mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    audit: { store, clock },
     ...(roles.has('api')
       ? {
           submissions: { store, patientKey, clock },

@@ -4,7 +4,15 @@ export type Command =
   | { readonly command: 'serve'; readonly roles: string | undefined }
   | { readonly command: 'replay'; readonly submissionId: string }
   | { readonly command: 'tail'; readonly topics: readonly string[]; readonly fromBeginning: boolean }
+  | {
+      readonly command: 'audit';
+      /** Absolute, or how long ago: resolved against the clock by resolveSince. */
+      readonly since: Since | undefined;
+      readonly submissionId: string | undefined;
+    }
   | { readonly command: 'help' };
+
+export type Since = { readonly at: Date } | { readonly agoMs: number };
 
 export type Parsed = { readonly ok: true; readonly value: Command } | { readonly ok: false; readonly error: string };
 
@@ -14,6 +22,8 @@ export const USAGE = `usage: hit-bridge <command>
   replay <submission-id>          re-queue a failed submission once its cause is fixed
   tail [--topic <name>]… [--from-beginning]
                                   follow the event stream, one readable line per event
+  audit [--since <time>|<n>m|<n>h|<n>d] [--submission <id>]
+                                  print the audit log (who called what), one JSON line per call
   help                            this text
 
 Configuration comes from the environment, as for the service (see README).`;
@@ -34,6 +44,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
     }
     case 'tail':
       return parseTail(rest);
+    case 'audit':
+      return parseAudit(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -69,4 +81,53 @@ function parseTail(rest: readonly string[]): Parsed {
     else return { ok: false, error: `tail does not understand "${String(arg)}"` };
   }
   return { ok: true, value: { command: 'tail', topics, fromBeginning } };
+}
+
+const AGO = /^(\d{1,6})([mhd])$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+function parseSince(text: string): Since | undefined {
+  const ago = AGO.exec(text);
+  if (ago) return { agoMs: Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS] };
+  // A date, or a date and time with its zone: an ambiguous local time is refused.
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text)) return undefined;
+  const at = new Date(text);
+  return Number.isNaN(at.getTime()) ? undefined : { at };
+}
+
+/** The moment `since` means, now. */
+export function resolveSince(since: Since, now: Date): Date {
+  return 'at' in since ? since.at : new Date(now.getTime() - since.agoMs);
+}
+
+function parseAudit(rest: readonly string[]): Parsed {
+  let since: Since | undefined;
+  let submissionId: string | undefined;
+  for (let i = 0; i < rest.length; i += 1) {
+    const arg = rest[i] ?? '';
+    const equals = arg.indexOf('=');
+    const flag = equals === -1 ? arg : arg.slice(0, equals);
+    let value: string | undefined;
+    if (equals === -1) {
+      value = rest[i + 1];
+      i += 1;
+    } else {
+      value = arg.slice(equals + 1);
+    }
+    if (flag === '--since' && value !== undefined) {
+      since = parseSince(value);
+      if (since === undefined) {
+        return {
+          ok: false,
+          error: `--since takes a time (2026-11-23T08:00:00Z, 2026-11-23) or how long ago (30m, 24h, 7d), not "${value}"`,
+        };
+      }
+    } else if (flag === '--submission' && value !== undefined) {
+      if (!UUID.test(value)) return { ok: false, error: `"${value}" is not a submission id (a UUID)` };
+      submissionId = value;
+    } else {
+      return { ok: false, error: `audit does not understand "${arg}"` };
+    }
+  }
+  return { ok: true, value: { command: 'audit', since, submissionId } };
 }

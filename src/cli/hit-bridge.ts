@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The hit-bridge command: `serve` runs the service, `replay` re-queues a failed submission,
- * `tail` follows the event stream. Configuration comes from the environment, as for the service.
+ * `tail` follows the event stream, `audit` prints the audit log. Configuration comes from the environment, as for the service.
  */
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '../events/cloud-events.ts';
@@ -9,7 +9,8 @@ import { createConfiguredBus } from '../events/create-bus.ts';
 import { loadConfig, type Config } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createConfiguredStore } from '../store/create-store.ts';
-import { parseArgs, USAGE } from './args.ts';
+import { parseArgs, resolveSince, USAGE } from './args.ts';
+import { auditLine } from './audit-line.ts';
 import { eventLine } from './event-line.ts';
 
 const EXIT_USAGE = 64;
@@ -50,6 +51,12 @@ switch (command.command) {
       if (submission === undefined) {
         process.stderr.write(`hit-bridge: no submission ${command.submissionId}\n`);
         process.exitCode = 1;
+      } else if (submission.bodyErasedAt !== undefined) {
+        process.stderr.write(
+          `hit-bridge: ${command.submissionId} cannot be replayed: its content was erased under the retention rules ` +
+            `on ${submission.bodyErasedAt.toISOString()}; the sending system must send it again under a new id\n`,
+        );
+        process.exitCode = 1;
       } else if (await store.replay(command.submissionId, new Date())) {
         process.stdout.write(
           `re-queued ${command.submissionId} (${submission.kind} ${submission.source}/${submission.inputId}) for delivery\n`,
@@ -59,6 +66,33 @@ switch (command.command) {
           `hit-bridge: ${command.submissionId} is ${submission.status}, not failed: nothing to replay\n`,
         );
         process.exitCode = 1;
+      }
+    } finally {
+      await configured.close();
+    }
+    break;
+  }
+  case 'audit': {
+    const config = configOrExit();
+    const configured = createConfiguredStore(
+      config,
+      createLogger({ level: 'warn', pretty: false, destination: process.stderr }),
+    );
+    try {
+      await configured.store.migrate();
+      const since = command.since === undefined ? undefined : resolveSince(command.since, new Date());
+      let afterSeq = 0;
+      for (;;) {
+        const page = await configured.store.auditTrail({
+          since,
+          submissionId: command.submissionId,
+          afterSeq,
+          limit: 1000,
+        });
+        for (const entry of page) process.stdout.write(`${auditLine(entry)}\n`);
+        const last = page.at(-1);
+        if (last === undefined || page.length < 1000) break;
+        afterSeq = last.seq;
       }
     } finally {
       await configured.close();

@@ -20,6 +20,7 @@ import {
   buildDeliveryFailedEvent,
   buildRecordedEvent,
   eventId,
+  failureReason,
   EVENT_TYPES,
   occurredAtOf,
   RECORD_EVENT_TYPE,
@@ -164,9 +165,10 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     return;
   }
 
+  // The timeline outlives retention and is shown by the status API: the EHR's words, made safe.
   const why = failure.retriable
-    ? `The EHR could not be reached for ${Math.round(deps.retryPolicy.horizonMs / 3_600_000)} hours; last error: ${failure.message}`
-    : `The EHR refused the record: ${failure.message}`;
+    ? `The EHR could not be reached for ${Math.round(deps.retryPolicy.horizonMs / 3_600_000)} hours; last error: ${failureReason(failure.message)}`
+    : `The EHR refused the record: ${failureReason(failure.message)}`;
   const event = buildDeliveryFailedEvent(
     { id: eventId(submission.id, EVENT_TYPES.deliveryFailed, job.id), time: now },
     {
@@ -292,7 +294,7 @@ function describeFailure(failure: EhrFailure): string {
       : failure.httpStatus === undefined
         ? 'no answer'
         : `the EHR answered ${failure.httpStatus}`;
-  return `${status} — ${failure.message}${failure.retriable ? ' (will retry)' : ''}`;
+  return `${status} — ${failureReason(failure.message)}${failure.retriable ? ' (will retry)' : ''}`;
 }
 
 /** "Procedure/123/_history/1" → "Procedure/123": consumers fetch the current version. */

@@ -13,6 +13,7 @@ import type { Metrics } from '../platform/metrics.ts';
 import { normalize, notFound, unavailable, type Problem } from '../platform/problem.ts';
 import { REDACT_CATEGORIES, scrubText } from '../platform/redaction.ts';
 import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
+import { auditMiddleware, type AuditDeps } from './audit.ts';
 import { authenticate, type InboundAuth } from './auth.ts';
 import type { Contracts } from './contracts.ts';
 import { bodyProblem } from './json-body.ts';
@@ -20,6 +21,7 @@ import { handoverRoutes, type HandoverRouteDeps } from './handover-routes.ts';
 import { onlyMethod } from './methods.ts';
 import { previewRoutes, type Mappers } from './preview.ts';
 import { rateLimit, type RateLimiter } from './rate-limit.ts';
+import { routeTemplates, type RouteTemplateOf } from './route-template.ts';
 import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
 import { createInputValidator } from './validation.ts';
 
@@ -47,6 +49,8 @@ export interface AppDeps {
   readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
   /** POST /v1/discharges and /v1/handover-acknowledgements; absent where the api role is off. */
   readonly handover?: Omit<HandoverRouteDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
+  /** Where every /v1 call is audited; absent only in tests of other things. */
+  readonly audit?: AuditDeps;
 }
 
 declare module 'express-serve-static-core' {
@@ -60,7 +64,10 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(requestContext(deps.logger));
+  const templateOf = routeTemplates(app);
+  app.use(requestContext(deps.logger, templateOf));
+  // Before authentication and limits: a refused call is audited too.
+  if (deps.audit !== undefined) app.use(auditMiddleware(deps.audit, templateOf));
   // An API answers JSON only, but a browser that is pointed at it still gets the safe headers.
   app.use(helmet());
   if (deps.requestTimeoutMs !== undefined) app.use(deadline(deps.requestTimeoutMs));
@@ -117,8 +124,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  // The path is not echoed: a caller may have typed personal data into it.
   app.use((req, _res, next) => {
-    next(notFound(`No route for ${req.method} ${req.path}`));
+    next(notFound(`No route for ${req.method} at this path; /openapi.json lists the routes.`));
   });
   app.use(problemHandler);
   return app;
@@ -129,7 +137,7 @@ export function createApp(deps: AppDeps): Express {
  * and on every line logged while the request is handled (withLogContext); the submission id joins
  * it once known.
  */
-function requestContext(root: Logger): RequestHandler {
+function requestContext(root: Logger, templateOf: RouteTemplateOf): RequestHandler {
   return (req, res, next) => {
     const offered = req.get('x-request-id');
     const requestId = offered !== undefined && wellFormedRequestId(offered) ? offered : randomUUID();
@@ -141,12 +149,15 @@ function requestContext(root: Logger): RequestHandler {
       // 'finish' may fire outside the request's context: it takes the context's fields along
       // (live, so a submission id added later is there too).
       const fields = currentLogContext();
+      // Read now: a middleware mounted at /v1 that answers itself (401, 429) leaves req.url cut short.
+      const path = req.path;
       res.on('finish', () => {
         root.info(
           {
             ...fields,
             method: req.method,
-            path: req.path,
+            // The route's template, not the path as sent (which could carry personal data).
+            route: templateOf(req, path),
             status: res.statusCode,
             ms: Math.round(performance.now() - started),
           },

@@ -237,6 +237,8 @@ export function authenticate(auth: InboundAuth): RequestHandler {
         5,
       );
     }
+    // Known before the scope is judged: the audit log names who was refused, not only who got in.
+    setCaller(res, caller);
     if (!caller.scopes.has(scope)) {
       log.info({ clientId: caller.clientId, scope }, 'refused a token without the scope the route needs');
       throw forbidden(
@@ -247,7 +249,6 @@ export function authenticate(auth: InboundAuth): RequestHandler {
         }),
       );
     }
-    setCaller(res, caller);
     next();
   };
 }

@@ -12,10 +12,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
+import { redactNationalIds } from '../platform/redaction.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
 import { addLogContext } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { badRequest, conflict, notFound } from '../platform/problem.ts';
+import { ERASED_MESSAGE } from '../store/store-rules.ts';
 import type { HandoverState, Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
@@ -78,7 +80,14 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw badRequest('Idempotency-Key must be 1–255 visible ASCII characters (a UUID is a good choice).');
       }
+      // The key is kept with the submission after retention erases the body: it must not be a national id.
+      if (idempotencyKey !== undefined && redactNationalIds(idempotencyKey) !== idempotencyKey) {
+        throw badRequest(
+          'Idempotency-Key must not contain 11 digits in a row: it could be a national id (a UUID is a good choice).',
+        );
+      }
       const outcome = await accept(kind, req.body, idempotencyKey);
+      res.locals.submissionId = outcome.outcome === 'conflict' ? outcome.existing.id : outcome.submission.id;
       if (outcome.outcome === 'conflict') {
         addLogContext({ submissionId: outcome.existing.id });
         throw conflict(
@@ -101,8 +110,11 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
 
   router.get('/v1/submissions/:id', async (req, res) => {
     const id = req.params.id;
-    if (UUID.test(id)) addLogContext({ submissionId: id });
-    const submission = UUID.test(id) ? await deps.store.getSubmission(id) : undefined;
+    // Anything but a UUID is not echoed back: it could be personal data typed into the URL.
+    if (!UUID.test(id)) throw notFound('No such submission: a submission id is a UUID.');
+    addLogContext({ submissionId: id });
+    res.locals.submissionId = id;
+    const submission = await deps.store.getSubmission(id);
     if (submission === undefined) throw notFound(`No submission ${id}`);
     const handover = submission.kind === 'discharges' ? await deps.store.getHandover(id) : undefined;
     res.json({ ...statusView(submission, await deps.store.timeline(id)), ...handoverView(handover) });
@@ -123,6 +135,9 @@ function statusView(submission: Submission, timeline: Awaited<ReturnType<Store['
     acceptedAt: submission.acceptedAt.toISOString(),
     updatedAt: submission.updatedAt.toISOString(),
     ehrReferences: submission.ehrReferences,
+    ...(submission.bodyErasedAt === undefined
+      ? {}
+      : { erasure: { at: submission.bodyErasedAt.toISOString(), reason: ERASED_MESSAGE } }),
     timeline: timeline.map((entry) => ({
       at: entry.at.toISOString(),
       kind: entry.kind,

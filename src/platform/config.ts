@@ -146,6 +146,29 @@ export const configSchema = {
       description:
         'How long an event relay worker holds a claimed event; if its process dies, another worker takes it back after this.',
     },
+    RETENTION_DAYS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 3650,
+      default: 30,
+      description:
+        'Days after its final delivery (EHR and event both done) that a submission keeps its content (personal data); then the retention job erases it, keeping status, timeline, EHR references and audit. 0: erased at the next sweep.',
+    },
+    RETENTION_FAILED_DAYS: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 3650,
+      default: 90,
+      description:
+        'Days a failed submission keeps its content so it can be replayed; then it is erased like a delivered one and can no longer be replayed.',
+    },
+    RETENTION_SWEEP_INTERVAL_MS: {
+      type: 'integer',
+      minimum: 1000,
+      maximum: 86400000,
+      default: 3600000,
+      description: 'How often the retention job (in processes with the ehr role) looks for content to erase.',
+    },
     DATABASE_URL: {
       type: 'string',
       pattern: '^postgres(ql)?://',

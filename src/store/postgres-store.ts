@@ -23,6 +23,10 @@ import { badRequest, normalize, Problem, unavailable } from '../platform/problem
 import { migrations, schemaMigrationsTable } from './migrations/index.ts';
 import type {
   AcceptOutcome,
+  AuditEntry,
+  AuditQuery,
+  RetentionCutoffs,
+  StoredAuditEntry,
   EventLog,
   HandoverAckStatus,
   HandoverEffects,
@@ -42,7 +46,15 @@ import type {
   TimelineEntry,
   TimelineKind,
 } from './store.ts';
-import { acceptedEntry, backlogOf, judgeDuplicate, jsonText, noSubmission, REPLAY_MESSAGE } from './store-rules.ts';
+import {
+  acceptedEntry,
+  backlogOf,
+  erasedEntry,
+  judgeDuplicate,
+  jsonText,
+  noSubmission,
+  REPLAY_MESSAGE,
+} from './store-rules.ts';
 
 export interface PostgresStoreOptions {
   readonly pool: pg.Pool;
@@ -63,6 +75,18 @@ interface SubmissionRow {
   ehr_references: string[];
   accepted_at: Date;
   updated_at: Date;
+  body_erased_at: Date | null;
+}
+
+interface AuditRow {
+  seq: string;
+  at: Date;
+  client_id: string;
+  method: string;
+  route: string;
+  status: number;
+  submission_id: string | null;
+  request_id: string;
 }
 
 interface JobRow {
@@ -128,6 +152,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     consumerOffsets: `${quoted}.consumer_offsets`,
     schemaMigrations: `${quoted}.schema_migrations`,
     handovers: `${quoted}.handovers`,
+    auditLog: `${quoted}.audit_log`,
   };
 
   async function query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -557,8 +582,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     replay(submissionId: string, now: Date): Promise<boolean> {
       return transaction(async (client) => {
         // The row lock makes a second, concurrent replay see 'accepted' and do nothing.
+        // body_erased_at is asked again after any concurrent erasure commits (READ COMMITTED re-checks
+        // the updated row), so a replay racing retention never re-queues a submission without a body.
         const reopened = await client.query(
-          `update ${T.submissions} set status = 'accepted', updated_at = $2 where id = $1 and status = 'failed'`,
+          `update ${T.submissions} set status = 'accepted', updated_at = $2
+            where id = $1 and status = 'failed' and body_erased_at is null`,
           [submissionId, now],
         );
         if (reopened.rowCount !== 1) return false;
@@ -632,6 +660,59 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       });
     },
 
+    async recordAudit(entry: AuditEntry): Promise<void> {
+      await query(
+        `insert into ${T.auditLog} (at, client_id, method, route, status, submission_id, request_id)
+         values ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          entry.at,
+          entry.clientId,
+          entry.method,
+          entry.route,
+          entry.status,
+          entry.submissionId ?? null,
+          entry.requestId,
+        ],
+      );
+    },
+
+    async auditTrail(q: AuditQuery): Promise<StoredAuditEntry[]> {
+      const { rows } = await query<AuditRow>(
+        `select * from ${T.auditLog}
+          where ($1::timestamptz is null or at >= $1) and ($2::text is null or submission_id = $2) and seq > $3
+          order by seq limit $4`,
+        [q.since ?? null, q.submissionId ?? null, q.afterSeq ?? 0, Math.max(0, q.limit)],
+      );
+      return rows.map(auditEntryOf);
+    },
+
+    async erasePersonalData(cutoffs: RetentionCutoffs, now: Date): Promise<string[]> {
+      if (cutoffs.limit <= 0) return [];
+      const entry = erasedEntry(now);
+      // One statement: pick (skipping rows another replica is erasing), erase, note it on the timeline.
+      const { rows } = await query<{ id: string }>(
+        `with due as (
+           select s.id from ${T.submissions} s
+            where s.body_erased_at is null
+              and ((s.status = 'delivered' and s.updated_at <= $1) or (s.status = 'failed' and s.updated_at <= $2))
+              and not exists (select 1 from ${T.jobs} j where j.submission_id = s.id and j.done_at is null)
+            order by s.updated_at
+            limit $3
+            for update skip locked
+         ), erased as (
+           update ${T.submissions} s set body = 'null'::jsonb, body_erased_at = $4
+             from due where s.id = due.id and s.body_erased_at is null
+           returning s.id
+         ), noted as (
+           insert into ${T.timeline} (submission_id, at, kind, message)
+           select id, $4, $5, $6 from erased
+         )
+         select id from erased`,
+        [cutoffs.deliveredBefore, cutoffs.failedBefore, cutoffs.limit, now, entry.kind, entry.message],
+      );
+      return rows.map((row) => row.id);
+    },
+
     async backlog(now: Date) {
       const { rows } = await query<{ queue: string; count: number; oldest: Date }>(
         `select queue, count(*)::integer as count, min(created_at) as oldest
@@ -666,6 +747,20 @@ function submissionOf(row: SubmissionRow): Submission {
     acceptedAt: row.accepted_at,
     updatedAt: row.updated_at,
     ehrReferences: row.ehr_references,
+    bodyErasedAt: row.body_erased_at ?? undefined,
+  };
+}
+
+function auditEntryOf(row: AuditRow): StoredAuditEntry {
+  return {
+    seq: Number(row.seq),
+    at: row.at,
+    clientId: row.client_id,
+    method: row.method,
+    route: row.route,
+    status: row.status,
+    ...(row.submission_id === null ? {} : { submissionId: row.submission_id }),
+    requestId: row.request_id,
   };
 }
 

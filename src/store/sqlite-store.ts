@@ -19,6 +19,10 @@ import { normalize, unavailable } from '../platform/problem.ts';
 import { migrations, schemaMigrationsTable } from './migrations/index.ts';
 import type {
   AcceptOutcome,
+  AuditEntry,
+  AuditQuery,
+  RetentionCutoffs,
+  StoredAuditEntry,
   EventLog,
   HandoverAckStatus,
   HandoverEffects,
@@ -38,7 +42,15 @@ import type {
   TimelineEntry,
   TimelineKind,
 } from './store.ts';
-import { acceptedEntry, backlogOf, judgeDuplicate, jsonText, noSubmission, REPLAY_MESSAGE } from './store-rules.ts';
+import {
+  acceptedEntry,
+  backlogOf,
+  erasedEntry,
+  judgeDuplicate,
+  jsonText,
+  noSubmission,
+  REPLAY_MESSAGE,
+} from './store-rules.ts';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (its directory is created), or ':memory:' for a throwaway store. */
@@ -60,6 +72,18 @@ interface SubmissionRow {
   ehr_references: string;
   accepted_at: number;
   updated_at: number;
+  body_erased_at: number | null;
+}
+
+interface AuditRow {
+  seq: number;
+  at: number;
+  client_id: string;
+  method: string;
+  route: string;
+  status: number;
+  submission_id: string | null;
+  request_id: string;
 }
 
 interface JobRow {
@@ -470,7 +494,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return settle(() =>
         transaction(() => {
           const changed = run(
-            `update submissions set status = 'accepted', updated_at = ? where id = ? and status = 'failed'`,
+            `update submissions set status = 'accepted', updated_at = ?
+               where id = ? and status = 'failed' and body_erased_at is null`,
             now.getTime(),
             submissionId,
           );
@@ -563,6 +588,65 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       );
     },
 
+    recordAudit(entry: AuditEntry): Promise<void> {
+      return settle(() => {
+        transaction(() =>
+          run(
+            `insert into audit_log (at, client_id, method, route, status, submission_id, request_id)
+               values (?, ?, ?, ?, ?, ?, ?)`,
+            entry.at.getTime(),
+            entry.clientId,
+            entry.method,
+            entry.route,
+            entry.status,
+            entry.submissionId ?? null,
+            entry.requestId,
+          ),
+        );
+      });
+    },
+
+    auditTrail(query: AuditQuery): Promise<StoredAuditEntry[]> {
+      return settle(() =>
+        all<AuditRow>(
+          `select * from audit_log
+            where (? is null or at >= ?) and (? is null or submission_id = ?) and seq > ?
+            order by seq limit ?`,
+          query.since?.getTime() ?? null,
+          query.since?.getTime() ?? null,
+          query.submissionId ?? null,
+          query.submissionId ?? null,
+          query.afterSeq ?? 0,
+          Math.max(0, query.limit),
+        ).map(auditEntryOf),
+      );
+    },
+
+    erasePersonalData(cutoffs: RetentionCutoffs, now: Date): Promise<string[]> {
+      return settle(() => {
+        if (cutoffs.limit <= 0) return [];
+        return transaction(() => {
+          const erased = all<{ id: string }>(
+            `update submissions set body = 'null', body_erased_at = ?
+              where id in (
+                select s.id from submissions s
+                 where s.body_erased_at is null
+                   and ((s.status = 'delivered' and s.updated_at <= ?) or (s.status = 'failed' and s.updated_at <= ?))
+                   and not exists (select 1 from jobs j where j.submission_id = s.id and j.done_at is null)
+                 order by s.updated_at
+                 limit ?)
+              returning id`,
+            now.getTime(),
+            cutoffs.deliveredBefore.getTime(),
+            cutoffs.failedBefore.getTime(),
+            cutoffs.limit,
+          ).map((row) => row.id);
+          for (const id of erased) insertTimeline(id, [erasedEntry(now)]);
+          return erased;
+        });
+      });
+    },
+
     backlog(now: Date) {
       return settle(() =>
         backlogOf(
@@ -602,6 +686,20 @@ function submissionOf(row: SubmissionRow): Submission {
     acceptedAt: new Date(row.accepted_at),
     updatedAt: new Date(row.updated_at),
     ehrReferences: JSON.parse(row.ehr_references) as string[],
+    bodyErasedAt: row.body_erased_at === null ? undefined : new Date(row.body_erased_at),
+  };
+}
+
+function auditEntryOf(row: AuditRow): StoredAuditEntry {
+  return {
+    seq: row.seq,
+    at: new Date(row.at),
+    clientId: row.client_id,
+    method: row.method,
+    route: row.route,
+    status: row.status,
+    ...(row.submission_id === null ? {} : { submissionId: row.submission_id }),
+    requestId: row.request_id,
   };
 }
 

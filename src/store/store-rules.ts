@@ -73,3 +73,11 @@ export function acceptedEntry(at: Date, queue: QueueName): TimelineEntry {
 export function noSubmission(id: string): Problem {
   return notFound(`There is no submission ${id}.`);
 }
+
+export const ERASED_MESSAGE =
+  'The submitted content (personal data) was erased under the retention rules; status, timeline and EHR references are kept.';
+
+/** The timeline entry retention writes when it erases a submission's body. */
+export function erasedEntry(at: Date): TimelineEntry {
+  return { at, kind: 'erased', message: ERASED_MESSAGE };
+}

@@ -15,6 +15,10 @@
  *   when the caller no longer holds the job's lease (it expired and someone else took it).
  * - reapExpiredLeases() makes jobs whose holder died claimable again.
  * - Times are passed in (`now`), never read inside, so tests control the clock.
+ * - The audit log is append-only: the port has no way to change or remove an entry, and each
+ *   adapter's schema refuses UPDATE and DELETE on it with a trigger (PostgreSQL: TRUNCATE too).
+ * - erasePersonalData() (retention) replaces a finished submission's body with null and marks
+ *   when; everything else — status, timeline, EHR references, body hash, audit — stays.
  */
 
 export type SubmissionKind = 'hit-sessions' | 'fitness-tests' | 'prescriptions' | 'discharges';
@@ -51,9 +55,12 @@ export interface Submission {
   readonly inputId: string;
   readonly idempotencyKey: string | undefined;
   readonly bodyHash: string;
+  /** The validated input; null once retention erased it (bodyErasedAt says when). */
   readonly body: unknown;
   readonly patientKey: string;
   readonly status: SubmissionStatus;
+  /** When retention erased the body (the personal data); undefined while it is kept. */
+  readonly bodyErasedAt: Date | undefined;
   readonly acceptedAt: Date;
   readonly updatedAt: Date;
   /** What the EHR answered with once delivered: e.g. ["Procedure/123/_history/1", …]. */
@@ -75,6 +82,7 @@ export type TimelineKind =
   | 'event-published'
   | 'failed'
   | 'replayed'
+  | 'erased'
   | 'note'
   | 'handover-started'
   | 'handover-attempt'
@@ -177,6 +185,48 @@ export interface EventLog {
   commitOffset(group: string, topic: string, nextOffset: number): Promise<void>;
 }
 
+/**
+ * One call to the HTTP API, as the audit log keeps it: who, what, when, with what outcome — and
+ * nothing the caller sent (no body, no raw URL, no query string): no personal data.
+ */
+export interface AuditEntry {
+  readonly at: Date;
+  /** The authenticated client (the token's client id), or 'anonymous' when authentication is off. */
+  readonly clientId: string;
+  readonly method: string;
+  /** The route's template, e.g. /v1/submissions/:id — never the URL as sent. */
+  readonly route: string;
+  /** The HTTP status answered. */
+  readonly status: number;
+  /** The submission the call created or read, when there is one. */
+  readonly submissionId?: string | undefined;
+  readonly requestId: string;
+}
+
+export interface StoredAuditEntry extends AuditEntry {
+  /** Increasing in the order entries were written (a cursor for reading on). */
+  readonly seq: number;
+}
+
+export interface AuditQuery {
+  /** Entries at or after this time. */
+  readonly since?: Date | undefined;
+  readonly submissionId?: string | undefined;
+  /** Entries after this seq (the last one of the previous page). */
+  readonly afterSeq?: number | undefined;
+  readonly limit: number;
+}
+
+/** Which finished submissions have kept their personal data long enough (times computed by the caller). */
+export interface RetentionCutoffs {
+  /** Delivered submissions whose delivery finished (no job left) at or before this. */
+  readonly deliveredBefore: Date;
+  /** Failed submissions (kept longer, for replay) that failed at or before this. */
+  readonly failedBefore: Date;
+  /** At most this many per call (short transactions; call again while it returns a full batch). */
+  readonly limit: number;
+}
+
 export interface Store {
   /** Creates the schema or brings it up to date (versioned migrations; never loses data). */
   migrate(): Promise<void>;
@@ -199,7 +249,10 @@ export interface Store {
   retryLater(job: Job, runAt: Date, effects: JobEffects, now: Date): Promise<boolean>;
   fail(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
   reapExpiredLeases(now: Date): Promise<number>;
-  /** Re-queues a failed submission (the `replay` command): a new delivery job, status back to accepted. */
+  /**
+   * Re-queues a failed submission (the `replay` command): a new delivery job, status back to
+   * accepted. False when it is not failed, or when retention has erased its body (nothing to send).
+   */
   replay(submissionId: string, now: Date): Promise<boolean>;
 
   /**
@@ -220,6 +273,17 @@ export interface Store {
   overdueHandovers(sentBefore: Date, limit: number): Promise<HandoverState[]>;
   /** Marks one overdue with its effects (the event), only if still unanswered and unmarked: true once. */
   markHandoverOverdue(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean>;
+  /** Appends one entry to the audit log. There is no way to change or remove one. */
+  recordAudit(entry: AuditEntry): Promise<void>;
+  /** Audit entries matching the query, oldest first. */
+  auditTrail(query: AuditQuery): Promise<StoredAuditEntry[]>;
+
+  /**
+   * Retention: erases the body of finished submissions past their cutoff (delivered with no job
+   * left, or failed), records an 'erased' timeline entry, and returns their ids. Idempotent and
+   * safe from several replicas at once (each submission is erased by exactly one of them).
+   */
+  erasePersonalData(cutoffs: RetentionCutoffs, now: Date): Promise<string[]>;
 
   /** Jobs not yet done, per queue, and the age of the oldest (for /metrics). */
   backlog(now: Date): Promise<Readonly<Record<QueueName, { count: number; oldestAgeMs: number }>>>;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Problem } from '../../src/platform/problem.ts';
-import type { NewJob, NewSubmission, QueueName, Store, Submission } from '../../src/store/store.ts';
+import type { AuditEntry, NewJob, NewSubmission, QueueName, Store, Submission } from '../../src/store/store.ts';
 
 export interface StoreUnderTest {
   /** A store on a database of its own, not yet migrated. */
@@ -14,6 +14,8 @@ export interface StoreUnderTest {
   reopen(): Promise<Store>;
   /** Closes every store made and removes the database. */
   cleanup(): Promise<void>;
+  /** Runs one SQL statement on the store's database behind the port's back, as an intruder or a careless operator would. */
+  tamper(statement: string): Promise<void>;
 }
 
 const T0 = new Date('2026-03-02T08:00:00.000Z');
@@ -91,6 +93,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           acceptedAt: T0,
           updatedAt: T0,
           ehrReferences: [],
+          bodyErasedAt: undefined,
         };
         expect(outcome).toEqual({ outcome: 'created', submission: expected });
         expect(await store.getSubmission(candidate.id)).toEqual(expected);
@@ -757,6 +760,237 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.overdueHandovers(at(3 * HOUR), 10)).toEqual([
           expect.objectContaining({ submissionId: recent.id }),
         ]);
+      });
+    });
+
+    describe('audit log', () => {
+      const entry = (overrides: Partial<AuditEntry> = {}): AuditEntry => ({
+        at: T0,
+        clientId: 'clinic-a-system',
+        method: 'POST',
+        route: '/v1/hit-sessions',
+        status: 202,
+        submissionId: randomUUID(),
+        requestId: randomUUID(),
+        ...overrides,
+      });
+
+      it('keeps each entry as written, in order, with increasing seq', async () => {
+        const first = entry();
+        const refused = entry({ at: at(SECOND), status: 401, clientId: 'anonymous', submissionId: undefined });
+        await store.recordAudit(first);
+        await store.recordAudit(refused);
+        const trail = await store.auditTrail({ limit: 10 });
+        expect(trail).toEqual([
+          { ...first, seq: expect.any(Number) as number },
+          {
+            seq: expect.any(Number) as number,
+            at: at(SECOND),
+            clientId: 'anonymous',
+            method: 'POST',
+            route: '/v1/hit-sessions',
+            status: 401,
+            requestId: refused.requestId,
+          },
+        ]);
+        expect(trail[1]?.seq).toBeGreaterThan(trail[0]?.seq ?? Infinity);
+      });
+
+      it('reads by time, by submission, and page after page', async () => {
+        const submissionId = randomUUID();
+        await store.recordAudit(entry({ at: T0 }));
+        await store.recordAudit(
+          entry({ at: at(MINUTE), submissionId, method: 'GET', route: '/v1/submissions/:id', status: 200 }),
+        );
+        await store.recordAudit(entry({ at: at(HOUR), submissionId }));
+        await store.recordAudit(entry({ at: at(2 * HOUR) }));
+
+        expect((await store.auditTrail({ since: at(HOUR), limit: 10 })).map((e) => e.at)).toEqual([
+          at(HOUR),
+          at(2 * HOUR),
+        ]);
+        expect((await store.auditTrail({ submissionId, limit: 10 })).map((e) => e.at)).toEqual([at(MINUTE), at(HOUR)]);
+        expect((await store.auditTrail({ submissionId, since: at(HOUR), limit: 10 })).map((e) => e.at)).toEqual([
+          at(HOUR),
+        ]);
+        const page1 = await store.auditTrail({ limit: 3 });
+        const page2 = await store.auditTrail({ limit: 3, afterSeq: page1.at(-1)?.seq });
+        expect([...page1, ...page2].map((e) => e.at)).toEqual([T0, at(MINUTE), at(HOUR), at(2 * HOUR)]);
+        expect(page2).toHaveLength(1);
+      });
+
+      it('refuses to change or remove an entry, even by SQL behind the port', async () => {
+        await store.recordAudit(entry({ clientId: 'original-client' }));
+        await expect(subject.tamper(`update audit_log set client_id = 'forged'`)).rejects.toThrow(/append-only/);
+        await expect(subject.tamper('delete from audit_log')).rejects.toThrow(/append-only/);
+        const trail = await store.auditTrail({ limit: 10 });
+        expect(trail.map((e) => e.clientId)).toEqual(['original-client']);
+        // Appending still works after a refused change.
+        await store.recordAudit(entry());
+        expect(await store.auditTrail({ limit: 10 })).toHaveLength(2);
+      });
+
+      it('has no operation in the port that changes or removes an entry', () => {
+        const auditMethods = Object.keys(store).filter((key) => /audit/i.test(key));
+        expect(auditMethods.sort()).toEqual(['auditTrail', 'recordAudit']);
+      });
+    });
+
+    describe('retention (erasePersonalData)', () => {
+      const DAY = 24 * HOUR;
+      const rule = (deliveredBefore: Date, failedBefore = new Date(0), limit = 100) => ({
+        deliveredBefore,
+        failedBefore,
+        limit,
+      });
+
+      /** Delivered at `when`, its event published too unless `publish` is false. */
+      async function delivered(when: Date, publish = true): Promise<Submission> {
+        const submission = await created();
+        const job = only(
+          await store
+            .claim('ehr-delivery', 'w', { now: when, leaseMs: MINUTE, limit: 10 })
+            .then((jobs) => jobs.filter((j) => j.submissionId === submission.id)),
+        );
+        await store.complete(
+          job,
+          {
+            status: 'delivered',
+            ehrReferences: ['Procedure/17/_history/1'],
+            timeline: [{ at: when, kind: 'delivered', message: 'Delivered to the EHR.' }],
+            enqueue: [
+              { queue: 'event-publish', submissionId: submission.id, payload: { type: 'recorded' }, runAt: when },
+            ],
+          },
+          when,
+        );
+        if (publish) {
+          const event = only(await store.claim('event-publish', 'relay', { now: when, leaseMs: MINUTE, limit: 10 }));
+          await store.complete(
+            event,
+            { timeline: [{ at: when, kind: 'event-published', message: 'Published.' }] },
+            when,
+          );
+        }
+        return submission;
+      }
+
+      async function failed(when: Date): Promise<Submission> {
+        const submission = await created();
+        const job = await claimOne('ehr-delivery', 'w', when);
+        await store.fail(
+          job,
+          { status: 'failed', timeline: [{ at: when, kind: 'failed', message: 'Refused.' }] },
+          when,
+        );
+        return submission;
+      }
+
+      it('erases the body of a submission delivered before the cutoff, keeping status, timeline, references and hash', async () => {
+        const submission = await delivered(at(HOUR));
+        const erasedAt = at(31 * DAY);
+        expect(await store.erasePersonalData(rule(at(30 * DAY)), erasedAt)).toEqual([submission.id]);
+
+        const after = await store.getSubmission(submission.id);
+        expect(after).toMatchObject({
+          status: 'delivered',
+          ehrReferences: ['Procedure/17/_history/1'],
+          bodyHash: submission.bodyHash,
+          patientKey: submission.patientKey,
+          inputId: submission.inputId,
+          body: null,
+          bodyErasedAt: erasedAt,
+        });
+        expect((await store.timeline(submission.id)).map((e) => e.kind)).toEqual([
+          'accepted',
+          'delivered',
+          'event-published',
+          'erased',
+        ]);
+        expect((await store.timeline(submission.id)).at(-1)).toMatchObject({ at: erasedAt, kind: 'erased' });
+      });
+
+      it('is idempotent: a second sweep erases nothing and writes no second entry', async () => {
+        const submission = await delivered(at(HOUR));
+        await store.erasePersonalData(rule(at(30 * DAY)), at(31 * DAY));
+        expect(await store.erasePersonalData(rule(at(40 * DAY)), at(41 * DAY))).toEqual([]);
+        expect((await store.timeline(submission.id)).filter((e) => e.kind === 'erased')).toHaveLength(1);
+        expect((await store.getSubmission(submission.id))?.bodyErasedAt).toEqual(at(31 * DAY));
+      });
+
+      it('keeps the body of a submission delivered after the cutoff', async () => {
+        const submission = await delivered(at(10 * DAY));
+        expect(await store.erasePersonalData(rule(at(10 * DAY - SECOND)), at(40 * DAY))).toEqual([]);
+        expect((await store.getSubmission(submission.id))?.body).toEqual(submission.body);
+      });
+
+      it('waits for the last job: delivered to the EHR but its event not yet published is not final', async () => {
+        const submission = await delivered(at(HOUR), false);
+        expect(await store.erasePersonalData(rule(at(30 * DAY)), at(31 * DAY))).toEqual([]);
+        const event = only(
+          await store.claim('event-publish', 'relay', { now: at(32 * DAY), leaseMs: MINUTE, limit: 10 }),
+        );
+        await store.complete(event, {}, at(32 * DAY));
+        expect(await store.erasePersonalData(rule(at(30 * DAY)), at(33 * DAY))).toEqual([submission.id]);
+      });
+
+      it('never erases a submission still in flight, however old', async () => {
+        const submission = await created();
+        expect(await store.erasePersonalData(rule(at(365 * DAY), at(365 * DAY)), at(366 * DAY))).toEqual([]);
+        expect((await store.getSubmission(submission.id))?.body).toEqual(submission.body);
+      });
+
+      it('keeps a failed submission until its own, longer cutoff, then erases it and refuses to replay it', async () => {
+        const submission = await failed(at(HOUR));
+        expect(await store.erasePersonalData(rule(at(30 * DAY), at(0)), at(31 * DAY))).toEqual([]);
+        expect(await store.erasePersonalData(rule(at(90 * DAY), at(90 * DAY)), at(91 * DAY))).toEqual([submission.id]);
+        expect(await store.replay(submission.id, at(92 * DAY))).toBe(false);
+        expect(await store.getSubmission(submission.id)).toMatchObject({ status: 'failed', body: null });
+        expect((await store.backlog(at(92 * DAY)))['ehr-delivery'].count).toBe(0);
+      });
+
+      it('still recognises the same content sent again after erasure (the hash is kept), and a conflict for other content', async () => {
+        const submission = await delivered(at(HOUR));
+        await store.erasePersonalData(rule(at(30 * DAY)), at(31 * DAY));
+        const again = await store.accept(
+          newSubmission({ inputId: submission.inputId, bodyHash: submission.bodyHash, acceptedAt: at(32 * DAY) }),
+          deliveryJob(),
+        );
+        expect(again).toMatchObject({ outcome: 'existing', submission: { id: submission.id, body: null } });
+        const other = await store.accept(
+          newSubmission({ inputId: submission.inputId, bodyHash: 'b'.repeat(64), acceptedAt: at(32 * DAY) }),
+          deliveryJob(),
+        );
+        expect(other.outcome).toBe('conflict');
+      });
+
+      it('erases at most `limit` per call, oldest first', async () => {
+        const oldest = await delivered(at(HOUR));
+        const middle = await delivered(at(2 * HOUR));
+        const newest = await delivered(at(3 * HOUR));
+        expect(await store.erasePersonalData(rule(at(DAY), at(0), 2), at(2 * DAY))).toEqual(
+          expect.arrayContaining([oldest.id, middle.id]),
+        );
+        expect(await store.erasePersonalData(rule(at(DAY), at(0), 2), at(2 * DAY))).toEqual([newest.id]);
+      });
+
+      it('several replicas sweeping at once erase each submission exactly once', async () => {
+        const submissions = [];
+        for (let i = 0; i < 12; i += 1) submissions.push(await delivered(at(HOUR + i * SECOND)));
+        const replicas = [store, await subject.reopen(), await subject.reopen()];
+        await Promise.all(replicas.slice(1).map((replica) => replica.migrate()));
+        const sweeps = await Promise.all(
+          replicas.flatMap((replica) =>
+            [0, 1].map(() => replica.erasePersonalData(rule(at(30 * DAY), at(0), 5), at(31 * DAY))),
+          ),
+        );
+        let erased = sweeps.flat();
+        // Whatever a contended sweep skipped, a later one takes.
+        erased = [...erased, ...(await store.erasePersonalData(rule(at(30 * DAY), at(0), 100), at(31 * DAY)))];
+        expect(erased.sort()).toEqual(submissions.map((s) => s.id).sort());
+        for (const submission of submissions) {
+          expect((await store.timeline(submission.id)).filter((e) => e.kind === 'erased')).toHaveLength(1);
+        }
       });
     });
 

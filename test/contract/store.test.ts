@@ -28,6 +28,17 @@ describeStoreContract('SQLite (node:sqlite)', async () => {
   return {
     store: open(),
     reopen: () => Promise.resolve(open()),
+    tamper(statement) {
+      const db = new DatabaseSync(file);
+      try {
+        db.exec(statement);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      } finally {
+        db.close();
+      }
+    },
     async cleanup() {
       for (const store of stores) await store.close();
       await rm(directory, { recursive: true, force: true });
@@ -48,6 +59,16 @@ describeStoreContract('PostgreSQL (pg)', () => {
   return Promise.resolve({
     store: open(),
     reopen: () => Promise.resolve(open()),
+    async tamper(statement) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`set search_path to "${schema}"`);
+        await client.query(statement);
+      } finally {
+        await client.end();
+      }
+    },
     async cleanup() {
       const [first] = pools;
       await first?.query(`drop schema if exists "${schema}" cascade`);
@@ -63,6 +84,28 @@ describe('Store adapters: failures are the one error type, and say whether to re
       const store = createPostgresStore({ pool });
       await expect(store.ping()).rejects.toMatchObject({ name: 'Problem', status: 503, retriable: true });
     } finally {
+      await pool.end();
+    }
+  });
+
+  it('PostgreSQL: the audit log refuses TRUNCATE too, for the owner the service connects as', async () => {
+    const schema = `audit_test_${randomBytes(6).toString('hex')}`;
+    const pool = new pg.Pool({ connectionString: peerEnv('DATABASE_URL'), max: 2 });
+    try {
+      const store = createPostgresStore({ pool, schema });
+      await store.migrate();
+      await store.recordAudit({
+        at: new Date('2026-03-02T08:00:00Z'),
+        clientId: 'c',
+        method: 'GET',
+        route: '/v1/submissions/:id',
+        status: 404,
+        requestId: 'r',
+      });
+      await expect(pool.query(`truncate "${schema}".audit_log`)).rejects.toThrow(/append-only: TRUNCATE refused/);
+      expect(await store.auditTrail({ limit: 10 })).toHaveLength(1);
+    } finally {
+      await pool.query(`drop schema if exists "${schema}" cascade`);
       await pool.end();
     }
   });

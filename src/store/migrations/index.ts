@@ -1,11 +1,13 @@
 /** Every migration, in order. A new version is a new module appended here, never an edit of an old one. */
 import { initial } from './001-initial.ts';
 import { handovers } from './002-handovers.ts';
+import { auditLog } from './003-audit-log.ts';
+import { retention } from './004-retention.ts';
 import type { Migration } from './migration.ts';
 
 export type { Migration } from './migration.ts';
 
-export const migrations: readonly Migration[] = [initial, handovers];
+export const migrations: readonly Migration[] = [initial, handovers, auditLog, retention];
 
 /** The tables holding the schema's history, per dialect (created before any migration runs). */
 export const schemaMigrationsTable = {

@@ -1,4 +1,4 @@
-import { parseArgs } from '../../../src/cli/args.ts';
+import { parseArgs, resolveSince } from '../../../src/cli/args.ts';
 
 describe('the hit-bridge command line', () => {
   it.each([
@@ -32,5 +32,44 @@ describe('the hit-bridge command line', () => {
     [['deliver'], 'unknown command "deliver"'],
   ])('refuses %j, saying why', (argv, error) => {
     expect(parseArgs(argv)).toEqual({ ok: false, error });
+  });
+});
+
+describe('hit-bridge audit', () => {
+  const ID = '6f1c4e52-5a8b-4c8e-9d7e-3b1f0a2c9d11';
+
+  it.each([
+    [['audit'], { command: 'audit', since: undefined, submissionId: undefined }],
+    [['audit', '--submission', ID], { command: 'audit', since: undefined, submissionId: ID }],
+    [
+      ['audit', '--since=2026-11-23T08:00:00Z', `--submission=${ID}`],
+      { command: 'audit', since: { at: new Date('2026-11-23T08:00:00Z') }, submissionId: ID },
+    ],
+    [['audit', '--since', '24h'], { command: 'audit', since: { agoMs: 24 * 3_600_000 }, submissionId: undefined }],
+    [['audit', '--since', '7d'], { command: 'audit', since: { agoMs: 7 * 86_400_000 }, submissionId: undefined }],
+    [
+      ['audit', '--since', '2026-11-23'],
+      { command: 'audit', since: { at: new Date('2026-11-23') }, submissionId: undefined },
+    ],
+  ])('reads %j', (argv, expected) => {
+    expect(parseArgs(argv)).toEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    [['audit', '--since', 'yesterday'], /--since takes a time .* not "yesterday"/],
+    [['audit', '--since', '2026-11-23T08:00'], /--since takes a time/],
+    [['audit', '--submission', 'S-1'], /"S-1" is not a submission id/],
+    [['audit', '--client', 'x'], /audit does not understand "--client"/],
+    [['audit', '--since'], /audit does not understand "--since"/],
+  ])('refuses %j', (argv, message) => {
+    const parsed = parseArgs(argv);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toMatch(message);
+  });
+
+  it('resolves "how long ago" against the clock it is given, and a time as itself', () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    expect(resolveSince({ agoMs: 3_600_000 }, now)).toEqual(new Date('2026-11-23T11:00:00Z'));
+    expect(resolveSince({ at: new Date('2026-01-01T00:00:00Z') }, now)).toEqual(new Date('2026-01-01T00:00:00Z'));
   });
 });

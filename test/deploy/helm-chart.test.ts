@@ -49,7 +49,7 @@ interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
   automountServiceAccountToken?: boolean;
-  volumes?: { name: string; emptyDir?: Json; projected?: { sources: { secret: Json }[] } }[];
+  volumes?: { name: string; emptyDir?: Json; configMap?: Json; projected?: { sources: { secret: Json }[] } }[];
 }
 interface Rule {
   from?: Json[];
@@ -287,7 +287,7 @@ describe('roles', () => {
 
   it('all: one Deployment running every role, with ROLES the service accepts', () => {
     const roles = rolesOf(get('default').manifests);
-    expect(roles).toEqual({ [`${FULLNAME}-all`]: 'api,ehr,relay' });
+    expect(roles).toEqual({ [`${FULLNAME}-all`]: 'api,ehr,relay,handover' });
     expect(new RegExp(configSchema.properties.ROLES.pattern).test(String(roles[`${FULLNAME}-all`]))).toBe(true);
   });
 
@@ -297,13 +297,15 @@ describe('roles', () => {
       [`${FULLNAME}-api`]: 'api',
       [`${FULLNAME}-ehr`]: 'ehr',
       [`${FULLNAME}-relay`]: 'relay',
+      [`${FULLNAME}-handover`]: 'handover',
     });
     const names = (kind: string) =>
       ofKind(manifests, kind)
         .map((m) => m.metadata.name)
         .sort();
-    expect(names('PodDisruptionBudget')).toEqual([`${FULLNAME}-api`, `${FULLNAME}-ehr`, `${FULLNAME}-relay`]);
-    expect(names('NetworkPolicy')).toEqual([`${FULLNAME}-api`, `${FULLNAME}-ehr`, `${FULLNAME}-relay`]);
+    const perRole = ['api', 'ehr', 'handover', 'relay'].map((role) => `${FULLNAME}-${role}`);
+    expect(names('PodDisruptionBudget')).toEqual(perRole);
+    expect(names('NetworkPolicy')).toEqual(perRole);
     expect(names('HorizontalPodAutoscaler')).toEqual([`${FULLNAME}-api`]);
     // The API Service reaches only the pods serving the API; the metrics Service every pod.
     const services = Object.fromEntries(
@@ -311,6 +313,30 @@ describe('roles', () => {
     );
     expect(services[FULLNAME]).toMatchObject({ 'app.kubernetes.io/component': 'api' });
     expect(services[`${FULLNAME}-metrics`]).not.toHaveProperty(['app.kubernetes.io/component']);
+  });
+});
+
+describe('recipient directory', () => {
+  it("is the hospital's ConfigMap, mounted read-only and named by RECIPIENT_DIRECTORY_PATH; unset, the image's example", () => {
+    for (const deployment of ofKind(get('hospital').manifests, 'Deployment')) {
+      const pod = podSpec(deployment);
+      const container = pod.containers[0] as Container & { volumeMounts: Json[] };
+      expect(envOf(container, 'RECIPIENT_DIRECTORY_PATH')?.value).toBe(
+        '/etc/hit-bridge/recipient-directory/recipient-directory.yaml',
+      );
+      expect(container.volumeMounts).toContainEqual({
+        name: 'recipient-directory',
+        mountPath: '/etc/hit-bridge/recipient-directory',
+        readOnly: true,
+      });
+      expect(pod.volumes?.find((volume) => volume.name === 'recipient-directory')?.configMap).toEqual({
+        name: 'hit-bridge-recipients',
+        items: [{ key: 'recipient-directory.yaml', path: 'recipient-directory.yaml' }],
+      });
+    }
+    for (const deployment of ofKind(get('default').manifests, 'Deployment')) {
+      expect(envOf(podSpec(deployment).containers[0] as Container, 'RECIPIENT_DIRECTORY_PATH')).toBeUndefined();
+    }
   });
 });
 
@@ -383,7 +409,7 @@ describe('NetworkPolicy', () => {
       { from: [ingressController], ports: http },
       { from: [prometheus], ports: http },
     ]);
-    for (const worker of ['ehr', 'relay']) {
+    for (const worker of ['ehr', 'relay', 'handover']) {
       expect(split[worker]?.ingress).toEqual([{ from: [prometheus], ports: http }]);
       expect(split[worker]?.egress).toEqual([
         dns,

@@ -3,7 +3,7 @@
  * submissions finished long enough ago — delivered: RETENTION_DAYS after the last job; failed:
  * RETENTION_FAILED_DAYS after failing (kept longer so they can be replayed). In batches, each a
  * short statement; several replicas may sweep at once (the store skips rows another is erasing).
- * The rules and their reasons: docs/adr/0012-retention-and-audit.md.
+ * The rules and their reasons: docs/adr/0014-retention-and-audit.md.
  */
 import type { Logger } from '../platform/logger.ts';
 import type { RunningWorker } from '../platform/worker-loop.ts';

@@ -6,6 +6,8 @@
  * - `clinic`: the clinic system calling hit-bridge's HTTP API (inbound). Client credentials with
  *   a client secret; scopes hit.write, hit.read, handover.ack by default and admin on request;
  *   tokens carry aud = `hit-bridge`.
+ * - `clinic-readonly`: like `clinic` but with hit.read only (no hit.write, handover.ack or admin),
+ *   for the tests that show a valid token with too little scope is refused.
  * - `hit-bridge`: hit-bridge calling the EHR (outbound), SMART Backend Services style: client
  *   credentials authenticated by a JWT it signs (private_key_jwt, ES384 or RS384), verified with
  *   the public JWKS registered on the client; tokens carry aud = the EHR's audience.
@@ -21,6 +23,7 @@ export const EHR_AUDIENCE = 'test-ehr';
 /** The SMART scope hit-bridge asks for by default (EHR_SCOPES). */
 export const EHR_SCOPE = 'system/*.write';
 export const INBOUND_SCOPES = ['hit.write', 'hit.read', 'handover.ack', 'admin'] as const;
+type InboundScope = (typeof INBOUND_SCOPES)[number];
 
 type Json = Record<string, unknown>;
 
@@ -62,13 +65,19 @@ function machineClient(clientId: string): Json {
   };
 }
 
-export function clinicClient(options: { clientId: string; secret: string }): Json {
+/** Inbound scopes a clinic client's tokens carry unless the client is given fewer. */
+export const CLINIC_DEFAULT_SCOPES = ['hit.write', 'hit.read', 'handover.ack'] as const;
+
+export function clinicClient(options: { clientId: string; secret: string; scopes?: readonly InboundScope[] }): Json {
+  const scopes: readonly InboundScope[] = options.scopes ?? CLINIC_DEFAULT_SCOPES;
   return {
     ...machineClient(options.clientId),
     clientAuthenticatorType: 'client-secret',
     secret: options.secret,
-    defaultClientScopes: ['basic', 'hit.write', 'hit.read', 'handover.ack'],
-    optionalClientScopes: ['admin'],
+    // Default scopes are always granted (asking for fewer does not drop them), so a client with
+    // less authority has to be a client of its own.
+    defaultClientScopes: ['basic', ...scopes],
+    optionalClientScopes: scopes.includes('admin') ? [] : ['admin'],
     protocolMappers: [audienceMapper(API_AUDIENCE)],
   };
 }

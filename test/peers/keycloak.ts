@@ -34,6 +34,7 @@ export const KEYCLOAK_VERSION = '26.7.3';
 const BUILD_OPTIONS = ['--db=dev-mem', '--health-enabled=false', '--metrics-enabled=false'];
 
 export const CLINIC_CLIENT_ID = 'clinic';
+export const CLINIC_READONLY_CLIENT_ID = 'clinic-readonly';
 export const BRIDGE_CLIENT_ID = 'hit-bridge';
 
 export async function startKeycloak(options: PeerOptions): Promise<RunningPeer> {
@@ -51,6 +52,7 @@ export async function startKeycloak(options: PeerOptions): Promise<RunningPeer> 
   const url = `http://127.0.0.1:${port}`;
   const adminPassword = randomBytes(18).toString('base64url');
   const clinicSecret = randomBytes(24).toString('base64url');
+  const clinicReadonlySecret = randomBytes(24).toString('base64url');
   const bridgeKey = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
   const bridgeKeyFile = join(options.workDir, 'hit-bridge-client-key.pem');
   writeFileSync(bridgeKeyFile, bridgeKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -92,6 +94,7 @@ export async function startKeycloak(options: PeerOptions): Promise<RunningPeer> 
     const admin = await adminToken(url, adminPassword);
     const realm = realmRepresentation([
       clinicClient({ clientId: CLINIC_CLIENT_ID, secret: clinicSecret }),
+      clinicClient({ clientId: CLINIC_READONLY_CLIENT_ID, secret: clinicReadonlySecret, scopes: ['hit.read'] }),
       bridgeClient({
         clientId: BRIDGE_CLIENT_ID,
         jwks: await publicJwks(bridgeKey, 'ES384'),
@@ -134,6 +137,8 @@ export async function startKeycloak(options: PeerOptions): Promise<RunningPeer> 
       KEYCLOAK_API_AUDIENCE: API_AUDIENCE,
       KEYCLOAK_CLINIC_CLIENT_ID: CLINIC_CLIENT_ID,
       KEYCLOAK_CLINIC_CLIENT_SECRET: clinicSecret,
+      KEYCLOAK_CLINIC_READONLY_CLIENT_ID: CLINIC_READONLY_CLIENT_ID,
+      KEYCLOAK_CLINIC_READONLY_CLIENT_SECRET: clinicReadonlySecret,
       KEYCLOAK_BRIDGE_CLIENT_ID: BRIDGE_CLIENT_ID,
       KEYCLOAK_BRIDGE_KEY_FILE: bridgeKeyFile,
       KEYCLOAK_EHR_AUDIENCE: EHR_AUDIENCE,

@@ -65,7 +65,8 @@ describe('inbound authentication with tokens from a real authorization server (K
     return fetch(`${service.url}/v1/hit-sessions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...bearer(token) },
-      body: JSON.stringify({ ...readInput(hitSession), source }),
+      // A source per post: the same input posted twice is a replay (200), not a new submission.
+      body: JSON.stringify({ ...readInput(hitSession), source: `${source}-${randomBytes(4).toString('hex')}` }),
     });
   }
 
@@ -134,6 +135,9 @@ describe('inbound authentication with tokens from a real authorization server (K
   it("refuses the clinic's token with one signature byte flipped 401 invalid_token", async () => {
     const response = await postSession(flipSignatureByte(clinic.access_token));
     expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+    // Untouched, the same token passes: the flipped byte, nothing else, is what was refused.
+    expect((await postSession(clinic.access_token)).status).toBe(202);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { loadConfig, redactCategories } from './platform/config.ts';
 import { createLogger } from './platform/logger.ts';
+import { startTracing } from './platform/tracing.ts';
 import { startService } from './service.ts';
 
 // EX_CONFIG from sysexits.h: the operator's configuration is wrong, retrying won't help.
@@ -19,6 +20,10 @@ const logger = createLogger({
   pretty: loaded.config.LOG_PRETTY,
   redact: redactCategories(loaded.config),
 });
+
+// Before anything that makes spans; undefined (nothing started) unless an OTLP endpoint is set.
+const tracing = startTracing(loaded.config);
+if (tracing !== undefined) logger.info('tracing on: spans are exported over OTLP/HTTP');
 
 // Signal handlers go in before the service starts: a SIGTERM that arrives while it is starting
 // (after "listening" is logged, before start-up returns) must still shut it down cleanly.
@@ -47,5 +52,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 const service = await startService(loaded.config, logger);
-lifecycle.stop = () => service.stop();
+lifecycle.stop = async () => {
+  try {
+    await service.stop();
+  } finally {
+    // The last spans (the shutdown's own requests) are exported before the process ends.
+    await tracing?.shutdown().catch((error: unknown) => {
+      logger.warn({ err: error }, 'exporting the last spans failed');
+    });
+  }
+};
 if (lifecycle.stopRequested) shutdown();

@@ -30,6 +30,7 @@ import {
 import type { EventValidator } from '../events/event-validator.ts';
 import type { Mappers } from '../intake/preview.ts';
 import { redactNationalIds } from '../platform/redaction.ts';
+import { currentTraceCarrier, inSpan, SpanKind, traceCarrierOf } from '../platform/tracing.ts';
 import { addPersonalValues, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
@@ -73,7 +74,10 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
     // and a session whose prescription is still on its way waits for it.
     handle: (jobs) =>
       inParallel(jobs, concurrency, (job) =>
-        withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () => deliver(deps, job, log)),
+        // The trace the submission's request began (its context is in the job's payload) goes on here.
+        inSpan('ehr-delivery', { kind: SpanKind.CONSUMER, parent: traceCarrierOf(job.payload) }, () =>
+          withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () => deliver(deps, job, log)),
+        ),
       ),
   });
 }
@@ -280,7 +284,10 @@ function refOf<K extends InputKindName>(submission: Submission, kind: K) {
 /** The event goes out through the outbox like everything else; an invalid one is our bug, caught here. */
 function publishJob(deps: EhrDeliveryDeps, submission: Submission, event: HitBridgeEvent, now: Date): NewJob {
   deps.eventValidator.assertValidEvent(event);
-  return { queue: 'event-publish', submissionId: submission.id, payload: toOutgoingEvent(event), runAt: now };
+  const outgoing = toOutgoingEvent(event);
+  // The event carries this trace on, through the outbox, to the relay and the Kafka headers.
+  const payload = { ...outgoing, headers: { ...outgoing.headers, ...currentTraceCarrier() } };
+  return { queue: 'event-publish', submissionId: submission.id, payload, runAt: now };
 }
 
 function attemptEntry(at: Date, attempt: number, what: string, detail: Record<string, unknown>): TimelineEntry {

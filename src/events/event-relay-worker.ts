@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../platform/logger.ts';
 import { secondsSince, type Metrics } from '../platform/metrics.ts';
+import { endSpan, SpanKind, startSpan } from '../platform/tracing.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
 import type { Job, Store } from '../store/store.ts';
@@ -35,14 +36,29 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     idleMs: deps.idleMs ?? 200,
     reapEveryMs: 10_000,
     handle: async (jobs) => {
-      const events = jobs.map((job) => job.payload as OutgoingEvent);
+      const stored = jobs.map((job) => job.payload as OutgoingEvent);
+      // One producer span per event, child of the trace its outbox row carries; its context goes
+      // out as the record's traceparent/tracestate headers.
+      const spans = stored.map((event) =>
+        startSpan(`publish ${event.topic}`, {
+          kind: SpanKind.PRODUCER,
+          parent: event.headers ?? {},
+          attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': event.topic },
+        }),
+      );
+      const events = stored.map((event, index) => {
+        const carrier = spans[index]?.carrier;
+        return carrier === undefined ? event : { ...event, headers: { ...event.headers, ...carrier } };
+      });
       let placed;
       const started = performance.now();
       try {
         placed = await deps.bus.publish(events);
         deps.metrics.eventPublish('success', secondsSince(started));
+        for (const span of spans) endSpan(span);
       } catch (error) {
         deps.metrics.eventPublish('failure', secondsSince(started));
+        for (const span of spans) endSpan(span, error);
         const now = deps.clock();
         log.warn(
           { err: error, events: jobs.length, submissionIds: submissionIdsOf(jobs) },

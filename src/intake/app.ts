@@ -12,6 +12,7 @@ import { currentLogContext, withLogContext, type Logger } from '../platform/logg
 import type { Metrics } from '../platform/metrics.ts';
 import { normalize, notFound, unavailable, type Problem } from '../platform/problem.ts';
 import { REDACT_CATEGORIES, scrubText } from '../platform/redaction.ts';
+import { endSpan, runInContext, SpanKind, startSpan } from '../platform/tracing.ts';
 import { runReadiness, type ReadinessCheck } from '../platform/readiness.ts';
 import { auditMiddleware, type AuditDeps } from './audit.ts';
 import { authenticate, type InboundAuth } from './auth.ts';
@@ -145,26 +146,42 @@ function requestContext(root: Logger, templateOf: RouteTemplateOf): RequestHandl
     res.locals.log = root;
     res.setHeader('X-Request-Id', requestId);
     const started = performance.now();
-    withLogContext({ requestId }, () => {
-      // 'finish' may fire outside the request's context: it takes the context's fields along
-      // (live, so a submission id added later is there too).
-      const fields = currentLogContext();
-      // Read now: a middleware mounted at /v1 that answers itself (401, 429) leaves req.url cut short.
-      const path = req.path;
-      res.on('finish', () => {
-        root.info(
-          {
-            ...fields,
-            method: req.method,
-            // The route's template, not the path as sent (which could carry personal data).
-            route: templateOf(req, path),
-            status: res.statusCode,
-            ms: Math.round(performance.now() - started),
-          },
-          'request',
-        );
+    // A server span, child of the caller's traceparent if it sent one (tracing off: undefined).
+    // No url.path attribute: a path can carry personal data; the span gets the route's template.
+    const span = startSpan(req.method, {
+      kind: SpanKind.SERVER,
+      parent: req.headers,
+      attributes: { 'http.request.method': req.method },
+    });
+    runInContext(span?.context, () => {
+      withLogContext({ requestId }, () => {
+        // 'finish' may fire outside the request's context: it takes the context's fields along
+        // (live, so a submission id added later is there too).
+        const fields = currentLogContext();
+        // Read now: a middleware mounted at /v1 that answers itself (401, 429) leaves req.url cut short.
+        const path = req.path;
+        res.on('finish', () => {
+          // The route's template, not the path as sent (which could carry personal data).
+          const route = templateOf(req, path);
+          root.info(
+            {
+              ...fields,
+              method: req.method,
+              route,
+              status: res.statusCode,
+              ms: Math.round(performance.now() - started),
+            },
+            'request',
+          );
+          if (span !== undefined) {
+            span.span.updateName(`${req.method} ${route}`);
+            span.span.setAttribute('http.route', route);
+            span.span.setAttribute('http.response.status_code', res.statusCode);
+            endSpan(span, res.statusCode >= 500 ? new Error(`answered ${res.statusCode}`) : undefined);
+          }
+        });
+        next();
       });
-      next();
     });
   };
 }

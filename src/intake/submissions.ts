@@ -17,6 +17,7 @@ import type { PatientKeyer } from '../events/patient-key.ts';
 import { addLogContext } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { badRequest, conflict, notFound } from '../platform/problem.ts';
+import { currentTraceCarrier } from '../platform/tracing.ts';
 import { ERASED_MESSAGE } from '../store/store-rules.ts';
 import type { HandoverState, Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
@@ -69,7 +70,8 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
         patientKey: deps.patientKey(input.patient.nationalId),
         acceptedAt: deps.clock(),
       },
-      { queue: 'ehr-delivery', payload: {}, runAt: deps.clock() },
+      // The request's trace context rides with the job, so the worker continues the same trace.
+      { queue: 'ehr-delivery', payload: currentTraceCarrier(), runAt: deps.clock() },
     );
   };
 

@@ -49,6 +49,49 @@ export const configSchema = {
       description:
         'Personal data removed from every log line, by field name and by value in free text (messages, errors): a comma-separated list of national-id, name, phone, email. Default all four; there is no way to switch all off.',
     },
+    OTEL_EXPORTER_OTLP_ENDPOINT: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description:
+        'OTLP/HTTP collector for traces (the standard OpenTelemetry variable; traces go to <this>/v1/traces). Unset, and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset: tracing is off, no SDK is started.',
+    },
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description: 'Full OTLP/HTTP URL for traces, instead of OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces.',
+    },
+    OTEL_SERVICE_NAME: {
+      type: 'string',
+      minLength: 1,
+      default: 'hit-bridge',
+      description: 'service.name of the traces.',
+    },
+    OTEL_TRACES_SAMPLER: {
+      type: 'string',
+      enum: [
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+        'always_on',
+        'always_off',
+        'traceidratio',
+      ],
+      default: 'parentbased_always_on',
+      description: "Which traces are recorded (the standard values); parentbased_* follow the caller's sampled flag.",
+    },
+    OTEL_TRACES_SAMPLER_ARG: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      description: 'The ratio for the traceidratio samplers (default 1).',
+    },
+    OTEL_SDK_DISABLED: {
+      type: 'boolean',
+      default: false,
+      description: 'true switches tracing off even with an endpoint set.',
+    },
     SHUTDOWN_TIMEOUT_MS: {
       type: 'integer',
       minimum: 100,
@@ -544,6 +587,8 @@ const patternRules: Record<string, string> = {
   HANDOVER_CONSUMER_GROUP: 'must be 1–200 letters, digits, ".", "_" or "-"',
   HANDOVER_STATUS_TOPIC: 'must be a Kafka topic name: 1–249 letters, digits, ".", "_" or "-"',
   LOG_REDACT: 'must be a comma-separated list of national-id, name, phone, email',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http:// or https:// URL',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
 };
 
 function ruleText(error: ErrorObject, name: string): string {

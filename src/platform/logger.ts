@@ -14,6 +14,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { activeTraceId } from './tracing.ts';
 import {
   knownValuesPattern,
   personalValuesOf,
@@ -112,7 +113,12 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { service: 'hit-bridge' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactedPaths(categories), censor: '[redacted]' },
-    mixin: () => storage.getStore()?.fields ?? {},
+    mixin: () => {
+      const fields = storage.getStore()?.fields ?? {};
+      // With tracing on, a line names its trace, so logs and the trace view meet.
+      const traceId = activeTraceId();
+      return traceId === undefined ? fields : { ...fields, traceId };
+    },
     formatters: {
       level: (label: string) => ({ level: label }),
       log: (object: Record<string, unknown>) => scrubDeep(object, scrub),

@@ -194,6 +194,44 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect((await store.backlog(T0))['ehr-delivery'].count).toBe(1);
       });
 
+      it('concurrent accepts of distinct inputs are all created, each with its own job, and all readable after', async () => {
+        const candidates = Array.from({ length: 40 }, () => newSubmission());
+        const outcomes = await Promise.all(candidates.map((candidate) => store.accept(candidate, deliveryJob())));
+        expect(outcomes.map((outcome) => outcome.outcome)).toEqual(candidates.map(() => 'created'));
+        for (const candidate of candidates) {
+          expect((await store.getSubmission(candidate.id))?.inputId).toBe(candidate.inputId);
+          expect((await store.timeline(candidate.id)).map((entry) => entry.kind)).toEqual(['accepted']);
+        }
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(40);
+      });
+
+      it('an accept that fails among concurrent ones rejects alone: the others are created and stored', async () => {
+        const before = newSubmission();
+        const failing = newSubmission();
+        const after = newSubmission();
+        const [first, broken, last] = await Promise.allSettled([
+          store.accept(before, deliveryJob()),
+          store.accept(failing, deliveryJob({ count: 1n })),
+          store.accept(after, deliveryJob()),
+        ]);
+        expect(first).toMatchObject({ status: 'fulfilled', value: { outcome: 'created' } });
+        expect(broken).toMatchObject({ status: 'rejected', reason: expect.any(Problem) as Problem });
+        expect(last).toMatchObject({ status: 'fulfilled', value: { outcome: 'created' } });
+        expect(await store.getSubmission(before.id)).toBeDefined();
+        expect(await store.getSubmission(failing.id)).toBeUndefined();
+        expect(await store.getSubmission(after.id)).toBeDefined();
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(2);
+      });
+
+      it('concurrent accepts of one input id with different bodies: one created, the other a conflict on the input id', async () => {
+        const outcomes = await Promise.all([
+          store.accept(newSubmission({ inputId: 'session-split' }), deliveryJob()),
+          store.accept(newSubmission({ inputId: 'session-split', bodyHash: 'b'.repeat(64) }), deliveryJob()),
+        ]);
+        expect(outcomes.map((outcome) => outcome.outcome).sort()).toEqual(['conflict', 'created']);
+        expect((await store.backlog(T0))['ehr-delivery'].count).toBe(1);
+      });
+
       it('getSubmission of an unknown id is undefined', async () => {
         expect(await store.getSubmission(randomUUID())).toBeUndefined();
       });

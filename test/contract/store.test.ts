@@ -3,7 +3,7 @@
  * test, PostgreSQL (the real server from DATABASE_URL) in a fresh random schema per test,
  * dropped afterwards.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +114,40 @@ describe('Store adapters: failures are the one error type, and say whether to re
     const pool = new pg.Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
     expect(() => createPostgresStore({ pool, schema: 'x"; drop table y; --' })).toThrow(/schema name/);
     return pool.end();
+  });
+
+  it('SQLite: an accept resolves only once its row is committed (another connection already sees it)', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'hit-bridge-store-'));
+    const file = join(directory, 'hit-bridge.db');
+    const store = createSqliteStore({ file });
+    const reader = new DatabaseSync(file);
+    try {
+      await store.migrate();
+      const seen = await Promise.all(
+        Array.from({ length: 10 }, async (_, index) => {
+          const outcome = await store.accept(
+            {
+              id: randomUUID(),
+              kind: 'hit-sessions',
+              source: 'clinic-a',
+              inputId: `session-commit-${String(index)}`,
+              bodyHash: 'a'.repeat(64),
+              body: {},
+              patientKey: 'pk-3f9a1c',
+              acceptedAt: new Date('2026-03-02T08:00:00.000Z'),
+            },
+            { queue: 'ehr-delivery', payload: null, runAt: new Date('2026-03-02T08:00:00.000Z') },
+          );
+          if (outcome.outcome !== 'created') throw new Error(outcome.outcome);
+          return reader.prepare('select id from submissions where id = ?').get(outcome.submission.id) !== undefined;
+        }),
+      );
+      expect(seen).toEqual(Array.from({ length: 10 }, () => true));
+    } finally {
+      reader.close();
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it('SQLite: a file locked by another writer past the busy timeout is a retriable 503 problem', async () => {

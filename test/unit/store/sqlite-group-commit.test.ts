@@ -1,0 +1,64 @@
+/**
+ * The SQLite adapter writes accepts of one turn of the event loop in one transaction (one fsync
+ * under synchronous = full); the outcomes themselves are pinned by the Store contract. An
+ * in-memory database: the grouping does not depend on the file.
+ */
+import { randomUUID } from 'node:crypto';
+import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
+import type { NewJob, NewSubmission, Store } from '../../../src/store/store.ts';
+
+const T0 = new Date('2026-03-02T08:00:00.000Z');
+
+function candidate(): NewSubmission {
+  const inputId = `session-${randomUUID()}`;
+  return {
+    id: randomUUID(),
+    kind: 'hit-sessions',
+    source: 'clinic-a',
+    inputId,
+    bodyHash: 'a'.repeat(64),
+    body: { sessionId: inputId },
+    patientKey: 'pk-3f9a1c',
+    acceptedAt: T0,
+  };
+}
+
+const job: Omit<NewJob, 'submissionId'> = { queue: 'ehr-delivery', payload: null, runAt: T0 };
+
+describe('SQLite store: group commit of accepts', () => {
+  let batches: number[];
+  let store: Store;
+
+  beforeEach(async () => {
+    batches = [];
+    store = createSqliteStore({ file: ':memory:', onAcceptBatch: (size) => batches.push(size) });
+    await store.migrate();
+  });
+
+  afterEach(() => store.close());
+
+  it('concurrent accepts share commits: fewer transactions than accepts, every accept in exactly one', async () => {
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => store.accept(candidate(), job)));
+    expect(outcomes.every((outcome) => outcome.outcome === 'created')).toBe(true);
+    expect(batches.length).toBeLessThan(50);
+    expect(batches.reduce((sum, size) => sum + size, 0)).toBe(50);
+  });
+
+  it('a batch holds at most 256 accepts; the rest go into the next commit', async () => {
+    await Promise.all(Array.from({ length: 300 }, () => store.accept(candidate(), job)));
+    expect(Math.max(...batches)).toBeLessThanOrEqual(256);
+    expect(batches.reduce((sum, size) => sum + size, 0)).toBe(300);
+  });
+
+  it('accepts awaited one after another are each their own commit', async () => {
+    for (let i = 0; i < 3; i += 1) await store.accept(candidate(), job);
+    expect(batches).toEqual([1, 1, 1]);
+  });
+
+  it('closing the store writes the accepts already asked for before the connection goes', async () => {
+    const pending = Promise.all([store.accept(candidate(), job), store.accept(candidate(), job)]);
+    await store.close();
+    expect((await pending).map((outcome) => outcome.outcome)).toEqual(['created', 'created']);
+    expect(batches).toEqual([2]);
+  });
+});

@@ -8,8 +8,9 @@
  *   connections never both read and then both try to upgrade (which SQLite answers with BUSY at
  *   once, whatever the timeout). node:sqlite is synchronous, so a transaction runs start to end
  *   without yielding to the event loop: nothing else in the process interleaves with it.
- * - accept() is group-committed: the accepts of one turn of the event loop share a transaction
- *   (one fsync), each in a savepoint of its own (see flushAccepts).
+ * - accept() and recordAudit() — a write or two per HTTP request — are group-committed: those of
+ *   one turn of the event loop share a transaction (one fsync), each in a savepoint of its own
+ *   (see grouped()).
  * - Times are INTEGER epoch milliseconds, JSON is TEXT (see migrations/001-initial.ts).
  * - Fencing: a job is held by (lease_owner, attempts) — every claim increments attempts, so even
  *   the same owner claiming the job again after its lease ran out holds a different claim.
@@ -59,19 +60,18 @@ export interface SqliteStoreOptions {
   readonly file: string;
   /** How long a write waits for another connection's lock before giving up; default 5 s. */
   readonly busyTimeoutMs?: number;
-  /** Told, after each group commit of accepts, how many it held (for tests and diagnostics). */
-  readonly onAcceptBatch?: (size: number) => void;
+  /** Told, after each group commit (accepts, audit entries), how many writes it held (for tests). */
+  readonly onGroupCommit?: (size: number) => void;
 }
 
-interface PendingAccept {
-  readonly submission: NewSubmission;
-  readonly firstJob: Omit<NewJob, 'submissionId'>;
-  readonly resolve: (outcome: AcceptOutcome) => void;
+interface GroupedWrite {
+  /** Runs the write inside the open transaction; returns how to tell its caller, once committed. */
+  readonly write: () => () => void;
   readonly reject: (error: Error) => void;
 }
 
-/** Accepts per group commit at most: bounds how long one batch holds the event loop and the write lock. */
-const MAX_ACCEPT_BATCH = 256;
+/** Writes per group commit at most: bounds how long one group holds the event loop and the write lock. */
+const MAX_GROUP = 256;
 
 interface SubmissionRow {
   id: string;
@@ -309,49 +309,56 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   /*
    * Group commit. With synchronous = full every COMMIT waits for the disk (one fsync), and this
-   * disk manages a few hundred of those a second: one transaction per accept capped intake there.
-   * Accepts arriving in the same turn of the event loop are queued and written by one
-   * BEGIN IMMEDIATE … COMMIT, each inside its own SAVEPOINT, so a failing accept rolls back only
-   * its own rows and rejects only its own promise, and each sees the accepts before it in the
-   * batch (two identical inputs: created, then existing). Promises settle only after the COMMIT
-   * returned: nothing is acknowledged that is not on disk. Durability is unchanged.
+   * disk manages a few hundred of those a second: one transaction per accept (and another per
+   * audit entry) capped intake there. Writes asked for in the same turn of the event loop are
+   * queued and run in one BEGIN IMMEDIATE … COMMIT, each inside its own SAVEPOINT, so a failing
+   * write rolls back only its own rows and rejects only its own promise, and each sees the writes
+   * before it in the group (two identical accepts: created, then existing). Promises settle only
+   * after the COMMIT returned: nothing is acknowledged that is not on disk.
    */
-  const pendingAccepts: PendingAccept[] = [];
+  const pendingWrites: GroupedWrite[] = [];
 
-  function flushAccepts(): void {
-    const batch = pendingAccepts.splice(0, MAX_ACCEPT_BATCH);
-    if (batch.length === 0) return;
-    if (pendingAccepts.length > 0) setImmediate(flushAccepts);
+  function grouped<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      pendingWrites.push({
+        write() {
+          db.exec('savepoint grouped');
+          try {
+            const result = work();
+            db.exec('release grouped');
+            return () => {
+              resolve(result);
+            };
+          } catch (error) {
+            // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then all fail.
+            if (!db.isTransaction) throw error;
+            db.exec('rollback to grouped');
+            db.exec('release grouped');
+            return () => {
+              reject(storeError(error));
+            };
+          }
+        },
+        reject,
+      });
+      if (pendingWrites.length === 1) setImmediate(flushWrites);
+    });
+  }
+
+  function flushWrites(): void {
+    const group = pendingWrites.splice(0, MAX_GROUP);
+    if (group.length === 0) return;
+    if (pendingWrites.length > 0) setImmediate(flushWrites);
     let settlements: (() => void)[];
     try {
-      settlements = transaction(() => batch.map(acceptInSavepoint));
+      settlements = transaction(() => group.map((pending) => pending.write()));
     } catch (error) {
       // BEGIN or COMMIT failed (or SQLite gave up the whole transaction): none of them is stored.
-      for (const pending of batch) pending.reject(storeError(error));
+      for (const pending of group) pending.reject(storeError(error));
       return;
     }
     for (const settle of settlements) settle();
-    options.onAcceptBatch?.(batch.length);
-  }
-
-  /** Runs one accept of a batch; what its caller is told waits until the batch is committed. */
-  function acceptInSavepoint(pending: PendingAccept): () => void {
-    db.exec('savepoint accept');
-    try {
-      const outcome = acceptOne(pending.submission, pending.firstJob);
-      db.exec('release accept');
-      return () => {
-        pending.resolve(outcome);
-      };
-    } catch (error) {
-      // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then it fails for all.
-      if (!db.isTransaction) throw error;
-      db.exec('rollback to accept');
-      db.exec('release accept');
-      return () => {
-        pending.reject(storeError(error));
-      };
-    }
+    options.onGroupCommit?.(group.length);
   }
 
   const log: EventLog = {
@@ -451,10 +458,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     accept(submission: NewSubmission, firstJob: Omit<NewJob, 'submissionId'>): Promise<AcceptOutcome> {
-      return new Promise((resolve, reject) => {
-        pendingAccepts.push({ submission, firstJob, resolve, reject });
-        if (pendingAccepts.length === 1) setImmediate(flushAccepts);
-      });
+      return grouped(() => acceptOne(submission, firstJob));
     },
 
     getSubmission(id: string): Promise<Submission | undefined> {
@@ -654,19 +658,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     recordAudit(entry: AuditEntry): Promise<void> {
-      return settle(() => {
-        transaction(() =>
-          run(
-            `insert into audit_log (at, client_id, method, route, status, submission_id, request_id)
+      return grouped(() => {
+        run(
+          `insert into audit_log (at, client_id, method, route, status, submission_id, request_id)
                values (?, ?, ?, ?, ?, ?, ?)`,
-            entry.at.getTime(),
-            entry.clientId,
-            entry.method,
-            entry.route,
-            entry.status,
-            entry.submissionId ?? null,
-            entry.requestId,
-          ),
+          entry.at.getTime(),
+          entry.clientId,
+          entry.method,
+          entry.route,
+          entry.status,
+          entry.submissionId ?? null,
+          entry.requestId,
         );
       });
     },
@@ -730,8 +732,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     close(): Promise<void> {
       return settle(() => {
-        // Accepts already asked for are written, not dropped with the connection.
-        while (pendingAccepts.length > 0) flushAccepts();
+        // Writes already asked for are made, not dropped with the connection.
+        while (pendingWrites.length > 0) flushWrites();
         statements.clear();
         if (db.isOpen) db.close();
       });

@@ -1,5 +1,5 @@
 /**
- * The SQLite adapter writes accepts of one turn of the event loop in one transaction (one fsync
+ * The SQLite adapter writes the accepts and audit entries of one turn of the event loop in one transaction (one fsync
  * under synchronous = full); the outcomes themselves are pinned by the Store contract. An
  * in-memory database: the grouping does not depend on the file.
  */
@@ -25,13 +25,13 @@ function candidate(): NewSubmission {
 
 const job: Omit<NewJob, 'submissionId'> = { queue: 'ehr-delivery', payload: null, runAt: T0 };
 
-describe('SQLite store: group commit of accepts', () => {
+describe('SQLite store: group commit of accepts and audit entries', () => {
   let batches: number[];
   let store: Store;
 
   beforeEach(async () => {
     batches = [];
-    store = createSqliteStore({ file: ':memory:', onAcceptBatch: (size) => batches.push(size) });
+    store = createSqliteStore({ file: ':memory:', onGroupCommit: (size) => batches.push(size) });
     await store.migrate();
   });
 
@@ -53,6 +53,24 @@ describe('SQLite store: group commit of accepts', () => {
   it('accepts awaited one after another are each their own commit', async () => {
     for (let i = 0; i < 3; i += 1) await store.accept(candidate(), job);
     expect(batches).toEqual([1, 1, 1]);
+  });
+
+  it("a request's audit entry joins the same commit as the accepts beside it", async () => {
+    const [first] = await Promise.all([
+      store.accept(candidate(), job),
+      store.recordAudit({
+        at: T0,
+        clientId: 'clinic-a',
+        method: 'POST',
+        route: '/v1/hit-sessions',
+        status: 202,
+        requestId: 'req-1',
+      }),
+      store.accept(candidate(), job),
+    ]);
+    expect(first.outcome).toBe('created');
+    expect(batches).toEqual([3]);
+    expect(await store.auditTrail({ limit: 10 })).toHaveLength(1);
   });
 
   it('closing the store writes the accepts already asked for before the connection goes', async () => {

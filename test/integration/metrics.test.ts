@@ -1,0 +1,225 @@
+/**
+ * What /metrics says after real work against the real EHR (HAPI): five valid records and one the
+ * EHR refuses are posted to a service on the embedded store; once all have settled, the counters
+ * by kind, the outbox backlog gauges and the EHR request histogram must say exactly what happened.
+ * The exposition is parsed into samples (name, labels, value), never matched as text.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { InputKindName, InputKinds } from '../../mappings/registry.ts';
+import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { METRIC_NAMES, SUBMISSION_KINDS } from '../../src/platform/metrics.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { loadProfiles, registerPeople } from '../support/fhir-server.ts';
+import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
+import { peerEnv } from '../support/peers-env.ts';
+
+const silent = createLogger({
+  level: 'silent',
+  pretty: false,
+  destination: new Writable({
+    write: (_chunk, _encoding, done) => {
+      done();
+    },
+  }),
+});
+const ehr = peerEnv('EHR_BASE_URL');
+
+interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** The Prometheus text exposition format, sample lines only (# HELP / # TYPE and blank lines skipped). */
+function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    let at = 0;
+    while (at < line.length && line[at] !== '{' && line[at] !== ' ') at++;
+    const name = line.slice(0, at);
+    const labels: Record<string, string> = {};
+    if (line[at] === '{') {
+      at++;
+      while (line[at] !== '}') {
+        const equals = line.indexOf('=', at);
+        const key = line.slice(at, equals).trim();
+        if (line[equals + 1] !== '"') throw new Error(`unquoted label value in: ${line}`);
+        let value = '';
+        for (at = equals + 2; line[at] !== '"'; at++) {
+          const char = line[at];
+          if (char === undefined) throw new Error(`unterminated label value in: ${line}`);
+          if (char === '\\') {
+            at++;
+            value += line[at] === 'n' ? '\n' : (line[at] ?? '');
+          } else value += char;
+        }
+        labels[key] = value;
+        at++;
+        if (line[at] === ',') at++;
+      }
+      at++;
+    }
+    const [valueText = ''] = line.slice(at).trim().split(' ');
+    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
+    if (name === '' || valueText === '') throw new Error(`not a sample line: ${line}`);
+    samples.push({ name, labels, value });
+  }
+  return samples;
+}
+
+function valuesOf(samples: readonly Sample[], name: string, label: string): Record<string, number> {
+  return Object.fromEntries(
+    samples.filter((sample) => sample.name === name).map((sample) => [sample.labels[label] ?? '', sample.value]),
+  );
+}
+
+async function scrape(base: string): Promise<Sample[]> {
+  const response = await fetch(`${base}/metrics`);
+  expect(response.status).toBe(200);
+  return parseExposition(await response.text());
+}
+
+async function post(base: string, kind: InputKindName, input: unknown): Promise<string> {
+  const response = await fetch(`${base}/v1/${kind}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** Polls until `until` holds (or the time is up: the caller's assertions then say what was missing). */
+async function poll<T>(read: () => Promise<T>, until: (value: T) => boolean, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (until(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** A synthetic id (born 28 November, month + 80) with a random year and individual number: nobody the EHR knows. */
+function unregisteredSyntheticId(): string {
+  const [year = 0, high = 0, low = 0] = randomBytes(3);
+  for (let individual = ((high << 8) | low) % 500; ; individual = (individual + 1) % 500) {
+    const nine = `2891${String(year % 100).padStart(2, '0')}${String(individual).padStart(3, '0')}`;
+    const check = nationalIdCheckDigits(nine);
+    if (check !== undefined) return `${nine}${check}`;
+  }
+}
+
+function withSource<K extends InputKindName>(fixture: FixtureCase<K>, source: string): InputKinds[K] {
+  return { ...readInput(fixture), source };
+}
+
+function named(kind: InputKindName, name: string): FixtureCase {
+  const fixture = fixtureCases([kind]).find((candidate) => candidate.name === name);
+  if (fixture === undefined) throw new Error(`no fixture ${kind}/${name}`);
+  return fixture;
+}
+
+describe('metrics after delivering to the EHR', () => {
+  const source = `it-metrics-${randomBytes(4).toString('hex')}`;
+  // Five valid records that need no prescription in the EHR first, and one the EHR refuses.
+  const valid = [
+    named('hit-sessions', 'strength'),
+    named('hit-sessions', 'edge-estimated-hrmax-d-number'),
+    named('fitness-tests', 'treadmill-max'),
+    named('fitness-tests', 'six-minute-walk'),
+    named('fitness-tests', 'one-rep-max'),
+  ];
+  let service: RunningService;
+
+  beforeAll(async () => {
+    await loadProfiles(ehr);
+    for (const fixture of valid) {
+      const input = readInput(fixture) as {
+        patient: { nationalId: string };
+        performer?: { hprNumber: string };
+      };
+      await registerPeople(
+        ehr,
+        input.patient.nationalId,
+        [input.performer?.hprNumber].filter((value): value is string => value !== undefined),
+      );
+    }
+    const loaded = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-metrics-')),
+      EHR_BASE_URL: ehr,
+      EHR_RETRY_INITIAL_MS: '200',
+      LOG_LEVEL: 'silent',
+      AUTH_MODE: 'off',
+      // Six posts and a scrape every 250 ms: the per-client limit is not what this test is about.
+      RATE_LIMIT_PER_SECOND: '100000',
+      RATE_LIMIT_BURST: '100000',
+    });
+    if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+    service = await startService(loaded.config, silent);
+  });
+
+  afterAll(async () => {
+    await service.stop();
+  });
+
+  it('counts accepted, delivered and failed by kind exactly, drains the backlog to 0 and times each EHR request by outcome', async () => {
+    const ids = await Promise.all(valid.map((fixture) => post(service.url, fixture.kind, withSource(fixture, source))));
+    const refused = {
+      ...withSource(named('hit-sessions', 'strength'), source),
+      sessionId: 'S-METRICS-UNKNOWN-PATIENT',
+      patient: { nationalId: unregisteredSyntheticId() },
+    };
+    ids.push(await post(service.url, 'hit-sessions', refused));
+
+    const statuses = await Promise.all(
+      ids.map((id) =>
+        poll(
+          async () =>
+            ((await (await fetch(`${service.url}/v1/submissions/${id}`)).json()) as { status: string }).status,
+          (status) => status !== 'accepted',
+        ),
+      ),
+    );
+    expect(statuses).toEqual(['delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'failed']);
+
+    // Delivered is settled for the EHR; the events still go through the outbox: wait until it is empty.
+    const samples = await poll(
+      () => scrape(service.url),
+      (seen) => Object.values(valuesOf(seen, METRIC_NAMES.outboxBacklog, 'queue')).every((count) => count === 0),
+      60_000,
+    );
+
+    const zero = Object.fromEntries(SUBMISSION_KINDS.map((kind) => [kind, 0]));
+    expect(valuesOf(samples, METRIC_NAMES.submissionsAccepted, 'kind')).toEqual({
+      ...zero,
+      'hit-sessions': 3,
+      'fitness-tests': 3,
+    });
+    expect(valuesOf(samples, METRIC_NAMES.submissionsDelivered, 'kind')).toEqual({
+      ...zero,
+      'hit-sessions': 2,
+      'fitness-tests': 3,
+    });
+    expect(valuesOf(samples, METRIC_NAMES.submissionsFailed, 'kind')).toEqual({ ...zero, 'hit-sessions': 1 });
+
+    const backlog = valuesOf(samples, METRIC_NAMES.outboxBacklog, 'queue');
+    expect(Object.keys(backlog).length).toBeGreaterThan(0);
+    expect(Object.values(backlog).every((count) => count === 0)).toBe(true);
+    expect(Object.values(valuesOf(samples, METRIC_NAMES.outboxOldestAge, 'queue'))).toEqual(
+      Object.keys(backlog).map(() => 0),
+    );
+
+    const ehrCounts = valuesOf(samples, `${METRIC_NAMES.ehrRequestDuration}_count`, 'outcome');
+    expect(ehrCounts.success).toBeGreaterThanOrEqual(5);
+    expect(ehrCounts.permanent).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { buildRecordedEvent, eventId, RECORD_EVENT_TYPE, toOutgoingEvent } from '../../src/events/cloud-events.ts';
 import type { OutgoingEvent } from '../../src/events/event-bus.ts';
+import { createTopicWithLeaders } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus, DEFAULT_PARTITIONS } from '../../src/events/kafka-event-bus.ts';
 import { startEventRelayWorker } from '../../src/events/event-relay-worker.ts';
 import { createMetrics } from '../../src/platform/metrics.ts';
@@ -160,10 +161,7 @@ async function sendBare(kafka: Kafka, events: readonly OutgoingEvent[]): Promise
   if (topic === undefined) return 0;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: DEFAULT_PARTITIONS, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
+  await createTopicWithLeaders(admin, { topic, numPartitions: DEFAULT_PARTITIONS, replicationFactor: 1 });
   await admin.disconnect();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();

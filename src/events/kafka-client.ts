@@ -58,3 +58,33 @@ export function kafkaReadiness(kafka: Kafka, timeoutMs: number): ReadinessCheck 
     close: drop,
   };
 }
+
+/**
+ * Creates a topic (if missing) and waits until every partition has a leader. kafkajs's own
+ * `waitForLeaders` retries only "leader not available"; a broker under load may answer
+ * "unknown topic or partition" for a moment after creating the topic (seen in CI), which
+ * kafkajs then throws — so ask the metadata ourselves until the leaders are there.
+ * Returns whether the topic was created by this call.
+ */
+export async function createTopicWithLeaders(
+  admin: Admin,
+  topic: { readonly topic: string; readonly numPartitions: number; readonly replicationFactor: number },
+  timeoutMs = 60_000,
+): Promise<boolean> {
+  const created = await admin.createTopics({ topics: [topic] });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic.topic] })).topics;
+      const partitions = metadata?.partitions ?? [];
+      if (partitions.length >= topic.numPartitions && partitions.every((partition) => partition.leader >= 0)) {
+        return created;
+      }
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topic ${topic.topic} has no leader on every partition after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

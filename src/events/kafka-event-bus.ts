@@ -51,6 +51,7 @@ import type {
   Subscription,
 } from './event-bus.ts';
 import { handlerRetryDelayMs } from './handler-retry.ts';
+import { createTopicWithLeaders } from './kafka-client.ts';
 
 export interface KafkaTopicOptions {
   /** Create topics that do not exist yet (default true). */
@@ -143,9 +144,10 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
             const client = await connectedAdmin();
             const replicationFactor =
               options.topics?.replicationFactor ?? Math.min(3, (await client.describeCluster()).brokers.length);
-            const created = await client.createTopics({
-              topics: [{ topic, numPartitions: partitions, replicationFactor }],
-              waitForLeaders: true,
+            const created = await createTopicWithLeaders(client, {
+              topic,
+              numPartitions: partitions,
+              replicationFactor,
             });
             if (created) logger.info({ topic, partitions, replicationFactor }, 'created topic');
           })();

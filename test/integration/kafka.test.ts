@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { createTopicWithLeaders } from '../../src/events/kafka-client.ts';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '')
   .split(',')
@@ -29,26 +30,6 @@ function kafkaClient(): Kafka {
 interface Received {
   partition: number;
   message: KafkaMessage;
-}
-
-/**
- * kafkajs's own waitForLeaders retries only "leader not available"; on a loaded machine the
- * broker may still answer "unknown topic or partition" for a moment after creating the topic
- * (seen in CI), which kafkajs throws. Ask until every partition has a leader.
- */
-async function leadersElected(admin: Admin, topic: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-      const partitions = metadata?.partitions ?? [];
-      if (partitions.length === PARTITIONS && partitions.every((p) => p.leader >= 0)) return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 function waitFor(description: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
@@ -83,8 +64,7 @@ describe('Kafka broker (real, from test/peers)', () => {
     admin = kafka.admin();
     await admin.connect();
     topic = `test.kafka.${randomUUID()}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
-    await leadersElected(admin, topic);
+    await createTopicWithLeaders(admin, { topic, numPartitions: PARTITIONS, replicationFactor: 1 });
   });
 
   afterEach(async () => {

@@ -24,7 +24,7 @@ import { redactNationalIds } from '../platform/redaction.ts';
 import type { ConsumedEvent, EventBus, Subscription } from '../events/event-bus.ts';
 import type { EventValidator } from '../events/event-validator.ts';
 import type { InputValidator } from '../intake/validation.ts';
-import type { Logger } from '../platform/logger.ts';
+import { addPersonalValues, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { Problem } from '../platform/problem.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
@@ -87,7 +87,7 @@ export async function startHandoverWorker(deps: HandoverWorkerDeps): Promise<Run
       idleMs: deps.idleMs ?? 500,
       reapEveryMs: 10_000,
       handle: async (jobs) => {
-        for (const job of jobs) await runHandover(deps, job, log);
+        for (const job of jobs) await withLogContext({}, () => runHandover(deps, job, log));
       },
     }),
     startWorkerLoop({
@@ -102,7 +102,7 @@ export async function startHandoverWorker(deps: HandoverWorkerDeps): Promise<Run
       idleMs: deps.idleMs ?? 500,
       reapEveryMs: 10_000,
       handle: async (jobs) => {
-        for (const job of jobs) await updateTask(deps, job, log);
+        for (const job of jobs) await withLogContext({}, () => updateTask(deps, job, log));
       },
     }),
   ];
@@ -189,6 +189,9 @@ async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logger): Pro
     await deps.store.fail(job, {}, deps.clock());
     return;
   }
+  // Its name, phone, e-mail and national id are scrubbed from every line logged while it is handled:
+  // the EHR's words (a failure, a diagnostic) may echo them.
+  addPersonalValues(submission.body);
   const input = submission.body as DischargeInput;
   const frisklivssentral = recipientOf(deps.directory, input);
   if (frisklivssentral === undefined) {
@@ -433,6 +436,7 @@ async function updateTask(deps: HandoverWorkerDeps, job: Job, log: Logger): Prom
     await deps.store.fail(job, {}, deps.clock());
     return;
   }
+  addPersonalValues(submission.body);
   const input = submission.body as DischargeInput;
   const update = job.payload as TaskUpdate;
   const identifier = referralIdentifiers(input.source, input.dischargeId).task;

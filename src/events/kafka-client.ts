@@ -71,7 +71,8 @@ export async function createTopicWithLeaders(
   topic: { readonly topic: string; readonly numPartitions: number; readonly replicationFactor: number },
   timeoutMs = 60_000,
 ): Promise<boolean> {
-  const created = await admin.createTopics({ topics: [topic] });
+  // waitForLeaders defaults to true in kafkajs: off, we wait below.
+  const created = await admin.createTopics({ topics: [topic], waitForLeaders: false });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

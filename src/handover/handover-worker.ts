@@ -167,11 +167,12 @@ async function onDischargeEvent(deps: HandoverWorkerDeps, event: ConsumedEvent, 
 
 // ---- 2. a handover job: facts → packets → referral → endpoint → events ----
 
-function refOf(submission: Submission, input: DischargeInput): DischargeRef {
+/** From the submission's own columns, not its body: retention erases the body (ADR 0014). */
+function refOf(submission: Submission): DischargeRef {
   return {
     submissionId: submission.id,
-    source: input.source,
-    dischargeId: input.dischargeId,
+    source: submission.source,
+    dischargeId: submission.inputId,
     patientKey: submission.patientKey,
   };
 }
@@ -289,7 +290,7 @@ async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logger): Pro
   }
 
   const now = deps.clock();
-  const ref = refOf(submission, input);
+  const ref = refOf(submission);
   const enqueue: NewJob[] = [];
   const recipients: [string, HandoverPacket | { readonly omitted: string }][] = [
     ['frisklivssentral', packets.frisklivssentral],
@@ -321,9 +322,18 @@ async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logger): Pro
       detail: { recipient, key },
     });
   }
+  timeline.push({
+    at: now,
+    kind: 'delivered',
+    message: 'Handover made: the packets are queued, the referral is in the EHR. From here the municipality answers.',
+  });
   const done = await deps.store.complete(
     job,
     {
+      // Delivered: the discharge's own work is done, so retention may erase its personal data
+      // (names, phone, e-mail) once the packets are published. Answers still update the Task,
+      // by the submission's source and input id.
+      status: 'delivered',
       timeline,
       enqueue,
       // Without consent for the Frisklivssentral there is no Task, and so no answer to wait for.
@@ -437,9 +447,8 @@ async function updateTask(deps: HandoverWorkerDeps, job: Job, log: Logger): Prom
     return;
   }
   addPersonalValues(submission.body);
-  const input = submission.body as DischargeInput;
   const update = job.payload as TaskUpdate;
-  const identifier = referralIdentifiers(input.source, input.dischargeId).task;
+  const identifier = referralIdentifiers(submission.source, submission.inputId).task;
   const found = await deps.ehr.search('Task', { identifier: searchToken(identifier) });
   if (!found.ok) {
     await taskRetryOrFail(deps, job, submission, found.failure, slog);
@@ -528,9 +537,13 @@ function startOverdueLoop(deps: HandoverWorkerDeps, log: Logger): { stop(): Prom
       if (stopping) return;
       const submission = await deps.store.getSubmission(handover.submissionId);
       if (submission?.kind !== 'discharges' || handover.packetsSentAt === undefined) continue;
-      const input = submission.body as DischargeInput;
-      const herId = recipientOf(deps.directory, input)?.herId ?? input.recipients.frisklivssentral?.herId ?? '0';
-      const event = buildHandoverOverdueEvent(now, refOf(submission, input), {
+      // Erased by retention (RETENTION_DAYS shorter than the acknowledgement timeout): no recipient to name.
+      const input = submission.body as DischargeInput | null;
+      const herId =
+        input === null
+          ? '0'
+          : (recipientOf(deps.directory, input)?.herId ?? input.recipients.frisklivssentral?.herId ?? '0');
+      const event = buildHandoverOverdueEvent(now, refOf(submission), {
         herId,
         ...(handover.taskReference ? { taskReference: handover.taskReference } : {}),
         packetsSentAt: handover.packetsSentAt,

@@ -706,6 +706,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
          ), noted as (
            insert into ${T.timeline} (submission_id, at, kind, message)
            select id, $4, $5, $6 from erased
+         ), emptied as (
+           -- Finished jobs keep their payloads otherwise: a handover packet's event names the patient.
+           update ${T.jobs} j set payload = 'null'::jsonb
+             from erased where j.submission_id = erased.id and j.done_at is not null
          )
          select id from erased`,
         [cutoffs.deliveredBefore, cutoffs.failedBefore, cutoffs.limit, now, entry.kind, entry.message],

@@ -708,7 +708,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
             cutoffs.failedBefore.getTime(),
             cutoffs.limit,
           ).map((row) => row.id);
-          for (const id of erased) insertTimeline(id, [erasedEntry(now)]);
+          for (const id of erased) {
+            insertTimeline(id, [erasedEntry(now)]);
+            // Finished jobs keep their payloads otherwise: a handover packet's event names the patient.
+            run(`update jobs set payload = 'null' where submission_id = ? and done_at is not null`, id);
+          }
           return erased;
         });
       });

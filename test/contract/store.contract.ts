@@ -16,6 +16,8 @@ export interface StoreUnderTest {
   cleanup(): Promise<void>;
   /** Runs one SQL statement on the store's database behind the port's back, as an intruder or a careless operator would. */
   tamper(statement: string): Promise<void>;
+  /** Reads rows behind the port's back (what is really on disk), e.g. to prove something was erased. */
+  peek(statement: string): Promise<Record<string, unknown>[]>;
 }
 
 const T0 = new Date('2026-03-02T08:00:00.000Z');
@@ -946,6 +948,18 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           'erased',
         ]);
         expect((await store.timeline(submission.id)).at(-1)).toMatchObject({ at: erasedAt, kind: 'erased' });
+      });
+
+      it("erases the payloads of the submission's finished jobs too (a handover packet event holds names and phones)", async () => {
+        const submission = await delivered(at(HOUR));
+        const payloads = () =>
+          subject.peek(`select payload from jobs where submission_id = '${submission.id}' order by created_at`);
+        expect((await payloads()).map((row) => row.payload)).not.toContainEqual(null);
+        await store.erasePersonalData(rule(at(30 * DAY)), at(31 * DAY));
+        const after = (await payloads()).map((row) =>
+          typeof row.payload === 'string' ? (JSON.parse(row.payload) as unknown) : row.payload,
+        );
+        expect(after).toEqual([null, null]);
       });
 
       it('is idempotent: a second sweep erases nothing and writes no second entry', async () => {

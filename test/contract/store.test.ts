@@ -28,6 +28,14 @@ describeStoreContract('SQLite (node:sqlite)', async () => {
   return {
     store: open(),
     reopen: () => Promise.resolve(open()),
+    peek(statement) {
+      const db = new DatabaseSync(file);
+      try {
+        return Promise.resolve(db.prepare(statement).all() as Record<string, unknown>[]);
+      } finally {
+        db.close();
+      }
+    },
     tamper(statement) {
       const db = new DatabaseSync(file);
       try {
@@ -59,6 +67,16 @@ describeStoreContract('PostgreSQL (pg)', () => {
   return Promise.resolve({
     store: open(),
     reopen: () => Promise.resolve(open()),
+    async peek(statement) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`set search_path to "${schema}"`);
+        return (await client.query<Record<string, unknown>>(statement)).rows;
+      } finally {
+        await client.end();
+      }
+    },
     async tamper(statement) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();

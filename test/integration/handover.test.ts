@@ -304,8 +304,10 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     const focus = await fhir<{ code: { coding: { code: string }[] } }>(ehr, 'GET', task.focus?.reference ?? '');
     expect(focus.body.code.coding[0]?.code).toBe('390893007');
     expect(status.timeline.map((e) => e.kind)).toEqual(
-      expect.arrayContaining(['handover-started', 'task-created', 'packet-sent']),
+      expect.arrayContaining(['handover-started', 'task-created', 'packet-sent', 'delivered']),
     );
+    // Delivered once the handover is made: from then on retention may erase the discharge's personal data.
+    expect(status.status).toBe('delivered');
   });
 
   it('an accepted acknowledgement moves the Task to accepted', async () => {

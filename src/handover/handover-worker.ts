@@ -72,7 +72,7 @@ export interface RunningHandover {
   stop(): Promise<void>;
 }
 
-export async function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHandover> {
+export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHandover> {
   const log = deps.logger.child({ worker: 'handover' });
   const loops: RunningWorker[] = [
     startWorkerLoop({
@@ -107,36 +107,36 @@ export async function startHandoverWorker(deps: HandoverWorkerDeps): Promise<Run
     }),
   ];
   const overdue = startOverdueLoop(deps, log);
-  const subscriptions: Subscription[] = [];
-  try {
-    subscriptions.push(
-      await deps.bus.subscribe({
-        groupId: deps.consumerGroup,
-        topics: [TOPICS.handover],
-        fromBeginning: true,
-        handler: (event) => onDischargeEvent(deps, event, log),
-      }),
-      await deps.bus.subscribe({
-        groupId: `${deps.consumerGroup}.status`,
-        topics: [deps.statusTopic],
-        fromBeginning: true,
-        handler: (event) => onStatusEvent(deps, event, log),
-      }),
-    );
-  } catch (error) {
-    await Promise.allSettled([
-      ...loops.map((loop) => loop.stop()),
-      overdue.stop(),
-      ...subscriptions.map((s) => s.stop()),
-    ]);
-    throw error;
-  }
-  return {
+  // Subscribed in the background: a Kafka consumer group join can take as long as the session
+  // timeout of a member that died (a SIGKILLed replica), and the API must not wait for it to serve.
+  // Discharges wait in the topic meanwhile; readiness still reports Kafka itself.
+  const subscribing = Promise.allSettled([
+    deps.bus.subscribe({
+      groupId: deps.consumerGroup,
+      topics: [TOPICS.handover],
+      fromBeginning: true,
+      handler: (event) => onDischargeEvent(deps, event, log),
+    }),
+    deps.bus.subscribe({
+      groupId: `${deps.consumerGroup}.status`,
+      topics: [deps.statusTopic],
+      fromBeginning: true,
+      handler: (event) => onStatusEvent(deps, event, log),
+    }),
+  ]).then((results) => {
+    const subscriptions: Subscription[] = [];
+    for (const result of results) {
+      if (result.status === 'fulfilled') subscriptions.push(result.value);
+      else log.error({ err: result.reason as unknown }, 'a handover consumer could not start; restart this replica');
+    }
+    return subscriptions;
+  });
+  return Promise.resolve({
     async stop() {
-      await Promise.allSettled(subscriptions.map((subscription) => subscription.stop()));
+      await Promise.allSettled((await subscribing).map((subscription) => subscription.stop()));
       await Promise.allSettled([...loops.map((loop) => loop.stop()), overdue.stop()]);
     },
-  };
+  });
 }
 
 // ---- 1. discharge events → one handover each ----

@@ -82,6 +82,9 @@ describe('peer outages', () => {
       EHR_BREAKER_COOLDOWN_MS: '500',
       LOG_LEVEL: 'silent',
       AUTH_MODE: 'off',
+      // One client posting and polling hundreds of submissions: the limiter is not what this test is about.
+      RATE_LIMIT_PER_SECOND: '100000',
+      RATE_LIMIT_BURST: '100000',
     });
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
     service = await startService(loaded.config, silentLogger);

@@ -21,7 +21,7 @@ describe('metrics', () => {
     metrics.submissionAccepted('hit-sessions');
     metrics.submissionDelivered('hit-sessions');
     metrics.submissionFailed('fitness-tests');
-    metrics.submissionAccepted('15028012345 Kari Nordmann');
+    metrics.submissionAccepted('15828012344 Kari Nordmann');
     const { body } = await metrics.scrape();
     expect(samples(body, METRIC_NAMES.submissionsAccepted)).toEqual([
       'hitbridge_submissions_accepted_total{kind="hit-sessions"} 2',
@@ -37,7 +37,7 @@ describe('metrics', () => {
       'hitbridge_submissions_failed_total{kind="fitness-tests"} 1',
     );
     expect(body).not.toContain('Kari');
-    expect(body).not.toContain('15028012345');
+    expect(body).not.toContain('15828012344');
   });
 
   it('reads the outbox backlog at scrape time, once per interval however many scrapes come', async () => {

@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FhirResource } from 'fhir/r4.js';
-import pg from 'pg';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
@@ -31,6 +30,7 @@ import type { Store } from '../../src/store/store.ts';
 import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
+import { scratchDatabases } from '../support/scratch-databases.ts';
 
 const silent = createLogger({
   level: 'silent',
@@ -54,16 +54,18 @@ interface Setup {
   bus(dataDir: string): { bus: EventBus; close(): Promise<void> };
 }
 
+const databases = scratchDatabases('delivery');
+
 const setups: Setup[] = [
   {
     name: 'PostgreSQL + Kafka',
     // A database of its own: other runs' workers on the same server must not claim these jobs.
     env: async () => ({
-      DATABASE_URL: await createDatabase(),
+      DATABASE_URL: await databases.create(),
       PATIENT_KEY_SECRET: 'delivery-test-secret-0123456789abcdef',
       KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
     }),
-    cleanup: dropDatabases,
+    cleanup: () => databases.dropAll(),
     bus: () => {
       const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silent), logger: silent });
       return { bus, close: () => bus.close() };
@@ -87,33 +89,6 @@ const setups: Setup[] = [
     },
   },
 ];
-
-const created: string[] = [];
-
-async function createDatabase(): Promise<string> {
-  const name = `hb_delivery_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  created.push(name);
-  const url = new URL(peerEnv('DATABASE_URL'));
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabases(): Promise<void> {
-  const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
-  await admin.connect();
-  try {
-    for (const name of created.splice(0)) await admin.query(`drop database if exists ${name} with (force)`);
-  } finally {
-    await admin.end();
-  }
-}
 
 /** The environment without the peers' addresses, plus the setup's own: what the service and its CLI see. */
 function childEnv(own: Record<string, string>): NodeJS.ProcessEnv {

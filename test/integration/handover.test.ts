@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Bundle, Composition, OperationOutcome, Task } from 'fhir/r4.js';
-import pg from 'pg';
 import { searchToken } from '../../mappings/common.ts';
 import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
 import { EVENT_TYPES, TOPICS } from '../../src/events/cloud-events.ts';
@@ -38,6 +37,9 @@ import {
   type HandoverCohort,
 } from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
+import { scratchDatabases } from '../support/scratch-databases.ts';
+
+const databases = scratchDatabases('handover');
 
 const silent = createLogger({
   level: 'silent',
@@ -68,22 +70,6 @@ function cohortFor(variant: CohortVariant, source: string): HandoverCohort & { n
     .replaceAll(TYPICAL_NATIONAL_ID, nationalId)
     .replaceAll(SECOND_NATIONAL_ID, nationalId);
   return { ...(JSON.parse(text) as HandoverCohort), nationalId };
-}
-
-const databases: string[] = [];
-async function createDatabase(): Promise<string> {
-  const name = `hb_handover_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  databases.push(name);
-  const url = new URL(peerEnv('DATABASE_URL'));
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 interface StatusBody {
@@ -171,7 +157,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'silent',
       AUTH_MODE: 'off',
-      DATABASE_URL: await createDatabase(),
+      DATABASE_URL: await databases.create(),
       PATIENT_KEY_SECRET: 'handover-test-secret-0123456789abcdef',
       KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
       EHR_BASE_URL: ehr,
@@ -218,10 +204,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     await subscription?.stop();
     await bus.close();
     await service.stop();
-    const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
-    await admin.connect();
-    for (const name of databases) await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await databases.dropAll();
   });
 
   const packetsOf = (id: string) =>

@@ -14,7 +14,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
 import { EVENT_TYPES, TOPICS } from '../../src/events/cloud-events.ts';
 import type { ConsumedEvent, Subscription } from '../../src/events/event-bus.ts';
@@ -34,6 +33,9 @@ import {
   type HandoverCohort,
 } from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
+import { scratchDatabases } from '../support/scratch-databases.ts';
+
+const databases = scratchDatabases('privacy');
 
 const silent = createLogger({
   level: 'silent',
@@ -75,22 +77,6 @@ const CONTACT = [GIVEN_NAME, PHONE, PHONE.replace(/\D/gu, ''), PHONE.replace(/\s
 function found(text: string, values: readonly string[]): string[] {
   const lower = text.toLowerCase();
   return values.filter((value) => lower.includes(value.toLowerCase()));
-}
-
-const databases: string[] = [];
-async function createDatabase(): Promise<string> {
-  const name = `hb_privacy_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  databases.push(name);
-  const url = new URL(peerEnv('DATABASE_URL'));
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 interface Answer {
@@ -197,7 +183,7 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
       ROLES: 'api,ehr,relay,handover',
       RATE_LIMIT_PER_SECOND: '10000',
       RATE_LIMIT_BURST: '10000',
-      DATABASE_URL: await createDatabase(),
+      DATABASE_URL: await databases.create(),
       PATIENT_KEY_SECRET,
       KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
       EHR_BASE_URL: ehr,
@@ -266,10 +252,7 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
     await subscription?.stop();
     await bus.close();
     await service?.stop();
-    const admin = new pg.Client({ connectionString: peerEnv('DATABASE_URL') });
-    await admin.connect();
-    for (const name of databases) await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await databases.dropAll();
   });
 
   it('the run happened: log lines, this patient records on Kafka, both packets, metrics, refused requests', () => {

@@ -41,6 +41,7 @@ import type { Bundle, BundleEntry, FhirResource, OperationOutcome, OperationOutc
 import type { Logger } from '../platform/logger.ts';
 import { redactNationalIds, scrubDeep } from '../platform/redaction.ts';
 import { secondsSince, type EhrOutcome, type Metrics } from '../platform/metrics.ts';
+import { currentTraceCarrier, inSpan, SpanKind, SpanStatusCode, type TraceCarrier } from '../platform/tracing.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
 import { withFhirAuth, type AuthFailure, type FhirAuth } from './fhir-auth.ts';
 import type { Ehr, EhrEntryResult, EhrFailure, Outcome, TransactionResult } from './ehr.ts';
@@ -187,12 +188,29 @@ function isNetworkError(error: unknown): boolean {
 
 const FHIR_JSON = 'application/fhir+json';
 
-/** The Authorization header for one request, when there is one. */
-type AuthHeaders = { readonly authorization?: string };
+/**
+ * Headers every request carries besides its own: the Authorization header when there is one, and
+ * (tracing on) the W3C trace context of the request's client span.
+ */
+type AuthHeaders = { readonly authorization?: string } & Readonly<TraceCarrier>;
+
+/** One kind of request to the EHR, as its client span names and describes it. */
+interface RequestKind {
+  /** e.g. `transaction`, `search Procedure`, `create Task`: the span is `FHIR <operation>`. */
+  readonly operation: string;
+  readonly method: 'GET' | 'POST';
+}
 
 /** Matches per page asked for; a search that needs more than MAX_SEARCH_PAGES pages is refused, not truncated. */
 const SEARCH_PAGE_SIZE = 200;
 const MAX_SEARCH_PAGES = 20;
+
+/** OTel's server.address/server.port of the EHR: the host without IPv6 brackets, the port the URL implies. */
+function serverAttributes(baseUrl: string): { 'server.address': string; 'server.port': number } {
+  const url = new URL(baseUrl);
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  return { 'server.address': url.hostname.replace(/^\[(.*)\]$/, '$1'), 'server.port': port };
+}
 
 function searchset(response: unknown): Bundle | undefined {
   const bundle = response as { resourceType?: unknown; type?: unknown } | undefined;
@@ -208,6 +226,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
   // The Authorization header goes on each request: a SMART token changes under the client.
   const client = new Client({ baseUrl: options.baseUrl });
   const headers = { accept: FHIR_JSON, 'content-type': FHIR_JSON };
+  const server = serverAttributes(options.baseUrl);
 
   /** Runs a client call with authentication; a 401 to a token a fresh one could replace is retried once. */
   const authorized = <T>(call: (auth: AuthHeaders) => Promise<T>, signal: AbortSignal) =>
@@ -297,10 +316,12 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     signal: AbortSignal | undefined,
     request: (signal: AbortSignal, auth: AuthHeaders) => Promise<unknown>,
     accept: (response: unknown, httpStatus: number) => T | undefined,
-  ): Promise<{ outcome: Outcome<T>; metric: EhrOutcome }> {
+  ): Promise<{ outcome: Outcome<T>; metric: EhrOutcome; httpStatus?: number }> {
     const { combined, timeout } = signals(signal);
+    // The client span is active here (tracing on): the EHR gets its context and can continue the trace.
+    const trace = currentTraceCarrier();
     try {
-      const sent = await authorized((auth) => request(combined, auth), combined);
+      const sent = await authorized((auth) => request(combined, { ...auth, ...trace }), combined);
       if (!sent.ok) {
         // Credentials an operator must fix: retried (nothing is lost), and the breaker keeps us from hammering.
         verdict('failure');
@@ -324,7 +345,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
         };
       }
       verdict('success');
-      return { metric: 'success', outcome: { ok: true, result: value } };
+      return { metric: 'success', httpStatus, outcome: { ok: true, result: value } };
     } catch (error) {
       if (isClientHttpError(error)) {
         const { outcome, breaker: kind, metric } = fromHttpError(error);
@@ -366,8 +387,14 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     }
   }
 
-  /** The breaker first (while it is open nothing is sent), then the request, timed. */
+  /**
+   * The breaker first (while it is open nothing is sent, and no span is made), then the request,
+   * timed, in a CLIENT span. The span has the method, the server and the answer's status, never
+   * the URL: a search's query names the patient (identifier=…|<national id>), and a next-page link
+   * repeats it.
+   */
   async function call<T>(
+    kind: RequestKind,
     what: string,
     signal: AbortSignal | undefined,
     request: (signal: AbortSignal, auth: AuthHeaders) => Promise<unknown>,
@@ -385,19 +412,33 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
         retryAfterMs: remaining > 0 ? remaining : undefined,
       });
     }
-    const started = performance.now();
-    const { outcome, metric } = await guarded(what, signal, request, accept);
-    metrics.ehrRequest(metric, secondsSince(started));
-    if (!outcome.ok) {
-      const { retriable, httpStatus, message, retryAfterMs } = outcome.failure;
-      logger.warn({ retriable, httpStatus, retryAfterMs, reason: message, what }, 'EHR request failed');
-    }
-    return outcome;
+    return inSpan(
+      `FHIR ${kind.operation}`,
+      { kind: SpanKind.CLIENT, attributes: { 'http.request.method': kind.method, ...server } },
+      async (span) => {
+        const started = performance.now();
+        const { outcome, metric, httpStatus } = await guarded(what, signal, request, accept);
+        metrics.ehrRequest(metric, secondsSince(started));
+        const status = outcome.ok ? httpStatus : outcome.failure.httpStatus;
+        span?.setAttribute('hitbridge.ehr.outcome', metric);
+        if (status !== undefined) span?.setAttribute('http.response.status_code', status);
+        if (!outcome.ok) {
+          const { retriable, retryAfterMs, message, stage } = outcome.failure;
+          // The status code, or how it failed without one (token, timeout, unreachable…): never the
+          // message, which quotes the EHR.
+          span?.setAttribute('error.type', status !== undefined ? String(status) : (stage ?? metric));
+          span?.setStatus({ code: SpanStatusCode.ERROR });
+          logger.warn({ retriable, httpStatus: status, retryAfterMs, reason: message, what }, 'EHR request failed');
+        }
+        return outcome;
+      },
+    );
   }
 
   return {
     async transaction(bundle, signal) {
       const outcome = await call(
+        { operation: 'transaction', method: 'POST' },
         'a transaction-response Bundle',
         signal,
         (combined, auth) =>
@@ -428,7 +469,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     async search(resourceType, params, signal) {
       const resources: FhirResource[] = [];
       const page = (request: (combined: AbortSignal, auth: AuthHeaders) => Promise<unknown>) =>
-        call('a searchset Bundle', signal, request, searchset);
+        call({ operation: `search ${resourceType}`, method: 'GET' }, 'a searchset Bundle', signal, request, searchset);
       let current = await page((combined, auth) =>
         client.search({
           resourceType,
@@ -463,6 +504,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
 
     async create(resource, ifNoneExist, signal) {
       return call(
+        { operation: `create ${resource.resourceType}`, method: 'POST' },
         `a ${resource.resourceType}`,
         signal,
         (combined, auth) =>

@@ -35,7 +35,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 
-export { SpanKind } from '@opentelemetry/api';
+export { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
 /** W3C trace context as stored in an outbox row and sent as headers. */
 export type TraceCarrier = {

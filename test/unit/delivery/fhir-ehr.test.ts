@@ -14,6 +14,9 @@ import {
 } from '../../../src/delivery/fhir-ehr.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createMetrics, METRIC_NAMES, type Metrics } from '../../../src/platform/metrics.ts';
+import { inSpan, SpanKind, SpanStatusCode, startTracing, type RunningTracing } from '../../../src/platform/tracing.ts';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { withCheckDigits } from '../domain/synthetic-national-ids.ts';
 
 const ORIGIN = 'http://ehr.test';
 const BASE = `${ORIGIN}/fhir`;
@@ -615,5 +618,217 @@ describe('classification and texts', () => {
       }),
     ).toBe('Procedure.subject: is required; Server exploded; same');
     expect(operationOutcomeText(outcome('only a warning', { severity: 'warning' }))).toBe('only a warning');
+  });
+});
+
+/** traceparent = version-traceid-spanid-flags (W3C Trace Context §3.2). */
+function parseTraceparent(value: string | undefined): { traceId: string; spanId: string } | undefined {
+  const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(value ?? '');
+  return match ? { traceId: match[1] ?? '', spanId: match[2] ?? '' } : undefined;
+}
+
+/** A nock header matcher that requires the header and keeps each value sent. */
+const recording =
+  (into: string[]) =>
+  (value: string | null): boolean => {
+    if (value === null) return false;
+    into.push(value);
+    return true;
+  };
+
+describe('FHIR EHR adapter: tracing off', () => {
+  it('sends no traceparent or tracestate when no tracing is started', async () => {
+    const { ehr } = harness();
+    const scope = nock(ORIGIN, { badheaders: ['traceparent', 'tracestate'] })
+      .post(TX_PATH)
+      .reply(200, transactionResponse, FHIR_JSON)
+      .get('/fhir/Task')
+      .query(true)
+      .reply(200, { resourceType: 'Bundle', type: 'searchset', entry: [] }, FHIR_JSON)
+      .post('/fhir/Task')
+      .reply(201, { resourceType: 'Task', id: '9' }, FHIR_JSON);
+    // Inside an inSpan as the worker would call it: with tracing off that is a plain call.
+    expect((await inSpan('ehr-delivery', { kind: SpanKind.CONSUMER }, () => ehr.transaction(bundle))).ok).toBe(true);
+    expect((await ehr.search('Task', { identifier: 'urn:test|t' })).ok).toBe(true);
+    expect((await ehr.create({ resourceType: 'Task', status: 'requested', intent: 'order' })).ok).toBe(true);
+    expect(scope.isDone()).toBe(true);
+  });
+});
+
+describe('FHIR EHR adapter: tracing on', () => {
+  const exporter = new InMemorySpanExporter();
+  let tracing: RunningTracing | undefined;
+  const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
+  const clientSpans = (): ReadableSpan[] => spans().filter((span) => span.kind === SpanKind.CLIENT);
+
+  beforeAll(() => {
+    tracing = startTracing(
+      { OTEL_SDK_DISABLED: false, OTEL_SERVICE_NAME: 'hit-bridge-test', OTEL_TRACES_SAMPLER: 'parentbased_always_on' },
+      { spanProcessors: [new SimpleSpanProcessor({ exporter })] },
+    );
+  });
+  afterEach(() => {
+    exporter.reset();
+  });
+  afterAll(async () => {
+    await tracing?.shutdown();
+  });
+
+  it('a transaction is a CLIENT span, child of the active span, whose context the EHR receives as traceparent', async () => {
+    const { ehr } = harness();
+    const sent: string[] = [];
+    const scope = nock(ORIGIN, {
+      reqheaders: { traceparent: recording(sent) },
+    })
+      .post(TX_PATH)
+      .reply(200, transactionResponse, FHIR_JSON);
+
+    const result = await inSpan('ehr-delivery', { kind: SpanKind.CONSUMER }, () => ehr.transaction(bundle));
+
+    expect(result.ok).toBe(true);
+    expect(scope.isDone()).toBe(true);
+    const parent = spans().find((span) => span.name === 'ehr-delivery');
+    const [client, ...others] = clientSpans();
+    expect(others).toEqual([]);
+    expect(client?.name).toBe('FHIR transaction');
+    expect(client?.spanContext().traceId).toBe(parent?.spanContext().traceId);
+    expect(client?.parentSpanContext?.spanId).toBe(parent?.spanContext().spanId);
+    expect(sent.map(parseTraceparent)).toEqual([
+      { traceId: parent?.spanContext().traceId, spanId: client?.spanContext().spanId },
+    ]);
+    expect(client?.attributes).toEqual({
+      'http.request.method': 'POST',
+      'server.address': 'ehr.test',
+      'server.port': 80,
+      'http.response.status_code': 200,
+      'hitbridge.ehr.outcome': 'success',
+    });
+    expect(client?.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('a paged search is one CLIENT span per page, each sent as its own parent, and no span names the national id', async () => {
+    const nationalId = withCheckDigits('158885123');
+    const identifier = `urn:oid:2.16.578.1.12.4.1.4.1|${nationalId}`;
+    const { ehr } = harness({ auth: { kind: 'bearer', token: 'span-test-token' } });
+    const sent: string[] = [];
+    // The next link repeats the query, as servers do: the second page's URL names the patient too.
+    const next = `${BASE}/Patient?identifier=${encodeURIComponent(identifier)}&_count=200&_offset=200`;
+    const scope = nock(ORIGIN, { reqheaders: { traceparent: recording(sent) } })
+      .get('/fhir/Patient')
+      .query({ identifier, _count: '200' })
+      .reply(
+        200,
+        {
+          resourceType: 'Bundle',
+          type: 'searchset',
+          link: [{ relation: 'next', url: next }],
+          entry: [{ resource: { resourceType: 'Patient', id: '1' } }],
+        },
+        FHIR_JSON,
+      )
+      .get('/fhir/Patient')
+      .query({ identifier, _count: '200', _offset: '200' })
+      .reply(
+        200,
+        { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: { resourceType: 'Patient', id: '2' } }] },
+        FHIR_JSON,
+      );
+
+    const found = await inSpan('handover', { kind: SpanKind.CONSUMER }, () => ehr.search('Patient', { identifier }));
+
+    expect(found.ok && found.result.map((resource) => resource.id)).toEqual(['1', '2']);
+    expect(scope.isDone()).toBe(true);
+    const pages = clientSpans();
+    expect(pages.map((span) => [span.name, span.attributes['http.request.method']])).toEqual([
+      ['FHIR search Patient', 'GET'],
+      ['FHIR search Patient', 'GET'],
+    ]);
+    expect(sent.map((value) => parseTraceparent(value)?.spanId)).toEqual(
+      pages.map((span) => span.spanContext().spanId),
+    );
+    // Neither the id, nor its digits URL-encoded, nor the token anywhere a span exports.
+    const exported = JSON.stringify(
+      spans().map((span) => ({
+        name: span.name,
+        attributes: span.attributes,
+        events: span.events,
+        links: span.links,
+        resource: span.resource.attributes,
+      })),
+    );
+    expect(exported).not.toContain(nationalId);
+    expect(exported).not.toContain('span-test-token');
+    expect(exported).not.toContain('url.full');
+  });
+
+  it('a create is a CLIENT span named after the resource type, sent with its traceparent', async () => {
+    const { ehr } = harness();
+    const sent: string[] = [];
+    const scope = nock(ORIGIN, {
+      reqheaders: { 'if-none-exist': 'identifier=urn:test|task-1', traceparent: recording(sent) },
+    })
+      .post('/fhir/Task')
+      .reply(201, { resourceType: 'Task', id: '42' }, FHIR_JSON);
+
+    const created = await ehr.create(
+      { resourceType: 'Task', status: 'requested', intent: 'order' },
+      'identifier=urn:test|task-1',
+    );
+
+    expect(created).toEqual({ ok: true, result: { httpStatus: 201, id: '42' } });
+    expect(scope.isDone()).toBe(true);
+    const [client] = clientSpans();
+    expect(client?.name).toBe('FHIR create Task');
+    expect(client?.attributes).toMatchObject({ 'http.response.status_code': 201, 'hitbridge.ehr.outcome': 'success' });
+    expect(sent.map((value) => parseTraceparent(value)?.spanId)).toEqual([client?.spanContext().spanId]);
+  });
+
+  it("a refused request ends its span with status ERROR, the status code and the outcome, not the EHR's words", async () => {
+    const { ehr } = harness();
+    nock(ORIGIN).post(TX_PATH).reply(404, outcome('HAPI-1091: no Patient matches identifier=urn:test|a'), FHIR_JSON);
+
+    expect((await ehr.transaction(bundle)).ok).toBe(false);
+
+    const [client] = clientSpans();
+    expect(client?.status).toEqual({ code: SpanStatusCode.ERROR });
+    expect(client?.attributes).toMatchObject({
+      'http.response.status_code': 404,
+      'hitbridge.ehr.outcome': 'permanent',
+      'error.type': '404',
+    });
+    expect(JSON.stringify([client?.attributes, client?.events, client?.status])).not.toContain('HAPI-1091');
+  });
+
+  it('a request the EHR does not answer in time ends its span with status ERROR and outcome timeout, and the EHR still got the traceparent', async () => {
+    const received: (string | string[] | undefined)[] = [];
+    const baseUrl = await localEhr((request, response) => {
+      received.push(request.headers.traceparent);
+      answerAfter(1_000)(request, response);
+    });
+    const { ehr } = harness({ baseUrl, timeoutMs: 30 });
+
+    expect((await ehr.transaction(bundle)).ok).toBe(false);
+
+    const [client] = clientSpans();
+    expect(client?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(client?.attributes).toEqual({
+      'http.request.method': 'POST',
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(baseUrl).port),
+      'hitbridge.ehr.outcome': 'timeout',
+      'error.type': 'timeout',
+    });
+    expect(received.map((value) => parseTraceparent(typeof value === 'string' ? value : undefined)?.spanId)).toEqual([
+      client?.spanContext().spanId,
+    ]);
+  });
+
+  it('sends nothing and makes no span while the circuit is open', async () => {
+    const { ehr } = harness();
+    nock(ORIGIN).post(TX_PATH).times(3).reply(503, outcome('restarting'), FHIR_JSON);
+    for (let i = 0; i < 3; i += 1) await ehr.transaction(bundle);
+    exporter.reset();
+    expect(failureOf(await ehr.transaction(bundle)).message).toBe('EHR circuit open');
+    expect(clientSpans()).toEqual([]);
   });
 });

@@ -16,7 +16,7 @@ import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
 import { TOPICS } from '../../src/events/cloud-events.ts';
-import type { ConsumedEvent, EventBus, Subscription } from '../../src/events/event-bus.ts';
+import type { ConsumedEvent, EventBus } from '../../src/events/event-bus.ts';
 import { loadEventSchemas } from '../../src/events/event-schemas.ts';
 import { createEventValidator } from '../../src/events/event-validator.ts';
 import { createKafka } from '../../src/events/kafka-client.ts';
@@ -27,6 +27,7 @@ import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
+import { collectEvents } from '../support/collect-events.ts';
 import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
@@ -138,37 +139,6 @@ async function waitFor(base: string, id: string, until: (body: StatusBody) => bo
   }
 }
 
-/** Collects events until `enough` says so (or the time is up). */
-async function collect(
-  bus: EventBus,
-  topics: string[],
-  enough: (events: ConsumedEvent[]) => boolean,
-  timeoutMs = 60_000,
-): Promise<ConsumedEvent[]> {
-  const events: ConsumedEvent[] = [];
-  let subscription: Subscription | undefined;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    void bus
-      .subscribe({
-        groupId: `delivery-test-${randomBytes(4).toString('hex')}`,
-        topics,
-        fromBeginning: true,
-        handler: (event) => {
-          events.push(event);
-          if (enough(events)) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      })
-      .then((started) => (subscription = started));
-  });
-  await subscription?.stop();
-  return events;
-}
-
 /** A synthetic id (born 28 November, month + 80) with a random year and individual number: nobody the EHR knows. */
 function unregisteredSyntheticId(): string {
   const [year = 0, high = 0, low = 0] = randomBytes(3);
@@ -269,7 +239,7 @@ describe.each(setups)('delivery through $name', (setup) => {
     try {
       const mine = (events: ConsumedEvent[]) => events.filter((event) => ids.has(String(event.value.subject)));
       const events = mine(
-        await collect(
+        await collectEvents(
           consumer.bus,
           [TOPICS.records],
           (seen) => new Set(mine(seen).map((e) => e.value.id)).size >= ids.size,
@@ -336,7 +306,7 @@ describe.each(setups)('delivery through $name', (setup) => {
 
     const consumer = setup.bus(dataDir);
     try {
-      const events = await collect(consumer.bus, [TOPICS.deliveryFailures], (seen) =>
+      const events = await collectEvents(consumer.bus, [TOPICS.deliveryFailures], (seen) =>
         seen.some((event) => event.value.subject === id),
       );
       const failed = events.find((event) => event.value.subject === id);

@@ -15,6 +15,7 @@ import { ehrReadiness } from './delivery/ehr-readiness.ts';
 import { ehrAuthSettings } from './delivery/ehr-auth-settings.ts';
 import { createFhirAuth } from './delivery/fhir-auth.ts';
 import { createFhirEhr } from './delivery/fhir-ehr.ts';
+import { TOPICS } from './events/cloud-events.ts';
 import { createConfiguredBus } from './events/create-bus.ts';
 import { startEventRelayWorker } from './events/event-relay-worker.ts';
 import { loadEventSchemas } from './events/event-schemas.ts';
@@ -169,6 +170,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const contracts = loadContracts();
   if (roles.has('handover')) {
+    // Fed whether or not the worker can run (EHR_BASE_URL unset): discharges waiting in the topic
+    // and handovers left unanswered are true either way, and worth seeing.
+    metrics.readHandoverConsumerLagFrom(() => bus.consumerLag(config.HANDOVER_CONSUMER_GROUP, TOPICS.handover));
+    metrics.readHandoversAwaitingAckFrom(() => store.handoversAwaitingAcknowledgement());
     if (ehr === undefined) {
       logger.warn('EHR_BASE_URL is not set: discharges are accepted and kept, but not handed over, until it is');
     } else {

@@ -10,6 +10,8 @@
  * - Records with the same key keep their order (Kafka: same partition).
  * - subscribe() delivers at least once per consumer group, in order per key, and commits a
  *   record's offset only after its handler resolved; a handler that throws gets the record again.
+ * - consumerLag() reads what a group has committed, so it counts a record as handled exactly
+ *   when the group would not get it again.
  */
 
 export interface OutgoingEvent {
@@ -53,6 +55,14 @@ export interface SubscribeOptions {
 export interface EventBus {
   publish(events: readonly OutgoingEvent[]): Promise<PublishedEvent[]>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Records on `topic` that consumer group `groupId` has not committed yet, summed over the
+   * topic's partitions: each partition's end (high watermark) minus the group's committed
+   * offset there, or minus the partition's first offset (low watermark) where the group never
+   * committed — where a fromBeginning group starts. Rejects when it cannot be known (the broker
+   * unreachable, a Kafka topic that does not exist yet): a caller shows "unknown", never 0.
+   */
+  consumerLag(groupId: string, topic: string): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

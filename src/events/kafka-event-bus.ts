@@ -28,12 +28,19 @@
  * up on a consumer for good (a crash it will not restart), the subscription starts a new one
  * after a back-off.
  *
+ * Consumer lag: the group's committed offsets (admin fetchOffsets) against the topic's
+ * watermarks (admin fetchTopicOffsets), summed over partitions — what the group coordinator
+ * holds, so any replica reads the same number. A topic that does not exist yet is an error, not
+ * a lag of 0.
+ *
  * Topics: created on first use when missing (admin, `partitions` per topic, default 6,
  * replication min(3, brokers)); with `topics.create: false` they must be provisioned, and a
  * missing topic fails publish/subscribe instead of being auto-created with broker defaults.
  */
 import {
+  KafkaJSError,
   Partitioners,
+  type Admin,
   type Consumer,
   type EachBatchPayload,
   type Kafka,
@@ -42,6 +49,7 @@ import {
   type RecordMetadata,
 } from 'kafkajs';
 import type { Logger } from '../platform/logger.ts';
+import { retry, type RetryPolicy } from '../platform/retry.ts';
 import type {
   ConsumedEvent,
   EventBus,
@@ -106,6 +114,41 @@ export function recordOffsets(placements: readonly Placement[], metadata: readon
   });
 }
 
+/** A lag read's retries of a coordinator that is busy for a moment: at most ~1.5 s of waiting. */
+const LAG_RETRY_POLICY: RetryPolicy = {
+  initialDelayMs: 200,
+  maxDelayMs: 800,
+  multiplier: 2,
+  horizonMs: 3_000,
+  maxRetryAfterMs: 0,
+};
+
+/** One partition's watermarks, as kafkajs' admin.fetchTopicOffsets() gives them. */
+export interface PartitionWatermarks {
+  readonly partition: number;
+  readonly high: string;
+  readonly low: string;
+}
+
+/**
+ * Records a group has not committed, summed over the topic's partitions: high watermark minus
+ * the committed offset, where kafkajs says "-1" for a partition the group never committed (then
+ * from the low watermark, where a fromBeginning group starts), and an offset below the low
+ * watermark (the records it pointed at were deleted by retention) also counts from there.
+ */
+export function consumerLagOf(
+  watermarks: readonly PartitionWatermarks[],
+  committed: readonly { readonly partition: number; readonly offset: string }[],
+): number {
+  let lag = 0n;
+  for (const { partition, high, low } of watermarks) {
+    const offset = BigInt(committed.find((entry) => entry.partition === partition)?.offset ?? '-1');
+    const from = offset < BigInt(low) ? BigInt(low) : offset;
+    if (BigInt(high) > from) lag += BigInt(high) - from;
+  }
+  return Number(lag);
+}
+
 export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
   const { kafka } = options;
   const logger = options.logger.child({ component: 'kafka-event-bus' });
@@ -158,6 +201,34 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
         return ready;
       }),
     );
+  };
+
+  // --- consumer lag ----------------------------------------------------------------------------
+
+  /**
+   * An admin client of its own for lag reads, retrying once: /metrics must answer within a
+   * scrape's timeout, and the shared admin's retries (topic creation) could take tens of seconds.
+   * Dropped after a failure, so the next read connects afresh.
+   */
+  let lagAdmin: Admin | undefined;
+  const consumerLag = async (groupId: string, topic: string): Promise<number> => {
+    const client = (lagAdmin ??= kafka.admin({ retry: { retries: 1 } }));
+    try {
+      await client.connect();
+      // Offsets first: a record produced in between can only make the answer larger, never hide one.
+      // kafkajs retries fetchTopicOffsets itself, not fetchOffsets, whose coordinator may answer
+      // "loading" for a moment (seen on a fresh group): a few quick tries, well within a scrape.
+      const [offsets] = await retry(() => client.fetchOffsets({ groupId, topics: [topic] }), LAG_RETRY_POLICY, {
+        maxAttempts: 4,
+        bail: (error) => !(error instanceof KafkaJSError && error.retriable),
+      });
+      const watermarks = await client.fetchTopicOffsets(topic);
+      return consumerLagOf(watermarks, offsets?.partitions ?? []);
+    } catch (error) {
+      if (lagAdmin === client) lagAdmin = undefined;
+      await client.disconnect().catch(() => undefined);
+      throw error;
+    }
   };
 
   // --- publishing ------------------------------------------------------------------------------
@@ -367,6 +438,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
       return result;
     },
     subscribe,
+    consumerLag,
     async ping() {
       const client = await connectedAdmin();
       await client.describeCluster();
@@ -375,6 +447,9 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
       await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
       await queue;
       await dropProducer();
+      const lag = lagAdmin;
+      lagAdmin = undefined;
+      await lag?.disconnect().catch(() => undefined);
       const current = admin;
       admin = undefined;
       adminConnecting = undefined;

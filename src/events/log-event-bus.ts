@@ -14,6 +14,9 @@
  * after it is delivered meanwhile. A failing log (read or commit) is retried the same way; a
  * record whose commit failed is delivered again (at least once). stop() lets the handler in
  * progress finish (and commits it if it succeeded), then ends the loop.
+ *
+ * Consumer lag: the topic's end offset minus the group's committed offset (or minus the topic's
+ * first offset when the group never committed), read from the log like any other process could.
  */
 import type { Logger } from '../platform/logger.ts';
 import type { EventLog, StoredLogRecord } from '../store/store.ts';
@@ -207,6 +210,13 @@ export function createLogEventBus(options: LogEventBusOptions): EventBus {
       return events.map((event, index) => ({ topic: event.topic, partition: 0, offset: String(offsets[index]) }));
     },
     subscribe,
+    async consumerLag(groupId, topic) {
+      // The commit first: a record appended in between can only make the answer larger, never hide one.
+      const committed = await log.committedOffset(groupId, topic);
+      const end = await endOffset(log, topic);
+      const first = (await log.read(topic, 0, 1))[0]?.offset ?? end;
+      return Math.max(0, end - Math.max(committed, first));
+    },
     async ping() {
       await log.read(PING_TOPIC, 0, 1);
     },

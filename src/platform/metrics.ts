@@ -35,9 +35,17 @@ export const METRIC_NAMES = {
   ehrCircuitState: 'hitbridge_ehr_circuit_state',
   /** Histogram{outcome}: one publish of a batch of events to Kafka (or the embedded log), success or failure. */
   eventPublishDuration: 'hitbridge_event_publish_duration_seconds',
-  /** Gauge: records on the handover topic the handover worker's consumer group has not yet handled. */
+  /**
+   * Gauge: records on the handover topic (discharge events) the handover worker's consumer group
+   * has not committed yet, summed over partitions (EventBus.consumerLag). The group's, not this
+   * replica's: every replica running the handover role shows the same number (aggregate with max).
+   */
   handoverConsumerLag: 'hitbridge_handover_consumer_lag_records',
-  /** Gauge: handover packets sent and not yet acknowledged by their recipient. */
+  /**
+   * Gauge: handovers sent to the Frisklivssentral (packets out, referral Task created) that it has
+   * not answered yet, overdue ones included (Store.handoversAwaitingAcknowledgement). Read from
+   * the store: every replica running the handover role shows the same number (aggregate with max).
+   */
   handoversAwaitingAck: 'hitbridge_handovers_awaiting_acknowledgement',
   /** Counter: handovers the Frisklivssentral left unanswered past HANDOVER_ACK_TIMEOUT_MS (each counted once). */
   handoversOverdue: 'hitbridge_handovers_overdue_total',
@@ -85,6 +93,12 @@ export interface MetricsOptions {
   readonly minCollectIntervalMs?: number;
   /** Clock for the collect cache; tests inject one. */
   readonly now?: () => number;
+  /**
+   * A gauge whose source has not answered within this long shows NaN for this scrape (default
+   * 5000 ms): Prometheus gives a whole scrape 10 s by default, and one slow source (a broker that
+   * accepts connections but does not answer) must not lose every other series with it.
+   */
+  readonly readTimeoutMs?: number;
 }
 
 export interface Metrics {
@@ -133,10 +147,24 @@ function cached<T>(source: Source<T>, intervalMs: number, now: () => number): So
   };
 }
 
+/** The value, or a rejection once `ms` have passed without it (the read itself goes on, unawaited). */
+function within<T>(ms: number, value: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no answer within ${String(ms)} ms`));
+    }, ms);
+  });
+  return Promise.race([value, late]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const interval = options.minCollectIntervalMs ?? 1000;
   const now = options.now ?? Date.now;
+  const readTimeoutMs = options.readTimeoutMs ?? 5000;
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   const counter = (name: string, help: string, labelNames: string[] = []) =>
@@ -229,7 +257,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       registers: [registry],
       async collect() {
         try {
-          gauge.set(await read());
+          gauge.set(cheap ? await read() : await within(readTimeoutMs, read()));
         } catch {
           // Unknown now: NaN, which Prometheus shows as a gap, not as a convincing 0.
           gauge.set(Number.NaN);
@@ -278,14 +306,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     readHandoverConsumerLagFrom(source) {
       scrapeGauge(
         METRIC_NAMES.handoverConsumerLag,
-        "Records on the handover topic the handover worker's consumer group has not yet handled.",
+        "Records on the handover topic the handover worker's consumer group has not yet committed, summed over partitions.",
         source,
       );
     },
     readHandoversAwaitingAckFrom(source) {
       scrapeGauge(
         METRIC_NAMES.handoversAwaitingAck,
-        'Handover packets sent and not yet acknowledged by their recipient.',
+        'Handovers sent to the Frisklivssentral (with a referral Task) and not yet answered, overdue ones included.',
         source,
       );
     },

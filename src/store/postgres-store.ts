@@ -660,6 +660,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       });
     },
 
+    async handoversAwaitingAcknowledgement(): Promise<number> {
+      const { rows } = await query<{ count: number }>(
+        `select count(*)::integer as count from ${T.handovers}
+          where ack_status is null and task_reference is not null and packets_sent_at is not null`,
+      );
+      return rows[0]?.count ?? 0;
+    },
+
     async recordAudit(entry: AuditEntry): Promise<void> {
       await query(
         `insert into ${T.auditLog} (at, client_id, method, route, status, submission_id, request_id)

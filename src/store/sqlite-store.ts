@@ -657,6 +657,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       );
     },
 
+    handoversAwaitingAcknowledgement(): Promise<number> {
+      return settle(
+        () =>
+          get<{ count: number }>(
+            `select count(*) as count from handovers
+              where ack_status is null and task_reference is not null and packets_sent_at is not null`,
+          )?.count ?? 0,
+      );
+    },
+
     recordAudit(entry: AuditEntry): Promise<void> {
       return grouped(() => {
         run(

@@ -273,6 +273,13 @@ export interface Store {
   overdueHandovers(sentBefore: Date, limit: number): Promise<HandoverState[]>;
   /** Marks one overdue with its effects (the event), only if still unanswered and unmarked: true once. */
   markHandoverOverdue(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean>;
+  /**
+   * Handovers waiting for the Frisklivssentral's answer (for /metrics): packets sent with a
+   * referral Task (so the Frisklivssentral got one: it consented) and no acknowledgement of any
+   * status yet. Overdue ones still count — they are still unanswered; a handover without a Task
+   * (no consent for the Frisklivssentral) has nobody to answer, and one that failed sent nothing.
+   */
+  handoversAwaitingAcknowledgement(): Promise<number>;
   /** Appends one entry to the audit log. There is no way to change or remove one. */
   recordAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries matching the query, oldest first. */

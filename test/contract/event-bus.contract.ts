@@ -218,6 +218,8 @@ export function describeEventBusContract(name: string, make: () => Promise<Event
       await waitFor('two failed attempts', () => attempts >= 2);
       await stop(failing.subscription);
       expect(failing.received.map(seqOf)).toEqual([0]);
+      // Not handled, so not counted as handled: the lag still holds it and the one behind it.
+      expect(await bus.consumerLag(groupId, topic)).toBe(2);
 
       const healthy = await consume(groupId, [topic]);
       await waitFor('the rest', () => healthy.received.length >= 2);
@@ -265,6 +267,30 @@ export function describeEventBusContract(name: string, make: () => Promise<Event
       await waitFor('the rest', () => second.received.length >= 1);
       await delay(300);
       expect(second.received.map(seqOf)).toEqual([2]);
+    });
+
+    it("consumerLag counts what a group has not handled, over all partitions, from the topic's start until it commits", async () => {
+      const topic = fixture.topic();
+      const groupId = `group-${randomUUID()}`;
+      // Several keys: on Kafka they spread over partitions, and the lag is their sum.
+      await bus.publish(['a', 'b', 'c', 'd', 'e'].map((key, seq) => event(topic, key, seq)));
+      expect(await bus.consumerLag(groupId, topic)).toBe(5);
+
+      const first = await consume(groupId, [topic]);
+      await waitFor('5 records', () => first.received.length >= 5);
+      // stop() waits for the last handler and its commit.
+      await stop(first.subscription);
+      expect(await bus.consumerLag(groupId, topic)).toBe(0);
+
+      await bus.publish([event(topic, 'a', 5), event(topic, 'f', 6)]);
+      expect(await bus.consumerLag(groupId, topic)).toBe(2);
+      // Another group's lag is its own: it has handled nothing.
+      expect(await bus.consumerLag(`group-${randomUUID()}`, topic)).toBe(7);
+
+      const second = await consume(groupId, [topic]);
+      await waitFor('2 more records', () => second.received.length >= 2);
+      await stop(second.subscription);
+      expect(await bus.consumerLag(groupId, topic)).toBe(0);
     });
 
     it('shows a group that starts from the beginning what was published before it subscribed', async () => {

@@ -707,12 +707,12 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         );
       }
 
-      async function sent(submission: Submission, sentAt = T0): Promise<void> {
+      /** Packets out, with the referral Task unless `withTask` is false (no consent for the Frisklivssentral). */
+      async function sent(submission: Submission, sentAt = T0, withTask = true): Promise<void> {
         await store.beginHandover(submission.id, { enqueue: [handoverJob(submission.id)] }, T0);
         const job = await claimOne('handover', 'w', sentAt);
-        expect(
-          await store.complete(job, { handover: { packetsSentAt: sentAt, taskReference: 'Task/77' } }, sentAt),
-        ).toBe(true);
+        const handover = { packetsSentAt: sentAt, taskReference: withTask ? 'Task/77' : undefined };
+        expect(await store.complete(job, { handover }, sentAt)).toBe(true);
       }
 
       it('begins a handover once: a second begin (a redelivered discharge event) adds no job and no entry', async () => {
@@ -800,6 +800,42 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.overdueHandovers(at(3 * HOUR), 10)).toEqual([
           expect.objectContaining({ submissionId: recent.id }),
         ]);
+      });
+
+      it('counts handovers awaiting the answer: sent with a Task and unanswered, overdue ones included', async () => {
+        expect(await store.handoversAwaitingAcknowledgement()).toBe(0);
+        const gaveUp = await discharge();
+        await store.beginHandover(gaveUp.id, { enqueue: [handoverJob(gaveUp.id)] }, T0);
+        // Still gathering the facts: nothing sent yet.
+        expect(await store.handoversAwaitingAcknowledgement()).toBe(0);
+        expect(await store.fail(await claimOne('handover', 'w', T0), { status: 'failed' }, T0)).toBe(true);
+        // Failed for good: it sent nothing, so nobody owes it an answer.
+        expect(await store.handoversAwaitingAcknowledgement()).toBe(0);
+
+        const waiting = await discharge();
+        const overdue = await discharge();
+        const withoutTask = await discharge();
+        const accepted = await discharge();
+        const inProgress = await discharge();
+        await sent(waiting, at(2 * HOUR));
+        await sent(overdue, T0);
+        // No consent for the Frisklivssentral: only the training contact's packet, no Task to answer.
+        await sent(withoutTask, T0, false);
+        await sent(accepted, T0);
+        await sent(inProgress, T0);
+        expect(await store.handoversAwaitingAcknowledgement()).toBe(4);
+
+        expect(await store.markHandoverOverdue(overdue.id, {}, at(HOUR))).toBe(true);
+        expect(await store.handoversAwaitingAcknowledgement()).toBe(4);
+        await store.acknowledgeHandover(accepted.id, { status: 'accepted', at: at(MINUTE) }, {}, at(MINUTE));
+        // Any answer counts as one, a status on the way as much as a final one.
+        await store.acknowledgeHandover(inProgress.id, { status: 'in-progress', at: at(MINUTE) }, {}, at(MINUTE));
+        expect(await store.handoversAwaitingAcknowledgement()).toBe(2);
+        await store.acknowledgeHandover(overdue.id, { status: 'rejected', at: at(3 * HOUR) }, {}, at(3 * HOUR));
+        expect(await store.handoversAwaitingAcknowledgement()).toBe(1);
+
+        // Every replica reads the same number from the shared store.
+        expect(await (await subject.reopen()).handoversAwaitingAcknowledgement()).toBe(1);
       });
     });
 

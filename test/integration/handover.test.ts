@@ -5,7 +5,8 @@
  * right numbers, the document reaches the Frisklivssentral's FHIR endpoint (here: HAPI too), and
  * the referral Task is in HAPI as requested; an acknowledgement moves it to accepted. A second
  * patient declines the training contact: only the Frisklivssentral's packet goes, the status says
- * why, and — left unanswered — the handover raises handover.overdue once.
+ * why, and — left unanswered — the handover raises handover.overdue once, and still counts as
+ * awaiting acknowledgement on /metrics.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,13 +29,14 @@ import { startService, type RunningService } from '../../src/service.ts';
 import { errorsOf, fhir, loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import {
   COHORT_HPR,
+  type CohortVariant,
   FRISKLIVSSENTRAL,
   handoverCohort,
-  HOSPITAL_CONTACT,
-  TYPICAL_NATIONAL_ID,
-  SECOND_NATIONAL_ID,
-  type CohortVariant,
   type HandoverCohort,
+  HOSPITAL_CONTACT,
+  recipientDirectoryYaml,
+  SECOND_NATIONAL_ID,
+  TYPICAL_NATIONAL_ID,
 } from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
@@ -128,20 +130,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hit-bridge-handover-'));
     const directory = join(dir, 'recipients.yaml');
     // The Frisklivssentral's own FHIR endpoint is played by HAPI: it takes document Bundles.
-    writeFileSync(
-      directory,
-      [
-        'municipalities:',
-        `  '${FRISKLIVSSENTRAL.municipality}':`,
-        `    name: ${FRISKLIVSSENTRAL.name}`,
-        `    herId: '${FRISKLIVSSENTRAL.herId}'`,
-        `    organisationNumber: '${FRISKLIVSSENTRAL.organisationNumber}'`,
-        `    phone: '${FRISKLIVSSENTRAL.phone}'`,
-        `    email: ${FRISKLIVSSENTRAL.email}`,
-        `    fhirEndpoint: ${ehr}`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(directory, recipientDirectoryYaml({ fhirEndpoint: ehr }));
     subscription = await bus.subscribe({
       groupId: `handover-test-${randomBytes(4).toString('hex')}`,
       topics: [TOPICS.handoverPackets, TOPICS.handover],
@@ -349,6 +338,22 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     expect((await statusOf(service.url, declinedId)).handover?.overdueAt).toBeDefined();
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/^hitbridge_handovers_overdue_total 1$/m);
+    // Overdue is still unanswered: it awaits its acknowledgement; the acknowledged one does not.
+    expect(metrics).toMatch(/^hitbridge_handovers_awaiting_acknowledgement 1$/m);
+    // The group's lag on Kafka is read from the broker: a number, and 0 once the worker has caught
+    // up with the shared topic (other suites' discharges included, which it skips).
+    await until(
+      'the handover consumer lag at 0',
+      async () =>
+        /^hitbridge_handover_consumer_lag_records 0$/m.test(await (await fetch(`${service.url}/metrics`)).text())
+          ? true
+          : undefined,
+      60_000,
+      async () =>
+        (await (await fetch(`${service.url}/metrics`)).text())
+          .split('\n')
+          .filter((line) => line.startsWith('hitbridge_handover')),
+    );
     // The acknowledged one is never overdue.
     expect(
       events

@@ -2,10 +2,12 @@
  * What /metrics says after real work against the real EHR (HAPI): five valid records and one the
  * EHR refuses are posted to a service on the embedded store; once all have settled, the counters
  * by kind, the outbox backlog gauges and the EHR request histogram must say exactly what happened.
+ * Then a discharge: the handover awaits the Frisklivssentral's answer (1) until it comes (0), and
+ * the handover worker's consumer lag is back at 0 once it has handled the discharge event.
  * The exposition is parsed into samples (name, labels, value), never matched as text.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -17,6 +19,13 @@ import { METRIC_NAMES, SUBMISSION_KINDS } from '../../src/platform/metrics.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
+import {
+  COHORT_HPR,
+  handoverCohort,
+  HOSPITAL_CONTACT,
+  recipientDirectoryYaml,
+  TYPICAL_NATIONAL_ID,
+} from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
 
 const silent = createLogger({
@@ -67,11 +76,26 @@ function parseExposition(text: string): Sample[] {
       at++;
     }
     const [valueText = ''] = line.slice(at).trim().split(' ');
-    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
+    // prom-client writes NaN as "Nan" (Prometheus reads either: Go's ParseFloat ignores case).
+    const value =
+      valueText === '+Inf'
+        ? Infinity
+        : valueText === '-Inf'
+          ? -Infinity
+          : /^nan$/i.test(valueText)
+            ? NaN
+            : Number(valueText);
     if (name === '' || valueText === '') throw new Error(`not a sample line: ${line}`);
     samples.push({ name, labels, value });
   }
   return samples;
+}
+
+/** The one sample of an unlabelled series; undefined when the series is absent. */
+function valueOf(samples: readonly Sample[], name: string): number | undefined {
+  const found = samples.filter((sample) => sample.name === name);
+  if (found.length > 1) throw new Error(`${name} has ${found.length} samples`);
+  return found[0]?.value;
 }
 
 function valuesOf(samples: readonly Sample[], name: string, label: string): Record<string, number> {
@@ -86,7 +110,11 @@ async function scrape(base: string): Promise<Sample[]> {
   return parseExposition(await response.text());
 }
 
-async function post(base: string, kind: InputKindName, input: unknown): Promise<string> {
+async function post(
+  base: string,
+  kind: InputKindName | 'discharges' | 'handover-acknowledgements',
+  input: unknown,
+): Promise<string> {
   const response = await fetch(`${base}/v1/${kind}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -106,8 +134,8 @@ async function poll<T>(read: () => Promise<T>, until: (value: T) => boolean, tim
   }
 }
 
-/** A synthetic id (born 28 November, month + 80) with a random year and individual number: nobody the EHR knows. */
-function unregisteredSyntheticId(): string {
+/** A synthetic id (born 28 November, month + 80) with a random year and individual number: nobody the EHR knows (until registered). */
+function freshSyntheticId(): string {
   const [year = 0, high = 0, low = 0] = randomBytes(3);
   for (let individual = ((high << 8) | low) % 500; ; individual = (individual + 1) % 500) {
     const nine = `2891${String(year % 100).padStart(2, '0')}${String(individual).padStart(3, '0')}`;
@@ -137,6 +165,14 @@ describe('metrics after delivering to the EHR', () => {
     named('fitness-tests', 'one-rep-max'),
   ];
   let service: RunningService;
+  // A stay reduced to what a handover needs (its prescription in the EHR), for a patient of its own.
+  const discharged = (() => {
+    const nationalId = freshSyntheticId();
+    const cohort = JSON.parse(
+      JSON.stringify(handoverCohort('typical', source)).replaceAll(TYPICAL_NATIONAL_ID, nationalId),
+    ) as ReturnType<typeof handoverCohort>;
+    return { ...cohort, nationalId };
+  })();
 
   beforeAll(async () => {
     await loadProfiles(ehr);
@@ -151,10 +187,18 @@ describe('metrics after delivering to the EHR', () => {
         [input.performer?.hprNumber].filter((value): value is string => value !== undefined),
       );
     }
+    await registerPeople(ehr, discharged.nationalId, Object.values(COHORT_HPR));
+    const dataDir = mkdtempSync(join(tmpdir(), 'hit-bridge-metrics-'));
+    const directory = join(dataDir, 'recipients.yaml');
+    writeFileSync(directory, recipientDirectoryYaml());
     const loaded = loadConfig({
       PORT: '0',
       HOST: '127.0.0.1',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-metrics-')),
+      DATA_DIR: dataDir,
+      RECIPIENT_DIRECTORY_PATH: directory,
+      HOSPITAL_CONTACT_ORGANISATION: HOSPITAL_CONTACT.organisation,
+      HOSPITAL_CONTACT_NAME: HOSPITAL_CONTACT.name,
+      HOSPITAL_CONTACT_PHONE: HOSPITAL_CONTACT.phone ?? '',
       EHR_BASE_URL: ehr,
       EHR_RETRY_INITIAL_MS: '200',
       LOG_LEVEL: 'silent',
@@ -176,7 +220,7 @@ describe('metrics after delivering to the EHR', () => {
     const refused = {
       ...withSource(named('hit-sessions', 'strength'), source),
       sessionId: 'S-METRICS-UNKNOWN-PATIENT',
-      patient: { nationalId: unregisteredSyntheticId() },
+      patient: { nationalId: freshSyntheticId() },
     };
     ids.push(await post(service.url, 'hit-sessions', refused));
 
@@ -221,5 +265,52 @@ describe('metrics after delivering to the EHR', () => {
     const ehrCounts = valuesOf(samples, `${METRIC_NAMES.ehrRequestDuration}_count`, 'outcome');
     expect(ehrCounts.success).toBeGreaterThanOrEqual(5);
     expect(ehrCounts.permanent).toBeGreaterThanOrEqual(1);
+  });
+  it('shows a discharge awaiting acknowledgement until it is answered, and the handover lag back at 0 once handled', async () => {
+    const before = await scrape(service.url);
+    // Fed from the start where the handover role runs: numbers, not gaps.
+    expect(valueOf(before, METRIC_NAMES.handoversAwaitingAck)).toBe(0);
+    expect(valueOf(before, METRIC_NAMES.handoverConsumerLag)).toBe(0);
+
+    const prescription = await post(service.url, 'prescriptions', discharged.prescription);
+    const delivered = await poll(
+      async () =>
+        ((await (await fetch(`${service.url}/v1/submissions/${prescription}`)).json()) as { status: string }).status,
+      (status) => status !== 'accepted',
+    );
+    expect(delivered).toBe('delivered');
+
+    const handoverId = await post(service.url, 'discharges', discharged.discharge);
+    const sent = await poll(
+      () => scrape(service.url),
+      (seen) => valueOf(seen, METRIC_NAMES.handoversAwaitingAck) === 1,
+    );
+    expect(valueOf(sent, METRIC_NAMES.handoversAwaitingAck)).toBe(1);
+    const status = (await (await fetch(`${service.url}/v1/submissions/${handoverId}`)).json()) as {
+      handover?: { task?: string; acknowledgement?: unknown };
+    };
+    expect(status.handover?.task).toMatch(/^Task\/.+/);
+    expect(status.handover?.acknowledgement).toBeUndefined();
+
+    // Its packets are sent, so the worker handled the discharge event; the commit follows the handler.
+    const caughtUp = await poll(
+      () => scrape(service.url),
+      (seen) => valueOf(seen, METRIC_NAMES.handoverConsumerLag) === 0,
+      30_000,
+    );
+    expect(valueOf(caughtUp, METRIC_NAMES.handoverConsumerLag)).toBe(0);
+
+    await post(service.url, 'handover-acknowledgements', { handoverId, status: 'accepted', by: 'Frisklivssentralen' });
+    const answered = await poll(
+      () => scrape(service.url),
+      (seen) => valueOf(seen, METRIC_NAMES.handoversAwaitingAck) === 0,
+      30_000,
+    );
+    expect(valueOf(answered, METRIC_NAMES.handoversAwaitingAck)).toBe(0);
+    expect(valueOf(answered, METRIC_NAMES.handoverConsumerLag)).toBe(0);
+    expect(valuesOf(answered, METRIC_NAMES.submissionsAccepted, 'kind')).toMatchObject({
+      prescriptions: 1,
+      discharges: 1,
+    });
   });
 });

@@ -28,9 +28,10 @@ import {
   COHORT_HPR,
   FRISKLIVSSENTRAL,
   handoverCohort,
-  HOSPITAL_CONTACT,
-  TYPICAL_NATIONAL_ID,
   type HandoverCohort,
+  HOSPITAL_CONTACT,
+  recipientDirectoryYaml,
+  TYPICAL_NATIONAL_ID,
 } from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
@@ -151,20 +152,7 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
     await loadProfiles(ehr);
     await registerPeople(ehr, nationalId, Object.values(COHORT_HPR));
     const directory = join(mkdtempSync(join(tmpdir(), 'hit-bridge-privacy-')), 'recipients.yaml');
-    writeFileSync(
-      directory,
-      [
-        'municipalities:',
-        `  '${FRISKLIVSSENTRAL.municipality}':`,
-        `    name: ${FRISKLIVSSENTRAL.name}`,
-        `    herId: '${FRISKLIVSSENTRAL.herId}'`,
-        `    organisationNumber: '${FRISKLIVSSENTRAL.organisationNumber}'`,
-        `    phone: '${FRISKLIVSSENTRAL.phone}'`,
-        `    email: ${FRISKLIVSSENTRAL.email}`,
-        `    fhirEndpoint: ${ehr}`,
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(directory, recipientDirectoryYaml({ fhirEndpoint: ehr }));
     // Every hit-bridge topic from its start: a leak is found whoever's record it is in.
     subscription = await bus.subscribe({
       groupId: `privacy-test-${randomBytes(4).toString('hex')}`,

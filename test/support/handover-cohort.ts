@@ -57,6 +57,24 @@ export const FRISKLIVSSENTRAL: FrisklivssentralEntry = {
   email: 'frisklivssentralen@example.no',
 };
 
+/**
+ * A recipient directory (YAML, as RECIPIENT_DIRECTORY_PATH reads it) with the cohort's
+ * Frisklivssentral alone; with `fhirEndpoint`, the document is also POSTed there.
+ */
+export function recipientDirectoryYaml(options: { readonly fhirEndpoint?: string } = {}): string {
+  return [
+    'municipalities:',
+    `  '${FRISKLIVSSENTRAL.municipality}':`,
+    `    name: ${FRISKLIVSSENTRAL.name}`,
+    `    herId: '${FRISKLIVSSENTRAL.herId}'`,
+    `    organisationNumber: '${FRISKLIVSSENTRAL.organisationNumber}'`,
+    `    phone: '${FRISKLIVSSENTRAL.phone}'`,
+    `    email: ${FRISKLIVSSENTRAL.email}`,
+    ...(options.fhirEndpoint === undefined ? [] : [`    fhirEndpoint: ${options.fhirEndpoint}`]),
+    '',
+  ].join('\n');
+}
+
 export const HOSPITAL_CONTACT: HandoverFacts['hospitalContact'] = {
   name: 'Ingrid Treningsfysiolog',
   organisation: 'St. Olavs hospital, Klinikk for rus og avhengighet',

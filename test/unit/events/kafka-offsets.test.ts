@@ -1,7 +1,7 @@
 // kafkajs answers a publish with one base offset per topic-partition; the offset of every record
 // is worked out from it. Several records on one partition are the case that matters.
 import type { RecordMetadata } from 'kafkajs';
-import { recordOffsets } from '../../../src/events/kafka-event-bus.ts';
+import { consumerLagOf, recordOffsets } from '../../../src/events/kafka-event-bus.ts';
 
 const answer = (topicName: string, partition: number, baseOffset: string): RecordMetadata => ({
   topicName,
@@ -56,5 +56,37 @@ describe('recordOffsets', () => {
     expect(() => recordOffsets([{ topic: 't', partition: 3 }], [answer('t', 0, '1')])).toThrow(
       /without an offset for t partition 3/,
     );
+  });
+});
+
+describe('consumerLagOf', () => {
+  const watermarks = [
+    { partition: 0, low: '0', high: '10' },
+    { partition: 1, low: '4', high: '9' },
+    { partition: 2, low: '0', high: '0' },
+  ];
+
+  it('sums high watermark minus committed offset over the partitions', () => {
+    expect(
+      consumerLagOf(watermarks, [
+        { partition: 0, offset: '7' },
+        { partition: 1, offset: '9' },
+        { partition: 2, offset: '0' },
+      ]),
+    ).toBe(3);
+  });
+
+  it('counts a partition the group never committed ("-1", or not answered) from its low watermark', () => {
+    expect(consumerLagOf(watermarks, [{ partition: 0, offset: '-1' }])).toBe(10 + 5);
+    expect(consumerLagOf(watermarks, [])).toBe(15);
+  });
+
+  it('counts from the low watermark when retention deleted what the committed offset pointed at', () => {
+    expect(consumerLagOf([{ partition: 0, low: '100', high: '120' }], [{ partition: 0, offset: '30' }])).toBe(20);
+  });
+
+  it('is 0 for a group at the end, and never negative', () => {
+    expect(consumerLagOf([{ partition: 0, low: '0', high: '5' }], [{ partition: 0, offset: '5' }])).toBe(0);
+    expect(consumerLagOf([{ partition: 0, low: '0', high: '5' }], [{ partition: 0, offset: '6' }])).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 // What the contract suite (test/contract/event-bus.contract.ts) cannot say for every adapter:
 // the log bus's start position for a group that does not start from the beginning, the search
-// for the end of a topic, one subscription per group, and a poison record that is never skipped.
+// for the end of a topic, one subscription per group, a poison record that is never skipped, and
+// the lag of a log whose first records are gone.
 import { pino } from 'pino';
 import type { ConsumedEvent } from '../../../src/events/event-bus.ts';
 import { createLogEventBus, endOffset } from '../../../src/events/log-event-bus.ts';
@@ -142,6 +143,29 @@ describe('log event bus', () => {
       ['handler failed; the same record is retried', 0, 3],
     ]);
     expect(await log.committedOffset('g', 't')).toBe(0);
+  });
+
+  it("counts a group's lag from the first record while it never committed, and from its commit after", async () => {
+    const log = memoryLog();
+    const bus = createLogEventBus({ log, logger: silent });
+    expect(await bus.consumerLag('g', 't')).toBe(0);
+    // A log whose first records are gone: the lag counts what is there, from offset 5.
+    for (const offset of [5, 6, 7, 8]) log.put('t', offset);
+    expect(await bus.consumerLag('g', 't')).toBe(4);
+    await log.commitOffset('g', 't', 7);
+    expect(await bus.consumerLag('g', 't')).toBe(2);
+    expect(await bus.consumerLag('other', 't')).toBe(4);
+    await log.commitOffset('g', 't', 9);
+    expect(await bus.consumerLag('g', 't')).toBe(0);
+  });
+
+  it('rejects a lag read when the log cannot be read, rather than answering 0', async () => {
+    const log = memoryLog();
+    const bus = createLogEventBus({
+      log: { ...log, committedOffset: () => Promise.reject(new Error('database is locked')) },
+      logger: silent,
+    });
+    await expect(bus.consumerLag('g', 't')).rejects.toThrow('database is locked');
   });
 
   it('answers publish with partition 0 and the log offsets', async () => {

@@ -16,24 +16,11 @@ import { createInputValidator } from '../../../src/intake/validation.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
-import { FRISKLIVSSENTRAL, handoverCohort, HOSPITAL_CONTACT } from '../../support/handover-cohort.ts';
+import { handoverCohort, HOSPITAL_CONTACT, recipientDirectoryYaml } from '../../support/handover-cohort.ts';
 
 const GIVEN_NAME = 'Testperson Kari';
 const PHONE = '+47 400 00 017';
 const EMAIL = 'kari.test@example.no';
-
-function directoryText(): string {
-  return [
-    'municipalities:',
-    `  '${FRISKLIVSSENTRAL.municipality}':`,
-    `    name: ${FRISKLIVSSENTRAL.name}`,
-    `    herId: '${FRISKLIVSSENTRAL.herId}'`,
-    `    organisationNumber: '${FRISKLIVSSENTRAL.organisationNumber}'`,
-    `    phone: '${FRISKLIVSSENTRAL.phone}'`,
-    `    email: ${FRISKLIVSSENTRAL.email}`,
-    '',
-  ].join('\n');
-}
 
 /** An EHR that is unavailable and says whom it was asked about. */
 function echoingEhr(): Ehr {
@@ -86,7 +73,7 @@ describe('handover worker logging', () => {
       },
       { queue: 'handover', payload: {}, runAt: now },
     );
-    const directory = parseRecipientDirectory(directoryText(), 'directory.yaml');
+    const directory = parseRecipientDirectory(recipientDirectoryYaml(), 'directory.yaml');
     if (!directory.ok) throw new Error(directory.errors.join('; '));
     const bus = createLogEventBus({ log: store.log, logger, pollIntervalMs: 50 });
     const worker = await startHandoverWorker({

@@ -5,6 +5,14 @@ function samples(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 }
 
+/** The value of an unlabelled series, parsed as Prometheus does (prom-client writes NaN as "Nan"; Go's ParseFloat ignores case). */
+function valueOf(text: string, name: string): number | undefined {
+  const [line, ...more] = samples(text, name);
+  if (line === undefined || more.length > 0) return undefined;
+  const value = line.slice(name.length + 1);
+  return /^nan$/i.test(value) ? Number.NaN : Number(value);
+}
+
 describe('metrics', () => {
   it('declares every series under the names dashboards use, and nothing else of its own', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
@@ -103,6 +111,33 @@ describe('metrics', () => {
     expect(samples(body, METRIC_NAMES.handoversAwaitingAck)).toEqual([
       'hitbridge_handovers_awaiting_acknowledgement 2',
     ]);
+  });
+
+  it('shows NaN, not 0, for a gauge whose source failed, and reads it again on the next scrape', async () => {
+    let clock = 0;
+    let lag: () => Promise<number> = () => Promise.reject(new Error('broker unreachable'));
+    const metrics = createMetrics({ defaultMetrics: false, minCollectIntervalMs: 1_000, now: () => clock });
+    metrics.readHandoverConsumerLagFrom(() => lag());
+    expect(valueOf((await metrics.scrape()).body, METRIC_NAMES.handoverConsumerLag)).toBeNaN();
+    lag = () => Promise.resolve(3);
+    // A failed read is not kept for the interval: the very next scrape asks again.
+    expect(valueOf((await metrics.scrape()).body, METRIC_NAMES.handoverConsumerLag)).toBe(3);
+    clock = 1_000;
+    lag = () => Promise.reject(new Error('broker unreachable'));
+    expect(valueOf((await metrics.scrape()).body, METRIC_NAMES.handoverConsumerLag)).toBeNaN();
+  });
+
+  it('shows NaN for a source that does not answer in time, and the other series with it', async () => {
+    const metrics = createMetrics({ defaultMetrics: false, readTimeoutMs: 50 });
+    metrics.readHandoverConsumerLagFrom(() => new Promise<number>(() => undefined));
+    metrics.readHandoversAwaitingAckFrom(() => Promise.resolve(1));
+    metrics.submissionAccepted('discharges');
+    const { body } = await metrics.scrape();
+    expect(valueOf(body, METRIC_NAMES.handoverConsumerLag)).toBeNaN();
+    expect(valueOf(body, METRIC_NAMES.handoversAwaitingAck)).toBe(1);
+    expect(samples(body, METRIC_NAMES.submissionsAccepted)).toContain(
+      'hitbridge_submissions_accepted_total{kind="discharges"} 1',
+    );
   });
 
   it('times event publishes by outcome', async () => {

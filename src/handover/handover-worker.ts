@@ -24,6 +24,7 @@ import { redactNationalIds } from '../platform/redaction.ts';
 import type { ConsumedEvent, EventBus, Subscription } from '../events/event-bus.ts';
 import type { EventValidator } from '../events/event-validator.ts';
 import type { InputValidator } from '../intake/validation.ts';
+import { inParallel } from '../platform/in-parallel.ts';
 import { addPersonalValues, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { Problem } from '../platform/problem.ts';
@@ -86,9 +87,9 @@ export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHa
       batchSize: 4,
       idleMs: deps.idleMs ?? 500,
       reapEveryMs: 10_000,
-      handle: async (jobs) => {
-        for (const job of jobs) await withLogContext({}, () => runHandover(deps, job, log));
-      },
+      // One at a time, but every job of the batch is attempted even when one throws: the others
+      // would otherwise stay leased, untouched, until their lease expired (leaseMs, 2 minutes).
+      handle: (jobs) => inParallel(jobs, 1, (job) => withLogContext({}, () => runHandover(deps, job, log))),
     }),
     startWorkerLoop({
       name: 'handover-task',
@@ -101,9 +102,7 @@ export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHa
       batchSize: 8,
       idleMs: deps.idleMs ?? 500,
       reapEveryMs: 10_000,
-      handle: async (jobs) => {
-        for (const job of jobs) await withLogContext({}, () => updateTask(deps, job, log));
-      },
+      handle: (jobs) => inParallel(jobs, 1, (job) => withLogContext({}, () => updateTask(deps, job, log))),
     }),
   ];
   const overdue = startOverdueLoop(deps, log);

@@ -1,0 +1,516 @@
+// The handover role in-process (src/handover/handover-worker.ts) on a real SQLite store in memory,
+// its event log as the bus, the event relay, and an EHR in memory (test/support/fake-ehr.ts): a
+// discharge is accepted as the API accepts it, and what a user notices is checked — the packets
+// on the bus, the referral Task in the EHR, the status timeline, the counts on /metrics.
+import { randomUUID } from 'node:crypto';
+import type { Task } from 'fhir/r4.js';
+import type { DischargeInput } from '../../../mappings/inputs.ts';
+import { EVENT_TYPES, TOPICS } from '../../../src/events/cloud-events.ts';
+import type { EventBus, OutgoingEvent } from '../../../src/events/event-bus.ts';
+import { loadEventSchemas } from '../../../src/events/event-schemas.ts';
+import { createEventValidator } from '../../../src/events/event-validator.ts';
+import { startEventRelayWorker } from '../../../src/events/event-relay-worker.ts';
+import { createLogEventBus } from '../../../src/events/log-event-bus.ts';
+import { createPatientKeyer } from '../../../src/events/patient-key.ts';
+import { buildDischargeRequestedEvent, handoverOutgoing } from '../../../src/handover/handover-events.ts';
+import { startHandoverWorker, type RunningHandover } from '../../../src/handover/handover-worker.ts';
+import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
+import { referralIdentifiers } from '../../../src/handover/referral.ts';
+import { loadContracts } from '../../../src/intake/contracts.ts';
+import { createInputValidator } from '../../../src/intake/validation.ts';
+import { createLogger } from '../../../src/platform/logger.ts';
+import { createMetrics, METRIC_NAMES } from '../../../src/platform/metrics.ts';
+import type { RetryPolicy } from '../../../src/platform/retry.ts';
+import type { RunningWorker } from '../../../src/platform/worker-loop.ts';
+import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
+import type { Store, StoredLogRecord } from '../../../src/store/store.ts';
+import { cohortInEhr, createFakeEhr, REFUSED, TRANSIENT, type FakeEhr } from '../../support/fake-ehr.ts';
+import {
+  handoverCohort,
+  HOSPITAL_CONTACT,
+  recipientDirectoryYaml,
+  type CohortVariant,
+} from '../../support/handover-cohort.ts';
+
+const silent = createLogger({ level: 'silent', pretty: false });
+const eventValidator = createEventValidator(loadEventSchemas());
+const inputValidator = createInputValidator(loadContracts().schemas);
+const patientKey = createPatientKeyer('unit-test-secret-unit-test-secret');
+const STATUS_TOPIC = 'unit.handover.status';
+const FLS_ENDPOINT = 'https://frisklivssentral.example.no/fhir';
+/** Waits of milliseconds, so retries happen within the test; a day's horizon, so none gives up unless told. */
+const QUICK: RetryPolicy = {
+  initialDelayMs: 20,
+  maxDelayMs: 40,
+  multiplier: 2,
+  horizonMs: 86_400_000,
+  maxRetryAfterMs: 40,
+};
+
+async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+interface Options {
+  readonly variant?: CohortVariant;
+  /** What the EHR holds at the start: everything, or everything but the prescription. */
+  readonly ehrHolds?: 'all' | 'no-prescription';
+  /** The Frisklivssentral has a FHIR endpoint (an EHR in memory of its own). */
+  readonly endpoint?: boolean;
+  readonly ackTimeoutMs?: number;
+  readonly retryPolicy?: RetryPolicy;
+  /** Wraps the bus the relay publishes through. */
+  readonly relayBus?: (bus: EventBus) => EventBus;
+  /** Discharges (ids) stored with their handover job before the workers start: one batch for the first claim. */
+  readonly preloaded?: readonly string[];
+}
+
+interface Harness {
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly ehr: FakeEhr;
+  readonly endpoint: FakeEhr;
+  readonly discharge: DischargeInput;
+  readonly prescription: ReturnType<typeof cohortInEhr>['prescription'];
+  readonly metrics: ReturnType<typeof createMetrics>;
+  /** Accepts the discharge as POST /v1/discharges does; its id. */
+  accept(): Promise<string>;
+  /** The records of a topic about this handover. */
+  records(topic: string, handoverId: string): Promise<StoredLogRecord[]>;
+  timelineKinds(id: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+const running: Harness[] = [];
+afterEach(async () => {
+  for (const harness of running.splice(0)) await harness.stop();
+});
+
+async function start(options: Options = {}): Promise<Harness> {
+  const cohort = handoverCohort(options.variant ?? 'typical', `clinic-${randomUUID().slice(0, 8)}`);
+  const held = cohortInEhr(cohort);
+  const ehr = createFakeEhr([
+    held.patient,
+    ...(options.ehrHolds === 'no-prescription' ? [] : held.prescription),
+    ...held.stay,
+  ]);
+  const endpoint = createFakeEhr();
+  const store = createSqliteStore({ file: ':memory:' });
+  await store.migrate();
+  const bus = createLogEventBus({ log: store.log, logger: silent, pollIntervalMs: 10, retryDelayMs: () => 10 });
+  const parsed = parseRecipientDirectory(
+    recipientDirectoryYaml(options.endpoint === true ? { fhirEndpoint: FLS_ENDPOINT } : {}),
+    'directory.yaml',
+  );
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  const metrics = createMetrics({ defaultMetrics: false, minCollectIntervalMs: 0 });
+  const clock = (): Date => new Date();
+  for (const dischargeId of options.preloaded ?? []) {
+    const now = clock();
+    const id = randomUUID();
+    await store.accept(
+      {
+        id,
+        kind: 'discharges',
+        source: cohort.discharge.source,
+        inputId: dischargeId,
+        bodyHash: dischargeId,
+        body: { ...cohort.discharge, dischargeId },
+        patientKey: patientKey(cohort.discharge.patient.nationalId),
+        acceptedAt: now,
+      },
+      { queue: 'handover', payload: {}, runAt: now },
+    );
+    // Its state row, as the discharge consumer would have begun it (the job is already there).
+    await store.beginHandover(id, {}, now);
+  }
+  const workers: (RunningWorker | RunningHandover)[] = [
+    startEventRelayWorker({
+      store,
+      bus: options.relayBus?.(bus) ?? bus,
+      retryPolicy: QUICK,
+      clock,
+      logger: silent,
+      metrics,
+      owner: 'unit-relay',
+      idleMs: 10,
+    }),
+    await startHandoverWorker({
+      store,
+      bus,
+      ehr,
+      endpoint: (baseUrl) => {
+        if (baseUrl !== FLS_ENDPOINT) throw new Error(`no endpoint ${baseUrl}`);
+        return endpoint;
+      },
+      directory: parsed.directory,
+      hospitalContact: HOSPITAL_CONTACT,
+      eventValidator,
+      inputValidator,
+      retryPolicy: options.retryPolicy ?? QUICK,
+      metrics,
+      consumerGroup: 'unit-handover',
+      statusTopic: STATUS_TOPIC,
+      ackTimeoutMs: options.ackTimeoutMs ?? 3_600_000,
+      overdueCheckMs: 20,
+      clock,
+      logger: silent,
+      owner: 'unit',
+      idleMs: 10,
+    }),
+  ];
+  const harness: Harness = {
+    store,
+    bus,
+    ehr,
+    endpoint,
+    discharge: cohort.discharge,
+    prescription: held.prescription,
+    metrics,
+    async accept() {
+      const id = randomUUID();
+      const now = clock();
+      const key = patientKey(cohort.discharge.patient.nationalId);
+      const event = buildDischargeRequestedEvent(
+        {
+          submissionId: id,
+          source: cohort.discharge.source,
+          dischargeId: cohort.discharge.dischargeId,
+          patientKey: key,
+        },
+        cohort.discharge,
+        now,
+      );
+      const outcome = await store.accept(
+        {
+          id,
+          kind: 'discharges',
+          source: cohort.discharge.source,
+          inputId: cohort.discharge.dischargeId,
+          bodyHash: 'unit',
+          body: cohort.discharge,
+          patientKey: key,
+          acceptedAt: now,
+        },
+        { queue: 'event-publish', payload: handoverOutgoing(event, key), runAt: now },
+      );
+      if (outcome.outcome !== 'created') throw new Error(`discharge not created: ${outcome.outcome}`);
+      return id;
+    },
+    async records(topic, handoverId) {
+      return (await store.log.read(topic, 0, 1000)).filter((record) => {
+        const data = (JSON.parse(record.value) as { data?: { handoverId?: string } }).data;
+        return data?.handoverId === handoverId;
+      });
+    },
+    async timelineKinds(id) {
+      return (await store.timeline(id)).map((entry) => entry.kind);
+    },
+    async stop() {
+      for (const worker of workers) await worker.stop();
+      await bus.close();
+      await store.close();
+    },
+  };
+  running.push(harness);
+  return harness;
+}
+
+const recipientOf = (record: StoredLogRecord): string =>
+  (JSON.parse(record.value) as { data: { recipient: string } }).data.recipient;
+const cloudEventIdOf = (record: StoredLogRecord): string => (JSON.parse(record.value) as { id: string }).id;
+
+async function sentPackets(harness: Harness, id: string, count: number): Promise<StoredLogRecord[]> {
+  await until(`${String(count)} packets on ${TOPICS.handoverPackets}`, async () => {
+    return (await harness.records(TOPICS.handoverPackets, id)).length >= count;
+  });
+  return harness.records(TOPICS.handoverPackets, id);
+}
+
+/** Every event the outbox holds is on the bus: nothing more is coming unless something new happens. */
+const relayIdle = (harness: Harness): Promise<void> =>
+  until('the event relay idle', async () => (await harness.store.backlog(new Date()))['event-publish'].count === 0);
+
+/** The handover made (packets queued) and its packets on the bus. */
+async function handedOver(harness: Harness, id: string): Promise<void> {
+  await until('the handover sent', async () => (await harness.store.getHandover(id))?.packetsSentAt !== undefined);
+  await relayIdle(harness);
+}
+
+const tasksOf = (harness: Harness): Task[] =>
+  harness.ehr.withIdentifier(
+    'Task',
+    referralIdentifiers(harness.discharge.source, harness.discharge.dischargeId).task,
+  ) as Task[];
+
+async function metric(harness: Harness, name: string): Promise<string | undefined> {
+  const { body } = await harness.metrics.scrape();
+  return body
+    .split('\n')
+    .find((line) => line.startsWith(`${name} `))
+    ?.slice(name.length + 1);
+}
+
+describe('handover worker', () => {
+  it("sends both packets, creates the referral Task owned by the Frisklivssentral's HER-id, and marks the discharge delivered", async () => {
+    const harness = await start();
+    const id = await harness.accept();
+    const packets = await sentPackets(harness, id, 2);
+    expect(packets.map(recipientOf).sort()).toEqual(['frisklivssentral', 'training-contact']);
+
+    const tasks = tasksOf(harness);
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]).toMatchObject({
+      status: 'requested',
+      owner: { identifier: { system: 'urn:oid:2.16.578.1.12.4.1.2', value: '8012345' } },
+    });
+    await until('the discharge delivered', async () => (await harness.store.getSubmission(id))?.status === 'delivered');
+    expect(await harness.store.getHandover(id)).toMatchObject({ taskReference: `Task/${tasks[0]?.id ?? ''}` });
+    expect(await harness.timelineKinds(id)).toEqual(
+      expect.arrayContaining(['handover-started', 'task-created', 'packet-sent', 'delivered']),
+    );
+    expect(await harness.store.handoversAwaitingAcknowledgement()).toBe(1);
+  });
+
+  it('waits while the EHR has no prescription, sending nothing, and sends once it has arrived', async () => {
+    const harness = await start({ ehrHolds: 'no-prescription' });
+    const id = await harness.accept();
+    await until(
+      'a few attempts',
+      () =>
+        harness.ehr.calls.filter((call) => call.method === 'search' && call.resourceType === 'ServiceRequest').length >=
+        3,
+    );
+    // Waiting: no packet, no Task, no empty document; the status says why.
+    expect(await harness.records(TOPICS.handoverPackets, id)).toEqual([]);
+    expect(harness.ehr.calls.filter((call) => call.method === 'transaction')).toEqual([]);
+    expect((await harness.store.getHandover(id))?.packetsSentAt).toBeUndefined();
+    expect((await harness.store.getSubmission(id))?.status).toBe('accepted');
+    const waiting = (await harness.store.timeline(id)).filter((entry) => entry.kind === 'handover-attempt');
+    expect(waiting[0]?.message).toContain(`the EHR has no prescription ${harness.discharge.prescriptionId}`);
+
+    harness.ehr.hold(harness.prescription);
+    const packets = await sentPackets(harness, id, 2);
+    expect(packets.map(recipientOf).sort()).toEqual(['frisklivssentral', 'training-contact']);
+    expect(tasksOf(harness)).toHaveLength(1);
+  });
+
+  it('gives up, visibly, when the prescription has not arrived within the retry horizon', async () => {
+    const harness = await start({ ehrHolds: 'no-prescription', retryPolicy: { ...QUICK, horizonMs: 200 } });
+    const id = await harness.accept();
+    await until('the discharge failed', async () => (await harness.store.getSubmission(id))?.status === 'failed');
+    const failed = (await harness.store.timeline(id)).find((entry) => entry.kind === 'failed');
+    expect(failed?.message).toMatch(/^Gave up: waiting for the EHR: the EHR has no prescription/);
+    expect(await harness.records(TOPICS.handoverPackets, id)).toEqual([]);
+    expect(await harness.store.handoversAwaitingAcknowledgement()).toBe(0);
+  });
+
+  it('without consent for the training contact sends only the Frisklivssentral packet, and the timeline says why', async () => {
+    const harness = await start({ variant: 'training-contact-declined' });
+    const id = await harness.accept();
+    await handedOver(harness, id);
+    expect((await harness.records(TOPICS.handoverPackets, id)).map(recipientOf)).toEqual(['frisklivssentral']);
+    expect(await harness.store.timeline(id)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          kind: 'packet-omitted',
+          message: 'No packet for the training contact: the patient did not consent.',
+        }),
+      ]),
+    );
+  });
+
+  it('without consent for the Frisklivssentral creates no referral Task and awaits no answer; the training contact still gets the plan', async () => {
+    const harness = await start({ variant: 'frisklivssentral-declined', endpoint: true });
+    const id = await harness.accept();
+    await handedOver(harness, id);
+    expect((await harness.records(TOPICS.handoverPackets, id)).map(recipientOf)).toEqual(['training-contact']);
+    expect(harness.ehr.calls.filter((call) => call.method === 'transaction')).toEqual([]);
+    expect(harness.endpoint.calls).toEqual([]);
+    expect((await harness.store.getHandover(id))?.taskReference).toBeUndefined();
+    expect(await harness.store.handoversAwaitingAcknowledgement()).toBe(0);
+  });
+
+  it("creates the referral Task once when the handover runs again after the Frisklivssentral's endpoint failed", async () => {
+    const harness = await start({ endpoint: true });
+    harness.endpoint.failNext('create', TRANSIENT, 2);
+    const id = await harness.accept();
+    await sentPackets(harness, id, 2);
+    // Three runs: the referral sent each time (a conditional create), the document taken on the third.
+    expect(harness.ehr.calls.filter((call) => call.method === 'transaction')).toHaveLength(3);
+    expect(tasksOf(harness)).toHaveLength(1);
+    expect(harness.endpoint.calls).toHaveLength(3);
+    expect(harness.endpoint.resources.filter((r) => r.resourceType === 'Bundle')).toHaveLength(1);
+    const created = (await harness.store.timeline(id)).filter((entry) => entry.kind === 'task-created');
+    expect(created.map((entry) => entry.message)).toEqual([expect.stringMatching(/ already in the EHR /)]);
+  });
+
+  it("fails the handover with the EHR's words when it refuses a search, and retries while it is only unavailable", async () => {
+    const harness = await start();
+    harness.ehr.failNext('search', TRANSIENT, 3);
+    const waited = await harness.accept();
+    await sentPackets(harness, waited, 2);
+    expect(await harness.timelineKinds(waited)).toContain('handover-attempt');
+
+    const refused = await start();
+    refused.ehr.failNext('search', REFUSED);
+    const id = await refused.accept();
+    await until('the discharge failed', async () => (await refused.store.getSubmission(id))?.status === 'failed');
+    const failed = (await refused.store.timeline(id)).find((entry) => entry.kind === 'failed');
+    expect(failed?.message).toBe(
+      'The handover failed searching the EHR: answered 400 — Unknown search parameter (fake).',
+    );
+    expect(await refused.records(TOPICS.handoverPackets, id)).toEqual([]);
+  });
+
+  it('goes on with the other handovers of a batch when one throws, instead of leaving them leased', async () => {
+    const harness = await start({ preloaded: ['D-first', 'D-second'] });
+    const ids = await Promise.all(
+      ['D-first', 'D-second'].map(async (dischargeId) => {
+        const found = await harness.store.findSubmission(harness.discharge.source, 'discharges', dischargeId);
+        return found?.id ?? '';
+      }),
+    );
+    // Whichever runs first meets an unexpected fault (a bug, a store that is briefly gone); the
+    // default lease is 2 minutes, far beyond this test's wait.
+    const search = harness.ehr.search.bind(harness.ehr);
+    let thrown = false;
+    harness.ehr.search = (...args) => {
+      if (!thrown) {
+        thrown = true;
+        return Promise.reject(new Error('unexpected fault (on purpose)'));
+      }
+      return search(...args);
+    };
+    await until('one of the two handed over', async () => {
+      const states = await Promise.all(ids.map((id) => harness.store.getHandover(id)));
+      return states.some((state) => state?.packetsSentAt !== undefined);
+    });
+    expect(thrown).toBe(true);
+  });
+
+  it('begins a handover once, however often its discharge event is delivered', async () => {
+    const harness = await start();
+    const id = await harness.accept();
+    await sentPackets(harness, id, 2);
+    const [discharge] = await harness.store.log.read(TOPICS.handover, 0, 1);
+    if (discharge === undefined) throw new Error('no discharge event on the log');
+    const again: OutgoingEvent = {
+      topic: TOPICS.handover,
+      key: discharge.key,
+      value: JSON.parse(discharge.value) as Record<string, unknown>,
+    };
+    await harness.bus.publish([again, again]);
+    await until(
+      'the redeliveries handled',
+      async () => (await harness.bus.consumerLag('unit-handover', TOPICS.handover)) === 0,
+    );
+    await relayIdle(harness);
+    expect((await harness.timelineKinds(id)).filter((kind) => kind === 'handover-started')).toHaveLength(1);
+    expect(await harness.records(TOPICS.handoverPackets, id)).toHaveLength(2);
+    expect(harness.ehr.calls.filter((call) => call.method === 'transaction')).toHaveLength(1);
+  });
+
+  it('publishes each packet once when publishing fails first, without running the handover again', async () => {
+    let failures = 0;
+    const harness = await start({
+      relayBus: (bus) => ({
+        ...bus,
+        publish: (events) => {
+          if (failures < 2 && events.some((event) => event.topic === TOPICS.handoverPackets)) {
+            failures += 1;
+            return Promise.reject(new Error('broker unavailable (on purpose)'));
+          }
+          return bus.publish(events);
+        },
+      }),
+    });
+    const id = await harness.accept();
+    const packets = await sentPackets(harness, id, 2);
+    await relayIdle(harness);
+    expect(failures).toBe(2);
+    expect(await harness.records(TOPICS.handoverPackets, id)).toHaveLength(2);
+    expect(new Set(packets.map(cloudEventIdOf)).size).toBe(2);
+    expect(harness.ehr.calls.filter((call) => call.method === 'transaction')).toHaveLength(1);
+    expect(tasksOf(harness)).toHaveLength(1);
+  });
+
+  it('republishes a packet whose acknowledgement was lost under the same CloudEvent id, so its recipient can tell', async () => {
+    let lost = false;
+    const harness = await start({
+      relayBus: (bus) => ({
+        ...bus,
+        publish: async (events) => {
+          const placed = await bus.publish(events);
+          if (!lost && events.some((event) => event.topic === TOPICS.handoverPackets)) {
+            lost = true;
+            throw new Error('request timed out after the broker stored it (on purpose)');
+          }
+          return placed;
+        },
+      }),
+    });
+    const id = await harness.accept();
+    const packets = await sentPackets(harness, id, 4);
+    expect(packets.map(recipientOf).sort()).toEqual([
+      'frisklivssentral',
+      'frisklivssentral',
+      'training-contact',
+      'training-contact',
+    ]);
+    expect(new Set(packets.map(cloudEventIdOf)).size).toBe(2);
+    expect(harness.ehr.calls.filter((call) => call.method === 'transaction')).toHaveLength(1);
+  });
+
+  it("takes the Frisklivssentral's answer from the status topic into the Task, skipping answers it cannot use", async () => {
+    const harness = await start();
+    const id = await harness.accept();
+    await sentPackets(harness, id, 2);
+    await harness.bus.publish([
+      // Breaks the schema (no status): skipped, and the consumer goes on.
+      { topic: STATUS_TOPIC, key: 'k', value: { handoverId: id } },
+      // No such handover: skipped.
+      { topic: STATUS_TOPIC, key: 'k', value: { handoverId: randomUUID(), status: 'accepted' } },
+      {
+        topic: STATUS_TOPIC,
+        key: 'k',
+        value: { handoverId: id, status: 'on-hold', reason: 'Venter på time', by: 'Frisklivssentralen' },
+      },
+    ]);
+    await until('the Task on hold', () => tasksOf(harness)[0]?.status === 'on-hold');
+    expect(tasksOf(harness)).toHaveLength(1);
+    expect(tasksOf(harness)[0]).toMatchObject({ statusReason: { text: 'Venter på time' } });
+    expect((await harness.store.getHandover(id))?.acknowledgement?.status).toBe('on-hold');
+    expect(await harness.store.handoversAwaitingAcknowledgement()).toBe(0);
+    await until(
+      'the status topic consumed',
+      async () => (await harness.bus.consumerLag('unit-handover.status', STATUS_TOPIC)) === 0,
+    );
+  });
+
+  it('raises handover.overdue once for a handover left unanswered past the timeout, counts it, and keeps it awaiting', async () => {
+    const harness = await start({ ackTimeoutMs: 150 });
+    const id = await harness.accept();
+    await sentPackets(harness, id, 2);
+    await until('the overdue event', async () => {
+      const records = await harness.store.log.read(TOPICS.handover, 0, 100);
+      return records.some((record) => record.value.includes(EVENT_TYPES.handoverOverdue));
+    });
+    // Several more checks pass: still one.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const overdue = (await harness.store.log.read(TOPICS.handover, 0, 100)).filter((record) =>
+      record.value.includes(EVENT_TYPES.handoverOverdue),
+    );
+    expect(overdue).toHaveLength(1);
+    expect(eventValidator.validateEvent(JSON.parse(overdue[0]?.value ?? '{}') as Record<string, unknown>)).toEqual({
+      ok: true,
+    });
+    expect(await metric(harness, METRIC_NAMES.handoversOverdue)).toBe('1');
+    expect((await harness.store.getHandover(id))?.overdueAt).toBeDefined();
+    expect(await harness.store.handoversAwaitingAcknowledgement()).toBe(1);
+  });
+});

@@ -3,6 +3,7 @@
  * KAFKA_BROKERS) and the store's event log.
  *
  * The log adapter runs on the real SQLite store (a temporary file per test), the embedded default.
+ * Below the contract, what only Kafka has: a topic that does not exist.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -59,5 +60,25 @@ describeEventBusContract('Kafka', async () => {
       await admin.deleteTopics({ topics: created }).catch(() => undefined);
       await admin.disconnect();
     },
+  });
+});
+
+describe('Kafka event bus beyond the contract', () => {
+  it('rejects a lag read for a topic that does not exist, rather than answering 0 (and creates no topic)', async () => {
+    const kafka = createKafka(peerEnv('KAFKA_BROKERS'), silent);
+    const bus = createKafkaEventBus({ kafka, logger: silent });
+    const topic = `test.event-bus.missing.${randomUUID()}`;
+    try {
+      await expect(bus.consumerLag(`group-${randomUUID()}`, topic)).rejects.toThrow();
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        expect(await admin.listTopics()).not.toContain(topic);
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await bus.close();
+    }
   });
 });

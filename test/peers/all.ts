@@ -36,7 +36,7 @@ export interface StartPeersOptions {
  * the data of peers a person left running. A run whose directory is held by a live process is
  * refused rather than allowed to trample it.
  */
-export function claimRunDir(rootDir: string, run: 'test' | 'up'): string {
+export function claimRunDir(rootDir: string, run: 'test' | 'up' | 'demo'): string {
   const runDir = join(rootDir, '.peers', run);
   mkdirSync(runDir, { recursive: true });
   const lock = join(runDir, 'owner.pid');

@@ -88,7 +88,8 @@ function addDays(isoDate: string, days: number): string {
   return new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 }
 
-interface Shape {
+/** The shape of one stay: who, when, how much training, which days, what was missed, the tests. */
+export interface StayShape {
   readonly nationalId: string;
   readonly start: string;
   readonly weeks: number;
@@ -107,7 +108,7 @@ interface Shape {
 }
 
 /** The St. Olavs study dose: 4x4 three times a week and strength twice, 8 weeks, VO2max 42.3 → 48.7. */
-const TYPICAL: Shape = {
+const TYPICAL: StayShape = {
   nationalId: TYPICAL_NATIONAL_ID,
   start: '2026-01-05',
   weeks: 8,
@@ -122,7 +123,7 @@ const TYPICAL: Shape = {
   ],
 };
 
-const SHAPES: Record<CohortVariant, Shape> = {
+const SHAPES: Record<CohortVariant, StayShape> = {
   typical: TYPICAL,
   'no-contact-details': {
     nationalId: SECOND_NATIONAL_ID,
@@ -182,10 +183,65 @@ const SHAPES: Record<CohortVariant, Shape> = {
 
 const EXERCISES = ['beinpress', 'knebøy'] as const;
 
+/** Everything about one stay besides its shape: the ids, who the patient names, what was agreed. */
+export interface Stay {
+  readonly shape: StayShape;
+  /** The sending system: keeps identifiers apart on shared peers. */
+  readonly source: string;
+  /** Names the stay's inputs: RX-<label>, S-RX-<label>-NN, FT-<label>-N, D-<label>. */
+  readonly label: string;
+  readonly givenName: string;
+  /** The patient's phone and e-mail, when the discharge gives them. */
+  readonly contact?: { readonly phone: string; readonly email: string };
+  readonly municipality: string;
+  /** The named training contact: with phone and e-mail, name only, or none. */
+  readonly trainingContact: { readonly name: string; readonly phone?: string; readonly email?: string } | undefined;
+  readonly consent: { readonly frisklivssentral: boolean; readonly trainingContact: boolean };
+  readonly summary: string;
+}
+
+export interface StayInputs {
+  readonly prescription: PrescriptionInput;
+  readonly sessions: readonly HitSessionInput[];
+  readonly fitnessTests: readonly FitnessTestInput[];
+  readonly discharge: DischargeInput;
+  /** When the packets are made: half an hour after the discharge. */
+  readonly generatedAt: string;
+}
+
+const TYPICAL_SUMMARY =
+  'Innlagt for rusbehandling. Har trent 4x4 på tredemølle tre ganger i uka med god gjennomføring og ' +
+  'tydelig framgang i kondisjon.\n\nØnsker å fortsette å trene sammen med treningskontakten sin.';
+
 /** Every input of one synthetic stay; `source` keeps identifiers apart on shared peers. */
 export function handoverCohort(variant: CohortVariant = 'typical', source = 'handover-test'): HandoverCohort {
   const shape = SHAPES[variant];
-  const prescriptionId = `RX-${variant}`;
+  const inputs = stayInputs({
+    shape,
+    source,
+    label: variant,
+    givenName: shape.nationalId === TYPICAL_NATIONAL_ID ? 'Ola' : 'Kari',
+    ...(variant === 'no-contact-details' ? {} : { contact: { phone: '+47 400 00 001', email: 'pasient@example.no' } }),
+    municipality: FRISKLIVSSENTRAL.municipality,
+    trainingContact:
+      variant === 'no-training-contact'
+        ? undefined
+        : variant === 'no-contact-details'
+          ? { name: 'Per Turvenn' }
+          : { name: 'Per Turvenn', phone: '+47 400 00 002', email: 'treningskontakt@example.no' },
+    consent: {
+      frisklivssentral: variant !== 'frisklivssentral-declined',
+      trainingContact: variant !== 'training-contact-declined',
+    },
+    summary: TYPICAL_SUMMARY,
+  });
+  return { variant, ...inputs, frisklivssentral: FRISKLIVSSENTRAL, hospitalContact: HOSPITAL_CONTACT };
+}
+
+/** The clinic inputs of one stay, in the order a clinic sends them: prescription, sessions and tests, discharge. */
+export function stayInputs(stay: Stay): StayInputs {
+  const { shape, source, label } = stay;
+  const prescriptionId = `RX-${label}`;
   const patient = { nationalId: shape.nationalId };
   const prescription: PrescriptionInput = {
     prescriptionId,
@@ -238,7 +294,7 @@ export function handoverCohort(variant: CohortVariant = 'typical', source = 'han
   }
 
   const fitnessTests = shape.tests.map((test, i): FitnessTestInput => ({
-    testId: `FT-${variant}-${i + 1}`,
+    testId: `FT-${label}-${i + 1}`,
     source,
     patient,
     performer: { hprNumber: COHORT_HPR.tester },
@@ -252,56 +308,29 @@ export function handoverCohort(variant: CohortVariant = 'typical', source = 'han
 
   const lastDay = addDays(shape.start, shape.weeks * 7);
   const discharge: DischargeInput = {
-    dischargeId: `D-${variant}`,
+    dischargeId: `D-${label}`,
     source,
-    patient: {
-      ...patient,
-      givenName: shape.nationalId === TYPICAL_NATIONAL_ID ? 'Ola' : 'Kari',
-      ...(variant === 'no-contact-details' ? {} : { phone: '+47 400 00 001', email: 'pasient@example.no' }),
-    },
+    patient: { ...patient, givenName: stay.givenName, ...(stay.contact ?? {}) },
     dischargedAt: `${lastDay}T12:00:00+01:00`,
     prescriptionId,
-    municipality: FRISKLIVSSENTRAL.municipality,
-    recipients: {
-      ...(variant === 'no-training-contact'
-        ? {}
-        : {
-            trainingContact:
-              variant === 'no-contact-details'
-                ? { name: 'Per Turvenn' }
-                : { name: 'Per Turvenn', phone: '+47 400 00 002', email: 'treningskontakt@example.no' },
-          }),
-    },
-    consent: {
-      frisklivssentral: variant !== 'frisklivssentral-declined',
-      trainingContact: variant !== 'training-contact-declined',
-    },
-    summary:
-      'Innlagt for rusbehandling. Har trent 4x4 på tredemølle tre ganger i uka med god gjennomføring og ' +
-      'tydelig framgang i kondisjon.\n\nØnsker å fortsette å trene sammen med treningskontakten sin.',
+    municipality: stay.municipality,
+    recipients: stay.trainingContact === undefined ? {} : { trainingContact: stay.trainingContact },
+    consent: { ...stay.consent },
+    summary: stay.summary,
   };
 
-  return {
-    variant,
-    prescription,
-    sessions,
-    fitnessTests,
-    discharge,
-    frisklivssentral: FRISKLIVSSENTRAL,
-    hospitalContact: HOSPITAL_CONTACT,
-    generatedAt: `${lastDay}T12:30:00+01:00`,
-  };
+  return { prescription, sessions, fitnessTests, discharge, generatedAt: `${lastDay}T12:30:00+01:00` };
 }
 
 /** Strength on the first and last training day of the week (Monday and Friday in the typical stay). */
-function strengthDay(shape: Shape, slot: number): boolean {
+function strengthDay(shape: StayShape, slot: number): boolean {
   if (shape.strength === undefined) return false;
   if (shape.interval === undefined) return true;
   return slot === 0 || slot === shape.days.length - 1;
 }
 
 function sessionInput(args: {
-  shape: Shape;
+  shape: StayShape;
   source: string;
   prescriptionId: string;
   date: string;

@@ -82,6 +82,11 @@ export async function prepareEhr(ehr: string): Promise<void> {
   }
 }
 
+/** Anything posted to /v1/<kind>: a work item, or a discharge. */
+export type Postable = Pick<WorkItem, 'index' | 'input' | 'idempotencyKey'> & {
+  readonly kind: InputKindName | 'discharges';
+};
+
 export interface PostOutcome {
   readonly id: string;
   readonly status: number;
@@ -95,7 +100,7 @@ export interface PostOutcome {
  */
 export async function postUntilAccepted(
   baseUrl: () => string,
-  item: WorkItem,
+  item: Postable,
   deadlineMs = 180_000,
 ): Promise<PostOutcome> {
   const deadline = Date.now() + deadlineMs;

@@ -44,7 +44,10 @@ export function expectedEhrCounts(patients: readonly DemoPatient[]): Map<string,
     }
     // The handover's referral to the Frisklivssentral: a continuation ServiceRequest and its Task.
     if (inputs.discharge.consent.frisklivssentral) {
-      add({ resourceType: 'ServiceRequest', identifier: [{ value: `referral/${inputs.discharge.dischargeId}` }] } as never);
+      add({
+        resourceType: 'ServiceRequest',
+        identifier: [{ value: `referral/${inputs.discharge.dischargeId}` }],
+      } as never);
       add({ resourceType: 'Task', identifier: [{ value: `referral-task/${inputs.discharge.dischargeId}` }] } as never);
     }
   }
@@ -52,6 +55,22 @@ export function expectedEhrCounts(patients: readonly DemoPatient[]): Map<string,
     [...identifiers.entries()]
       .map(([type, values]): [string, number] => [type, values.size])
       .sort(([a], [b]) => a.localeCompare(b)),
+  );
+}
+
+/** Prescriptions, sessions and fitness tests: each is one submission and one event on the records topic. */
+export function expectedRecordCount(patients: readonly DemoPatient[]): number {
+  return patients.reduce((n, { inputs }) => n + 1 + inputs.sessions.length + inputs.fitnessTests.length, 0);
+}
+
+/** One packet for the Frisklivssentral where the patient agreed, one for a named training contact the patient agreed to. */
+export function expectedPacketCount(patients: readonly DemoPatient[]): number {
+  return patients.reduce(
+    (n, { inputs: { discharge } }) =>
+      n +
+      Number(discharge.consent.frisklivssentral) +
+      Number(discharge.consent.trainingContact && discharge.recipients.trainingContact !== undefined),
+    0,
   );
 }
 
@@ -99,8 +118,7 @@ export async function readKafka(
   const ids = new Map<string, Set<string>>(DEMO_TOPICS.map((topic) => [topic, new Set<string>()]));
   const packets = new Map<string, ConsumedEvent>();
   let subscription: Subscription | undefined;
-  const complete = () =>
-    [...expected.entries()].every(([topic, count]) => (ids.get(topic)?.size ?? 0) >= count);
+  const complete = () => [...expected.entries()].every(([topic, count]) => (ids.get(topic)?.size ?? 0) >= count);
   try {
     subscription = await bus.subscribe({
       groupId: `hit-bridge-demo-report-${[...submissionIds][0] ?? 'none'}`,
@@ -150,7 +168,8 @@ export async function readMetrics(baseUrl: string, names: readonly string[]): Pr
   const values = new Map<string, number>();
   for (const line of text.split('\n')) {
     const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (match?.[1] !== undefined && names.includes(match[1])) values.set(`${match[1]}${match[2] ?? ''}`, Number(match[3]));
+    if (match?.[1] !== undefined && names.includes(match[1]))
+      values.set(`${match[1]}${match[2] ?? ''}`, Number(match[3]));
   }
   return values;
 }

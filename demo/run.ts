@@ -32,6 +32,7 @@ import { TOPICS } from '../src/events/cloud-events.ts';
 import {
   DEMO_TOPICS,
   expectedEhrCounts,
+  expectedPacketCount,
   identifierSystem,
   readEhr,
   readKafka,
@@ -112,9 +113,12 @@ async function main(): Promise<void> {
   await loadProfiles(ehr);
   // The clinicians once (parallel conditional creates of one identifier race in HAPI), then the patients.
   const [first, ...rest] = patients;
-  if (first !== undefined) await registerPeople(ehr, first.inputs.prescription.patient.nationalId, Object.values(COHORT_HPR));
+  if (first !== undefined)
+    await registerPeople(ehr, first.inputs.prescription.patient.nationalId, Object.values(COHORT_HPR));
   await pool(rest, 4, (patient) => registerPeople(ehr, patient.inputs.prescription.patient.nationalId, []));
-  say(`EHR      ${ehr}: profiles loaded, ${patients.length} patients and their clinicians registered (${seconds(started)})`);
+  say(
+    `EHR      ${ehr}: profiles loaded, ${patients.length} patients and their clinicians registered (${seconds(started)})`,
+  );
 
   // ---- 3. hit-bridge ----
   const logFile = join(outDir, 'hit-bridge.log');
@@ -198,20 +202,13 @@ async function main(): Promise<void> {
   say();
 
   const allIds = new Set([...idsByKind.values()].flat());
-  const packetsExpected = patients.reduce(
-    (sum, { inputs: { discharge } }) =>
-      sum +
-      Number(discharge.consent.frisklivssentral) +
-      Number(discharge.consent.trainingContact && discharge.recipients.trainingContact !== undefined),
-    0,
-  );
   const kafka = await readKafka(
     brokers,
     allIds,
     new Map([
       [TOPICS.records, recordIds.length],
       [TOPICS.handover, count(idsByKind, 'discharges')],
-      [TOPICS.handoverPackets, packetsExpected],
+      [TOPICS.handoverPackets, expectedPacketCount(patients)],
     ]),
     120_000,
   );

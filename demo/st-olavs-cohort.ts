@@ -108,9 +108,7 @@ export function stOlavsCohort(
     const baseline = Math.max(24, normal(random, sex === 'male' ? 41 : 33, sex === 'male' ? 5 : 4));
     const gain = Math.max(0.02, normal(random, 0.15, 0.07));
     const round1 = (value: number) => Math.round(value * 10) / 10;
-    const missed = Array.from({ length: SESSIONS_PER_WEEK * WEEKS }, (_, n) => n).filter(
-      () => random() > ATTENDANCE,
-    );
+    const missed = Array.from({ length: SESSIONS_PER_WEEK * WEEKS }, (_, n) => n).filter(() => random() > ATTENDANCE);
     const shape: StayShape = {
       nationalId,
       start,

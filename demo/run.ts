@@ -256,6 +256,7 @@ function ageSummary(patients: readonly DemoPatient[]): string {
 try {
   await main();
   await stopEverything();
+  say(peers.length > 0 ? 'stopped hit-bridge and the peers' : 'stopped hit-bridge');
 } catch (error) {
   process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
   if (service !== undefined) process.stderr.write(service.stderr());

@@ -56,7 +56,8 @@ export interface HandoverWorkerDeps {
   readonly eventValidator: EventValidator;
   readonly inputValidator: InputValidator;
   readonly retryPolicy: RetryPolicy;
-  readonly metrics: Pick<Metrics, 'handoverOverdue'>;
+  /** A discharge is delivered when its handover is made, and failed when it cannot be: counted like any submission. */
+  readonly metrics: Pick<Metrics, 'handoverOverdue' | 'submissionDelivered' | 'submissionFailed'>;
   readonly consumerGroup: string;
   readonly statusTopic: string;
   readonly ackTimeoutMs: number;
@@ -340,8 +341,10 @@ async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logger): Pro
     },
     now,
   );
-  if (done) slog.info({ packets: enqueue.length, task: taskReference }, 'handover sent');
-  else slog.warn('handover done, but the lease had passed to another worker');
+  if (done) {
+    deps.metrics.submissionDelivered('discharges');
+    slog.info({ packets: enqueue.length, task: taskReference }, 'handover sent');
+  } else slog.warn('handover done, but the lease had passed to another worker');
 }
 
 const OMITTED_WORDS: Readonly<Record<string, string>> = {
@@ -402,6 +405,7 @@ async function failHandover(deps: HandoverWorkerDeps, job: Job, message: string)
     { status: 'failed', timeline: [{ at: now, kind: 'failed', message: redactNationalIds(message) }] },
     now,
   );
+  deps.metrics.submissionFailed('discharges');
   deps.logger.error({ submissionId: job.submissionId }, 'handover failed for good');
 }
 

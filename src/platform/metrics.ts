@@ -19,7 +19,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export const METRIC_NAMES = {
   /** Counter{kind}: submissions stored with their first job (202; a resend answered 200 is not counted). */
   submissionsAccepted: 'hitbridge_submissions_accepted_total',
-  /** Counter{kind}: submissions the EHR now holds. */
+  /** Counter{kind}: submissions the EHR now holds (a discharge: its handover made). */
   submissionsDelivered: 'hitbridge_submissions_delivered_total',
   /** Counter{kind}: submissions failed for good (the EHR refused, or the retry horizon passed); `replay` re-queues them. */
   submissionsFailed: 'hitbridge_submissions_failed_total',

@@ -165,5 +165,7 @@ describe('npm run demo', () => {
     expect(run.stdout).toContain(`hitbridge_submissions_accepted_total{kind="hit-sessions"} ${sessions}`);
     expect(run.stdout).toContain(`hitbridge_submissions_delivered_total{kind="hit-sessions"} ${sessions}`);
     expect(run.stdout).toContain('hitbridge_submissions_accepted_total{kind="discharges"} 24');
+    // A discharge counts as delivered when its handover is made.
+    expect(run.stdout).toContain('hitbridge_submissions_delivered_total{kind="discharges"} 24');
   });
 });

@@ -80,7 +80,8 @@ async function main(): Promise<void> {
   const source = `demo-${randomBytes(3).toString('hex')}`;
   const outDir = options.out ?? join('demo-output', source);
   mkdirSync(outDir, { recursive: true });
-  const patients = stOlavsCohort(source, { seed, identitySeed: randomBytes(4).readUInt32BE() });
+  const identitySeed = randomBytes(4).readUInt32BE();
+  const patients = stOlavsCohort(source, { seed, identitySeed });
   const men = patients.filter((patient) => patient.sex === 'male').length;
 
   say('hit-bridge demo: a synthetic cohort modelled on the St. Olavs HIT study (Flemmen 2014)');
@@ -88,7 +89,9 @@ async function main(): Promise<void> {
     `  ${patients.length} patients (${men} men, ${patients.length - men} women, ${ageSummary(patients)} years), ` +
       '4x4 on the treadmill three times a week for 8 weeks, a treadmill test at start and end, then discharge',
   );
-  say(`  source ${source} (seed ${seed}); every identifier is under ${identifierSystem(source)}`);
+  say(
+    `  source ${source} (seed ${seed}, identity seed ${identitySeed}); every identifier is under ${identifierSystem(source)}`,
+  );
   say();
 
   // ---- 1. peers ----

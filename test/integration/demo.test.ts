@@ -72,12 +72,14 @@ describe('npm run demo', () => {
   let run: DemoRun;
   let source: string;
   let seed: number;
+  let identitySeed: number;
 
   beforeAll(async () => {
     run = await runDemo(outDir);
-    const match = /source (demo-[0-9a-f]+) \(seed (\d+)\)/.exec(run.stdout);
+    const match = /source (demo-[0-9a-f]+) \(seed (\d+), identity seed (\d+)\)/.exec(run.stdout);
     source = match?.[1] ?? '';
     seed = Number(match?.[2]);
+    identitySeed = Number(match?.[3]);
   }, 20 * 60_000);
 
   it('runs the whole cohort and exits 0, every submission delivered', () => {
@@ -167,5 +169,25 @@ describe('npm run demo', () => {
     expect(run.stdout).toContain('hitbridge_submissions_accepted_total{kind="discharges"} 24');
     // A discharge counts as delivered when its handover is made.
     expect(run.stdout).toContain('hitbridge_submissions_delivered_total{kind="discharges"} 24');
+  });
+
+  it("keeps the cohort's national ids, names, phone numbers and e-mail addresses out of the service's whole log", () => {
+    const log = readFileSync(join(outDir, 'hit-bridge.log'), 'utf8');
+    // The whole run is in it: a line per delivery at least.
+    expect(log.split('\n').filter((line) => line.includes('delivered to the EHR')).length).toBeGreaterThan(500);
+    const personal = stOlavsCohort(source, { seed, identitySeed }).flatMap(({ inputs: { discharge } }) => [
+      discharge.patient.nationalId,
+      discharge.patient.phone ?? '',
+      discharge.patient.email ?? '',
+      discharge.recipients.trainingContact?.name ?? '',
+      discharge.recipients.trainingContact?.phone ?? '',
+      discharge.recipients.trainingContact?.email ?? '',
+    ]);
+    expect(personal.filter((value) => value !== '' && log.includes(value))).toEqual([]);
+    // Given names are short words: only a whole word in a message or value would be a leak.
+    const names = stOlavsCohort(source, { seed, identitySeed }).map(({ inputs }) => inputs.discharge.patient.givenName);
+    expect(names.filter((name) => name !== undefined && new RegExp(`[\\s"]${name}[\\s".,]`).test(log))).toEqual([]);
+    // The id's digits, whatever the formatting: no run of 11 digits at all.
+    expect(log.match(/(?<!\d)\d{11}(?!\d)/g) ?? []).toEqual([]);
   });
 });

@@ -803,9 +803,11 @@ describe('FHIR EHR adapter: tracing on', () => {
     const received: (string | string[] | undefined)[] = [];
     const baseUrl = await localEhr((request, response) => {
       received.push(request.headers.traceparent);
-      answerAfter(1_000)(request, response);
+      answerAfter(3_000)(request, response);
     });
-    const { ehr } = harness({ baseUrl, timeoutMs: 30 });
+    // Long enough for the request to reach the server on a loaded machine (at 30 ms CI-like load
+    // timed it out before it was sent), short enough to time out well before the answer.
+    const { ehr } = harness({ baseUrl, timeoutMs: 500 });
 
     expect((await ehr.transaction(bundle)).ok).toBe(false);
 

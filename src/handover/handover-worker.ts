@@ -9,7 +9,8 @@
  *    in the EHR (conditional creates), POST the document to the Frisklivssentral's FHIR endpoint
  *    where it has one (If-None-Exist on the document's identifier), and complete the job with the
  *    packet events, the Task and the timeline in one transaction. Any step failing transiently
- *    retries the whole job later with the EHR's retry policy; each step is safe to repeat.
+ *    (or throwing) retries the whole job later with the EHR's retry policy, until its horizon;
+ *    each step is safe to repeat.
  * 3. status consumer + handover-task jobs — the municipality's answers (the status topic; the
  *    HTTP route writes the same job) set the referral Task's status in the EHR.
  * 4. overdue — handovers unanswered past HANDOVER_ACK_TIMEOUT_MS get one handover.overdue event
@@ -90,7 +91,7 @@ export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHa
       reapEveryMs: 10_000,
       // One at a time, but every job of the batch is attempted even when one throws: the others
       // would otherwise stay leased, untouched, until their lease expired (leaseMs, 2 minutes).
-      handle: (jobs) => inParallel(jobs, 1, (job) => withLogContext({}, () => runHandover(deps, job, log))),
+      handle: (jobs) => inParallel(jobs, 1, (job) => withLogContext({}, () => runHandoverOrRetry(deps, job, log))),
     }),
     startWorkerLoop({
       name: 'handover-task',
@@ -180,6 +181,27 @@ function refOf(submission: Submission): DischargeRef {
 function recipientOf(directory: RecipientDirectory, input: DischargeInput): FrisklivssentralEntry | undefined {
   const herId = input.recipients.frisklivssentral?.herId;
   return herId === undefined ? directory.byMunicipality(input.municipality) : directory.byHerId(herId);
+}
+
+/** Said on the timeline for a fault of ours: the error itself may quote the patient, the log redacts it. */
+const UNEXPECTED_FAULT = 'an unexpected fault in hit-bridge (the log has the error)';
+
+/**
+ * A handover that throws (a bug, a configuration changed since intake, a store that failed
+ * mid-way) is retried with the policy and given up at its horizon, visibly on the timeline —
+ * not retried silently each time its lease expires, forever. If the store is what failed, the
+ * retry cannot be recorded either: that error goes to the loop, and the lease brings the job back.
+ */
+async function runHandoverOrRetry(deps: HandoverWorkerDeps, job: Job, log: Logger): Promise<void> {
+  try {
+    await runHandover(deps, job, log);
+  } catch (error) {
+    const slog = log.child({ submissionId: job.submissionId, attempt: job.attempts });
+    slog.error({ err: error }, 'handover attempt failed unexpectedly');
+    const submission = await deps.store.getSubmission(job.submissionId);
+    if (submission === undefined) throw error;
+    await waitOrFail(deps, job, submission, UNEXPECTED_FAULT, undefined, slog);
+  }
 }
 
 async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logger): Promise<void> {

@@ -65,8 +65,12 @@ interface Options {
   readonly retryPolicy?: RetryPolicy;
   /** Wraps the bus the relay publishes through. */
   readonly relayBus?: (bus: EventBus) => EventBus;
+  /** The configured hospital contact (default: the cohort's); `null`: none configured. */
+  readonly hospitalContact?: null;
   /** Discharges (ids) stored with their handover job before the workers start: one batch for the first claim. */
   readonly preloaded?: readonly string[];
+  /** Changes the store or the EHR before the workers start (fault injection). */
+  readonly tamper?: (store: Store, ehr: FakeEhr) => void;
 }
 
 interface Harness {
@@ -128,6 +132,7 @@ async function start(options: Options = {}): Promise<Harness> {
     // Its state row, as the discharge consumer would have begun it (the job is already there).
     await store.beginHandover(id, {}, now);
   }
+  options.tamper?.(store, ehr);
   const workers: (RunningWorker | RunningHandover)[] = [
     startEventRelayWorker({
       store,
@@ -148,7 +153,7 @@ async function start(options: Options = {}): Promise<Harness> {
         return endpoint;
       },
       directory: parsed.directory,
-      hospitalContact: HOSPITAL_CONTACT,
+      hospitalContact: options.hospitalContact === null ? undefined : HOSPITAL_CONTACT,
       eventValidator,
       inputValidator,
       retryPolicy: options.retryPolicy ?? QUICK,
@@ -367,30 +372,72 @@ describe('handover worker', () => {
     expect(await refused.records(TOPICS.handoverPackets, id)).toEqual([]);
   });
 
-  it('goes on with the other handovers of a batch when one throws, instead of leaving them leased', async () => {
-    const harness = await start({ preloaded: ['D-first', 'D-second'] });
-    const ids = await Promise.all(
-      ['D-first', 'D-second'].map(async (dischargeId) => {
-        const found = await harness.store.findSubmission(harness.discharge.source, 'discharges', dischargeId);
-        return found?.id ?? '';
-      }),
+  /** The ids of the preloaded discharges. */
+  const preloadedIds = (harness: Harness, dischargeIds: readonly string[]): Promise<string[]> =>
+    Promise.all(
+      dischargeIds.map(
+        async (dischargeId) =>
+          (await harness.store.findSubmission(harness.discharge.source, 'discharges', dischargeId))?.id ?? '',
+      ),
     );
-    // Whichever runs first meets an unexpected fault (a bug, a store that is briefly gone); the
-    // default lease is 2 minutes, far beyond this test's wait.
-    const search = harness.ehr.search.bind(harness.ehr);
-    let thrown = false;
-    harness.ehr.search = (...args) => {
-      if (!thrown) {
-        thrown = true;
-        return Promise.reject(new Error('unexpected fault (on purpose)'));
-      }
-      return search(...args);
-    };
-    await until('one of the two handed over', async () => {
-      const states = await Promise.all(ids.map((id) => harness.store.getHandover(id)));
-      return states.some((state) => state?.packetsSentAt !== undefined);
+  const sentOf = async (harness: Harness, ids: readonly string[]): Promise<boolean[]> =>
+    (await Promise.all(ids.map((id) => harness.store.getHandover(id)))).map(
+      (state) => state?.packetsSentAt !== undefined,
+    );
+
+  it('goes on with the other handovers of a batch while the store fails for one, instead of leaving them leased', async () => {
+    let failures = 0;
+    const harness = await start({
+      preloaded: ['D-first', 'D-second'],
+      // The store is gone for a moment: the first job can neither run nor record a retry. The
+      // default lease (2 minutes) brings it back far beyond this test's wait.
+      tamper: (store) => {
+        const getSubmission = store.getSubmission.bind(store);
+        store.getSubmission = (id) => {
+          failures += 1;
+          return failures <= 2 ? Promise.reject(new Error('connection reset (on purpose)')) : getSubmission(id);
+        };
+      },
     });
+    const ids = await preloadedIds(harness, ['D-first', 'D-second']);
+    await until('one of the two handed over', async () => (await sentOf(harness, ids)).includes(true));
+    expect(failures).toBeGreaterThan(2);
+  });
+
+  it('retries a handover that threw soon, with the policy, and goes on with the rest of its batch', async () => {
+    let thrown = false;
+    const harness = await start({
+      preloaded: ['D-first', 'D-second'],
+      tamper: (_store, ehr) => {
+        const search = ehr.search.bind(ehr);
+        ehr.search = (...args) => {
+          if (thrown) return search(...args);
+          thrown = true;
+          return Promise.reject(new Error('unexpected fault (on purpose)'));
+        };
+      },
+    });
+    const ids = await preloadedIds(harness, ['D-first', 'D-second']);
+    await until('both handed over', async () => (await sentOf(harness, ids)).every(Boolean));
     expect(thrown).toBe(true);
+    const kinds = await Promise.all(ids.map((id) => harness.timelineKinds(id)));
+    expect(kinds.filter((list) => list.includes('handover-attempt'))).toHaveLength(1);
+  });
+
+  it('records an unexpected fault on the timeline and retries it with the policy, giving up visibly at the horizon', async () => {
+    // The discharge names no hospital contact and none is configured any more (intake checked it
+    // against the configuration of its day): the worker cannot make the packets.
+    const harness = await start({ hospitalContact: null, retryPolicy: { ...QUICK, horizonMs: 300 } });
+    const id = await harness.accept();
+    await until('the discharge failed', async () => (await harness.store.getSubmission(id))?.status === 'failed');
+    const timeline = await harness.store.timeline(id);
+    expect(timeline.find((entry) => entry.kind === 'handover-attempt')?.message).toBe(
+      'Handover attempt 1: an unexpected fault in hit-bridge (the log has the error); trying again.',
+    );
+    expect(timeline.find((entry) => entry.kind === 'failed')?.message).toBe(
+      'Gave up: an unexpected fault in hit-bridge (the log has the error).',
+    );
+    expect(await harness.records(TOPICS.handoverPackets, id)).toEqual([]);
   });
 
   it('begins a handover once, however often its discharge event is delivered', async () => {

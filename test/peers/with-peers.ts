@@ -27,11 +27,15 @@ if (process.env.HIT_BRIDGE_PEERS !== 'external') {
     );
   }
   console.error(`all peers ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  console.error(
-    envLines(peerEnv(peers))
-      .map((line) => line.replace(/:[^:@/]+@/, ':***@'))
-      .join('\n'),
+  // The peers' addresses go to the log; their passwords and client secrets (throwaway, but
+  // secrets all the same) do not.
+  const shown = Object.fromEntries(
+    Object.entries(peerEnv(peers)).map(([name, value]) => [
+      name,
+      /PASSWORD|SECRET/.test(name) ? '***' : value.replace(/:[^:@/]+@/, ':***@'),
+    ]),
   );
+  console.error(envLines(shown).join('\n'));
 }
 
 const child = spawn(command, args, { stdio: 'inherit', env: { ...process.env, ...peerEnv(peers) } });

@@ -28,7 +28,8 @@ export function eventLine(event: ConsumedEvent): string {
   const detail = Array.isArray(data.ehr?.references)
     ? references(data.ehr.references.map(text))
     : data.reason !== undefined
-      ? `✗ HTTP ${text(data.httpStatus)} after ${text(data.attempts)} attempt(s): ${text(data.reason)}`
+      ? // The submission id is what `hit-bridge replay` takes.
+        `✗ HTTP ${text(data.httpStatus)} after ${text(data.attempts)} attempt(s): ${text(data.reason)} (submission ${text(value.subject)})`
       : `submission ${text(value.subject)}`;
   return `${text(value.time)}  ${type}  ${what}  ${detail}  ${where}`;
 }

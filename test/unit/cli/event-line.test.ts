@@ -22,17 +22,20 @@ describe('tail: one readable line per event', () => {
     );
   });
 
-  it("shows a failure's HTTP status, attempts and the EHR's words", () => {
+  it("shows a failure's HTTP status, attempts, the EHR's words and the submission id to replay", () => {
     const line = eventLine({
       ...base,
       topic: 'hit-bridge.delivery-failures.v1',
       value: {
         time: '2026-03-02T10:00:00.000Z',
         type: 'no.hitbridge.delivery.failed.v1',
+        subject: 'b7c1e1f0-0000-4000-8000-000000000001',
         data: { source: 'a', inputId: 'S-1', httpStatus: 404, attempts: 1, reason: 'No resources match this search' },
       },
     });
-    expect(line).toContain('delivery.failed  a/S-1  ✗ HTTP 404 after 1 attempt(s): No resources match this search');
+    expect(line).toContain(
+      'delivery.failed  a/S-1  ✗ HTTP 404 after 1 attempt(s): No resources match this search (submission b7c1e1f0-0000-4000-8000-000000000001)',
+    );
   });
 
   it('does not break on an event of a shape it does not know', () => {

@@ -38,7 +38,6 @@
  * missing topic fails publish/subscribe instead of being auto-created with broker defaults.
  */
 import {
-  KafkaJSError,
   Partitioners,
   type Admin,
   type Consumer,
@@ -220,7 +219,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
       // "loading" for a moment (seen on a fresh group): a few quick tries, well within a scrape.
       const [offsets] = await retry(() => client.fetchOffsets({ groupId, topics: [topic] }), LAG_RETRY_POLICY, {
         maxAttempts: 4,
-        bail: (error) => !(error instanceof KafkaJSError && error.retriable),
+        bail: (error) => !isRetriableKafkaError(error),
       });
       const watermarks = await client.fetchTopicOffsets(topic);
       return consumerLagOf(watermarks, offsets?.partitions ?? []);
@@ -492,4 +491,17 @@ function hasProducerStateError(error: unknown): boolean {
     current = cause;
   }
   return false;
+}
+
+/**
+ * A kafkajs error it says may pass on retry. By shape, not `instanceof KafkaJSError`: kafkajs is
+ * CommonJS and spreads its error classes into its exports, which Node's ESM loader cannot see, so
+ * a named import of KafkaJSError fails when the service runs (jest's CommonJS transform hid it).
+ */
+function isRetriableKafkaError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name.startsWith('KafkaJS') &&
+    (error as Error & { retriable?: unknown }).retriable === true
+  );
 }

@@ -31,7 +31,7 @@ import type { Metrics } from '../platform/metrics.ts';
 import { Problem } from '../platform/problem.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker } from '../platform/worker-loop.ts';
-import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
+import type { HandoverEffects, HandoverState, Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import { acknowledgeHandover, type TaskUpdate } from './acknowledgements.ts';
 import { gatherFacts } from './gather-facts.ts';
 import {
@@ -91,7 +91,18 @@ export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHa
       reapEveryMs: 10_000,
       // One at a time, but every job of the batch is attempted even when one throws: the others
       // would otherwise stay leased, untouched, until their lease expired (leaseMs, 2 minutes).
-      handle: (jobs) => inParallel(jobs, 1, (job) => withLogContext({}, () => runHandoverOrRetry(deps, job, log))),
+      handle: (jobs) =>
+        inParallel(jobs, 1, (job) =>
+          withLogContext({}, () =>
+            retryWhenThrown(
+              deps,
+              job,
+              log.child({ submissionId: job.submissionId, attempt: job.attempts }),
+              () => runHandover(deps, job, log),
+              (submission, slog) => waitOrFail(deps, job, submission, UNEXPECTED_FAULT, undefined, slog),
+            ),
+          ),
+        ),
     }),
     startWorkerLoop({
       name: 'handover-task',
@@ -104,7 +115,18 @@ export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHa
       batchSize: 8,
       idleMs: deps.idleMs ?? 500,
       reapEveryMs: 10_000,
-      handle: (jobs) => inParallel(jobs, 1, (job) => withLogContext({}, () => updateTask(deps, job, log))),
+      handle: (jobs) =>
+        inParallel(jobs, 1, (job) =>
+          withLogContext({}, () =>
+            retryWhenThrown(
+              deps,
+              job,
+              log.child({ submissionId: job.submissionId, attempt: job.attempts }),
+              () => updateTask(deps, job, log),
+              (submission, slog) => taskRetryOrFail(deps, job, submission, UNEXPECTED_FAULT, true, undefined, slog),
+            ),
+          ),
+        ),
     }),
   ];
   const overdue = startOverdueLoop(deps, log);
@@ -187,20 +209,26 @@ function recipientOf(directory: RecipientDirectory, input: DischargeInput): Fris
 const UNEXPECTED_FAULT = 'an unexpected fault in hit-bridge (the log has the error)';
 
 /**
- * A handover that throws (a bug, a configuration changed since intake, a store that failed
- * mid-way) is retried with the policy and given up at its horizon, visibly on the timeline —
- * not retried silently each time its lease expires, forever. If the store is what failed, the
- * retry cannot be recorded either: that error goes to the loop, and the lease brings the job back.
+ * A job that throws (a bug, a configuration changed since intake, an event the schema refuses, a
+ * store that failed mid-way) is retried by `retry` with the policy and given up at its horizon,
+ * visibly on the timeline — not retried silently each time its lease expires, forever. Both job
+ * loops use it. If the store is what failed, the retry cannot be recorded either: that error goes
+ * to the loop, and the lease brings the job back.
  */
-async function runHandoverOrRetry(deps: HandoverWorkerDeps, job: Job, log: Logger): Promise<void> {
+async function retryWhenThrown(
+  deps: HandoverWorkerDeps,
+  job: Job,
+  slog: Logger,
+  run: () => Promise<void>,
+  retry: (submission: Submission, slog: Logger) => Promise<void>,
+): Promise<void> {
   try {
-    await runHandover(deps, job, log);
+    await run();
   } catch (error) {
-    const slog = log.child({ submissionId: job.submissionId, attempt: job.attempts });
-    slog.error({ err: error }, 'handover attempt failed unexpectedly');
+    slog.error({ err: error, queue: job.queue }, 'job attempt failed unexpectedly');
     const submission = await deps.store.getSubmission(job.submissionId);
     if (submission === undefined) throw error;
-    await waitOrFail(deps, job, submission, UNEXPECTED_FAULT, undefined, slog);
+    await retry(submission, slog);
   }
 }
 
@@ -476,7 +504,7 @@ async function updateTask(deps: HandoverWorkerDeps, job: Job, log: Logger): Prom
   const identifier = referralIdentifiers(submission.source, submission.inputId).task;
   const found = await deps.ehr.search('Task', { identifier: searchToken(identifier) });
   if (!found.ok) {
-    await taskRetryOrFail(deps, job, submission, found.failure, slog);
+    await taskEhrFailure(deps, job, submission, found.failure, slog);
     return;
   }
   const task = found.result.find((r): r is Task => r.resourceType === 'Task');
@@ -503,7 +531,7 @@ async function updateTask(deps: HandoverWorkerDeps, job: Job, log: Logger): Prom
     entry: [{ resource: updatedTask(task, update), request: { method: 'PUT', url: `Task/${task.id}` } }],
   });
   if (!result.ok) {
-    await taskRetryOrFail(deps, job, submission, result.failure, slog);
+    await taskEhrFailure(deps, job, submission, result.failure, slog);
     return;
   }
   const now = deps.clock();
@@ -524,24 +552,61 @@ async function updateTask(deps: HandoverWorkerDeps, job: Job, log: Logger): Prom
   slog.info({ status: update.status }, 'referral Task updated');
 }
 
-async function taskRetryOrFail(
+async function taskEhrFailure(
   deps: HandoverWorkerDeps,
   job: Job,
   submission: Submission,
   failure: EhrFailure,
   slog: Logger,
 ): Promise<void> {
+  const why = `the EHR did not take it (${failure.httpStatus === undefined ? 'no answer' : `answered ${String(failure.httpStatus)}`}): ${failure.message}`;
+  await taskRetryOrFail(deps, job, submission, why, failure.retriable, failure.retryAfterMs, slog);
+}
+
+/** Like waitOrFail, but the horizon runs from the answer (the job), and the discharge itself stays delivered. */
+async function taskRetryOrFail(
+  deps: HandoverWorkerDeps,
+  job: Job,
+  submission: Submission,
+  why: string,
+  retriable: boolean,
+  retryAfterMs: number | undefined,
+  slog: Logger,
+): Promise<void> {
   const now = deps.clock();
-  if (failure.retriable && !retryHorizonReached(job.createdAt, now, deps.retryPolicy)) {
-    await deps.store.retryLater(job, nextRunAt(now, job.attempts, deps.retryPolicy, failure.retryAfterMs), {}, now);
-    slog.warn({ httpStatus: failure.httpStatus }, `Task update failed; will retry: ${failure.message}`);
+  if (retriable && !retryHorizonReached(job.createdAt, now, deps.retryPolicy)) {
+    // One entry for the first retry and then every tenth, as for the handover itself.
+    const entries: TimelineEntry[] =
+      job.attempts === 1 || job.attempts % 10 === 0
+        ? [
+            {
+              at: now,
+              kind: 'note',
+              message: redactNationalIds(
+                `Referral Task update, attempt ${String(job.attempts)}: ${why}; trying again.`,
+              ),
+              detail: { attempt: job.attempts },
+            },
+          ]
+        : [];
+    await deps.store.retryLater(
+      job,
+      nextRunAt(now, job.attempts, deps.retryPolicy, retryAfterMs),
+      { timeline: entries },
+      now,
+    );
+    slog.warn(`Task update failed; will retry: ${redactNationalIds(why)}`);
     return;
   }
   await deps.store.fail(
     job,
     {
       timeline: [
-        { at: now, kind: 'failed', message: `The EHR did not take the Task's new status: ${failure.message}` },
+        {
+          at: now,
+          kind: 'failed',
+          message: redactNationalIds(`The referral Task's new status was not recorded in the EHR: ${why}.`),
+        },
       ],
     },
     now,
@@ -555,50 +620,24 @@ function startOverdueLoop(deps: HandoverWorkerDeps, log: Logger): { stop(): Prom
   const every = deps.overdueCheckMs ?? Math.max(1000, Math.min(60_000, Math.floor(deps.ackTimeoutMs / 4)));
   let stopping = false;
   let running: Promise<void> = Promise.resolve();
+  // Handovers whose store calls threw, logged once each: the check meets them again every tick.
+  const logged = new Set<string>();
   const check = async (): Promise<void> => {
     const now = deps.clock();
     const due = await deps.store.overdueHandovers(new Date(now.getTime() - deps.ackTimeoutMs), 100);
     for (const handover of due) {
       if (stopping) return;
-      const submission = await deps.store.getSubmission(handover.submissionId);
-      if (submission?.kind !== 'discharges' || handover.packetsSentAt === undefined) continue;
-      // Erased by retention (RETENTION_DAYS shorter than the acknowledgement timeout): no recipient to name.
-      const input = submission.body as DischargeInput | null;
-      const herId =
-        input === null
-          ? '0'
-          : (recipientOf(deps.directory, input)?.herId ?? input.recipients.frisklivssentral?.herId ?? '0');
-      const event = buildHandoverOverdueEvent(now, refOf(submission), {
-        herId,
-        ...(handover.taskReference ? { taskReference: handover.taskReference } : {}),
-        packetsSentAt: handover.packetsSentAt,
-        timeoutHours: deps.ackTimeoutMs / 3_600_000,
-      });
-      deps.eventValidator.assertValidEvent(event);
-      const marked = await deps.store.markHandoverOverdue(
-        submission.id,
-        {
-          timeline: [
-            {
-              at: now,
-              kind: 'overdue',
-              message: `No answer from the Frisklivssentral within ${formatHours(deps.ackTimeoutMs)} of sending; handover.overdue raised.`,
-            },
-          ],
-          enqueue: [
-            {
-              queue: 'event-publish',
-              submissionId: submission.id,
-              payload: handoverOutgoing(event, submission.patientKey),
-              runAt: now,
-            },
-          ],
-        },
-        now,
-      );
-      if (marked) {
-        deps.metrics.handoverOverdue();
-        log.warn({ submissionId: submission.id }, 'handover overdue');
+      // One handover that cannot be handled must not hold back the others behind it.
+      try {
+        await raiseOverdue(deps, handover, now, log);
+        logged.delete(handover.submissionId);
+      } catch (error) {
+        if (logged.has(handover.submissionId)) continue;
+        logged.add(handover.submissionId);
+        log.error(
+          { err: error, submissionId: handover.submissionId },
+          'overdue handover could not be marked; the check tries it again, the others go on',
+        );
       }
     }
   };
@@ -614,6 +653,71 @@ function startOverdueLoop(deps: HandoverWorkerDeps, log: Logger): { stop(): Prom
       await running;
     },
   };
+}
+
+async function raiseOverdue(deps: HandoverWorkerDeps, handover: HandoverState, now: Date, log: Logger): Promise<void> {
+  const submission = await deps.store.getSubmission(handover.submissionId);
+  if (submission?.kind !== 'discharges' || handover.packetsSentAt === undefined) return;
+  const late = `No answer from the Frisklivssentral within ${formatHours(deps.ackTimeoutMs)} of sending`;
+  let effects: HandoverEffects;
+  try {
+    effects = {
+      timeline: [{ at: now, kind: 'overdue', message: `${late}; handover.overdue raised.` }],
+      enqueue: [
+        {
+          queue: 'event-publish',
+          submissionId: submission.id,
+          payload: handoverOutgoing(
+            overdueEvent(deps, submission, handover, handover.packetsSentAt, now),
+            submission.patientKey,
+          ),
+          runAt: now,
+        },
+      ],
+    };
+  } catch (error) {
+    // No event can be made for it (a bug, an event the schema refuses): the same input fails the
+    // same way at every check, so it is marked overdue without its event, visibly on its
+    // timeline, rather than tried for ever (ahead of the others).
+    log.error({ err: error, submissionId: submission.id }, 'handover overdue, but its event could not be made');
+    effects = {
+      timeline: [
+        {
+          at: now,
+          kind: 'overdue',
+          message: `${late}; handover.overdue could not be raised: ${UNEXPECTED_FAULT}.`,
+        },
+      ],
+    };
+  }
+  const marked = await deps.store.markHandoverOverdue(submission.id, effects, now);
+  if (marked) {
+    deps.metrics.handoverOverdue();
+    log.warn({ submissionId: submission.id }, 'handover overdue');
+  }
+}
+
+function overdueEvent(
+  deps: HandoverWorkerDeps,
+  submission: Submission,
+  handover: HandoverState,
+  packetsSentAt: Date,
+  now: Date,
+): ReturnType<typeof buildHandoverOverdueEvent> {
+  // Erased by retention (RETENTION_DAYS shorter than the acknowledgement timeout): no recipient to name.
+  const input = submission.body as DischargeInput | null;
+  const herId =
+    input === null
+      ? '0'
+      : (recipientOf(deps.directory, input)?.herId ?? input.recipients.frisklivssentral?.herId ?? '0');
+  const event = buildHandoverOverdueEvent(now, refOf(submission), {
+    herId,
+    ...(handover.taskReference ? { taskReference: handover.taskReference } : {}),
+    packetsSentAt,
+    timeoutHours: deps.ackTimeoutMs / 3_600_000,
+  });
+  deps.eventValidator.assertValidEvent(event);
+  return event;
 }
 
 function formatHours(ms: number): string {

@@ -3,12 +3,13 @@
 // discharge is accepted as the API accepts it, and what a user notices is checked — the packets
 // on the bus, the referral Task in the EHR, the status timeline, the counts on /metrics.
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { Task } from 'fhir/r4.js';
 import type { DischargeInput } from '../../../mappings/inputs.ts';
 import { EVENT_TYPES, TOPICS } from '../../../src/events/cloud-events.ts';
 import type { EventBus, OutgoingEvent } from '../../../src/events/event-bus.ts';
 import { loadEventSchemas } from '../../../src/events/event-schemas.ts';
-import { createEventValidator } from '../../../src/events/event-validator.ts';
+import { createEventValidator, type EventValidator } from '../../../src/events/event-validator.ts';
 import { startEventRelayWorker } from '../../../src/events/event-relay-worker.ts';
 import { createLogEventBus } from '../../../src/events/log-event-bus.ts';
 import { createPatientKeyer } from '../../../src/events/patient-key.ts';
@@ -18,7 +19,7 @@ import { parseRecipientDirectory } from '../../../src/handover/recipient-directo
 import { referralIdentifiers } from '../../../src/handover/referral.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
 import { createInputValidator } from '../../../src/intake/validation.ts';
-import { createLogger } from '../../../src/platform/logger.ts';
+import { createLogger, type Logger } from '../../../src/platform/logger.ts';
 import { createMetrics, METRIC_NAMES } from '../../../src/platform/metrics.ts';
 import type { RetryPolicy } from '../../../src/platform/retry.ts';
 import type { RunningWorker } from '../../../src/platform/worker-loop.ts';
@@ -71,6 +72,10 @@ interface Options {
   readonly preloaded?: readonly string[];
   /** Changes the store or the EHR before the workers start (fault injection). */
   readonly tamper?: (store: Store, ehr: FakeEhr) => void;
+  /** Wraps the event validator the handover worker checks its events with. */
+  readonly validator?: (validator: EventValidator) => EventValidator;
+  /** The handover worker's logger (default: silent). */
+  readonly logger?: Logger;
 }
 
 interface Harness {
@@ -154,7 +159,7 @@ async function start(options: Options = {}): Promise<Harness> {
       },
       directory: parsed.directory,
       hospitalContact: options.hospitalContact === null ? undefined : HOSPITAL_CONTACT,
-      eventValidator,
+      eventValidator: options.validator?.(eventValidator) ?? eventValidator,
       inputValidator,
       retryPolicy: options.retryPolicy ?? QUICK,
       metrics,
@@ -163,7 +168,7 @@ async function start(options: Options = {}): Promise<Harness> {
       ackTimeoutMs: options.ackTimeoutMs ?? 3_600_000,
       overdueCheckMs: 20,
       clock,
-      logger: silent,
+      logger: options.logger ?? silent,
       owner: 'unit',
       idleMs: 10,
     }),
@@ -559,5 +564,129 @@ describe('handover worker', () => {
     expect(await metric(harness, METRIC_NAMES.handoversOverdue)).toBe('1');
     expect((await harness.store.getHandover(id))?.overdueAt).toBeDefined();
     expect(await harness.store.handoversAwaitingAcknowledgement()).toBe(1);
+  });
+  /** The EHR throws (a fault of ours, not an answer) on each Task update until `healed` says otherwise. */
+  const throwOnTaskUpdate =
+    (healed: () => boolean, thrown: { count: number }) =>
+    (_store: Store, ehr: FakeEhr): void => {
+      const transaction = ehr.transaction.bind(ehr);
+      ehr.transaction = (bundle) => {
+        if (bundle.entry?.[0]?.request?.method !== 'PUT' || healed()) return transaction(bundle);
+        thrown.count += 1;
+        return Promise.reject(new Error('unexpected fault (on purpose)'));
+      };
+    };
+  const answerOnHold = (harness: Harness, id: string): Promise<unknown> =>
+    harness.bus.publish([
+      { topic: STATUS_TOPIC, key: 'k', value: { handoverId: id, status: 'on-hold', reason: 'Venter på time' } },
+    ]);
+
+  it('retries a referral Task update that threw soon, with the policy and on the timeline, until the Task takes the answer', async () => {
+    const thrown = { count: 0 };
+    const harness = await start({ tamper: throwOnTaskUpdate(() => thrown.count >= 2, thrown) });
+    const id = await harness.accept();
+    await sentPackets(harness, id, 2);
+    await answerOnHold(harness, id);
+    // The lease (2 minutes) is far beyond this wait: only the retry policy brings the job back.
+    await until('the Task on hold', () => tasksOf(harness)[0]?.status === 'on-hold');
+    expect(thrown.count).toBe(2);
+    const messages = (await harness.store.timeline(id)).map((entry) => entry.message);
+    expect(messages).toContain(
+      'Referral Task update, attempt 1: an unexpected fault in hit-bridge (the log has the error); trying again.',
+    );
+    expect((await harness.store.getSubmission(id))?.status).toBe('delivered');
+  });
+
+  it('gives up a referral Task update that keeps throwing at the horizon, visibly on the timeline, and the discharge stays delivered', async () => {
+    const thrown = { count: 0 };
+    const harness = await start({
+      retryPolicy: { ...QUICK, horizonMs: 300 },
+      tamper: throwOnTaskUpdate(() => false, thrown),
+    });
+    const id = await harness.accept();
+    await sentPackets(harness, id, 2);
+    await answerOnHold(harness, id);
+    const givenUp =
+      "The referral Task's new status was not recorded in the EHR: an unexpected fault in hit-bridge (the log has the error).";
+    await until('the Task update given up', async () =>
+      (await harness.store.timeline(id)).some((entry) => entry.kind === 'failed' && entry.message === givenUp),
+    );
+    expect(thrown.count).toBeGreaterThan(1);
+    expect(tasksOf(harness)[0]?.status).toBe('requested');
+    expect((await harness.store.getSubmission(id))?.status).toBe('delivered');
+  });
+
+  it('marks an overdue handover whose event the schema refuses on its timeline, once, and raises the others behind it', async () => {
+    // The first handover the check meets is refused for good (as a schema change could); with
+    // the check reading the oldest first, it used to stop the check before any other every time.
+    let refused: string | undefined;
+    const harness = await start({
+      ackTimeoutMs: 150,
+      preloaded: ['D-first', 'D-second'],
+      validator: (validator) => ({
+        ...validator,
+        assertValidEvent(event) {
+          const { type, subject } = event as { type?: string; subject?: string };
+          if (type === EVENT_TYPES.handoverOverdue) {
+            refused ??= subject;
+            if (subject === refused) throw new Error('handover.overdue breaks its schema (on purpose)');
+          }
+          validator.assertValidEvent(event);
+        },
+      }),
+    });
+    const ids = await preloadedIds(harness, ['D-first', 'D-second']);
+    await until('both marked overdue', async () =>
+      (await Promise.all(ids.map((id) => harness.store.getHandover(id)))).every((state) => state?.overdueAt),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const other = ids.find((id) => id !== refused) ?? '';
+    const overdueEvents = (await harness.store.log.read(TOPICS.handover, 0, 1000)).filter((record) =>
+      record.value.includes(EVENT_TYPES.handoverOverdue),
+    );
+    expect(overdueEvents.map((record) => (JSON.parse(record.value) as { subject: string }).subject)).toEqual([other]);
+    const notes = (await harness.store.timeline(refused ?? '')).filter((entry) => entry.kind === 'overdue');
+    expect(notes.map((entry) => entry.message)).toEqual([
+      'No answer from the Frisklivssentral within 0 seconds of sending; handover.overdue could not be raised: an unexpected fault in hit-bridge (the log has the error).',
+    ]);
+    expect(await metric(harness, METRIC_NAMES.handoversOverdue)).toBe('2');
+  });
+
+  it('goes on past an overdue handover the store fails for at every check, logging it once', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'error',
+      pretty: false,
+      destination: new Writable({
+        write: (chunk: Buffer, _encoding, done) => {
+          lines.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+    });
+    let failing: string | undefined;
+    let attempts = 0;
+    const harness = await start({
+      ackTimeoutMs: 150,
+      preloaded: ['D-first', 'D-second'],
+      logger,
+      tamper: (store) => {
+        const mark = store.markHandoverOverdue.bind(store);
+        store.markHandoverOverdue = (submissionId, effects, now) => {
+          failing ??= submissionId;
+          if (submissionId !== failing) return mark(submissionId, effects, now);
+          attempts += 1;
+          return Promise.reject(new Error('row locked (on purpose)'));
+        };
+      },
+    });
+    const ids = await preloadedIds(harness, ['D-first', 'D-second']);
+    await until('the other marked overdue', async () => {
+      const other = ids.find((id) => id !== failing);
+      return failing !== undefined && (await harness.store.getHandover(other ?? ''))?.overdueAt !== undefined;
+    });
+    await until('several checks met the failing one', () => attempts >= 4);
+    expect((await harness.store.getHandover(failing ?? ''))?.overdueAt).toBeUndefined();
+    expect(lines.filter((line) => line.includes('row locked (on purpose)'))).toHaveLength(1);
   });
 });

@@ -12,9 +12,11 @@
  *    (or throwing) retries the whole job later with the EHR's retry policy, until its horizon;
  *    each step is safe to repeat.
  * 3. status consumer + handover-task jobs — the municipality's answers (the status topic; the
- *    HTTP route writes the same job) set the referral Task's status in the EHR.
+ *    HTTP route writes the same job) set the referral Task's status in the EHR; a failure or a
+ *    throw is retried with the same policy, from the answer, and given up on the timeline.
  * 4. overdue — handovers unanswered past HANDOVER_ACK_TIMEOUT_MS get one handover.overdue event
- *    and are counted, once (the store marks them in the same transaction).
+ *    and are counted, once (the store marks them in the same transaction). Each is handled on
+ *    its own: one that throws is marked without its event or skipped, never ahead of the rest.
  */
 import type { Task } from 'fhir/r4.js';
 import type { DischargeInput, HandoverAcknowledgementInput } from '../../mappings/inputs.ts';

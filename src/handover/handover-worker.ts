@@ -70,6 +70,8 @@ export interface HandoverWorkerDeps {
   readonly leaseMs?: number;
   /** How often overdue handovers are looked for; default min(a quarter of the timeout, 1 minute). */
   readonly overdueCheckMs?: number;
+  /** Overdue handovers handled per check, oldest first (default 100), beyond those that keep failing. */
+  readonly overdueBatchSize?: number;
   readonly idleMs?: number;
 }
 
@@ -626,7 +628,10 @@ function startOverdueLoop(deps: HandoverWorkerDeps, log: Logger): { stop(): Prom
   const logged = new Set<string>();
   const check = async (): Promise<void> => {
     const now = deps.clock();
-    const due = await deps.store.overdueHandovers(new Date(now.getTime() - deps.ackTimeoutMs), 100);
+    // Read past the ones known to fail (oldest first, they would come back at the head of every
+    // batch): however many are stuck, the check still reaches a full batch of others.
+    const batch = (deps.overdueBatchSize ?? 100) + logged.size;
+    const due = await deps.store.overdueHandovers(new Date(now.getTime() - deps.ackTimeoutMs), batch);
     for (const handover of due) {
       if (stopping) return;
       // One handover that cannot be handled must not hold back the others behind it.

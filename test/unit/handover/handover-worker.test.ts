@@ -76,6 +76,8 @@ interface Options {
   readonly validator?: (validator: EventValidator) => EventValidator;
   /** The handover worker's logger (default: silent). */
   readonly logger?: Logger;
+  /** Overdue handovers per check (default: the worker's). */
+  readonly overdueBatchSize?: number;
 }
 
 interface Harness {
@@ -167,6 +169,7 @@ async function start(options: Options = {}): Promise<Harness> {
       statusTopic: STATUS_TOPIC,
       ackTimeoutMs: options.ackTimeoutMs ?? 3_600_000,
       overdueCheckMs: 20,
+      ...(options.overdueBatchSize === undefined ? {} : { overdueBatchSize: options.overdueBatchSize }),
       clock,
       logger: options.logger ?? silent,
       owner: 'unit',
@@ -688,5 +691,30 @@ describe('handover worker', () => {
     await until('several checks met the failing one', () => attempts >= 4);
     expect((await harness.store.getHandover(failing ?? ''))?.overdueAt).toBeUndefined();
     expect(lines.filter((line) => line.includes('row locked (on purpose)'))).toHaveLength(1);
+  });
+
+  it('reaches the overdue handovers behind a full batch of ones that keep failing', async () => {
+    let failing: string | undefined;
+    const harness = await start({
+      ackTimeoutMs: 150,
+      preloaded: ['D-oldest', 'D-next'],
+      // A batch of one: the oldest, failing at every check, would fill every batch.
+      overdueBatchSize: 1,
+      tamper: (store) => {
+        const mark = store.markHandoverOverdue.bind(store);
+        store.markHandoverOverdue = (submissionId, effects, now) => {
+          failing ??= submissionId;
+          return submissionId === failing
+            ? Promise.reject(new Error('row locked (on purpose)'))
+            : mark(submissionId, effects, now);
+        };
+      },
+    });
+    const ids = await preloadedIds(harness, ['D-oldest', 'D-next']);
+    await until('the one behind the failing one marked overdue', async () => {
+      const other = ids.find((id) => id !== failing);
+      return failing !== undefined && (await harness.store.getHandover(other ?? ''))?.overdueAt !== undefined;
+    });
+    expect((await harness.store.getHandover(failing ?? ''))?.overdueAt).toBeUndefined();
   });
 });

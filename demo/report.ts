@@ -14,7 +14,7 @@ import type { ConsumedEvent, Subscription } from '../src/events/event-bus.ts';
 import { createKafka } from '../src/events/kafka-client.ts';
 import { createKafkaEventBus } from '../src/events/kafka-event-bus.ts';
 import { fhir } from '../test/support/fhir-server.ts';
-import { silentLogger } from '../test/support/workload.ts';
+import { silentLogger } from '../test/support/silent-logger.ts';
 import type { DemoPatient } from './st-olavs-cohort.ts';
 
 /** The topics a run writes to, in the order the report lists them. */

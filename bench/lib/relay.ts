@@ -15,7 +15,8 @@ import { startEventRelayWorker } from '../../src/events/event-relay-worker.ts';
 import { createMetrics } from '../../src/platform/metrics.ts';
 import { DEFAULT_CONNECT_RETRY_POLICY } from '../../src/platform/retry.ts';
 import type { Store } from '../../src/store/store.ts';
-import { pool, silentLogger } from '../../test/support/workload.ts';
+import { silentLogger } from '../../test/support/silent-logger.ts';
+import { pool } from '../../test/support/workload.ts';
 import { round } from './accept.ts';
 
 /** The relay's default batch (event-relay-worker.ts); the bare producer sends batches of this size. */

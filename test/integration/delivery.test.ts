@@ -10,11 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
-import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
 import { TOPICS } from '../../src/events/cloud-events.ts';
 import type { ConsumedEvent, EventBus } from '../../src/events/event-bus.ts';
 import { loadEventSchemas } from '../../src/events/event-schemas.ts';
@@ -23,7 +21,6 @@ import { createKafka } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
 import { createLogEventBus } from '../../src/events/log-event-bus.ts';
 import { loadConfig } from '../../src/platform/config.ts';
-import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -32,16 +29,9 @@ import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
+import { silentLogger } from '../support/silent-logger.ts';
+import { unregisteredSyntheticId } from '../support/synthetic-ids.ts';
 
-const silent = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
 const validator = createEventValidator(loadEventSchemas());
 const ehr = peerEnv('EHR_BASE_URL');
 
@@ -68,7 +58,10 @@ const setups: Setup[] = [
     }),
     cleanup: () => databases.dropAll(),
     bus: () => {
-      const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silent), logger: silent });
+      const bus = createKafkaEventBus({
+        kafka: createKafka(peerEnv('KAFKA_BROKERS'), silentLogger),
+        logger: silentLogger,
+      });
       return { bus, close: () => bus.close() };
     },
   },
@@ -79,7 +72,7 @@ const setups: Setup[] = [
     bus: (dataDir) => {
       // A second connection to the service's own SQLite file: its log is the event bus.
       const store: Store = createSqliteStore({ file: join(dataDir, 'hit-bridge.db') });
-      const bus = createLogEventBus({ log: store.log, logger: silent, pollIntervalMs: 100 });
+      const bus = createLogEventBus({ log: store.log, logger: silentLogger, pollIntervalMs: 100 });
       return {
         bus,
         close: async () => {
@@ -139,16 +132,6 @@ async function waitFor(base: string, id: string, until: (body: StatusBody) => bo
   }
 }
 
-/** A synthetic id (born 28 November, month + 80) with a random year and individual number: nobody the EHR knows. */
-function unregisteredSyntheticId(): string {
-  const [year = 0, high = 0, low = 0] = randomBytes(3);
-  for (let individual = ((high << 8) | low) % 500; ; individual = (individual + 1) % 500) {
-    const nine = `2891${String(year % 100).padStart(2, '0')}${String(individual).padStart(3, '0')}`;
-    const check = nationalIdCheckDigits(nine);
-    if (check !== undefined) return `${nine}${check}`;
-  }
-}
-
 function withSource<K extends InputKindName>(fixture: FixtureCase<K>, source: string): InputKinds[K] {
   return { ...readInput(fixture), source };
 }
@@ -184,7 +167,7 @@ describe.each(setups)('delivery through $name', (setup) => {
     };
     const loaded = loadConfig(serviceEnv);
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
-    service = await startService(loaded.config, silent);
+    service = await startService(loaded.config, silentLogger);
   });
 
   afterAll(async () => {

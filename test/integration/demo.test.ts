@@ -23,7 +23,7 @@ import { createKafka } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
 import { collectEvents } from '../support/collect-events.ts';
 import { peerEnv } from '../support/peers-env.ts';
-import { silentLogger } from '../support/workload.ts';
+import { silentLogger } from '../support/silent-logger.ts';
 
 interface DemoRun {
   readonly code: number | null;

@@ -10,17 +10,16 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers, type InputKinds } from '../../mappings/registry.ts';
 import { loadConfig } from '../../src/platform/config.ts';
-import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { adminToken } from '../peers/keycloak.ts';
 import { bridgeClient, EHR_SCOPE, publicJwks, REALM } from '../peers/keycloak-realm.ts';
 import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput } from '../support/fixtures.ts';
+import { silentLogger } from '../support/silent-logger.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -33,15 +32,6 @@ const securedEhr = required('HAPI_SECURED_BASE_URL');
 const keycloak = required('KEYCLOAK_URL');
 const tokenUrl = required('KEYCLOAK_TOKEN_URL');
 const adminPassword = required('KEYCLOAK_ADMIN_PASSWORD');
-const silent = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
 
 const prescription = fixtureCases(['prescriptions'])[0];
 if (prescription === undefined) throw new Error('no prescription fixture');
@@ -111,7 +101,7 @@ async function startWith(client: TestClient): Promise<RunningService> {
     EHR_TIMEOUT_MS: '120000',
   });
   if (!loaded.ok) throw new Error(loaded.errors.join('; '));
-  return startService(loaded.config, silent);
+  return startService(loaded.config, silentLogger);
 }
 
 interface StatusBody {

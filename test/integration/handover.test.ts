@@ -12,10 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { Bundle, Composition, OperationOutcome, Task } from 'fhir/r4.js';
 import { searchToken } from '../../mappings/common.ts';
-import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
 import { EVENT_TYPES, TOPICS } from '../../src/events/cloud-events.ts';
 import type { ConsumedEvent, Subscription } from '../../src/events/event-bus.ts';
 import { loadEventSchemas } from '../../src/events/event-schemas.ts';
@@ -24,7 +22,6 @@ import { createKafka } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
 import { referralIdentifiers } from '../../src/handover/referral.ts';
 import { loadConfig } from '../../src/platform/config.ts';
-import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { errorsOf, fhir, loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import {
@@ -40,30 +37,13 @@ import {
 } from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
+import { silentLogger } from '../support/silent-logger.ts';
+import { freshSyntheticId } from '../support/synthetic-ids.ts';
 
 const databases = scratchDatabases('handover');
 
-const silent = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
 const validator = createEventValidator(loadEventSchemas());
 const ACK_TIMEOUT_MS = 15_000;
-
-/** A synthetic id (month + 80) nobody else's test uses: the searches over the stay find only this run's records. */
-function freshSyntheticId(): string {
-  for (;;) {
-    const [year = 0, high = 0, low = 0] = randomBytes(3);
-    const nine = `1583${String(50 + (year % 40)).padStart(2, '0')}${String(((high << 8) | low) % 500).padStart(3, '0')}`;
-    const check = nationalIdCheckDigits(nine);
-    if (check !== undefined) return `${nine}${check}`;
-  }
-}
 
 /** The cohort for one variant, with its own patient and source. */
 function cohortFor(variant: CohortVariant, source: string): HandoverCohort & { nationalId: string } {
@@ -115,7 +95,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
   const source = `ho-${randomBytes(4).toString('hex')}`;
   const typical = cohortFor('typical', source);
   const declined = cohortFor('training-contact-declined', source);
-  const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silent), logger: silent });
+  const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silentLogger), logger: silentLogger });
   const events: ConsumedEvent[] = [];
   let subscription: Subscription | undefined;
   let service: RunningService;
@@ -162,7 +142,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     };
     const loaded = loadConfig(env);
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
-    service = await startService(loaded.config, silent);
+    service = await startService(loaded.config, silentLogger);
 
     // The stay, through the API into HAPI: prescription first (sessions point at it), then the rest.
     for (const cohort of [typical, declined]) {

@@ -8,22 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/platform/config.ts';
-import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { fixtureCases, readInput } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
-
-const silent = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
+import { silentLogger } from '../support/silent-logger.ts';
 
 interface TokenResponse {
   access_token: string;
@@ -83,7 +72,7 @@ describe('inbound authentication with tokens from a real authorization server (K
       AUTH_AUDIENCE: peerEnv('KEYCLOAK_API_AUDIENCE'),
     });
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
-    service = await startService(loaded.config, silent);
+    service = await startService(loaded.config, silentLogger);
     clinic = await clientToken(peerEnv('KEYCLOAK_CLINIC_CLIENT_ID'), peerEnv('KEYCLOAK_CLINIC_CLIENT_SECRET'));
     readonly = await clientToken(
       peerEnv('KEYCLOAK_CLINIC_READONLY_CLIENT_ID'),

@@ -10,11 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { InputKindName, InputKinds } from '../../mappings/registry.ts';
-import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
 import { loadConfig } from '../../src/platform/config.ts';
-import { createLogger } from '../../src/platform/logger.ts';
 import { METRIC_NAMES, SUBMISSION_KINDS } from '../../src/platform/metrics.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { loadProfiles, registerPeople } from '../support/fhir-server.ts';
@@ -27,16 +24,9 @@ import {
   TYPICAL_NATIONAL_ID,
 } from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
+import { silentLogger } from '../support/silent-logger.ts';
+import { unregisteredSyntheticId } from '../support/synthetic-ids.ts';
 
-const silent = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
 const ehr = peerEnv('EHR_BASE_URL');
 
 interface Sample {
@@ -134,16 +124,6 @@ async function poll<T>(read: () => Promise<T>, until: (value: T) => boolean, tim
   }
 }
 
-/** A synthetic id (born 28 November, month + 80) with a random year and individual number: nobody the EHR knows (until registered). */
-function freshSyntheticId(): string {
-  const [year = 0, high = 0, low = 0] = randomBytes(3);
-  for (let individual = ((high << 8) | low) % 500; ; individual = (individual + 1) % 500) {
-    const nine = `2891${String(year % 100).padStart(2, '0')}${String(individual).padStart(3, '0')}`;
-    const check = nationalIdCheckDigits(nine);
-    if (check !== undefined) return `${nine}${check}`;
-  }
-}
-
 function withSource<K extends InputKindName>(fixture: FixtureCase<K>, source: string): InputKinds[K] {
   return { ...readInput(fixture), source };
 }
@@ -167,7 +147,7 @@ describe('metrics after delivering to the EHR', () => {
   let service: RunningService;
   // A stay reduced to what a handover needs (its prescription in the EHR), for a patient of its own.
   const discharged = (() => {
-    const nationalId = freshSyntheticId();
+    const nationalId = unregisteredSyntheticId();
     const cohort = JSON.parse(
       JSON.stringify(handoverCohort('typical', source)).replaceAll(TYPICAL_NATIONAL_ID, nationalId),
     ) as ReturnType<typeof handoverCohort>;
@@ -208,7 +188,7 @@ describe('metrics after delivering to the EHR', () => {
       RATE_LIMIT_BURST: '100000',
     });
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
-    service = await startService(loaded.config, silent);
+    service = await startService(loaded.config, silentLogger);
   });
 
   afterAll(async () => {
@@ -220,7 +200,7 @@ describe('metrics after delivering to the EHR', () => {
     const refused = {
       ...withSource(named('hit-sessions', 'strength'), source),
       sessionId: 'S-METRICS-UNKNOWN-PATIENT',
-      patient: { nationalId: freshSyntheticId() },
+      patient: { nationalId: unregisteredSyntheticId() },
     };
     ids.push(await post(service.url, 'hit-sessions', refused));
 

@@ -24,12 +24,12 @@ import {
   prepareEhr,
   randomSource,
   recordedEvents,
-  silentLogger,
   unexpectedEhrCounts,
   unexpectedEhrTotals,
   waitAllSettled,
   type WorkItem,
 } from '../support/workload.ts';
+import { silentLogger } from '../support/silent-logger.ts';
 
 const DOWNTIME_MS = Number(process.env.OUTAGE_DOWNTIME_MS ?? 60_000);
 const runDir = resolve('.peers', 'test-outages');

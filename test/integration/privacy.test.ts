@@ -14,7 +14,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { nationalIdCheckDigits } from '../../src/domain/national-id.ts';
 import { EVENT_TYPES, TOPICS } from '../../src/events/cloud-events.ts';
 import type { ConsumedEvent, Subscription } from '../../src/events/event-bus.ts';
 import { createKafka } from '../../src/events/kafka-client.ts';
@@ -35,29 +34,12 @@ import {
 } from '../support/handover-cohort.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
+import { silentLogger } from '../support/silent-logger.ts';
+import { freshSyntheticId } from '../support/synthetic-ids.ts';
 
 const databases = scratchDatabases('privacy');
 
-const silent = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
 const PATIENT_KEY_SECRET = 'privacy-test-secret-0123456789abcdef';
-
-/** A synthetic id (month + 80) no other run uses, so a search of the whole topic finds only ours. */
-function freshSyntheticId(): string {
-  for (;;) {
-    const [year = 0, high = 0, low = 0] = randomBytes(3);
-    const nine = `1583${String(50 + (year % 40)).padStart(2, '0')}${String(((high << 8) | low) % 500).padStart(3, '0')}`;
-    const check = nationalIdCheckDigits(nine);
-    if (check !== undefined) return `${nine}${check}`;
-  }
-}
 
 /** The same id with its last check digit wrong: what a typo looks like. */
 function withBadCheckDigit(id: string): string {
@@ -121,7 +103,7 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
   const answers: Answer[] = [];
   const statuses: Answer[] = [];
   const ids = new Set<string>();
-  const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silent), logger: silent });
+  const bus = createKafkaEventBus({ kafka: createKafka(peerEnv('KAFKA_BROKERS'), silentLogger), logger: silentLogger });
   let subscription: Subscription | undefined;
   let service: RunningService | undefined;
   let dischargeId = '';

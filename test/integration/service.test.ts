@@ -2,22 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
-import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { spawnService } from '../support/service-process.ts';
-
-const silent = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
+import { silentLogger } from '../support/silent-logger.ts';
 
 function config(env: Record<string, string>): Config {
   const result = loadConfig({
@@ -117,7 +106,7 @@ describe('the service process (npm start)', () => {
 
 describe('slow senders', () => {
   it('closes a connection whose request headers never end once REQUEST_TIMEOUT_MS has passed (408)', async () => {
-    const service = await startService(config({ REQUEST_TIMEOUT_MS: '1000' }), silent);
+    const service = await startService(config({ REQUEST_TIMEOUT_MS: '1000' }), silentLogger);
     try {
       const socket = connect(service.port, '127.0.0.1');
       let received = '';
@@ -159,7 +148,7 @@ describe('readiness against the real peers', () => {
         EHR_BASE_URL: peerEnv('EHR_BASE_URL'),
         READINESS_TIMEOUT_MS: '10000',
       }),
-      silent,
+      silentLogger,
     );
     const response = await fetch(`${service.url}/readyz`);
     const report = (await response.json()) as { status: string; checks: { name: string; status: string }[] };
@@ -182,7 +171,7 @@ describe('readiness against the real peers', () => {
           DATABASE_URL: peerEnv('DATABASE_URL'),
           READINESS_TIMEOUT_MS: '1000',
         }),
-        silent,
+        silentLogger,
       );
       const response = await fetch(`${service.url}/readyz`);
       const report = (await response.json()) as { status: string; checks: { name: string; status: string }[] };
@@ -201,7 +190,7 @@ describe('readiness against the real peers', () => {
         EHR_BASE_URL: 'http://127.0.0.1:1/fhir',
         READINESS_TIMEOUT_MS: '2000',
       }),
-      silent,
+      silentLogger,
     );
     const response = await fetch(`${service.url}/readyz`);
     expect(response.status).toBe(200);
@@ -213,7 +202,7 @@ describe('graceful shutdown', () => {
   it('finishes a request in flight before it stops', async () => {
     const hole = await blackHole();
     try {
-      const service = await startService(config({ EHR_BASE_URL: hole.url, READINESS_TIMEOUT_MS: '800' }), silent);
+      const service = await startService(config({ EHR_BASE_URL: hole.url, READINESS_TIMEOUT_MS: '800' }), silentLogger);
       const inFlight = fetch(`${service.url}/readyz`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       const stopped = service.stop();
@@ -232,7 +221,7 @@ describe('graceful shutdown', () => {
     try {
       const service = await startService(
         config({ EHR_BASE_URL: hole.url, READINESS_TIMEOUT_MS: '5000', SHUTDOWN_TIMEOUT_MS: '300' }),
-        silent,
+        silentLogger,
       );
       const inFlight = fetch(`${service.url}/readyz`).then(
         (response) => response.status,

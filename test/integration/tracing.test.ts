@@ -25,7 +25,8 @@ import { loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
-import { randomSource, silentLogger, waitAllSettled } from '../support/workload.ts';
+import { silentLogger } from '../support/silent-logger.ts';
+import { randomSource, waitAllSettled } from '../support/workload.ts';
 
 const ehr = peerEnv('EHR_BASE_URL');
 const databases = scratchDatabases('tracing');

@@ -5,7 +5,6 @@
  * identifier, and one recorded CloudEvent id per submission on Kafka.
  */
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers, type InputKindName } from '../../mappings/registry.ts';
@@ -16,21 +15,11 @@ import { loadEventSchemas } from '../../src/events/event-schemas.ts';
 import { createEventValidator } from '../../src/events/event-validator.ts';
 import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
 import { createLogEventBus } from '../../src/events/log-event-bus.ts';
-import { createLogger } from '../../src/platform/logger.ts';
+import { silentLogger } from './silent-logger.ts';
 import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { countByIdentifier, fhir, loadProfiles, registerPeople } from './fhir-server.ts';
 import { fixtureCases, readInput } from './fixtures.ts';
-
-export const silentLogger = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
 
 export interface WorkItem {
   readonly index: number;

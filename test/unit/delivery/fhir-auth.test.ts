@@ -16,6 +16,7 @@ import {
   type FhirAuthSettings,
 } from '../../../src/delivery/fhir-auth.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
+import { silentLogger } from '../../support/silent-logger.ts';
 
 const AUTH = 'http://auth.example.test';
 const TOKEN_PATH = '/realms/r/protocol/openid-connect/token';
@@ -176,7 +177,7 @@ describe('a 401 from the FHIR server', () => {
   });
 
   test('with a static bearer token (nothing fresher to get) is not retried', async () => {
-    const auth = createFhirAuth({ kind: 'bearer', token: 'static-secret' }, { logger: silent() });
+    const auth = createFhirAuth({ kind: 'bearer', token: 'static-secret' }, { logger: silentLogger });
     let sends = 0;
     const outcome = await withFhirAuth(
       auth,
@@ -294,15 +295,3 @@ describe('client assertion (RFC 7523, SMART Backend Services)', () => {
     );
   });
 });
-
-function silent() {
-  return createLogger({
-    level: 'silent',
-    pretty: false,
-    destination: new Writable({
-      write: (_chunk, _encoding, done) => {
-        done();
-      },
-    }),
-  });
-}

@@ -1,19 +1,9 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '../../../src/platform/logger.ts';
 import { retentionCutoffs, startRetentionWorker, sweepOnce } from '../../../src/store/retention-worker.ts';
 import type { RetentionCutoffs } from '../../../src/store/store.ts';
+import { silentLogger } from '../../support/silent-logger.ts';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const DAY = 86_400_000;
-const silent = createLogger({
-  level: 'silent',
-  pretty: false,
-  destination: new Writable({
-    write: (_chunk, _encoding, done) => {
-      done();
-    },
-  }),
-});
 
 describe('retention cutoffs', () => {
   it('are RETENTION_DAYS and RETENTION_FAILED_DAYS before now', () => {
@@ -43,7 +33,7 @@ describe('the retention sweep', () => {
       store,
       policy: { deliveredDays: 30, failedDays: 90 },
       clock: () => NOW,
-      logger: silent,
+      logger: silentLogger,
       intervalMs: 1000,
       batchSize: 2,
     });
@@ -64,7 +54,7 @@ describe('the retention sweep', () => {
       store,
       policy: { deliveredDays: 30, failedDays: 90 },
       clock: () => NOW,
-      logger: silent,
+      logger: silentLogger,
       intervalMs: 1000,
     });
     for (let i = 0; i < 300 && calls < 3; i += 1) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
+import { mappers, type InputKindName } from '../../mappings/registry.ts';
 import { TOPICS } from '../../src/events/cloud-events.ts';
 import type { ConsumedEvent, EventBus } from '../../src/events/event-bus.ts';
 import { loadEventSchemas } from '../../src/events/event-schemas.ts';
@@ -26,7 +26,7 @@ import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { collectEvents } from '../support/collect-events.ts';
 import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
-import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
+import { fixtureCases, readInput, type FixtureCase, withSource } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
@@ -130,10 +130,6 @@ async function waitFor(base: string, id: string, until: (body: StatusBody) => bo
     if (until(body) || Date.now() > deadline) return body;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-function withSource<K extends InputKindName>(fixture: FixtureCase<K>, source: string): InputKinds[K] {
-  return { ...readInput(fixture), source };
 }
 
 describe.each(setups)('delivery through $name', (setup) => {

@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InputKindName, InputKinds } from '../../mappings/registry.ts';
+import type { InputKindName } from '../../mappings/registry.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { METRIC_NAMES, SUBMISSION_KINDS } from '../../src/platform/metrics.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { loadProfiles, registerPeople } from '../support/fhir-server.ts';
-import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
+import { fixtureCases, readInput, type FixtureCase, withSource } from '../support/fixtures.ts';
 import {
   COHORT_HPR,
   handoverCohort,
@@ -122,10 +122,6 @@ async function poll<T>(read: () => Promise<T>, until: (value: T) => boolean, tim
     if (until(value) || Date.now() > deadline) return value;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-}
-
-function withSource<K extends InputKindName>(fixture: FixtureCase<K>, source: string): InputKinds[K] {
-  return { ...readInput(fixture), source };
 }
 
 function named(kind: InputKindName, name: string): FixtureCase {

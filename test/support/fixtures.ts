@@ -29,3 +29,8 @@ export function fixtureCases(kinds: readonly InputKindName[] = INPUT_KINDS): Fix
 export function readInput<K extends InputKindName>(fixture: FixtureCase<K>): InputKinds[K] {
   return JSON.parse(readFileSync(fixture.inputFile, 'utf8')) as InputKinds[K];
 }
+
+/** A fixture's input sent under another source: its identifiers are then the caller's own on shared peers. */
+export function withSource<K extends InputKindName>(fixture: FixtureCase<K>, source: string): InputKinds[K] {
+  return { ...readInput(fixture), source };
+}

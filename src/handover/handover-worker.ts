@@ -81,57 +81,54 @@ export interface RunningHandover {
 
 export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHandover> {
   const log = deps.logger.child({ worker: 'handover' });
+  /**
+   * One loop per queue, its jobs one at a time, but every job of the batch is attempted even when
+   * one throws: the others would otherwise stay leased, untouched, until their lease expired
+   * (leaseMs, 2 minutes). A throw is retried with the policy (retryWhenThrown).
+   */
+  const queueLoop = (
+    queue: 'handover' | 'handover-task',
+    batchSize: number,
+    run: (job: Job) => Promise<void>,
+    onThrow: (job: Job, submission: Submission, slog: Logger) => Promise<void>,
+  ): RunningWorker =>
+    startWorkerLoop({
+      name: queue,
+      store: deps.store,
+      queue,
+      owner: `${deps.owner}-${queue}`,
+      clock: deps.clock,
+      logger: deps.logger,
+      leaseMs: deps.leaseMs ?? 120_000,
+      batchSize,
+      idleMs: deps.idleMs ?? 500,
+      reapEveryMs: 10_000,
+      handle: (jobs) =>
+        inParallel(jobs, 1, (job) =>
+          withLogContext({}, () =>
+            retryWhenThrown(
+              deps,
+              job,
+              log.child({ submissionId: job.submissionId, attempt: job.attempts }),
+              () => run(job),
+              (submission, slog) => onThrow(job, submission, slog),
+            ),
+          ),
+        ),
+    });
   const loops: RunningWorker[] = [
-    startWorkerLoop({
-      name: 'handover',
-      store: deps.store,
-      queue: 'handover',
-      owner: `${deps.owner}-handover`,
-      clock: deps.clock,
-      logger: deps.logger,
-      leaseMs: deps.leaseMs ?? 120_000,
-      batchSize: 4,
-      idleMs: deps.idleMs ?? 500,
-      reapEveryMs: 10_000,
-      // One at a time, but every job of the batch is attempted even when one throws: the others
-      // would otherwise stay leased, untouched, until their lease expired (leaseMs, 2 minutes).
-      handle: (jobs) =>
-        inParallel(jobs, 1, (job) =>
-          withLogContext({}, () =>
-            retryWhenThrown(
-              deps,
-              job,
-              log.child({ submissionId: job.submissionId, attempt: job.attempts }),
-              () => runHandover(deps, job, log),
-              (submission, slog) => waitOrFail(deps, job, submission, UNEXPECTED_FAULT, undefined, slog),
-            ),
-          ),
-        ),
-    }),
-    startWorkerLoop({
-      name: 'handover-task',
-      store: deps.store,
-      queue: 'handover-task',
-      owner: `${deps.owner}-handover-task`,
-      clock: deps.clock,
-      logger: deps.logger,
-      leaseMs: deps.leaseMs ?? 120_000,
-      batchSize: 8,
-      idleMs: deps.idleMs ?? 500,
-      reapEveryMs: 10_000,
-      handle: (jobs) =>
-        inParallel(jobs, 1, (job) =>
-          withLogContext({}, () =>
-            retryWhenThrown(
-              deps,
-              job,
-              log.child({ submissionId: job.submissionId, attempt: job.attempts }),
-              () => updateTask(deps, job, log),
-              (submission, slog) => taskRetryOrFail(deps, job, submission, UNEXPECTED_FAULT, true, undefined, slog),
-            ),
-          ),
-        ),
-    }),
+    queueLoop(
+      'handover',
+      4,
+      (job) => runHandover(deps, job, log),
+      (job, submission, slog) => waitOrFail(deps, job, submission, UNEXPECTED_FAULT, undefined, slog),
+    ),
+    queueLoop(
+      'handover-task',
+      8,
+      (job) => updateTask(deps, job, log),
+      (job, submission, slog) => taskRetryOrFail(deps, job, submission, UNEXPECTED_FAULT, true, undefined, slog),
+    ),
   ];
   const overdue = startOverdueLoop(deps, log);
   // Subscribed in the background: a Kafka consumer group join can take as long as the session

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, FhirResource } from 'fhir/r4.js';
+import type { Bundle, Identifier } from 'fhir/r4.js';
 import { businessIdentifier, DEFAULT_MAPPING_OPTIONS } from '../mappings/common.ts';
 import { mappers } from '../mappings/registry.ts';
 import { OBAB00 } from '../mappings/terminology.ts';
@@ -13,7 +13,9 @@ import { EVENT_TYPES, TOPICS } from '../src/events/cloud-events.ts';
 import type { ConsumedEvent, Subscription } from '../src/events/event-bus.ts';
 import { createKafka } from '../src/events/kafka-client.ts';
 import { createKafkaEventBus } from '../src/events/kafka-event-bus.ts';
+import { referralIdentifiers } from '../src/handover/referral.ts';
 import { fhir } from '../test/support/fhir-server.ts';
+import { parseExposition } from '../test/support/prometheus-text.ts';
 import { silentLogger } from '../test/support/silent-logger.ts';
 import type { DemoPatient } from './st-olavs-cohort.ts';
 
@@ -28,10 +30,10 @@ export function identifierSystem(source: string): string {
 /** How many resources of each type the EHR should hold after the run: the mappings' output, plus each referral. */
 export function expectedEhrCounts(patients: readonly DemoPatient[]): Map<string, number> {
   const identifiers = new Map<string, Set<string>>();
-  const add = (resource: FhirResource & { identifier?: { value?: string }[] }) => {
-    const seen = identifiers.get(resource.resourceType) ?? new Set<string>();
-    seen.add(resource.identifier?.[0]?.value ?? '');
-    identifiers.set(resource.resourceType, seen);
+  const add = (resourceType: string, identifier: Identifier | undefined) => {
+    const seen = identifiers.get(resourceType) ?? new Set<string>();
+    seen.add(identifier?.value ?? '');
+    identifiers.set(resourceType, seen);
   };
   for (const { inputs } of patients) {
     const bundles = [
@@ -39,16 +41,14 @@ export function expectedEhrCounts(patients: readonly DemoPatient[]): Map<string,
       ...inputs.sessions.map((session) => mappers['hit-sessions'](session, DEFAULT_MAPPING_OPTIONS)),
       ...inputs.fitnessTests.map((test) => mappers['fitness-tests'](test, DEFAULT_MAPPING_OPTIONS)),
     ];
-    for (const entry of bundles.flatMap((bundle) => bundle.entry ?? [])) {
-      if (entry.resource) add(entry.resource as FhirResource & { identifier?: { value?: string }[] });
+    for (const { resource } of bundles.flatMap((bundle) => bundle.entry ?? [])) {
+      if (resource) add(resource.resourceType, (resource as { identifier?: Identifier[] }).identifier?.[0]);
     }
     // The handover's referral to the Frisklivssentral: a continuation ServiceRequest and its Task.
     if (inputs.discharge.consent.frisklivssentral) {
-      add({
-        resourceType: 'ServiceRequest',
-        identifier: [{ value: `referral/${inputs.discharge.dischargeId}` }],
-      } as never);
-      add({ resourceType: 'Task', identifier: [{ value: `referral-task/${inputs.discharge.dischargeId}` }] } as never);
+      const referral = referralIdentifiers(inputs.discharge.source, inputs.discharge.dischargeId);
+      add('ServiceRequest', referral.serviceRequest);
+      add('Task', referral.task);
     }
   }
   return new Map(
@@ -162,16 +162,17 @@ export function writePacketHtml(dir: string, packets: readonly ConsumedEvent[]):
   return paths.sort();
 }
 
-/** The service's own counters from /metrics: series name + labels → value. */
+/** The service's own samples of the series named, from /metrics: series name + labels → value. */
 export async function readMetrics(baseUrl: string, names: readonly string[]): Promise<Map<string, number>> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (match?.[1] !== undefined && names.includes(match[1]))
-      values.set(`${match[1]}${match[2] ?? ''}`, Number(match[3]));
-  }
-  return values;
+  const samples = parseExposition(await (await fetch(`${baseUrl}/metrics`)).text());
+  return new Map(
+    samples
+      .filter((sample) => names.includes(sample.name))
+      .map((sample) => {
+        const labels = Object.entries(sample.labels).map(([key, value]) => `${key}="${value}"`);
+        return [`${sample.name}${labels.length > 0 ? `{${labels.join(',')}}` : ''}`, sample.value];
+      }),
+  );
 }
 
 /** Waits until the series named (summed over their labels) reach `target`; the sum it saw last. */

@@ -156,7 +156,9 @@ async function main(): Promise<void> {
   const idsByKind = new Map<string, string[]>();
   const post = async (item: Postable): Promise<string> => {
     const { id } = await postUntilAccepted(() => baseUrl, item);
-    idsByKind.set(item.kind, [...(idsByKind.get(item.kind) ?? []), id]);
+    const ids = idsByKind.get(item.kind) ?? [];
+    ids.push(id);
+    idsByKind.set(item.kind, ids);
     return id;
   };
   let index = 0;

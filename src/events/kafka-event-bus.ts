@@ -49,6 +49,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from '../platform/logger.ts';
 import { retry, type RetryPolicy } from '../platform/retry.ts';
+import { wakeableSleep } from '../platform/wakeable-sleep.ts';
 import type {
   ConsumedEvent,
   EventBus,
@@ -316,22 +317,9 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
     await ensureTopics(topics);
 
     let stopping = false;
-    let wake: (() => void) | undefined;
+    const retryWait = wakeableSleep();
     let restartTimer: NodeJS.Timeout | undefined;
     let consumer: Consumer | undefined;
-
-    const pause = (ms: number): Promise<void> =>
-      new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          wake = undefined;
-          resolve();
-        }, ms);
-        wake = () => {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        };
-      });
 
     /** Calls the handler until it succeeds (true), or until we stop or lose the partition (false). */
     const handleRecord = async (payload: EachBatchPayload, message: KafkaMessage): Promise<boolean> => {
@@ -347,7 +335,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
             { err: error, topic, partition, offset: message.offset, failures, retryInMs: delay },
             'handler failed; the same record is retried',
           );
-          await pause(delay);
+          await retryWait.sleep(delay);
           if (stopping || !payload.isRunning() || payload.isStale()) return false;
           // Keeps our membership while we retry; throws when the group rebalances, and then the
           // record (not committed) goes to whoever gets the partition.
@@ -420,7 +408,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
         if (stopping) return;
         stopping = true;
         clearTimeout(restartTimer);
-        wake?.();
+        retryWait.wake();
         subscriptions.delete(handle);
         // kafkajs' stop waits for the eachMessage in progress (handler and commit) to finish.
         await consumer?.disconnect();

@@ -19,6 +19,7 @@
  * first offset when the group never committed), read from the log like any other process could.
  */
 import type { Logger } from '../platform/logger.ts';
+import { wakeableSleep } from '../platform/wakeable-sleep.ts';
 import type { EventLog, StoredLogRecord } from '../store/store.ts';
 import type { ConsumedEvent, EventBus, SubscribeOptions, Subscription } from './event-bus.ts';
 import { handlerRetryDelayMs } from './handler-retry.ts';
@@ -108,26 +109,10 @@ export function createLogEventBus(options: LogEventBusOptions): EventBus {
       throw error;
     }
 
-    let wakeRetry: (() => void) | undefined;
-    let wakePoll: (() => void) | undefined;
-    const sleep = (ms: number, kind: 'retry' | 'poll'): Promise<void> =>
-      new Promise((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          if (kind === 'retry') wakeRetry = undefined;
-          else {
-            wakePoll = undefined;
-            pollWakers.delete(done);
-          }
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        if (kind === 'retry') wakeRetry = done;
-        else {
-          wakePoll = done;
-          pollWakers.add(done);
-        }
-      });
+    const retryWait = wakeableSleep();
+    // A publish wakes every subscription's poll at once.
+    const pollWait = wakeableSleep();
+    pollWakers.add(pollWait.wake);
 
     /** Calls the handler until it succeeds (true) or the subscription stops (false). */
     const deliver = async (record: StoredLogRecord): Promise<boolean> => {
@@ -142,7 +127,7 @@ export function createLogEventBus(options: LogEventBusOptions): EventBus {
             { err: error, topic: record.topic, offset: record.offset, failures, retryInMs: delay },
             'handler failed; the same record is retried',
           );
-          await sleep(delay, 'retry');
+          await retryWait.sleep(delay);
           if (isStopping()) return false;
         }
       }
@@ -169,10 +154,10 @@ export function createLogEventBus(options: LogEventBusOptions): EventBus {
           logFailures += 1;
           const delay = retryDelayMs(logFailures);
           glog.error({ err: error, failures: logFailures, retryInMs: delay }, 'event log failed; retrying');
-          await sleep(delay, 'retry');
+          await retryWait.sleep(delay);
           continue;
         }
-        if (!progressed && !isStopping()) await sleep(pollIntervalMs, 'poll');
+        if (!progressed && !isStopping()) await pollWait.sleep(pollIntervalMs);
       }
     };
 
@@ -180,9 +165,10 @@ export function createLogEventBus(options: LogEventBusOptions): EventBus {
     const handle: Subscription = {
       async stop() {
         stopping = true;
-        wakeRetry?.();
-        wakePoll?.();
+        retryWait.wake();
+        pollWait.wake();
         await running;
+        pollWakers.delete(pollWait.wake);
         subscriptions.delete(handle);
         activeGroups.delete(groupId);
       },

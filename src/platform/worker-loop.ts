@@ -5,6 +5,7 @@
  */
 import type { Logger } from './logger.ts';
 import type { Job, QueueName, Store } from '../store/store.ts';
+import { wakeableSleep } from './wakeable-sleep.ts';
 
 /** How a worker claims: who it is, how long its lease lasts, how much it takes at once. */
 export interface WorkerTuning {
@@ -43,17 +44,8 @@ export interface RunningWorker {
 export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   const log = options.logger.child({ worker: options.name });
   let stopping = false;
-  let wake: (() => void) | undefined;
   let lastReap = 0;
-
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  const idle = wakeableSleep();
 
   const loop = async (): Promise<void> => {
     while (!stopping) {
@@ -70,7 +62,7 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
           limit: options.batchSize,
         });
         if (jobs.length === 0) {
-          await pause(options.idleMs);
+          await idle.sleep(options.idleMs);
           continue;
         }
         await options.handle(jobs);
@@ -78,7 +70,7 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
         // A store that is briefly unreachable must not kill the worker; the jobs stay leased and
         // come back when the lease expires.
         log.error({ err: error }, 'worker cycle failed; trying again');
-        await pause(options.idleMs);
+        await idle.sleep(options.idleMs);
       }
     }
   };
@@ -87,7 +79,7 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   return {
     async stop() {
       stopping = true;
-      wake?.();
+      idle.wake();
       await running;
     },
   };

@@ -6,6 +6,7 @@
  * The rules and their reasons: docs/adr/0014-retention-and-audit.md.
  */
 import type { Logger } from '../platform/logger.ts';
+import { wakeableSleep } from '../platform/wakeable-sleep.ts';
 import type { RunningWorker } from '../platform/worker-loop.ts';
 import type { RetentionCutoffs, Store } from './store.ts';
 
@@ -51,15 +52,7 @@ export function startRetentionWorker(deps: RetentionDeps): RunningWorker {
   let stopping = false;
   // Read through a function: a stop can arrive during a sweep, after the loop's own check.
   const stopRequested = (): boolean => stopping;
-  let wake: (() => void) | undefined;
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  const idle = wakeableSleep();
 
   const loop = async (): Promise<void> => {
     while (!stopRequested()) {
@@ -70,14 +63,14 @@ export function startRetentionWorker(deps: RetentionDeps): RunningWorker {
         // Nothing is lost by a missed sweep: the next one finds the same submissions.
         log.error({ err: error }, 'retention sweep failed; trying again at the next interval');
       }
-      if (!stopRequested()) await pause(deps.intervalMs);
+      if (!stopRequested()) await idle.sleep(deps.intervalMs);
     }
   };
   const running = loop();
   return {
     async stop() {
       stopping = true;
-      wake?.();
+      idle.wake();
       await running;
     },
   };

@@ -1,6 +1,6 @@
 /**
- * A synthetic cohort modelled on the St. Olavs HIT study (Flemmen 2014, in
- * ../shared/domain/REFERENCE.md): 24 patients in substance-use treatment, 17 men and 7 women,
+ * A synthetic cohort modelled on the St. Olavs HIT study (Flemmen 2014,
+ * docs/reference/fitness.md §5): 24 patients in substance-use treatment, 17 men and 7 women,
  * 32 ± 8 years; 4x4 on the treadmill three times a week for 8 weeks; a maximal treadmill test at
  * the start and the end; discharge when the 8 weeks are over. VO2max at intake is low for the
  * age (the study's patients were 15–20 years "older" in fitness) and rises by about 15 ± 7 %.

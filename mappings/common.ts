@@ -13,7 +13,7 @@ import { CANONICAL_BASE, IDENTIFIER_SYSTEMS } from './terminology.ts';
 export interface MappingOptions {
   /**
    * Also code OBAB00 with urn:oid:2.16.578.1.12.4.1.1.7220, as DIPS is reported to do for NCMP
-   * (UNCONFIRMED; REFERENCE.md). Off by default.
+   * (UNCONFIRMED; docs/reference/terminology.md §1.2). Off by default.
    */
   readonly ncmpDipsCoding: boolean;
 }

@@ -12,7 +12,7 @@
  * - fitness age (our code fitness-age, an estimate) from the VO2max against the HUNT3 means for
  *   the patient's sex, `derivedFrom` the VO2max Observation;
  * - one 1RM Observation per exercise (our code one-rep-max);
- * - six-minute walk distance (LOINC 64098-7 — weakly sourced, fhir-terminology.md §3).
+ * - six-minute walk distance (LOINC 64098-7 — weakly sourced, docs/reference/terminology.md §4).
  *
  * No Procedure: the reference has no procedure code for a fitness test, and OBAB00 is supervised
  * *training* ("Veiledet og instruert fysisk trening …"), not testing, so it is not used here.
@@ -143,7 +143,7 @@ function contextOf(input: FitnessTestInput): TestContext {
 /**
  * A VO2max the clinic sent always wins (measured or their own estimate). Only a treadmill-submax
  * test without one is estimated, by the Ebbeling single-stage equation from the stage's data and
- * the patient's age and sex (fitness-reference.md §5a).
+ * the patient's age and sex (docs/reference/fitness.md §6).
  */
 function resolveVo2max(ctx: TestContext): Vo2maxResolution {
   const { input } = ctx;
@@ -191,7 +191,7 @@ function isEstimate(vo2max: Vo2max): boolean {
 /**
  * What a clinician must know about an Ebbeling estimate, in Norwegian: the domain's warnings,
  * plus the two protocol conditions the equation assumes and the domain cannot see (a 5 % grade,
- * a stage of at least 4 minutes; fitness-reference.md §5a).
+ * a stage of at least 4 minutes; docs/reference/fitness.md §6).
  */
 function ebbelingNotes(ctx: TestContext, estimate: EbbelingEstimate): string[] {
   const notes: string[] = [];
@@ -291,7 +291,7 @@ function hrMaxObservation(ctx: TestContext, bpm: number, method: HrMaxMethod): M
 
 /**
  * The clinic sends an estimated HRmax without its equation; say whether it is the project's
- * HUNT estimate (211 − 0.64 × age, REFERENCE.md) for the patient's age, or what that would be.
+ * HUNT estimate (211 − 0.64 × age, docs/reference/fitness.md §1) for the patient's age, or what that would be.
  */
 function estimatedHrMaxMethod(ctx: TestContext, bpm: number): string {
   const hunt = estimateHrMax(ctx.ageYears);
@@ -362,7 +362,7 @@ function oneRepMaxObservation(ctx: TestContext, index: number, exercise: string,
   return { observation, summary: [`1RM ${exercise}`, value] };
 }
 
-// LOINC 64098-7 is weakly sourced (fhir-terminology.md §3: secondary sources only; display
+// LOINC 64098-7 is weakly sourced (docs/reference/terminology.md §4: secondary sources only; display
 // UNCONFIRMED): check it at loinc.org before relying on it in production.
 function sixMinuteWalkObservation(ctx: TestContext, meters: number): Member {
   const value = `${formatNumberNo(meters, 0)} m`;

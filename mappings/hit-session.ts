@@ -102,7 +102,7 @@ const MODALITY_NO: Readonly<Record<Modality, string>> = {
   strength: 'styrketrening',
 };
 
-/** The protocol in words; "4x4" means 4 × 4 min intervals, or 4 sets × 4 repetitions for strength (REFERENCE.md). */
+/** The protocol in words; "4x4" means 4 × 4 min intervals, or 4 sets × 4 repetitions for strength (docs/reference/fitness.md §4). */
 function protocolText(input: HitSessionInput): string {
   if (input.protocol === 'custom') return 'egendefinert opplegg';
   if (input.modality !== 'strength') return '4x4-intervaller';

@@ -1,5 +1,5 @@
 /**
- * What clinic systems send. These names are the contract (issue 3): extend, don't rename.
+ * What clinic systems send. These names are the contract (contracts/schemas/): extend, don't rename.
  * The JSON Schemas in contracts/schemas/ say the same in JSON Schema, with the limits; ajv
  * checks every input against them before a mapping ever sees it, so a mapping may trust the
  * shapes and ranges here.
@@ -177,7 +177,7 @@ export interface DischargeInput {
   readonly hospitalContact?: ContactPoint;
 }
 
-/** What the municipality may set on the referral Task (REFERENCE.md "Referral loop"). */
+/** What the municipality may set on the referral Task (docs/reference/terminology.md §7). */
 export type HandoverAckStatusInput = 'accepted' | 'rejected' | 'in-progress' | 'on-hold' | 'failed' | 'completed';
 
 /** The municipality's answer to a handover (HTTP or the handover status topic). */

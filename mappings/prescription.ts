@@ -1,6 +1,6 @@
 /**
  * An exercise prescription → a FHIR R4 transaction Bundle, following the HL7 Physical Activity
- * IG's pattern (fhir-terminology.md §4, §7): the prescription is a ServiceRequest (static, only the
+ * IG's pattern (docs/reference/terminology.md §7): the prescription is a ServiceRequest (static, only the
  * hospital changes it), the plan a municipality will later work from is a CarePlan with one
  * activity per component, and each goal is a Goal.
  *
@@ -13,7 +13,7 @@
  * - Goal (hit-training-goal): one per goal, target due on the last day of the prescription.
  *
  * HRmax for the zones: the clinic's value when sent (measured always wins), else estimated from
- * the age on the start date (REFERENCE.md). Pure: the same input always gives the same Bundle.
+ * the age on the start date (docs/reference/fitness.md §1). Pure: the same input always gives the same Bundle.
  */
 import type {
   Bundle,
@@ -152,7 +152,7 @@ export function mapPrescription(input: PrescriptionInput, options: MappingOption
 
 function procedureCodings(options: MappingOptions): Coding[] {
   const codes: Coding[] = [{ ...OBAB00 }];
-  // UNCONFIRMED: DIPS is reported to code NCMP with 7220 (REFERENCE.md); only when configured.
+  // UNCONFIRMED: DIPS is reported to code NCMP with 7220 (docs/reference/terminology.md §1.2); only when configured.
   if (options.ncmpDipsCoding) codes.push({ ...OBAB00, system: SYSTEMS.ncmpDips });
   return codes;
 }
@@ -360,14 +360,14 @@ const GOAL_MEASURES: Readonly<
     }
   >
 > = {
-  // LOINC 94122-9, VO2 peak per kg (secondary sources, strongly agreeing; REFERENCE.md).
+  // LOINC 94122-9, VO2 peak per kg (secondary sources, strongly agreeing; docs/reference/terminology.md §4).
   vo2max: {
     coding: LOINC.vo2maxPerKg,
     ucum: UNITS.mlPerKgPerMinute,
     unit: UNITS.mlPerKgPerMinute,
     label: 'maksimalt oksygenopptak (VO₂maks)',
   },
-  // No LOINC code for 1RM exists (REFERENCE.md): our own code.
+  // No LOINC code for 1RM was found (docs/reference/terminology.md §4): our own code.
   'one-rep-max': {
     coding: HIT_CODES.oneRepMax,
     ucum: UNITS.kilograms,

@@ -1,6 +1,6 @@
 /**
  * Every code system, code and identifier system hit-bridge writes, in one place, each with its
- * source in ../shared/domain/REFERENCE.md (and fhir-terminology.md). Nothing here may be invented:
+ * source in docs/reference/ (README.md and terminology.md). Nothing here may be invented:
  * where no standard code exists, the concept is in our own CodeSystem (profiles/), and where a
  * source is weak the comment says UNCONFIRMED.
  */
@@ -12,7 +12,7 @@ export const CANONICAL_BASE = 'https://hit-bridge.no/fhir';
 export const SYSTEMS = {
   /**
    * NKPK (NCMP, NCSP, NCRP) as HL7 Norway's no-basis Procedure slices it. Which Volven OID means
-   * exactly what is UNCONFIRMED (fhir-terminology.md §1.2); 7275 is what no-basis fixes.
+   * exactly what is UNCONFIRMED (docs/reference/terminology.md §1.2); 7275 is what no-basis fixes.
    */
   nkpk: 'urn:oid:2.16.578.1.12.4.1.1.7275',
   /** NCMP as DIPS is reported to code it (secondary source, UNCONFIRMED); sent only when configured. */
@@ -57,7 +57,7 @@ export const SNOMED = {
 
 export const LOINC = {
   heartRate: { system: SYSTEMS.loinc, code: '8867-4', display: 'Heart rate' },
-  /** Secondary sources only, strongly agreeing (fhir-terminology.md §3); UNCONFIRMED at loinc.org. */
+  /** Secondary sources only, strongly agreeing (docs/reference/terminology.md §4); UNCONFIRMED at loinc.org. */
   vo2maxPerKg: {
     system: SYSTEMS.loinc,
     code: '94122-9',
@@ -65,12 +65,12 @@ export const LOINC = {
   },
   exerciseDuration: { system: SYSTEMS.loinc, code: '55411-3', display: 'Exercise duration' },
   exerciseIntensity: { system: SYSTEMS.loinc, code: '74008-4', display: 'Exercise intensity' },
-  /** Weakly sourced (fhir-terminology.md §3); display UNCONFIRMED. */
+  /** Weakly sourced (docs/reference/terminology.md §4); display UNCONFIRMED. */
   sixMinuteWalkDistance: { system: SYSTEMS.loinc, code: '64098-7', display: 'Six minute walk test' },
 } as const satisfies Record<string, Coding>;
 
 /**
- * Our own codes: no LOINC or SNOMED code was found for these (REFERENCE.md "Measurements";
+ * Our own codes: no LOINC or SNOMED code was found for these (docs/reference/terminology.md §4;
  * LOINC 82289-0 is a 0–10 scale, not Borg 6–20). The CodeSystem resource in profiles/ lists
  * exactly these; a unit test keeps the two in step.
  */
@@ -123,7 +123,7 @@ export const INTERPRETATION = {
   high: { system: SYSTEMS.observationInterpretation, code: 'H', display: 'High' },
 } as const satisfies Record<string, Coding>;
 
-/** HL7 vital-signs IG extension saying a measurement was taken during exercise (fhir-terminology.md §3). */
+/** HL7 vital-signs IG extension saying a measurement was taken during exercise (docs/reference/terminology.md §4). */
 export const EXERCISE_ASSOCIATION_EXTENSION =
   'http://hl7.org/fhir/us/vitals/StructureDefinition/ExerciseAssociationExt';
 

@@ -179,7 +179,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     } else {
       // One client per Frisklivssentral endpoint, each with its own breaker: one municipality's
       // outage must not stop the others. No authentication: none is agreed with any municipality
-      // yet (UNCONFIRMED; REFERENCE.md: no national referral format exists).
+      // yet (UNCONFIRMED; docs/reference/terminology.md §8: no national referral format was found).
       const endpoints = new Map<string, ReturnType<typeof createFhirEhr>>();
       const endpoint = (baseUrl: string): ReturnType<typeof createFhirEhr> => {
         let client = endpoints.get(baseUrl);

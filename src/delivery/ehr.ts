@@ -1,7 +1,7 @@
 /**
  * The Ehr port: what the delivery worker needs from the hospital EHR. One adapter talks FHIR R4
  * REST through fhir-kit-client (src/delivery/fhir-ehr.ts); auth is none, a static bearer token,
- * or (issue 7) SMART Backend Services.
+ * or SMART Backend Services.
  */
 import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4.js';
 

@@ -1,6 +1,6 @@
 import { invalid, ok, type Result } from './result.ts';
 
-// Borg RPE 6–20 (fitness-reference.md §6). The domain reference gives the verbal anchors in
+// Borg RPE 6–20 (docs/reference/fitness.md §7). The sources give the verbal anchors in
 // Swedish (the Region Stockholm/farledare.se original) and English (Lumen Learning for 6–13, a
 // translation of the Swedish for 15–20; Borg's licensed English wording was not retrieved).
 // It gives NO Norwegian Borg anchors, so none are invented here; the only sourced Norwegian
@@ -8,8 +8,8 @@ import { invalid, ok, type Result } from './result.ts';
 
 export type BorgRpe = 6 | 7 | 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15 | 16 | 17 | 18 | 19 | 20;
 
-export const BORG_MIN = 6;
-export const BORG_MAX = 20;
+const BORG_MIN = 6;
+const BORG_MAX = 20;
 
 export function parseBorgRpe(value: number): Result<BorgRpe> {
   if (!Number.isInteger(value) || value < BORG_MIN || value > BORG_MAX) {
@@ -39,7 +39,7 @@ export function borgAnchor(score: BorgRpe): BorgAnchor | undefined {
 
 /**
  * 85–95 % of HRmax corresponds to Borg 16–18 (St. Olavs, Nasjonal kompetansetjeneste Trening
- * som medisin; REFERENCE.md "4x4 session", fhir-terminology.md §8).
+ * som medisin; docs/reference/fitness.md §4).
  */
 export const INTERVAL_ZONE_BORG = {
   low: 16,
@@ -65,7 +65,7 @@ export type OlympiatoppenZone = {
 
 /**
  * Olympiatoppen intensity scale, 2020 revision, endurance zones I-1 to I-5 (olt-skala.nif.no;
- * fitness-reference.md §6b). The tool writes I-1 as Borg "< 11" and I-2 as "< 13"; read
+ * docs/reference/fitness.md §7). The tool writes I-1 as Borg "< 11" and I-2 as "< 13"; read
  * together that makes I-1 6–10 and I-2 11–12 (interpretation). I-6 to I-8 are sprint/strength
  * zones that are not governed by heart rate and are left out. The scale's %HRmax bands are
  * UNCONFIRMED except I-3 (~82–87 %), so they are not carried here.

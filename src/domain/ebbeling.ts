@@ -2,7 +2,7 @@ import { invalid, ok, type Result } from './result.ts';
 import type { Sex } from './sex.ts';
 
 // Ebbeling single-stage treadmill walking test (Ebbeling et al., MSSE 1991;23(8):966-73,
-// PMID 1956273; fitness-reference.md §5a):
+// PMID 1956273; docs/reference/fitness.md §6):
 //   VO2max = 15.1 + 21.8·speed − 0.327·HR − 0.263·speed·age + 0.00504·HR·age + 5.98·gender
 // speed in mph, HR in bpm (last 15 s of the 4-min stage at 5 % grade), age in years,
 // gender 0 = female, 1 = male. Derived on 117 adults aged 20–59 walking at 2.0–4.5 mph,
@@ -37,7 +37,7 @@ export type EbbelingInput = {
   readonly warmUpHeartRateBpm?: number | undefined;
 };
 
-export type EbbelingWarning = {
+type EbbelingWarning = {
   readonly code: 'speed-outside-validated-range' | 'age-outside-validated-range' | 'warm-up-heart-rate-outside-target';
   readonly message: string;
 };

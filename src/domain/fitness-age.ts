@@ -5,15 +5,15 @@ import type { Sex } from './sex.ts';
 // Study VO2max means (Loe, Rognmo, Saltin, Wisløff 2013, PLoS ONE 8(5):e64319, Table 2).
 // Only the 20–29 row is confirmed from the paper; the other rows agree across three
 // independent secondary sources and with NTNU CERG's rounded figures, and are UNCONFIRMED
-// (fitness-reference.md §2a). They are therefore a parameter, not baked into the maths.
+// (docs/reference/fitness.md §2). They are therefore a parameter, not baked into the maths.
 //
-// NTNU's own fitness-age algorithm is unpublished (UNCONFIRMED). REFERENCE.md fixes ours: the
+// NTNU's own fitness-age algorithm is unpublished (UNCONFIRMED). Ours (docs/reference/fitness.md §3): the
 // age at which the sex-specific mean equals the person's VO2max, by linear interpolation
 // between decade midpoints (25, 35, …, 75), clamped to 20–90, labelled as an estimate. Beyond
 // the first and last midpoints the nearest segment's line is extended (25→35 below 25, 65→75
 // above 75) and the result clamped; without that extension the 20–90 clamp could never apply.
 
-export type Vo2maxNorm = {
+type Vo2maxNorm = {
   readonly ageBand: string;
   readonly fromAge: number;
   /** Last age in the band; undefined for the open-ended 70+ band. */
@@ -44,14 +44,14 @@ const band = (
   confirmed,
 });
 
-export const HUNT3_VO2MAX_SOURCE =
+const HUNT3_VO2MAX_SOURCE =
   'Loe, Rognmo, Saltin, Wisløff 2013, PLoS ONE 8(5):e64319, doi:10.1371/journal.pone.0064319 (HUNT3 Fitness Study), Table 2';
 
-/** mL/kg/min, mean ± SD by decade (fitness-reference.md §2a; REFERENCE.md "VO2max norms"). */
+/** mL/kg/min, mean ± SD by decade (docs/reference/fitness.md §2). */
 export const HUNT3_VO2MAX_NORMS: Vo2maxNorms = {
   male: [
     band(20, 29, 54.4, 8.4, true),
-    // One secondary copy gives this SD as 7.7 (fitness-reference.md §2a); SDs are not used in any calculation.
+    // One secondary copy gives this SD as 7.7 (docs/reference/fitness.md §2); SDs are not used in any calculation.
     band(30, 39, 49.1, 7.5),
     band(40, 49, 47.2, 7.7),
     band(50, 59, 42.6, 7.4),
@@ -69,7 +69,7 @@ export const HUNT3_VO2MAX_NORMS: Vo2maxNorms = {
   ],
 };
 
-export const FITNESS_AGE_LIMITS = { minYears: 20, maxYears: 90 } as const;
+const FITNESS_AGE_LIMITS = { minYears: 20, maxYears: 90 } as const;
 
 export type FitnessAge = {
   /** Unrounded, for calculation; show roundedYears. */
@@ -82,7 +82,7 @@ export type FitnessAge = {
   readonly source: string;
 };
 
-export const FITNESS_AGE_METHOD =
+const FITNESS_AGE_METHOD =
   'age at which the HUNT3 sex-specific mean VO2max equals the given VO2max; linear between decade midpoints ' +
   '25–75, extended beyond them, clamped to 20–90 (our method; NTNU’s is unpublished)';
 

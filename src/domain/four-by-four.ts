@@ -2,17 +2,17 @@ import { heartRateZones, INTERVAL_ZONE_PERCENT, type HeartRateZones, type Percen
 import { invalid, ok, type Result } from './result.ts';
 
 // The 4x4 high-intensity interval protocol and the 4x4 strength protocol as data, plus a
-// minute-by-minute plan with bpm targets for one session. Facts: REFERENCE.md "Clinical facts";
-// details marked below from fhir-terminology.md §8 and fitness-reference.md §4.
+// minute-by-minute plan with bpm targets for one session. Facts and sources:
+// docs/reference/fitness.md §4 (protocol) and §5 (the St. Olavs study dose).
 
 export const FOUR_BY_FOUR = {
-  // "~10 min" (REFERENCE.md); sources quoted in fhir-terminology.md §8 give 7–15 min.
+  // "~10 min"; the sources in docs/reference/fitness.md §4 give 7–15 min.
   warmUpMin: 10,
   warmUpRangeMin: { low: 7, high: 15 },
   intervals: 4,
   intervalMin: 4,
   intervalPercentHrMax: INTERVAL_ZONE_PERCENT,
-  // Nettavisen/REFERENCE.md: 3 min; St. Olavs says 2–3 min of lower intensity.
+  // Nettavisen: 3 min; St. Olavs says 2–3 min of lower intensity.
   activePauseMin: 3,
   activePausePercentHrMax: 70,
   coolDownMin: 5,
@@ -21,7 +21,7 @@ export const FOUR_BY_FOUR = {
   effectiveMin: 35,
   // Reach the zone within 1–2 min on the first interval, ~1 min on the next ones.
   reachZoneWithinMin: { firstInterval: 2, laterIntervals: 1 },
-  // Read the heart rate in minute 3 of each interval (fhir-terminology.md §8).
+  // Read the heart rate in minute 3 of each interval (docs/reference/fitness.md §4).
   readHeartRateInIntervalMinute: 3,
   // Uphill: at least 5 % incline on a treadmill.
   treadmillMinInclinePercent: 5,
@@ -37,7 +37,7 @@ export const FOUR_BY_FOUR = {
  */
 export const FLEMMEN_2014_INTERVAL_PERCENT_HRMAX = { low: 90, high: 95 } as const;
 
-/** 4 sets × 4 repetitions at 85–90 % of 1RM, e.g. leg press or squat (REFERENCE.md). */
+/** 4 sets × 4 repetitions at 85–90 % of 1RM, e.g. leg press or squat (docs/reference/fitness.md §4; UNCONFIRMED against a primary text). */
 export const STRENGTH_PROTOCOL = {
   sets: 4,
   reps: 4,
@@ -64,9 +64,9 @@ export function strengthLoad(oneRmKg: number): Result<StrengthLoad> {
   });
 }
 
-export type SessionPhase = 'warm-up' | 'interval' | 'active-pause' | 'cool-down';
+type SessionPhase = 'warm-up' | 'interval' | 'active-pause' | 'cool-down';
 
-export type HeartRateTarget =
+type HeartRateTarget =
   | {
       readonly kind: 'zone';
       readonly lowBpm: number;
@@ -78,7 +78,7 @@ export type HeartRateTarget =
   // The reference gives no heart-rate target for warm-up and cool-down.
   | { readonly kind: 'none' };
 
-export type PlanCue = 'reach-zone' | 'read-heart-rate';
+type PlanCue = 'reach-zone' | 'read-heart-rate';
 
 export type PlanSegment = {
   readonly phase: SessionPhase;
@@ -90,7 +90,7 @@ export type PlanSegment = {
   readonly target: HeartRateTarget;
 };
 
-export type PlanMinute = {
+type PlanMinute = {
   /** 1-based: minute 1 is the session's first minute. */
   readonly minute: number;
   readonly phase: SessionPhase;

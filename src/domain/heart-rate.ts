@@ -14,7 +14,7 @@ export const HUNT_HRMAX_ESTIMATE = {
   method: 'HRmax = 211 − 0.64 × age (HUNT)',
   interceptBpm: 211,
   bpmPerYear: 0.64,
-  // "a standard error of 10.8 beats/min must be taken into account" (fitness-reference.md §1).
+  // "a standard error of 10.8 beats/min must be taken into account" (docs/reference/fitness.md §1).
   seeBpm: 10.8,
   n: 3320,
   citation:
@@ -22,13 +22,13 @@ export const HUNT_HRMAX_ESTIMATE = {
     '(HUNT Fitness Study). doi:10.1111/j.1600-0838.2012.01445.x',
 } as const;
 
-/** REFERENCE.md "4x4 session": intervals at 85–95 % of HRmax, active pauses at ~70 %. */
+/** docs/reference/fitness.md §4: intervals at 85–95 % of HRmax, active pauses at ~70 %. */
 export const INTERVAL_ZONE_PERCENT = { low: 85, high: 95 } as const;
-export const ACTIVE_PAUSE_PERCENT = 70;
+const ACTIVE_PAUSE_PERCENT = 70;
 
 export type PercentBand = { readonly low: number; readonly high: number };
 
-export type MeasuredHrMax = { readonly source: 'measured'; readonly bpm: number };
+type MeasuredHrMax = { readonly source: 'measured'; readonly bpm: number };
 export type EstimatedHrMax = {
   readonly source: 'estimated';
   /** Whole bpm, the value to show and to compute zones from. */
@@ -57,7 +57,7 @@ export function estimateHrMax(ageYears: number): Result<EstimatedHrMax> {
 
 export type HrMaxInput = { readonly measuredBpm?: number | undefined; readonly ageYears?: number | undefined };
 
-/** A measured HRmax always wins over the estimate (REFERENCE.md); the age is used only without one. */
+/** A measured HRmax always wins over the estimate (docs/reference/fitness.md §1); the age is used only without one. */
 export function resolveHrMax(input: HrMaxInput): Result<HrMax> {
   if (input.measuredBpm !== undefined) {
     if (!isPositive(input.measuredBpm)) return invalid('measured HRmax must be a positive number of beats per minute');
@@ -97,7 +97,7 @@ export function percentOfHrMax(bpm: number, hrMaxBpm: number): number {
   return (100 * bpm) / hrMaxBpm;
 }
 
-export type HeartRateSample = {
+type HeartRateSample = {
   /** Seconds from the start of the interval. */
   readonly atSecond: number;
   readonly bpm: number;

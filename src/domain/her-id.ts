@@ -1,8 +1,8 @@
 import { checkDigitString, type DigitBounds } from './digit-string.ts';
 import { ok, type Result } from './result.ts';
 
-// HER-id (Adresseregisteret, Norsk Helsenett). UNCONFIRMED: the domain reference does not say
-// whether a HER-id has a check digit, nor its length (fhir-terminology.md §2.1, §9 item 6), so
+// HER-id (Adresseregisteret, Norsk Helsenett). UNCONFIRMED: no source says
+// whether a HER-id has a check digit, nor its length (docs/reference/terminology.md §3, §9 item 6), so
 // only "a string of digits" is checked. A deployment that knows the length can pass bounds.
 
 export const HER_ID_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.2';

@@ -1,8 +1,8 @@
 import { checkDigitString, type DigitBounds } from './digit-string.ts';
 import { ok, type Result } from './result.ts';
 
-// HPR-nummer (Helsepersonellregisteret). UNCONFIRMED: the domain reference documents neither a
-// check-digit rule nor a length for HPR numbers (fhir-terminology.md §2.1, §9 item 6), so only
+// HPR-nummer (Helsepersonellregisteret). UNCONFIRMED: no source documents either a
+// check-digit rule nor a length for HPR numbers (docs/reference/terminology.md §3, §9 item 6), so only
 // "a string of digits" is checked. A deployment that knows the length can pass bounds.
 
 export const HPR_NUMBER_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.4';

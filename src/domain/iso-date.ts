@@ -7,11 +7,11 @@ export type CalendarDate = { readonly year: number; readonly month: number; read
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-export function isLeapYear(year: number): boolean {
+function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 
-export function daysInMonth(year: number, month: number): number {
+function daysInMonth(year: number, month: number): number {
   if (month === 2) return isLeapYear(year) ? 29 : 28;
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
@@ -49,7 +49,7 @@ export function compareDates(a: CalendarDate, b: CalendarDate): number {
 /**
  * Completed years between two dates. Someone born on 29 February has not yet had their
  * birthday on 28 February of a common year and has on 1 March, because the comparison is on
- * (month, day) as written; no source in the domain reference says otherwise.
+ * (month, day) as written; no source in docs/reference/ says otherwise.
  */
 export function wholeYearsBetween(from: CalendarDate, to: CalendarDate): number {
   const hadBirthday = to.month > from.month || (to.month === from.month && to.day >= from.day);

@@ -4,7 +4,7 @@ import { invalid, ok, type Result } from './result.ts';
 import type { Sex } from './sex.ts';
 
 // Norwegian national ids: fødselsnummer, D-nummer, H-nummer and synthetic test ids.
-// Rules from docs REFERENCE.md "Identifiers" and fhir-terminology.md §2/§2.1 (NAV fnrvalidator,
+// Rules from docs/reference/terminology.md §2 and §3 (NAV fnrvalidator,
 // fnrinfo.no, Skatteetaten "nytt fødselsnummer fra 2032").
 
 export type NationalIdKind =
@@ -19,7 +19,7 @@ export type NationalIdKind =
  * 'from-2032' ids are valid only under the rule Skatteetaten introduces for ids issued from
  * 1 January 2032, so such an id was certainly issued under it.
  */
-export type CheckDigitRule = 'classic' | 'from-2032';
+type CheckDigitRule = 'classic' | 'from-2032';
 
 export type NationalId = {
   readonly id: string;
@@ -27,7 +27,7 @@ export type NationalId = {
   /** YYYY-MM-DD, with the D/H/synthetic offsets removed and the century from the individual number. */
   readonly birthDate: string;
   /**
-   * Odd 9th digit = male, even = female (REFERENCE.md). Caution, not in the domain reference:
+   * Odd 9th digit = male, even = female (docs/reference/terminology.md §3, UNCONFIRMED there). Caution:
    * Skatteetaten says ids issued from 2032 are gender-neutral and sex must then come from the
    * Folkeregisteret; an id with checkDigitRule 'from-2032' is such an id.
    */
@@ -36,15 +36,15 @@ export type NationalId = {
   readonly checkDigitRule: CheckDigitRule;
 };
 
-export const NATIONAL_ID_SYSTEMS = {
+const NATIONAL_ID_SYSTEMS = {
   fnr: 'urn:oid:2.16.578.1.12.4.1.4.1',
   dNumber: 'urn:oid:2.16.578.1.12.4.1.4.2',
   // no-basis Patient identifier[HNR] fixes system to the literal "HNR" and makes
   // Identifier.assigner mandatory, because H-numbers are unique only within the issuing system
-  // (fhir-terminology.md §2). The mapping must supply the assigner.
+  // (docs/reference/terminology.md §2). The mapping must supply the assigner.
   hNumber: 'HNR',
 } as const;
-export type NationalIdSystem = (typeof NATIONAL_ID_SYSTEMS)[keyof typeof NATIONAL_ID_SYSTEMS];
+type NationalIdSystem = (typeof NATIONAL_ID_SYSTEMS)[keyof typeof NATIONAL_ID_SYSTEMS];
 
 // Synthetic test ids stand in for the real id they imitate, so they take that id's system: the
 // reference names no system of their own (decision, not a sourced fact).
@@ -56,7 +56,7 @@ const SYSTEM_BY_KIND: Readonly<Record<NationalIdKind, NationalIdSystem>> = {
   'synthetic-d-number': NATIONAL_ID_SYSTEMS.dNumber,
 };
 
-// fhir-terminology.md §2.1.
+// docs/reference/terminology.md §3.
 const K1_WEIGHTS = [3, 7, 6, 1, 8, 9, 4, 5, 2] as const;
 const K2_WEIGHTS = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2] as const;
 // The check digit itself has weight 1 when the whole number is summed, so a valid id sums to
@@ -66,7 +66,7 @@ const K2_FULL_WEIGHTS = [...K2_WEIGHTS, 1] as const;
 // From 2032 the first check digit may be chosen so the full weighted sum leaves remainder
 // 0, 1, 2 or 3 ("ny kontrollberegning vil akseptere 0, 1, 2 og 3"), i.e. four possible values
 // of k1 (fewer when one of them would be 10); k2 is still computed from the actual k1
-// (fhir-terminology.md §2.1; NAV fnrvalidator computes k1 = 11 + rest − sum mod 11 the same way).
+// (docs/reference/terminology.md §3; NAV fnrvalidator computes k1 = 11 + rest − sum mod 11 the same way).
 const K1_REMAINDERS_FROM_2032 = [1, 2, 3] as const;
 
 const ELEVEN_DIGITS = /^\d{11}$/;
@@ -101,7 +101,7 @@ export function parseNationalId(input: string, options: ParseNationalIdOptions =
   const [d1 = 0, d2 = 0, d3 = 0, d4 = 0, d5 = 0, d6 = 0, d7 = 0, d8 = 0, d9 = 0] = d;
   if (d1 === 8 || d1 === 9) {
     // FH-nummer (felles hjelpenummer) and the retired H-numbers with first digit 8/9 carry no
-    // birth date; REFERENCE.md's identifier table does not include them.
+    // birth date; hit-bridge's identifier table (docs/reference/README.md) does not include them.
     return invalid('this looks like an FH-nummer (first digit 8 or 9), which has no birth date and is not accepted');
   }
   const isDNumber = d1 >= 4;
@@ -153,7 +153,7 @@ function kindOf(isDNumber: boolean, monthOffset: number): NationalIdKind | undef
   return isDNumber ? 'd-number' : 'fnr';
 }
 
-// REFERENCE.md: 000–499 → 1900–1999; 500–749 with YY 54–99 → 1854–1899;
+// docs/reference/terminology.md §3 (UNCONFIRMED there): 000–499 → 1900–1999; 500–749 with YY 54–99 → 1854–1899;
 // 500–999 with YY 00–39 → 2000–2039; 900–999 with YY 40–99 → 1940–1999. Anything else
 // (500–749 with YY 40–53, 750–899 with YY 40–99) has no century.
 function birthYear(yy: number, individual: number): number | undefined {

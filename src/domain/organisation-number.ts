@@ -3,7 +3,7 @@ import { invalid, ok, type Result } from './result.ts';
 
 // Organisasjonsnummer (Enhetsregisteret): 9 digits, the last a mod-11 check digit over the first
 // eight with weights 3 2 7 6 5 4 3 2; remainder 0 gives 0, remainder 1 (check digit 10) means
-// the number cannot exist (fhir-terminology.md §2.1, brreg.no). No rule on the first digit is
+// the number cannot exist (docs/reference/terminology.md §3, brreg.no). No rule on the first digit is
 // documented there, so none is applied.
 
 export const ORGANISATION_NUMBER_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.101';

@@ -9,9 +9,9 @@
  * (ServiceRequest) and the test results (Observations) as the EHR holds them.
  *
  * Composition.type is SNOMED CT 390893007 "Referral to physical activity program", the code
- * REFERENCE.md fixes for the referral to the municipality; no LOINC document code for a training
+ * docs/reference/terminology.md §5 gives for the referral to the municipality; no LOINC document code for a training
  * plan handed over at discharge is in the reference, so none is invented. Composition.event is
- * SNOMED CT 308283009 "Discharge from hospital" (REFERENCE.md).
+ * SNOMED CT 308283009 "Discharge from hospital" (docs/reference/terminology.md §5).
  *
  * Copies of EHR resources keep their business identifiers, profiles and narratives; their
  * server ids go, and every reference is pointed at the document's own entry where the target is

@@ -25,7 +25,7 @@ import type { FrisklivssentralEntry, HandoverFacts } from './types.ts';
 /**
  * How far before the prescription's start a fitness test still counts as this stay's baseline:
  * the test the prescription was written from is usually taken days to weeks before. UNCONFIRMED
- * (no source gives a window; REFERENCE.md: a fitness test every 3 months), hence generous.
+ * (no source gives a window; docs/reference/fitness.md §4: a fitness test every 3 months), hence generous.
  */
 export const BASELINE_LOOKBACK_DAYS = 92;
 

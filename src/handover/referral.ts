@@ -1,5 +1,5 @@
 /**
- * The closed loop in the EHR (REFERENCE.md "Referral loop", the HL7 Physical Activity IG
+ * The closed loop in the EHR (docs/reference/terminology.md §7, the HL7 Physical Activity IG
  * pattern): a continuation ServiceRequest — SNOMED 390893007 "Referral to physical activity
  * program(me)", based on the exercise prescription, performed by the Frisklivssentral — and a
  * Task to fulfil it (status requested, intent order, code fulfill, focus the ServiceRequest,

@@ -1,7 +1,7 @@
 /**
  * One 4x4 session, step by step in plain Norwegian with this patient's heart-rate numbers: what
- * both packets show (the volunteer's and the Frisklivssentral's). Facts: REFERENCE.md "4x4
- * session" via src/domain/four-by-four.ts (warm-up ~10 min, 4 × 4 min at 85–95 % of HRmax, 3 min
+ * both packets show (the volunteer's and the Frisklivssentral's). Facts: docs/reference/fitness.md §4
+ * via src/domain/four-by-four.ts (warm-up ~10 min, 4 × 4 min at 85–95 % of HRmax, 3 min
  * active pause at ~70 %, cool-down ~5 min; reach the zone within 1–2 min in the first interval,
  * ~1 min in the next; read the pulse in minute 3; 85–95 % HRmax ≈ Borg 16–18). Pure.
  */

@@ -52,7 +52,6 @@ export const METRIC_NAMES = {
 } as const;
 
 export const SUBMISSION_KINDS = ['hit-sessions', 'fitness-tests', 'prescriptions', 'discharges'] as const;
-export type MetricKind = (typeof SUBMISSION_KINDS)[number];
 
 /** How one EHR request ended: the classes of src/delivery/fhir-ehr.ts, and the ways no answer came. */
 export const EHR_OUTCOMES = [

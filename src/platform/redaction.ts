@@ -15,7 +15,6 @@ export type RedactCategory = (typeof REDACT_CATEGORIES)[number];
 export const REDACTED_NATIONAL_ID = '[national id]';
 export const REDACTED_PHONE = '[phone]';
 export const REDACTED_EMAIL = '[email]';
-export const REDACTED_NAME = '[name]';
 
 /**
  * Anything that could be a national id (fødselsnummer, D-nummer): every run of 11 or more

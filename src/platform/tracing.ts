@@ -59,11 +59,6 @@ export interface RunningTracing {
 
 let enabled = false;
 
-/** Whether an SDK runs in this process (for callers that would otherwise do work for nothing). */
-export function tracingEnabled(): boolean {
-  return enabled;
-}
-
 function samplerOf(config: TracingConfig): Sampler {
   const ratio = config.OTEL_TRACES_SAMPLER_ARG ?? 1;
   switch (config.OTEL_TRACES_SAMPLER) {

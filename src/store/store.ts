@@ -132,7 +132,7 @@ export interface JobEffects {
   readonly handover?: { readonly packetsSentAt: Date; readonly taskReference?: string | undefined };
 }
 
-/** The acknowledgement statuses a municipality may set on the referral Task (REFERENCE.md "Referral loop"). */
+/** The acknowledgement statuses a municipality may set on the referral Task (docs/reference/terminology.md §7). */
 export type HandoverAckStatus = 'accepted' | 'rejected' | 'in-progress' | 'on-hold' | 'failed' | 'completed';
 
 /** Where one discharge's handover is (one row per discharge submission, created once). */

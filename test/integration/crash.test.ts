@@ -1,5 +1,5 @@
 /**
- * Crash safety (issue 4): the service runs as a real child process against the real peers and is
+ * Crash safety: the service runs as a real child process against the real peers and is
  * SIGKILLed at random points while N submissions are posted, then started again (a new child each
  * time). Clients retry what failed while it was down, with the same body and Idempotency-Key. At
  * the end exactly N submissions exist (counted in the store), every one is delivered, the EHR holds exactly the expected

@@ -1,5 +1,5 @@
 /**
- * Outages (issue 4): the EHR and then Kafka go away for a while in the middle of the work. The
+ * Outages: the EHR and then Kafka go away for a while in the middle of the work. The
  * test owns its own HAPI (on a file-based H2, so it keeps its data across the restart) and Kafka,
  * under .peers/test-outages/, so stopping them breaks no other suite; the store is the shared
  * PostgreSQL. Callers keep getting 202 while a peer is down; once it is back every submission is

@@ -6,7 +6,7 @@
  * store step (ehr-view.ts), so the packet builders read what the EHR will really hold.
  *
  * Synthetic only: national ids with month + 80, fictional names, +47 400 00 0xx phones,
- * example.no e-mail. The typical variant follows the St. Olavs study dose (REFERENCE.md): 4x4
+ * example.no e-mail. The typical variant follows the St. Olavs study dose (docs/reference/fitness.md §5): 4x4
  * three times a week for 8 weeks, VO2max 42.3 → 48.7 mL/kg/min.
  */
 import type {

@@ -22,7 +22,7 @@ describe('HRmax', () => {
   // 211 − 0.64 × age (Nes 2013), rounded half-up to whole bpm.
   test.each([
     [20, 198.2, 198], // 0.64 × 20 = 12.8
-    [40, 185.4, 185], // the worked example in fitness-reference.md §1
+    [40, 185.4, 185], // the worked example in docs/reference/fitness.md §1
     [45, 182.2, 182], // 0.64 × 45 = 28.8
     [70, 166.2, 166], // 0.64 × 70 = 44.8
   ])('estimates HRmax at age %i as %f, shown as %i bpm', (age, unrounded, bpm) => {

@@ -1,7 +1,7 @@
 import { parseHerId } from '../../../src/domain/her-id.ts';
 import { parseHprNumber } from '../../../src/domain/hpr-number.ts';
 
-// Neither identifier has a documented check digit or length (fhir-terminology.md §2.1, UNCONFIRMED),
+// Neither identifier has a documented check digit or length (docs/reference/terminology.md §3, UNCONFIRMED),
 // so only "digits only" is enforced, plus bounds a deployment may pass.
 
 describe('parseHprNumber', () => {

@@ -1,6 +1,6 @@
 // Builds national ids for tests with an implementation written independently of
 // src/domain/national-id.ts, so the production code is checked against a second reading of
-// fhir-terminology.md §2.1 rather than against itself. Real-format ids (month 01–12) exist
+// docs/reference/terminology.md §3 rather than against itself. Real-format ids (month 01–12) exist
 // only at run time; the repository holds synthetic (month + 80) and H-number literals only.
 import fc from 'fast-check';
 
@@ -65,7 +65,7 @@ const OFFSETS: Record<GeneratedKind, { day: number; month: number }> = {
 
 const daysIn = (year: number, month: number): number => new Date(Date.UTC(year, month, 0)).getUTCDate();
 
-// Individual numbers that give each birth year its century (REFERENCE.md).
+// Individual numbers that give each birth year its century (docs/reference/terminology.md §3).
 function individualFor(year: number): fc.Arbitrary<number> {
   if (year < 1900) return fc.integer({ min: 500, max: 749 });
   if (year < 2000) {

@@ -56,7 +56,7 @@ function fullUrlOf(bundle: Bundle, wanted: string): string | undefined {
   return bundle.entry?.find((entry) => role(entry.resource as Observation) === wanted)?.fullUrl;
 }
 
-/** Ebbeling et al. 1991 written out again here (fitness-reference.md §5a), speed in mph. */
+/** Ebbeling et al. 1991 written out again here (docs/reference/fitness.md §6), speed in mph. */
 function ebbelingByHand(kmh: number, hr: number, age: number, male: boolean): number {
   const mph = kmh / 1.609344;
   const vo2 = 15.1 + 21.8 * mph - 0.327 * hr - 0.263 * mph * age + 0.00504 * hr * age + 5.98 * (male ? 1 : 0);

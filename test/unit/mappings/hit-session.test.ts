@@ -86,7 +86,7 @@ function notesOf(observation: Observation): string {
   return (observation.note ?? []).map((note) => note.text).join(' ');
 }
 
-/** 211 − 0.64 × age, rounded half-up (REFERENCE.md; Nes 2013), written out again here. */
+/** 211 − 0.64 × age, rounded half-up (docs/reference/fitness.md §1; Nes 2013), written out again here. */
 function huntHrMax(age: number): number {
   return Math.round(211 - 0.64 * age);
 }

@@ -24,18 +24,19 @@ import { createPatientKeyer } from './events/patient-key.ts';
 import { patientKeySecret } from './events/patient-key-secret.ts';
 import { startHandoverWorker } from './handover/handover-worker.ts';
 import { hospitalContactFromConfig } from './handover/hospital-contact.ts';
+import { acknowledgeHandover } from './handover/acknowledgements.ts';
 import { loadRecipientDirectory } from './handover/recipient-directory.ts';
 import { createApp } from './intake/app.ts';
 import { createJwtVerifier, type InboundAuth } from './intake/auth.ts';
 import { createRateLimiter } from './intake/rate-limit.ts';
 import { loadContracts } from './intake/contracts.ts';
-import { createInputValidator } from './intake/validation.ts';
+import { createInputValidator } from './contracts/input-validator.ts';
 import { describeConfig, type Config } from './platform/config.ts';
 import type { Logger } from './platform/logger.ts';
 import { createMetrics } from './platform/metrics.ts';
 import type { ReadinessCheck } from './platform/readiness.ts';
 import { DEFAULT_CONNECT_RETRY_POLICY, ehrRetryPolicy } from './platform/retry.ts';
-import type { RunningWorker } from './platform/worker-loop.ts';
+import type { RunningWorker } from './store/worker-loop.ts';
 import { createConfiguredStore } from './store/create-store.ts';
 import { startRetentionWorker } from './store/retention-worker.ts';
 
@@ -242,6 +243,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
             clock,
             eventValidator,
             directory,
+            acknowledge: (ack, now) => acknowledgeHandover(store, ack, now),
             hospitalContactConfigured: hospitalContact !== undefined,
           },
         }

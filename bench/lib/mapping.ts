@@ -6,7 +6,7 @@
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { INPUT_KINDS, mappers, type InputKindName } from '../../mappings/registry.ts';
 import { loadContracts } from '../../src/intake/contracts.ts';
-import { createInputValidator } from '../../src/intake/validation.ts';
+import { createInputValidator } from '../../src/contracts/input-validator.ts';
 import { fixtureCases, readInput } from '../../test/support/fixtures.ts';
 import { round } from './accept.ts';
 

@@ -28,14 +28,14 @@ import {
   type HitBridgeEvent,
 } from '../events/cloud-events.ts';
 import type { EventValidator } from '../events/event-validator.ts';
-import type { Mappers } from '../intake/preview.ts';
+import type { Mappers } from '../contracts/mappers.ts';
 import { redactNationalIds } from '../platform/redaction.ts';
 import { currentTraceCarrier, inSpan, SpanKind, traceCarrierOf } from '../platform/tracing.ts';
 import { addPersonalValues, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
 import { inParallel } from '../platform/in-parallel.ts';
-import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
+import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import type { Ehr, EhrFailure } from './ehr.ts';
 

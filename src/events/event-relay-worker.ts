@@ -8,7 +8,7 @@ import type { Logger } from '../platform/logger.ts';
 import { secondsSince, type Metrics } from '../platform/metrics.ts';
 import { endSpan, SpanKind, startSpan } from '../platform/tracing.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
-import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../platform/worker-loop.ts';
+import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { Job, Store } from '../store/store.ts';
 import type { EventBus, OutgoingEvent } from './event-bus.ts';
 

@@ -1,6 +1,6 @@
 /**
- * The handover's events (contracts/events/discharge.requested, handover.packet, handover.overdue):
- * built here, pure, in the same CloudEvents envelope as the record events. Ids are deterministic
+ * The handover's events (contracts/events/handover.packet, handover.overdue; discharge.requested,
+ * which intake writes, is in src/events/discharge-requested.ts): built here, pure, in the same CloudEvents envelope as the record events. Ids are deterministic
  * (eventId of the discharge's submission, the type and — for a packet — the recipient), so a
  * packet published again after a crash is recognisably the same packet.
  *
@@ -9,59 +9,9 @@
  * packet (see the asyncapi description of hit-bridge.handover-packets.v1); the overdue event ids,
  * the patient key and the Frisklivssentral's HER-id.
  */
-import type { DischargeInput } from '../../mappings/inputs.ts';
-import {
-  envelope,
-  eventId,
-  EVENT_TYPES,
-  STRUCTURED_CONTENT_TYPE,
-  topicOf,
-  type CloudEvent,
-  type EventMeta,
-} from '../events/cloud-events.ts';
-import type { OutgoingEvent } from '../events/event-bus.ts';
+import { envelope, eventId, EVENT_TYPES, type CloudEvent, type EventMeta } from '../events/cloud-events.ts';
+import type { DischargeRef } from '../events/discharge-requested.ts';
 import type { FrisklivssentralEntry, HandoverPacket } from './types.ts';
-
-export interface DischargeRef {
-  /** The discharge's submission id: also the handover's id. */
-  readonly submissionId: string;
-  readonly source: string;
-  readonly dischargeId: string;
-  readonly patientKey: string;
-}
-
-export interface DischargeRequestedData {
-  readonly submissionId: string;
-  readonly kind: 'discharges';
-  readonly source: string;
-  readonly inputId: string;
-  readonly patientKey: string;
-  readonly dischargedAt: string;
-  readonly prescriptionId: string;
-  readonly municipality: string;
-  readonly consent: { readonly frisklivssentral: boolean; readonly trainingContact: boolean };
-  readonly trainingContactNamed: boolean;
-}
-
-export function buildDischargeRequestedEvent(
-  ref: DischargeRef,
-  input: DischargeInput,
-  time: Date,
-): CloudEvent<typeof EVENT_TYPES.dischargeRequested, DischargeRequestedData> {
-  const type = EVENT_TYPES.dischargeRequested;
-  return envelope({ id: eventId(ref.submissionId, type), time }, type, ref.submissionId, {
-    submissionId: ref.submissionId,
-    kind: 'discharges',
-    source: ref.source,
-    inputId: ref.dischargeId,
-    patientKey: ref.patientKey,
-    dischargedAt: input.dischargedAt,
-    prescriptionId: input.prescriptionId,
-    municipality: input.municipality,
-    consent: { frisklivssentral: input.consent.frisklivssentral, trainingContact: input.consent.trainingContact },
-    trainingContactNamed: input.recipients.trainingContact !== undefined,
-  });
-}
 
 /** The Kafka key of a packet: the recipient, never a person's identity. */
 export function recipientKey(
@@ -120,14 +70,4 @@ export function buildHandoverOverdueEvent(
     packetsSentAt: detail.packetsSentAt.toISOString(),
     timeoutHours: detail.timeoutHours,
   });
-}
-
-/** The record to publish: topic by type; key the patient key, or for a packet its recipient. */
-export function handoverOutgoing(event: CloudEvent, key: string): OutgoingEvent {
-  return {
-    topic: topicOf(event.type),
-    key,
-    value: { ...event },
-    headers: { 'content-type': STRUCTURED_CONTENT_TYPE },
-  };
 }

@@ -26,23 +26,18 @@ import { EVENT_TYPES, TOPICS } from '../events/cloud-events.ts';
 import { redactNationalIds } from '../platform/redaction.ts';
 import type { ConsumedEvent, EventBus, Subscription } from '../events/event-bus.ts';
 import type { EventValidator } from '../events/event-validator.ts';
-import type { InputValidator } from '../intake/validation.ts';
+import type { InputValidator } from '../contracts/input-validator.ts';
 import { inParallel } from '../platform/in-parallel.ts';
 import { addPersonalValues, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { Problem } from '../platform/problem.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
-import { startWorkerLoop, type RunningWorker } from '../platform/worker-loop.ts';
+import { startWorkerLoop, type RunningWorker } from '../store/worker-loop.ts';
 import type { HandoverEffects, HandoverState, Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import { acknowledgeHandover, type TaskUpdate } from './acknowledgements.ts';
 import { gatherFacts } from './gather-facts.ts';
-import {
-  buildHandoverOverdueEvent,
-  buildHandoverPacketEvent,
-  handoverOutgoing,
-  recipientKey,
-  type DischargeRef,
-} from './handover-events.ts';
+import { handoverOutgoing, type DischargeRef } from '../events/discharge-requested.ts';
+import { buildHandoverOverdueEvent, buildHandoverPacketEvent, recipientKey } from './handover-events.ts';
 import { buildHandoverPackets } from './packets.ts';
 import type { RecipientDirectory } from './recipient-directory.ts';
 import { buildReferralBundle, referralIdentifiers, updatedTask } from './referral.ts';

@@ -20,11 +20,12 @@ import type { Contracts } from './contracts.ts';
 import { bodyProblem } from './json-body.ts';
 import { handoverRoutes, type HandoverRouteDeps } from './handover-routes.ts';
 import { onlyMethod } from './methods.ts';
-import { previewRoutes, type Mappers } from './preview.ts';
+import type { Mappers } from '../contracts/mappers.ts';
+import { previewRoutes } from './preview.ts';
 import { rateLimit, type RateLimiter } from './rate-limit.ts';
 import { routeTemplates, type RouteTemplateOf } from './route-template.ts';
 import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
-import { createInputValidator } from './validation.ts';
+import { createInputValidator } from '../contracts/input-validator.ts';
 
 export interface AppDeps {
   readonly logger: Logger;

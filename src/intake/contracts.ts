@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { InputSchemas, ValidatedKindName } from './validation.ts';
+import type { InputSchemas, ValidatedKindName } from '../contracts/input-validator.ts';
 
 export interface Contracts {
   readonly schemas: InputSchemas;

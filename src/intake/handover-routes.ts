@@ -6,22 +6,29 @@
  *
  * POST /v1/handover-acknowledgements: the municipality's answer, recorded on the discharge's
  * timeline with a job that sets the referral Task in the EHR to the new status.
+ *
+ * What the handover itself does (recording an answer, knowing the recipients) is passed in by the
+ * composition root: intake does not import the handover.
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import type { DischargeInput } from '../../mappings/inputs.ts';
+import type { DischargeInput, HandoverAcknowledgementInput } from '../../mappings/inputs.ts';
 import type { EventValidator } from '../events/event-validator.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
-import { acknowledgeHandover } from '../handover/acknowledgements.ts';
-import { buildDischargeRequestedEvent, handoverOutgoing } from '../handover/handover-events.ts';
-import type { RecipientDirectory } from '../handover/recipient-directory.ts';
+import { buildDischargeRequestedEvent, handoverOutgoing } from '../events/discharge-requested.ts';
 import { badRequest, conflict, invalidInput, type FieldError } from '../platform/problem.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import type { Store } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
 import { hashOf, IDEMPOTENCY_KEY } from './submissions.ts';
-import type { InputValidator } from './validation.ts';
+import type { InputValidator } from '../contracts/input-validator.ts';
+
+/** What intake asks the recipient directory: whether it knows a HER-id or a municipality. */
+export interface KnownRecipients {
+  byHerId(herId: string): unknown;
+  byMunicipality(municipality: string): unknown;
+}
 
 export interface HandoverRouteDeps {
   readonly validator: InputValidator;
@@ -31,7 +38,9 @@ export interface HandoverRouteDeps {
   readonly bodyLimitBytes: number;
   readonly clock: () => Date;
   /** When given, a discharge to a municipality (or HER-id) it does not know is refused at once. */
-  readonly directory?: RecipientDirectory;
+  readonly directory?: KnownRecipients;
+  /** Records the municipality's answer and queues the Task update (src/handover/acknowledgements.ts). */
+  readonly acknowledge: (ack: HandoverAcknowledgementInput, now: Date) => Promise<void>;
   /** Whether a hospital contact is configured for discharges that give none. */
   readonly hospitalContactConfigured: boolean;
   readonly metrics: Pick<Metrics, 'submissionAccepted'>;
@@ -92,7 +101,7 @@ export function handoverRoutes(deps: HandoverRouteDeps): Router {
 
   router.post('/v1/handover-acknowledgements', ...body, async (req, res) => {
     const ack = deps.validator.validate('handover-acknowledgements', req.body);
-    await acknowledgeHandover(deps.store, ack, deps.clock());
+    await deps.acknowledge(ack, deps.clock());
     const statusUrl = `/v1/submissions/${ack.handoverId}`;
     res.status(202).location(statusUrl).json({ id: ack.handoverId, status: ack.status, statusUrl });
   });

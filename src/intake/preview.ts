@@ -6,14 +6,11 @@
 import { Router } from 'express';
 import type { Bundle } from 'fhir/r4.js';
 import type { MappingOptions } from '../../mappings/common.ts';
-import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
+import { INPUT_KINDS, type InputKindName } from '../../mappings/registry.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
-import type { InputValidator } from './validation.ts';
-
-export type Mappers = {
-  readonly [K in InputKindName]: (input: InputKinds[K], options: MappingOptions) => Bundle;
-};
+import type { InputValidator } from '../contracts/input-validator.ts';
+import type { Mappers } from '../contracts/mappers.ts';
 
 export interface PreviewDeps {
   readonly validator: InputValidator;

@@ -22,7 +22,7 @@ import { ERASED_MESSAGE } from '../store/store-rules.ts';
 import type { HandoverState, Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
-import type { InputValidator } from './validation.ts';
+import type { InputValidator } from '../contracts/input-validator.ts';
 
 export interface SubmissionDeps {
   readonly validator: InputValidator;

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../platform/logger.ts';
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
-import type { RunningWorker } from '../platform/worker-loop.ts';
+import type { RunningWorker } from './worker-loop.ts';
 import type { RetentionCutoffs, Store } from './store.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -12,7 +12,7 @@ import { createLogEventBus } from '../../../src/events/log-event-bus.ts';
 import { startHandoverWorker } from '../../../src/handover/handover-worker.ts';
 import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
-import { createInputValidator } from '../../../src/intake/validation.ts';
+import { createInputValidator } from '../../../src/contracts/input-validator.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';

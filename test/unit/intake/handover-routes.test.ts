@@ -15,6 +15,7 @@ import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { NATIONAL_ID, variant } from './examples.ts';
+import { acknowledgeHandover } from '../../../src/handover/acknowledgements.ts';
 
 const NOW = new Date('2026-05-04T12:00:00Z');
 const eventValidator = createEventValidator(loadEventSchemas());
@@ -50,6 +51,7 @@ async function setup(options: { hospitalContactConfigured?: boolean } = {}) {
       eventValidator,
       clock: () => NOW,
       directory: loadRecipientDirectory('config/recipient-directory.yaml'),
+      acknowledge: (ack, now) => acknowledgeHandover(store, ack, now),
       hospitalContactConfigured: options.hospitalContactConfigured ?? true,
     },
   });

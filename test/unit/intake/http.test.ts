@@ -8,7 +8,7 @@ import { DEFAULT_MAPPING_OPTIONS, type MappingOptions } from '../../../mappings/
 import { INPUT_KINDS, mappers } from '../../../mappings/registry.ts';
 import { createApp, type AppDeps } from '../../../src/intake/app.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
-import type { Mappers } from '../../../src/intake/preview.ts';
+import type { Mappers } from '../../../src/contracts/mappers.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createMetrics } from '../../../src/platform/metrics.ts';
 import { EXAMPLES, fixtureInputs, HIT_SESSION, NATIONAL_ID, variant, withWrongCheckDigit } from './examples.ts';

@@ -13,11 +13,12 @@ import { createPatientKeyer } from '../../../src/events/patient-key.ts';
 import { createApp } from '../../../src/intake/app.ts';
 import { loadContracts, SCHEMA_FILES } from '../../../src/intake/contracts.ts';
 import { scopeFor } from '../../../src/intake/scopes.ts';
-import { createInputValidator } from '../../../src/intake/validation.ts';
+import { createInputValidator } from '../../../src/contracts/input-validator.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import { HIT_SESSION, NATIONAL_ID, variant, withWrongCheckDigit } from './examples.ts';
+import { acknowledgeHandover } from '../../../src/handover/acknowledgements.ts';
 
 type Json = Record<string, unknown>;
 const CONTRACTS = 'contracts';
@@ -176,6 +177,7 @@ describe('contracts/openapi.yaml', () => {
         patientKey,
         clock: () => new Date(),
         eventValidator: createEventValidator(loadEventSchemas()),
+        acknowledge: (ack, now) => acknowledgeHandover(store, ack, now),
         hospitalContactConfigured: true,
       },
     });

@@ -22,7 +22,7 @@ import type {
 } from '../../../mappings/inputs.ts';
 import { INPUT_KINDS } from '../../../mappings/registry.ts';
 import { loadContracts, SCHEMA_FILES } from '../../../src/intake/contracts.ts';
-import { createInputValidator, patternWords, type ValidatedKindName } from '../../../src/intake/validation.ts';
+import { createInputValidator, patternWords, type ValidatedKindName } from '../../../src/contracts/input-validator.ts';
 import { EXAMPLES, fixtureInputs, STRENGTH_SESSION } from './examples.ts';
 
 type Kind<V> = V extends string

@@ -7,7 +7,7 @@ import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
 import type { FitnessTestInput, HitSessionInput, PrescriptionInput } from '../../../mappings/inputs.ts';
 import { mappers } from '../../../mappings/registry.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
-import { createInputValidator } from '../../../src/intake/validation.ts';
+import { createInputValidator } from '../../../src/contracts/input-validator.ts';
 import { validNationalId } from '../domain/synthetic-national-ids.ts';
 
 const validator = createInputValidator(loadContracts().schemas);

@@ -3,9 +3,9 @@
  * batch to the worker, repeat; reap leases whose holder died; stop on request after the batch
  * in progress. The job's own I/O (EHR, Kafka) happens in `handle`, outside any transaction.
  */
-import type { Logger } from './logger.ts';
-import type { Job, QueueName, Store } from '../store/store.ts';
-import { wakeableSleep } from './wakeable-sleep.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Job, QueueName, Store } from './store.ts';
+import { wakeableSleep } from '../platform/wakeable-sleep.ts';
 
 /** How a worker claims: who it is, how long its lease lasts, how much it takes at once. */
 export interface WorkerTuning {

@@ -1,7 +1,7 @@
 import type { FieldError } from '../../../src/platform/problem.ts';
 import { Problem } from '../../../src/platform/problem.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
-import { createInputValidator, MAX_REPORTED_ERRORS } from '../../../src/intake/validation.ts';
+import { createInputValidator, MAX_REPORTED_ERRORS } from '../../../src/contracts/input-validator.ts';
 import type { InputKindName } from '../../../mappings/registry.ts';
 import {
   BORN_JUNE_2026,
@@ -12,7 +12,7 @@ import {
   STRENGTH_SESSION,
   variant,
   withWrongCheckDigit,
-} from './examples.ts';
+} from '../intake/examples.ts';
 
 const validator = createInputValidator(loadContracts().schemas);
 

@@ -29,6 +29,7 @@ import { loadRecipientDirectory } from './handover/recipient-directory.ts';
 import { createApp } from './intake/app.ts';
 import { createJwtVerifier, type InboundAuth } from './intake/auth.ts';
 import { createRateLimiter } from './intake/rate-limit.ts';
+import { answerClientError } from './intake/strict-headers.ts';
 import { loadContracts } from './intake/contracts.ts';
 import { createInputValidator } from './contracts/input-validator.ts';
 import { describeConfig, type Config } from './platform/config.ts';
@@ -260,6 +261,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     },
     app,
   );
+  server.on('clientError', answerClientError);
   server.listen(config.PORT, config.HOST);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -24,6 +24,7 @@ import type { Mappers } from '../contracts/mappers.ts';
 import { previewRoutes } from './preview.ts';
 import { rateLimit, type RateLimiter } from './rate-limit.ts';
 import { routeTemplates, type RouteTemplateOf } from './route-template.ts';
+import { strictHeaders } from './strict-headers.ts';
 import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
 import { createInputValidator } from '../contracts/input-validator.ts';
 
@@ -70,6 +71,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger, templateOf));
   // Before authentication and limits: a refused call is audited too.
   if (deps.audit !== undefined) app.use(auditMiddleware(deps.audit, templateOf));
+  // Before anything reads Authorization, Content-Type, Idempotency-Key or Host.
+  app.use(strictHeaders());
   // An API answers JSON only, but a browser that is pointed at it still gets the safe headers.
   app.use(helmet());
   if (deps.requestTimeoutMs !== undefined) app.use(deadline(deps.requestTimeoutMs));

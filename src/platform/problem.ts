@@ -58,8 +58,26 @@ export class Problem extends Error {
   }
 }
 
-export function badRequest(detail: string): Problem {
-  return new Problem({ type: `${TYPE_BASE}bad-request`, title: 'Bad request', status: 400, detail });
+export function badRequest(detail: string, errors?: readonly FieldError[]): Problem {
+  return new Problem({
+    type: `${TYPE_BASE}bad-request`,
+    title: 'Bad request',
+    status: 400,
+    detail,
+    ...(errors === undefined ? {} : { errors }),
+  });
+}
+
+const UNREADABLE_TITLES = {
+  400: 'Bad request',
+  408: 'Request timeout',
+  413: 'Payload too large',
+  431: 'Request header fields too large',
+} as const;
+
+/** What Node's HTTP parser refused before any route saw the request (answered by the server's clientError listener). */
+export function unreadableRequest(status: keyof typeof UNREADABLE_TITLES, detail: string): Problem {
+  return new Problem({ type: `${TYPE_BASE}unreadable-request`, title: UNREADABLE_TITLES[status], status, detail });
 }
 
 export function invalidInput(errors: readonly FieldError[]): Problem {

@@ -13,13 +13,17 @@
  * - Goal (hit-training-goal): one per goal, target due on the last day of the prescription.
  *
  * HRmax for the zones: the clinic's value when sent (measured always wins), else estimated from
- * the age on the start date (docs/reference/fitness.md §1). Pure: the same input always gives the same Bundle.
+ * the age on the start date (docs/reference/fitness.md §1). Each component's dose (HRmax, zones,
+ * sets, repetitions, % of 1RM, exercises) is written twice on the ServiceRequest's orderDetail:
+ * as structure (mappings/prescription-dose.ts), which the handover reads, and as a Norwegian
+ * sentence for people. Pure: the same input always gives the same Bundle.
  */
 import type {
   Bundle,
   BundleEntry,
   CarePlan,
   CarePlanActivity,
+  CodeableConcept,
   Coding,
   Goal,
   Identifier,
@@ -48,11 +52,17 @@ import {
 import type {
   GoalInput,
   IntervalComponentInput,
-  Modality,
   PrescriptionComponentInput,
   PrescriptionInput,
   StrengthComponentInput,
 } from './inputs.ts';
+import {
+  hrMaxBasisNo,
+  intervalDoseExtension,
+  MODALITY_NO,
+  strengthDoseExtension,
+  type HrMaxMethod,
+} from './prescription-dose.ts';
 import { HIT_CODES, LOINC, OBAB00, profileUrl, SNOMED, SYSTEMS, UNITS } from './terminology.ts';
 
 /** What createOnce needs: a resource with its business identifier (exactOptionalPropertyTypes). */
@@ -100,7 +110,7 @@ export function mapPrescription(input: PrescriptionInput, options: MappingOption
     status: 'active',
     intent: 'order',
     code: { coding: [...codes, SNOMED.exerciseTherapy], text: 'Fysisk trening etter treningsresept' },
-    orderDetail: components.map((c) => ({ text: c.text.summary })),
+    orderDetail: components.map((c) => orderDetail(c.component, hrMax, c.text)),
     subject,
     occurrenceTiming: {
       repeat: {
@@ -219,6 +229,9 @@ function fromToNo(period: { start: string; end: string }): string {
 interface PlanHrMax {
   readonly bpm: number;
   readonly zones: HeartRateZones;
+  readonly method: HrMaxMethod;
+  /** The age on the start date, when the HRmax is estimated from it. */
+  readonly estimatedAtAge?: number;
   /** Norwegian: where the number comes from, for the reader. */
   readonly basis: string;
 }
@@ -232,8 +245,8 @@ function planHrMax(input: PrescriptionInput): PlanHrMax {
     const resolved = resolveHrMax({ measuredBpm: input.hrMax.bpm });
     if (!resolved.ok) throw new Error(`mapping received an invalid HRmax: ${resolved.reason}`);
     const bpm = resolved.value.bpm;
-    const basis = input.hrMax.method === 'measured' ? 'målt' : 'estimert av klinikken';
-    return { bpm, zones: heartRateZones(bpm), basis };
+    const method = input.hrMax.method === 'measured' ? 'measured' : 'clinic-estimate';
+    return { bpm, zones: heartRateZones(bpm), method, basis: hrMaxBasisNo(method) };
   }
   const { age } = patientOn(input.patient.nationalId, input.start);
   const estimate = estimateHrMax(age);
@@ -242,9 +255,9 @@ function planHrMax(input: PrescriptionInput): PlanHrMax {
   return {
     bpm,
     zones: heartRateZones(bpm),
-    basis:
-      `estimert: 211 − 0,64 × alder, ${age} år ved oppstart, etter HUNT-formelen; kan avvike fra den ` +
-      `virkelige makspulsen med standardfeil ${formatNumberNo(estimate.value.seeBpm)} slag/min, en målt makspuls er sikrere`,
+    method: 'hunt-estimate',
+    estimatedAtAge: age,
+    basis: hrMaxBasisNo('hunt-estimate', age),
   };
 }
 
@@ -257,15 +270,6 @@ interface ComponentText {
   /** The session step by step. */
   readonly steps: readonly string[];
 }
-
-const MODALITY_NO: Readonly<Record<Modality, string>> = {
-  treadmill: 'på tredemølle',
-  cycle: 'på ergometersykkel',
-  rowing: 'på romaskin',
-  'outdoor-uphill': 'utendørs i motbakke',
-  // The schema keeps strength out of interval components; the type allows it.
-  strength: 'i styrkeapparat',
-};
 
 function componentText(
   component: PrescriptionComponentInput,
@@ -332,6 +336,46 @@ function inclineText(component: IntervalComponentInput): string | undefined {
     return `Stigning: minst ${FOUR_BY_FOUR.treadmillMinInclinePercent} % i dragene (gå eller løp i motbakke).`;
   }
   return undefined;
+}
+
+/** The incline the intervals must have at least: the clinic's, or on a treadmill the protocol's 5 %. */
+function minimumIncline(component: IntervalComponentInput): number | undefined {
+  if (component.inclinePercentMin !== undefined) return component.inclinePercentMin;
+  return component.modality === 'treadmill' ? FOUR_BY_FOUR.treadmillMinInclinePercent : undefined;
+}
+
+/** One component on the ServiceRequest: its dose as structure, and the same in one Norwegian sentence. */
+function orderDetail(
+  component: PrescriptionComponentInput,
+  hrMax: PlanHrMax | undefined,
+  text: ComponentText,
+): CodeableConcept {
+  if (component.kind === 'strength') {
+    const [low, high] = component.intensityPercent1RM;
+    const dose = strengthDoseExtension({
+      sessionsPerWeek: component.sessionsPerWeek,
+      sets: component.sets,
+      reps: component.reps,
+      percent1RM: { low, high },
+      exercises: component.exercises,
+    });
+    return { extension: [dose], text: text.summary };
+  }
+  if (hrMax === undefined) throw new Error('an interval component needs an HRmax');
+  const incline = minimumIncline(component);
+  const dose = intervalDoseExtension({
+    sessionsPerWeek: component.sessionsPerWeek,
+    modality: component.modality,
+    hrMax: {
+      bpm: hrMax.bpm,
+      method: hrMax.method,
+      ...(hrMax.estimatedAtAge === undefined ? {} : { estimatedAtAge: hrMax.estimatedAtAge }),
+    },
+    intervalZone: hrMax.zones.interval,
+    activePause: hrMax.zones.activePause,
+    ...(incline === undefined ? {} : { inclinePercentMin: incline }),
+  });
+  return { extension: [dose], text: text.summary };
 }
 
 function strengthText(component: StrengthComponentInput, period: { start: string; end: string }): ComponentText {

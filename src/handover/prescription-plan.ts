@@ -2,17 +2,24 @@
  * The exercise prescription as the handover needs it, read back from the ServiceRequest the EHR
  * holds (profile hit-exercise-prescription, made by mappings/prescription.ts).
  *
- * What R4 carries in structure is read from structure: the period and the sessions per week
- * (occurrenceTiming). HRmax, the zones, sets × repetitions, %1RM and the exercises exist in the
- * ServiceRequest only as the mapping's Norwegian text (orderDetail.text and patientInstruction),
- * because R4 has no element for them and the project has no extension for them yet; they are read
- * from that text (docs/adr/0011-handover-reads-the-prescription-back-from-its-text.md). The unit tests
- * run the real mapping on every prescription fixture and read the result back, so a change of
- * wording in the mapping fails a test instead of silently emptying a packet.
+ * All of it is read from structure: the period and the sessions per week from occurrenceTiming,
+ * each component's dose (HRmax, zones, sets × repetitions, %1RM, exercises) from the extension on
+ * its orderDetail (mappings/prescription-dose.ts). A ServiceRequest written before those
+ * extensions existed carries the dose only in the mapping's Norwegian sentences; for such a
+ * component, and only then, the sentences are read as before
+ * (docs/adr/0025-prescription-dose-as-structured-extensions.md). Where both are present the
+ * structure wins, so rewording the text never changes a packet.
  *
  * Pure: no clock, no I/O.
  */
-import type { ServiceRequest } from 'fhir/r4.js';
+import type { CodeableConcept, ServiceRequest } from 'fhir/r4.js';
+import {
+  hrMaxBasisNo,
+  MODALITY_NO,
+  readOrderDetailDose,
+  type IntervalDose,
+  type StrengthDose,
+} from '../../mappings/prescription-dose.ts';
 import { planFourByFourSession, type FourByFourPlan } from '../domain/four-by-four.ts';
 
 export interface IntervalPlan {
@@ -80,11 +87,11 @@ export function readPrescriptionPlan(serviceRequest: ServiceRequest): PlanReadin
   if (frequency === undefined || repeat?.periodUnit !== 'wk' || (repeat.period ?? 1) !== 1) {
     return { ok: false, reason: 'the prescription gives no sessions per week (occurrenceTiming.repeat.frequency)' };
   }
-  const texts = (serviceRequest.orderDetail ?? []).map((detail) => detail.text ?? '');
+  const details = serviceRequest.orderDetail ?? [];
   const instructionLines = (serviceRequest.patientInstruction ?? '').split('\n');
-  const interval = readInterval(texts, instructionLines);
+  const interval = readInterval(details, instructionLines);
   if (interval !== undefined && !interval.ok) return interval;
-  const strength = readStrength(texts, instructionLines);
+  const strength = readStrength(details, instructionLines);
   if (strength !== undefined && !strength.ok) return strength;
   if (interval === undefined && strength === undefined) {
     return { ok: false, reason: 'the prescription names neither 4x4 intervals nor strength training' };
@@ -106,6 +113,74 @@ export function readPrescriptionPlan(serviceRequest: ServiceRequest): PlanReadin
   };
 }
 
+type Reading<T> = { readonly ok: true; readonly plan: T } | { readonly ok: false; readonly reason: string };
+
+function readInterval(
+  details: readonly CodeableConcept[],
+  lines: readonly string[],
+): Reading<IntervalPlan> | undefined {
+  for (const detail of details) {
+    const found = readOrderDetailDose(detail);
+    if (found?.kind !== 'interval') continue;
+    if (!found.dose.ok) return { ok: false, reason: found.dose.reason };
+    return intervalPlanOf(found.dose.value);
+  }
+  return readIntervalText(
+    details.map((detail) => detail.text ?? ''),
+    lines,
+  );
+}
+
+function readStrength(
+  details: readonly CodeableConcept[],
+  lines: readonly string[],
+): Reading<StrengthPlan> | undefined {
+  for (const detail of details) {
+    const found = readOrderDetailDose(detail);
+    if (found?.kind !== 'strength') continue;
+    if (!found.dose.ok) return { ok: false, reason: found.dose.reason };
+    return { ok: true, plan: strengthPlanOf(found.dose.value) };
+  }
+  return readStrengthText(
+    details.map((detail) => detail.text ?? ''),
+    lines,
+  );
+}
+
+function intervalPlanOf(dose: IntervalDose): Reading<IntervalPlan> {
+  const zone = dose.intervalZone;
+  const session = planFourByFourSession(dose.hrMax.bpm, {
+    intervalPercent: { low: zone.lowPercent, high: zone.highPercent },
+  });
+  if (!session.ok) return { ok: false, reason: `the 4x4 session cannot be planned: ${session.reason}` };
+  return {
+    ok: true,
+    plan: {
+      sessionsPerWeek: dose.sessionsPerWeek,
+      modalityText: MODALITY_NO[dose.modality],
+      hrMaxBpm: dose.hrMax.bpm,
+      hrMaxMeasured: dose.hrMax.method === 'measured',
+      hrMaxBasis: hrMaxBasisNo(dose.hrMax.method, dose.hrMax.estimatedAtAge),
+      zone: { lowBpm: zone.lowBpm, highBpm: zone.highBpm, lowPercent: zone.lowPercent, highPercent: zone.highPercent },
+      pause: { bpm: dose.activePause.bpm, percent: dose.activePause.percent },
+      ...(dose.inclinePercentMin === undefined ? {} : { inclinePercentMin: dose.inclinePercentMin }),
+      session: session.value,
+    },
+  };
+}
+
+function strengthPlanOf(dose: StrengthDose): StrengthPlan {
+  return {
+    sessionsPerWeek: dose.sessionsPerWeek,
+    sets: dose.sets,
+    reps: dose.reps,
+    percent1RM: { low: dose.percent1RM.low, high: dose.percent1RM.high },
+    exercises: dose.exercises,
+  };
+}
+
+// ---- ServiceRequests from before the dose extensions: the dose only in the mapping's sentences ----
+
 // The sentences below are mappings/prescription.ts's (intervalText, strengthText, inclineText).
 const INTERVAL_SUMMARY =
   /^4x4-intervalltrening (?<modality>.+?), (?<perWeek>\d+) økter per uke .*?Makspuls (?<hrMax>\d+) slag\/min \((?<basis>[^)]*)\)\. Dragene går på (?<low>\d+)–(?<high>\d+) slag\/min \((?<lowPct>\d+)–(?<highPct>\d+) % av makspuls\), pausene på ca\. (?<pause>\d+) slag\/min \((?<pausePct>\d+) %\)\./u;
@@ -114,10 +189,7 @@ const STRENGTH_SUMMARY =
   /^Styrketrening, (?<perWeek>\d+) økter per uke .*?: (?<sets>\d+) serier × (?<reps>\d+) repetisjoner med (?<low>\d+(?:,\d+)?)(?:–(?<high>\d+(?:,\d+)?))? % av 1RM/u;
 const EXERCISES = /^Øvelser: (?<list>.+)\.$/u;
 
-function readInterval(
-  texts: readonly string[],
-  lines: readonly string[],
-): { readonly ok: true; readonly plan: IntervalPlan } | { readonly ok: false; readonly reason: string } | undefined {
+function readIntervalText(texts: readonly string[], lines: readonly string[]): Reading<IntervalPlan> | undefined {
   const text = texts.find((t) => t.startsWith('4x4-intervalltrening'));
   if (text === undefined) return undefined;
   const g = INTERVAL_SUMMARY.exec(text)?.groups;
@@ -152,10 +224,7 @@ function readInterval(
   };
 }
 
-function readStrength(
-  texts: readonly string[],
-  lines: readonly string[],
-): { readonly ok: true; readonly plan: StrengthPlan } | { readonly ok: false; readonly reason: string } | undefined {
+function readStrengthText(texts: readonly string[], lines: readonly string[]): Reading<StrengthPlan> | undefined {
   const text = texts.find((t) => t.startsWith('Styrketrening'));
   if (text === undefined) return undefined;
   const g = STRENGTH_SUMMARY.exec(text)?.groups;

@@ -8,9 +8,10 @@
  * identifiers are new even on a server that has seen earlier runs.
  */
 import { randomBytes } from 'node:crypto';
-import type { Bundle, FhirResource } from 'fhir/r4.js';
+import type { Bundle, FhirResource, ServiceRequest } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { withProvenance } from '../../mappings/provenance.ts';
+import { PRESCRIPTION_PROFILES } from '../../mappings/prescription.ts';
 import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import { countByIdentifier, fhir, loadProfiles, registerPeople, validationErrors } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
@@ -135,5 +136,26 @@ describe('the Provenance every EHR write carries (mappings/provenance.ts)', () =
     const stored = found.body.entry?.[0]?.resource as { target: { reference?: string }[]; recorded: string };
     expect(stored.target).toHaveLength((bundle.entry?.length ?? 0) - 1);
     expect(stored.recorded).toBe('2026-05-04T10:15:00.000Z');
+  });
+});
+
+describe('the structured prescription dose (profiles hit-interval-dose, hit-strength-dose)', () => {
+  const prescription = fixtureCases(['prescriptions']).find((fixture) => fixture.name === 'typical-4x4-strength');
+
+  function serviceRequest(): ServiceRequest {
+    if (prescription === undefined) throw new Error('no typical prescription fixture');
+    return bundleFor(prescription).entry?.[0]?.resource as ServiceRequest;
+  }
+
+  it('refuses a dose part of the wrong type and a part the extension does not define', async () => {
+    const wrongType = serviceRequest();
+    const interval = wrongType.orderDetail?.[0]?.extension?.[0];
+    interval?.extension?.splice(0, 1, { url: 'sessionsPerWeek', valueString: 'three' });
+    const unknownPart = serviceRequest();
+    unknownPart.orderDetail?.[1]?.extension?.[0]?.extension?.push({ url: 'tempo', valueString: 'rask' });
+    const profile = PRESCRIPTION_PROFILES.serviceRequest;
+    expect(await validationErrors(base, serviceRequest(), profile)).toEqual([]);
+    expect(await validationErrors(base, wrongType, profile)).not.toEqual([]);
+    expect(await validationErrors(base, unknownPart, profile)).not.toEqual([]);
   });
 });

@@ -1,9 +1,9 @@
-import type { Composition, Observation } from 'fhir/r4.js';
+import type { Composition, Observation, ServiceRequest } from 'fhir/r4.js';
 import { buildHandoverPackets } from '../../../src/handover/packets.ts';
 import type { FrisklivssentralPacket, HandoverPackets, TrainingContactPacket } from '../../../src/handover/types.ts';
 import { Problem } from '../../../src/platform/problem.ts';
 import { factsFor } from '../../support/ehr-view.ts';
-import { handoverCohort, type CohortVariant } from '../../support/handover-cohort.ts';
+import { COHORT_VARIANTS, handoverCohort, type CohortVariant } from '../../support/handover-cohort.ts';
 
 function packetsOf(variant: CohortVariant): HandoverPackets {
   return buildHandoverPackets(factsFor(handoverCohort(variant)));
@@ -59,6 +59,31 @@ describe('buildHandoverPackets', () => {
       expect((error as Problem).retriable).toBe(false);
     }
   });
+});
+
+describe('packets from the structured dose', () => {
+  /** The prescription as the mapping wrote it before the dose extensions: each component only as its sentence. */
+  const withoutDose = (sr: ServiceRequest): ServiceRequest => ({
+    ...sr,
+    orderDetail: (sr.orderDetail ?? []).map((detail) => ({ text: detail.text ?? '' })),
+  });
+
+  it.each(COHORT_VARIANTS)(
+    '%s: equal the packets built from the same prescription without it, but for the copy of the prescription itself',
+    (variant) => {
+      const facts = factsFor(handoverCohort(variant));
+      const fromStructure = buildHandoverPackets(facts);
+      const fromText = buildHandoverPackets({ ...facts, prescription: withoutDose(facts.prescription) });
+      // The Frisklivssentral's document carries a copy of the ServiceRequest as the EHR holds it:
+      // that copy has the extensions in one case and not in the other, and is the only difference.
+      for (const entry of 'omitted' in fromStructure.frisklivssentral
+        ? []
+        : (fromStructure.frisklivssentral.bundle.entry ?? [])) {
+        if (entry.resource?.resourceType === 'ServiceRequest') entry.resource = withoutDose(entry.resource);
+      }
+      expect(JSON.stringify(fromStructure)).toBe(JSON.stringify(fromText));
+    },
+  );
 });
 
 describe('the Frisklivssentral document for the typical stay', () => {

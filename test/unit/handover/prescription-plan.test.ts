@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ServiceRequest } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
 import type { PrescriptionInput } from '../../../mappings/inputs.ts';
@@ -22,6 +24,90 @@ function planOf(input: PrescriptionInput): PrescriptionPlan {
 const prescriptions = fixtureCases(['prescriptions']).map(
   (fixture) => [fixture.name, readInput(fixture) as PrescriptionInput] as const,
 );
+
+/** What the mapping wrote before the dose extensions: each component only as its Norwegian sentence. */
+function withoutDose(sr: ServiceRequest): ServiceRequest {
+  return { ...sr, orderDetail: (sr.orderDetail ?? []).map((detail) => ({ text: detail.text ?? '' })) };
+}
+
+/** The same ServiceRequest with every sentence for people reworded; the structure untouched. */
+function reworded(sr: ServiceRequest): ServiceRequest {
+  return {
+    ...sr,
+    orderDetail: (sr.orderDetail ?? []).map((detail, n) => ({
+      ...detail,
+      text: `Del ${String(n + 1)} av resepten, med nye ord: se strukturen.`,
+    })),
+    patientInstruction: 'Følg planen fra treningsklinikken.',
+  };
+}
+
+/**
+ * The plan each prescription fixture gave when the handover still read the ServiceRequest's text
+ * (test/fixtures/handover/<case>.plan.json, written by that reader and not regenerated since): the
+ * structured dose must give exactly the same plan.
+ */
+function goldenPlan(name: string): unknown {
+  return JSON.parse(readFileSync(join('test', 'fixtures', 'handover', `${name}.plan.json`), 'utf8'));
+}
+
+function reading(sr: ServiceRequest): PrescriptionPlan {
+  const result = readPrescriptionPlan(sr);
+  if (!result.ok) throw new Error(result.reason);
+  return result.plan;
+}
+
+describe('the structured dose gives the plan the text gave', () => {
+  it.each(prescriptions)('%s: read from the structure, the plan equals its golden file', (name, input) => {
+    expect(reading(serviceRequestOf(input))).toEqual(goldenPlan(name));
+  });
+
+  it.each(prescriptions)(
+    '%s: a ServiceRequest from before the extensions still gives the golden plan',
+    (name, input) => {
+      expect(reading(withoutDose(serviceRequestOf(input)))).toEqual(goldenPlan(name));
+    },
+  );
+
+  it.each(prescriptions)('%s: with its text reworded, the structure still gives the golden plan', (name, input) => {
+    expect(reading(reworded(serviceRequestOf(input)))).toEqual(goldenPlan(name));
+  });
+
+  it('the reworded ServiceRequest could not be read from its text alone (so the structure is what carries it)', () => {
+    const outcomes = prescriptions.map(([, input]) =>
+      readPrescriptionPlan(withoutDose(reworded(serviceRequestOf(input)))),
+    );
+    expect(outcomes.every((outcome) => !outcome.ok)).toBe(true);
+  });
+
+  it('prefers the structure where structure and text disagree', () => {
+    const sr = serviceRequestOf(handoverCohort('typical').prescription);
+    const contradicting = {
+      ...sr,
+      orderDetail: (sr.orderDetail ?? []).map((detail) => ({
+        ...detail,
+        text: (detail.text ?? '').replace('Makspuls 186', 'Makspuls 150'),
+      })),
+    };
+    expect(contradicting.orderDetail.some((detail) => detail.text.includes('Makspuls 150'))).toBe(true);
+    expect(reading(contradicting).interval?.hrMaxBpm).toBe(186);
+  });
+
+  it('refuses a structured 4x4 dose that lacks its HRmax instead of reading the text', () => {
+    const sr = serviceRequestOf(handoverCohort('typical').prescription);
+    const broken = {
+      ...sr,
+      orderDetail: (sr.orderDetail ?? []).map((detail) => ({
+        ...detail,
+        extension: (detail.extension ?? []).map((dose) => ({
+          ...dose,
+          extension: (dose.extension ?? []).filter((part) => part.url !== 'hrMax'),
+        })),
+      })),
+    };
+    expect(readPrescriptionPlan(broken)).toEqual({ ok: false, reason: expect.stringContaining('hrMax') as unknown });
+  });
+});
 
 describe('readPrescriptionPlan on what our mapping writes', () => {
   it('has prescription fixtures to read', () => {
@@ -100,7 +186,7 @@ describe('readPrescriptionPlan on what our mapping writes', () => {
     expect(reading).toEqual({ ok: false, reason: expect.stringContaining('training period') as unknown });
   });
 
-  it('refuses a 4x4 component whose text it cannot read rather than handing over a plan without pulse numbers', () => {
+  it('refuses a ServiceRequest from before the dose extensions whose 4x4 text it cannot read, rather than hand over no pulse numbers', () => {
     const sr = serviceRequestOf(handoverCohort('typical').prescription);
     const reworded = {
       ...sr,

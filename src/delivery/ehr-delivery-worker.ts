@@ -13,7 +13,12 @@
  * The Bundle's creates are conditional on business identifiers, so a job delivered twice (a
  * worker killed after the EHR answered, before it could record so) creates nothing new.
  */
-import { DEFAULT_MAPPING_OPTIONS, type MappingOptions } from '../../mappings/common.ts';
+import {
+  businessIdentifier,
+  DEFAULT_MAPPING_OPTIONS,
+  searchToken,
+  type MappingOptions,
+} from '../../mappings/common.ts';
 import { withProvenance } from '../../mappings/provenance.ts';
 import type { InputKindName, InputKinds } from '../../mappings/registry.ts';
 import {
@@ -37,7 +42,7 @@ import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/re
 import { inParallel } from '../platform/in-parallel.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
-import type { Ehr, EhrFailure } from './ehr.ts';
+import type { Ehr, EhrFailure, Outcome } from './ehr.ts';
 
 export interface EhrDeliveryDeps extends WorkerTuning {
   readonly store: Store;
@@ -97,6 +102,18 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     await waitForPrescription(deps, job, submission, prescriptionWait(prescription.submission), log);
     return;
   }
+  if (prescription.state === 'unknown') {
+    const inEhr = await prescriptionInEhr(deps.ehr, submission.source, prescription.inputId);
+    if (!inEhr.ok) {
+      await recordFailure(deps, job, submission, kind, inEhr.failure, log);
+      return;
+    }
+    if (!inEhr.result) {
+      const message = `The EHR has no prescription ${prescription.inputId} yet (a search by its identifier found none); waiting for it.`;
+      await waitForPrescription(deps, job, submission, message, log);
+      return;
+    }
+  }
   // The EHR's audit trail rides in the same transaction: the record and its Provenance, or neither.
   const mapped = mapSubmission(deps, kind, submission.body as InputKinds[typeof kind]);
   const bundle = withProvenance(mapped, {
@@ -147,12 +164,19 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     return;
   }
 
-  const { failure } = outcome;
-  if (prescription.state === 'unknown' && missingServiceRequest(failure)) {
-    const message = `The EHR has no prescription ${prescription.inputId} yet (it answered 404: ${failure.message}); waiting for it.`;
-    await waitForPrescription(deps, job, submission, message, log);
-    return;
-  }
+  await recordFailure(deps, job, submission, kind, outcome.failure, log);
+}
+
+/** A failed attempt: retried with backoff until the horizon, else the submission fails with the EHR's words. */
+async function recordFailure(
+  deps: EhrDeliveryDeps,
+  job: Job,
+  submission: Submission,
+  kind: InputKindName,
+  failure: EhrFailure,
+  log: Logger,
+): Promise<void> {
+  const now = deps.clock();
   const attempt = attemptEntry(now, job.attempts, describeFailure(failure), {
     ...(failure.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
     retriable: failure.retriable,
@@ -200,11 +224,13 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
 
 /**
  * A session's Procedure refers to its prescription's ServiceRequest by identifier, and the EHR
- * refuses a conditional reference that matches nothing (HAPI: 404) — a refusal that would be
- * final. But sessions and their prescription arrive in any order (a clinic's tablet syncs in
- * bursts), so a session waits for its prescription: before posting, while the prescription is
- * with us and not yet delivered; after a 404, when we have not seen it at all (it may still come,
- * through us or another way). Only the retry horizon ends the wait.
+ * refuses a conditional reference that matches nothing — a refusal that would be final. But
+ * sessions and their prescription arrive in any order (a clinic's tablet syncs in bursts), so a
+ * session waits for its prescription before posting: while the prescription is with us and not
+ * yet delivered, or, when we have not seen it at all, while a search of the EHR by its
+ * identifier finds no ServiceRequest (it may still come, through us or another way). The
+ * decision rests on that structure, never on the wording of an EHR's error. Only the retry
+ * horizon ends the wait.
  */
 type PrescriptionState =
   | { readonly state: 'none' | 'delivered' }
@@ -222,9 +248,12 @@ async function prescriptionOf(store: Store, submission: Submission): Promise<Pre
     : { state: 'undelivered', submission: prescription };
 }
 
-/** HAPI-1091 "Invalid match URL \"ServiceRequest?identifier=…\" - No resources match": the conditional reference found nothing. */
-function missingServiceRequest(failure: EhrFailure): boolean {
-  return failure.httpStatus === 404 && failure.message.includes('ServiceRequest?');
+/** Whether the EHR holds the prescription's ServiceRequest, found by the business identifier the session's basedOn names. */
+async function prescriptionInEhr(ehr: Ehr, source: string, prescriptionId: string): Promise<Outcome<boolean>> {
+  const identifier = businessIdentifier(source, 'prescription', prescriptionId);
+  const found = await ehr.search('ServiceRequest', { identifier: searchToken(identifier) });
+  if (!found.ok) return found;
+  return { ok: true, result: found.result.some((resource) => resource.resourceType === 'ServiceRequest') };
 }
 
 function prescriptionWait(prescription: Submission): string {

@@ -246,7 +246,7 @@ describe.each(setups)('delivery through $name', (setup) => {
     const prescription = { ...withSource(prescriptionFixture, ownSource), prescriptionId: 'RX-LATE-1' };
 
     const sessionId = await post(service.url, 'hit-sessions', session);
-    // The EHR has answered 404 for the unknown ServiceRequest at least once before the prescription comes.
+    // A search of the EHR has found no such ServiceRequest at least once before the prescription comes.
     const waiting = await waitFor(service.url, sessionId, (body) =>
       body.timeline.some((entry) => entry.kind === 'note' || entry.kind === 'failed'),
     );

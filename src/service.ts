@@ -12,7 +12,9 @@ import { mappers } from '../mappings/registry.ts';
 import { createCircuitBreaker, breakerOptionsFromConfig } from './delivery/circuit-breaker.ts';
 import { startEhrDeliveryWorker } from './delivery/ehr-delivery-worker.ts';
 import { ehrReadiness } from './delivery/ehr-readiness.ts';
-import { ehrAuthSettings } from './delivery/ehr-auth-settings.ts';
+import { createEhrAuth } from './delivery/ehr-auth-settings.ts';
+import { createHelseIdClient } from './delivery/helseid.ts';
+import { helseIdSettings } from './delivery/helseid-settings.ts';
 import { createFhirAuth } from './delivery/fhir-auth.ts';
 import { createFhirEhr } from './delivery/fhir-ehr.ts';
 import { TOPICS } from './events/cloud-events.ts';
@@ -108,13 +110,19 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   const workers: RunningWorker[] = [];
   const eventValidator = createEventValidator(loadEventSchemas());
+  // One HelseID client per process: every audience shares its DPoP key, discovery and nonces.
+  const helseIdConfig = helseIdSettings(config);
+  const helseId =
+    helseIdConfig === undefined
+      ? undefined
+      : createHelseIdClient(helseIdConfig, { logger, timeoutMs: config.EHR_TIMEOUT_MS });
   // One adapter serves delivery and readiness, with the same authentication.
   const ehr =
     config.EHR_BASE_URL === undefined
       ? undefined
       : createFhirEhr({
           baseUrl: config.EHR_BASE_URL,
-          auth: createFhirAuth(ehrAuthSettings(config), { logger, timeoutMs: config.EHR_TIMEOUT_MS }),
+          auth: createEhrAuth(config, helseId, { logger, timeoutMs: config.EHR_TIMEOUT_MS }),
           timeoutMs: config.EHR_TIMEOUT_MS,
           breaker: createCircuitBreaker(breakerOptionsFromConfig(config)),
           logger,

@@ -1,15 +1,17 @@
 /**
- * How hit-bridge authenticates to a FHIR server — the hospital EHR, and a recipient's FHIR
- * endpoint — in one place: no authentication, a static bearer token, or SMART Backend Services
- * (OAuth 2.0 client credentials, the client authenticated by a JWT it signs: private_key_jwt,
- * RS384 or ES384).
+ * How hit-bridge authenticates to an HTTP API — the hospital EHR, a recipient's FHIR endpoint,
+ * NHN's APIs — in one place, the outbound-auth port: no authentication, a static bearer token,
+ * SMART Backend Services (OAuth 2.0 client credentials, the client authenticated by a JWT it signs:
+ * private_key_jwt, RS384 or ES384), or HelseID with DPoP-bound tokens (src/delivery/helseid.ts).
+ * The port gives the headers for one request, knowing its method and URL (a DPoP proof is made
+ * for exactly those), and hears what the server answered (a DPoP nonce, a refused token).
  *
  * SMART tokens are cached until shortly before they expire (a fifth of their lifetime, at most
- * 30 s, early), and concurrent callers share one token request. When the FHIR server answers 401
- * to a token we still held, the token is dropped and the request sent once more with a fresh
- * one; a second 401 is the server's answer. A refused token request is an outcome, never a throw:
- * the caller records it (e.g. on the status timeline) and retries later, so nothing is lost
- * while an operator restores the client.
+ * 30 s, early), and concurrent callers share one token request. When the server answers 401 to a
+ * token we still held, the token is dropped and the request sent once more with a fresh one; a
+ * second 401 is the server's answer. A refused token request is an outcome, never a throw: the
+ * caller records it (e.g. on the status timeline) and retries later, so nothing is lost while an
+ * operator restores the client.
  *
  * Secrets (the static token, the private key, access tokens) are never logged or put in a
  * failure message.
@@ -45,18 +47,44 @@ export interface AuthFailure {
   readonly message: string;
 }
 
-export type AuthHeader =
-  { readonly ok: true; readonly value: string | undefined } | { readonly ok: false; readonly failure: AuthFailure };
+/** The request to authorize: a DPoP proof is made for exactly this method and URL. */
+export interface RequestTarget {
+  readonly method: string;
+  readonly url: string;
+}
 
+/** Headers to add to one request: Authorization, and with DPoP the request's proof. */
+export type AuthHeaders = Readonly<Record<string, string>>;
+
+export type Authorization =
+  { readonly ok: true; readonly headers: AuthHeaders } | { readonly ok: false; readonly failure: AuthFailure };
+
+/** What the server answered: its status, and its headers (a DPoP nonce, a challenge). */
+export interface ServerAnswer {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+}
+
+/**
+ * After an answer: keep it, or send once more because a retry could carry what the server asked
+ * for (a DPoP nonce it demanded, or a fresh token in place of one it refused).
+ */
+export type AfterAnswer = 'keep' | 'retry-with-nonce' | 'retry-with-fresh-token';
+
+/**
+ * The outbound-auth port: every caller of an HTTP API that needs credentials (the EHR, a
+ * recipient's FHIR endpoint, NHN's APIs) asks it for each request's headers, and tells it what the
+ * server answered.
+ */
 export interface FhirAuth {
-  readonly kind: FhirAuthSettings['kind'];
-  /** The Authorization header for the next request (fetching a token when none is fresh). */
-  header(signal?: AbortSignal): Promise<AuthHeader>;
+  readonly kind: 'none' | 'bearer' | 'smart-backend' | 'helseid';
+  /** The headers for a request to `target` (fetching a token when none is fresh). */
+  authorize(target: RequestTarget, signal?: AbortSignal): Promise<Authorization>;
   /**
-   * The FHIR server answered 401 to a request sent with `sent`. Drops that token if it is still
-   * the cached one. True when a retry could carry a different header (only SMART tokens).
+   * The server answered a request sent with `sent`: learns any nonce it gave, drops a token it
+   * refused (if still the cached one), and says whether sending once more could succeed.
    */
-  rejected(sent: string | undefined): boolean;
+  answered(target: RequestTarget, sent: AuthHeaders, answer: ServerAnswer): AfterAnswer;
 }
 
 export interface FhirAuthDeps {
@@ -70,66 +98,107 @@ export interface FhirAuthDeps {
 
 /** A client assertion lives 5 minutes at most (SMART Backend Services). */
 export const ASSERTION_LIFETIME_S = 300;
-const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+const keep = (): AfterAnswer => 'keep';
 
 export function createFhirAuth(settings: FhirAuthSettings, deps: FhirAuthDeps): FhirAuth {
   switch (settings.kind) {
     case 'none':
-      return { kind: 'none', header: () => Promise.resolve({ ok: true, value: undefined }), rejected: () => false };
+      return { kind: 'none', authorize: () => Promise.resolve({ ok: true, headers: {} }), answered: keep };
     case 'bearer': {
-      const value = `Bearer ${settings.token}`;
-      return { kind: 'bearer', header: () => Promise.resolve({ ok: true, value }), rejected: () => false };
+      const headers = { authorization: `Bearer ${settings.token}` };
+      return { kind: 'bearer', authorize: () => Promise.resolve({ ok: true, headers }), answered: keep };
     }
     case 'smart-backend':
       return createSmartBackendAuth(settings, deps);
   }
 }
 
+/** Thrown out of a request signer when no credentials could be had; withFhirAuth turns it into a failure. */
+export class CredentialsUnavailable extends Error {
+  readonly failure: AuthFailure;
+  constructor(failure: AuthFailure) {
+    super(failure.message);
+    this.failure = failure;
+    this.name = 'CredentialsUnavailable';
+  }
+}
+
+/** Gives the headers for one request, or throws CredentialsUnavailable. */
+export type RequestSigner = (target: RequestTarget) => Promise<AuthHeaders>;
+
+export type Authorized<T> =
+  { readonly ok: true; readonly result: T } | { readonly ok: false; readonly failure: AuthFailure };
+
 /**
- * Sends with the Authorization header and, when the server answers 401 to a token that a fresh
- * one could replace, once more with a fresh one. `send` must not throw for HTTP answers it can
- * classify; `unauthorized` says whether its result is a 401.
+ * Sends with the headers the port gives for each request and, when the server's answer says a
+ * retry could succeed (a DPoP nonce demanded, a token refused that a fresh one could replace),
+ * sends once more — each reason at most once, so a server that keeps refusing has the last word.
+ * `send` signs its request with the signer it is given (once per HTTP request) and must not
+ * throw for HTTP answers; `answerOf` reads the status and headers of its result (undefined: no
+ * answer came). `discard` releases a result that a retry replaces.
  */
 export async function withFhirAuth<T>(
   auth: FhirAuth,
-  send: (authorization: string | undefined) => Promise<T>,
-  unauthorized: (result: T) => boolean,
-  signal?: AbortSignal,
-): Promise<{ readonly ok: true; readonly result: T } | { readonly ok: false; readonly failure: AuthFailure }> {
-  const first = await auth.header(signal);
-  if (!first.ok) return first;
-  const result = await send(first.value);
-  if (!unauthorized(result) || !auth.rejected(first.value)) return { ok: true, result };
-  const second = await auth.header(signal);
-  if (!second.ok) return second;
-  return { ok: true, result: await send(second.value) };
+  send: (sign: RequestSigner) => Promise<T>,
+  answerOf: (result: T) => ServerAnswer | undefined,
+  options: { readonly signal?: AbortSignal | undefined; readonly discard?: (result: T) => void } = {},
+): Promise<Authorized<T>> {
+  const retried = new Set<AfterAnswer>();
+  for (;;) {
+    const attempt: { sent?: { target: RequestTarget; headers: AuthHeaders }; refused?: AuthFailure } = {};
+    const sign: RequestSigner = async (target) => {
+      const authorization = await auth.authorize(target, options.signal);
+      if (!authorization.ok) {
+        attempt.refused = authorization.failure;
+        throw new CredentialsUnavailable(authorization.failure);
+      }
+      attempt.sent = { target, headers: authorization.headers };
+      return authorization.headers;
+    };
+    let result: T;
+    try {
+      result = await send(sign);
+    } catch (error) {
+      if (attempt.refused !== undefined) return { ok: false, failure: attempt.refused };
+      throw error;
+    }
+    if (attempt.refused !== undefined) return { ok: false, failure: attempt.refused };
+    const answer = attempt.sent === undefined ? undefined : answerOf(result);
+    if (attempt.sent === undefined || answer === undefined) return { ok: true, result };
+    const next = auth.answered(attempt.sent.target, attempt.sent.headers, answer);
+    if (next === 'keep' || retried.has(next)) return { ok: true, result };
+    retried.add(next);
+    options.discard?.(result);
+  }
 }
 
 /**
- * fetch with the FHIR server's authentication, for callers that talk to a FHIR endpoint without
- * the EHR adapter (e.g. posting a handover packet to a recipient). Resolves with the Response —
- * whatever its status — or with why no token could be had.
+ * fetch with the port's credentials, for callers that talk to an HTTP API without the EHR adapter
+ * (posting a handover packet to a recipient, NHN's APIs). Resolves with the Response — whatever
+ * its status — or with why no credentials could be had.
  */
 export function fetchWithFhirAuth(
   auth: FhirAuth,
   url: string | URL,
   init: RequestInit = {},
   fetcher: typeof fetch = fetch,
-): Promise<{ readonly ok: true; readonly result: Response } | { readonly ok: false; readonly failure: AuthFailure }> {
+): Promise<Authorized<Response>> {
+  const target = { method: (init.method ?? 'GET').toUpperCase(), url: String(url) };
   return withFhirAuth(
     auth,
-    async (authorization) => {
+    async (sign) => {
       const headers = new Headers(init.headers);
-      if (authorization !== undefined) headers.set('authorization', authorization);
+      for (const [name, value] of Object.entries(await sign(target))) headers.set(name, value);
       return fetcher(url, { ...init, headers });
     },
-    (response) => {
-      if (response.status !== 401) return false;
-      // The body of the refused attempt is not read: release its connection.
-      void response.body?.cancel();
-      return true;
+    (response) => response,
+    {
+      signal: init.signal ?? undefined,
+      // The body of a refused attempt is not read: release its connection.
+      discard: (response) => void response.body?.cancel(),
     },
-    init.signal ?? undefined,
   );
 }
 
@@ -150,9 +219,9 @@ function createSmartBackendAuth(settings: SmartSettings, deps: FhirAuthDeps): Fh
   let keyId: Promise<string> | undefined;
   let tokenUrl: string | undefined = settings.tokenUrl;
   let cached: CachedToken | undefined;
-  let inFlight: Promise<AuthHeader> | undefined;
+  let inFlight: Promise<Authorization> | undefined;
 
-  const fail = (failure: AuthFailure): AuthHeader => ({ ok: false, failure });
+  const fail = (failure: AuthFailure): Authorization => ({ ok: false, failure });
 
   async function endpoint(signal: AbortSignal): Promise<string | AuthFailure> {
     if (tokenUrl !== undefined) return tokenUrl;
@@ -179,7 +248,7 @@ function createSmartBackendAuth(settings: SmartSettings, deps: FhirAuthDeps): Fh
     }
   }
 
-  async function requestToken(signal: AbortSignal): Promise<AuthHeader> {
+  async function requestToken(signal: AbortSignal): Promise<Authorization> {
     const url = await endpoint(signal);
     if (typeof url !== 'string') return fail(url);
     keyId ??= settings.keyId === undefined ? thumbprint(key.key) : Promise.resolve(settings.keyId);
@@ -219,7 +288,7 @@ function createSmartBackendAuth(settings: SmartSettings, deps: FhirAuthDeps): Fh
       const earlyMs = Math.min(30_000, lifetimeS * 200);
       cached = { header: `Bearer ${body.access_token}`, refreshAt: asked + lifetimeS * 1000 - earlyMs };
       logger.info({ expiresInS: lifetimeS }, 'access token obtained');
-      return { ok: true, value: cached.header };
+      return { ok: true, headers: { authorization: cached.header } };
     }
     const failure = refusal(response.status, body);
     logger.warn({ httpStatus: failure.httpStatus, error: failure.error }, failure.message);
@@ -228,8 +297,10 @@ function createSmartBackendAuth(settings: SmartSettings, deps: FhirAuthDeps): Fh
 
   return {
     kind: 'smart-backend',
-    async header(signal) {
-      if (cached !== undefined && now() < cached.refreshAt) return { ok: true, value: cached.header };
+    async authorize(_target, signal) {
+      if (cached !== undefined && now() < cached.refreshAt) {
+        return { ok: true, headers: { authorization: cached.header } };
+      }
       cached = undefined;
       // Callers waiting at once share one token request; each may still give up on its own signal.
       inFlight ??= requestToken(AbortSignal.timeout(timeoutMs)).finally(() => {
@@ -237,9 +308,10 @@ function createSmartBackendAuth(settings: SmartSettings, deps: FhirAuthDeps): Fh
       });
       return signal ? abortable(inFlight, signal) : inFlight;
     },
-    rejected(sent) {
-      if (sent !== undefined && cached?.header === sent) cached = undefined;
-      return sent !== undefined;
+    answered(_target, sent, answer) {
+      if (answer.status !== 401) return 'keep';
+      if (cached?.header === sent.authorization) cached = undefined;
+      return 'retry-with-fresh-token';
     },
   };
 }
@@ -315,7 +387,7 @@ export async function thumbprint(privateKey: KeyObject): Promise<string> {
   return calculateJwkThumbprint(await exportJWK(createPublicKey(privateKey)));
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
@@ -328,7 +400,7 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
   if (typeof error === 'object' && error !== null) {
     const { message, cause } = error as { message?: unknown; cause?: unknown };
     const causeText =

@@ -43,13 +43,13 @@ import { redactNationalIds, scrubDeep } from '../platform/redaction.ts';
 import { secondsSince, type EhrOutcome, type Metrics } from '../platform/metrics.ts';
 import { currentTraceCarrier, inSpan, SpanKind, SpanStatusCode, type TraceCarrier } from '../platform/tracing.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
-import { withFhirAuth, type AuthFailure, type FhirAuth } from './fhir-auth.ts';
+import { withFhirAuth, type AuthFailure, type FhirAuth, type RequestSigner, type ServerAnswer } from './fhir-auth.ts';
 import type { Ehr, EhrEntryResult, EhrFailure, Outcome, TransactionResult } from './ehr.ts';
 
 export interface FhirEhrOptions {
   /** FHIR R4 base URL, e.g. http://ehr.example/fhir. */
   readonly baseUrl: string;
-  /** none, static bearer or SMART Backend Services (src/delivery/fhir-auth.ts). */
+  /** none, static bearer, SMART Backend Services or HelseID with DPoP (src/delivery/fhir-auth.ts). */
   readonly auth: FhirAuth;
   /** One request (transaction or ping), headers and body, must be done within this. */
   readonly timeoutMs: number;
@@ -188,11 +188,17 @@ function isNetworkError(error: unknown): boolean {
 
 const FHIR_JSON = 'application/fhir+json';
 
-/**
- * Headers every request carries besides its own: the Authorization header when there is one, and
- * (tracing on) the W3C trace context of the request's client span.
- */
-type AuthHeaders = { readonly authorization?: string } & Readonly<TraceCarrier>;
+/** What the EHR answered, for the outbound-auth port: a DPoP nonce or challenge rides on any answer. */
+function answerOf(result: { ok: true; value: unknown } | { ok: false; error: unknown }): ServerAnswer | undefined {
+  if (!result.ok) {
+    if (!isClientHttpError(result.error)) return undefined;
+    const headers = result.error.config?.headers;
+    return { status: result.error.response.status, headers: { get: (name) => headerOf(headers, name) } };
+  }
+  if (typeof result.value !== 'object' || result.value === null) return undefined;
+  const response = Client.httpFor(result.value as Parameters<typeof Client.httpFor>[0]).response;
+  return response ? { status: response.status, headers: response.headers } : undefined;
+}
 
 /** One kind of request to the EHR, as its client span names and describes it. */
 interface RequestKind {
@@ -223,22 +229,39 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
   const logger = options.logger.child({ component: 'fhir-ehr' });
   const { metrics } = options;
   metrics.readCircuitStateFrom(() => breaker.state(now()));
-  // The Authorization header goes on each request: a SMART token changes under the client.
-  const client = new Client({ baseUrl: options.baseUrl });
+  /**
+   * A client for one attempt. Its requests carry the port's headers, made for their own method and
+   * URL as the client builds it (a DPoP proof names both), and (tracing on) the W3C trace context
+   * of the request's client span. A fresh client per attempt, because the signer is per attempt.
+   */
+  const signingClient = (sign: RequestSigner, trace: TraceCarrier): Client => {
+    const signer = async (url: string, init: RequestInit): Promise<void> => {
+      const signed = new Headers(init.headers);
+      const authHeaders = await sign({ method: init.method ?? 'GET', url });
+      for (const [name, value] of Object.entries({ ...trace, ...authHeaders })) signed.set(name, value);
+      init.headers = signed;
+    };
+    // fhir-kit-client awaits the signer before it builds the Request; its declared type says void.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    return new Client({ baseUrl: options.baseUrl, requestSigner: signer });
+  };
   const headers = { accept: FHIR_JSON, 'content-type': FHIR_JSON };
   const server = serverAttributes(options.baseUrl);
 
-  /** Runs a client call with authentication; a 401 to a token a fresh one could replace is retried once. */
-  const authorized = <T>(call: (auth: AuthHeaders) => Promise<T>, signal: AbortSignal) =>
+  /**
+   * Runs a client call with authentication; an answer that a retry could turn (a token refused that
+   * a fresh one could replace, a DPoP nonce demanded) is retried once per reason.
+   */
+  const authorized = (call: (client: Client) => Promise<unknown>, signal: AbortSignal, trace: TraceCarrier = {}) =>
     withFhirAuth(
       options.auth,
-      (authorization) =>
-        call(authorization === undefined ? {} : { authorization }).then(
+      (sign) =>
+        call(signingClient(sign, trace)).then(
           (value) => ({ ok: true as const, value }),
           (error: unknown) => ({ ok: false as const, error }),
         ),
-      (result) => !result.ok && isClientHttpError(result.error) && result.error.response.status === 401,
-      signal,
+      answerOf,
+      { signal },
     );
   const authFailure = (failure: AuthFailure): EhrFailure => ({
     retriable: true,
@@ -314,14 +337,14 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
   async function guarded<T>(
     what: string,
     signal: AbortSignal | undefined,
-    request: (signal: AbortSignal, auth: AuthHeaders) => Promise<unknown>,
+    request: (signal: AbortSignal, client: Client) => Promise<unknown>,
     accept: (response: unknown, httpStatus: number) => T | undefined,
   ): Promise<{ outcome: Outcome<T>; metric: EhrOutcome; httpStatus?: number }> {
     const { combined, timeout } = signals(signal);
     // The client span is active here (tracing on): the EHR gets its context and can continue the trace.
     const trace = currentTraceCarrier();
     try {
-      const sent = await authorized((auth) => request(combined, { ...auth, ...trace }), combined);
+      const sent = await authorized((client) => request(combined, client), combined, trace);
       if (!sent.ok) {
         // Credentials an operator must fix: retried (nothing is lost), and the breaker keeps us from hammering.
         verdict('failure');
@@ -397,7 +420,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     kind: RequestKind,
     what: string,
     signal: AbortSignal | undefined,
-    request: (signal: AbortSignal, auth: AuthHeaders) => Promise<unknown>,
+    request: (signal: AbortSignal, client: Client) => Promise<unknown>,
     accept: (response: unknown, httpStatus: number) => T | undefined,
   ): Promise<Outcome<T>> {
     const at = now();
@@ -441,10 +464,10 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
         { operation: 'transaction', method: 'POST' },
         'a transaction-response Bundle',
         signal,
-        (combined, auth) =>
+        (combined, client) =>
           client.transaction({
             body: bundle as unknown as Parameters<Client['transaction']>[0]['body'],
-            options: { headers: { ...headers, ...auth }, signal: combined },
+            options: { headers, signal: combined },
           }),
         (response, httpStatus): TransactionResult | undefined =>
           isTransactionResponse(response)
@@ -468,13 +491,13 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
 
     async search(resourceType, params, signal) {
       const resources: FhirResource[] = [];
-      const page = (request: (combined: AbortSignal, auth: AuthHeaders) => Promise<unknown>) =>
+      const page = (request: (combined: AbortSignal, client: Client) => Promise<unknown>) =>
         call({ operation: `search ${resourceType}`, method: 'GET' }, 'a searchset Bundle', signal, request, searchset);
-      let current = await page((combined, auth) =>
+      let current = await page((combined, client) =>
         client.search({
           resourceType,
           searchParams: { _count: SEARCH_PAGE_SIZE, ...params },
-          options: { headers: { accept: FHIR_JSON, ...auth }, signal: combined },
+          options: { headers: { accept: FHIR_JSON }, signal: combined },
         }),
       );
       for (let pages = 1; ; pages += 1) {
@@ -492,10 +515,10 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
           });
         }
         current = await page(
-          (combined, auth) =>
+          (combined, client) =>
             client.nextPage({
               bundle: bundle as unknown as Parameters<Client['nextPage']>[0]['bundle'],
-              options: { headers: { accept: FHIR_JSON, ...auth }, signal: combined },
+              options: { headers: { accept: FHIR_JSON }, signal: combined },
             }) ?? Promise.resolve(undefined),
         );
       }
@@ -507,14 +530,13 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
         { operation: `create ${resource.resourceType}`, method: 'POST' },
         `a ${resource.resourceType}`,
         signal,
-        (combined, auth) =>
+        (combined, client) =>
           client.create({
             resourceType: resource.resourceType,
             body: resource as unknown as Parameters<Client['create']>[0]['body'],
             options: {
               headers: {
                 ...headers,
-                ...auth,
                 ...(ifNoneExist === undefined ? {} : { 'if-none-exist': ifNoneExist }),
               },
               signal: combined,
@@ -535,7 +557,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       const { combined, timeout } = signals(signal);
       try {
         const sent = await authorized(
-          (auth) => client.capabilityStatement({ headers: { accept: FHIR_JSON, ...auth }, signal: combined }),
+          (client) => client.capabilityStatement({ headers: { accept: FHIR_JSON }, signal: combined }),
           combined,
         );
         if (!sent.ok) throw new Error(`no access token: ${sent.failure.message}`);

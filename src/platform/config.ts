@@ -241,9 +241,9 @@ export const configSchema = {
     },
     EHR_AUTH_MODE: {
       type: 'string',
-      enum: ['none', 'bearer', 'smart-backend'],
+      enum: ['none', 'bearer', 'smart-backend', 'helseid'],
       description:
-        'How hit-bridge authenticates to the EHR: none; bearer (EHR_AUTH_TOKEN); smart-backend (SMART Backend Services: client credentials with a signed JWT, EHR_CLIENT_ID and EHR_PRIVATE_KEY). Unset: bearer when EHR_AUTH_TOKEN is set, else none.',
+        'How hit-bridge authenticates to the EHR: none; bearer (EHR_AUTH_TOKEN); smart-backend (SMART Backend Services: client credentials with a signed JWT, EHR_CLIENT_ID and EHR_PRIVATE_KEY); helseid (HelseID client credentials with DPoP-bound tokens, the HELSEID_* variables, for the audience HELSEID_EHR_AUDIENCE). Unset: bearer when EHR_AUTH_TOKEN is set, else none.',
     },
     EHR_AUTH_TOKEN: {
       type: 'string',
@@ -280,6 +280,71 @@ export const configSchema = {
       type: 'string',
       default: 'system/*.write',
       description: 'SMART Backend Services: the scopes asked for, space-separated.',
+    },
+    HELSEID_ISSUER: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description:
+        "HelseID's issuer, e.g. https://helseid-sts.test.nhn.no: endpoints are read from <issuer>/.well-known/openid-configuration (kept 24 h), and it is the client assertion's audience.",
+    },
+    HELSEID_CLIENT_ID: {
+      type: 'string',
+      minLength: 1,
+      description: "hit-bridge's client id in HelseID's self-service.",
+    },
+    HELSEID_PRIVATE_KEY: {
+      type: 'string',
+      minLength: 1,
+      secret: true,
+      description:
+        "The HelseID client's private key as a JWK (JSON, RSA or EC, with its kid and alg as registered); signs client assertions. Typically HELSEID_PRIVATE_KEY_FILE, a mounted secret.",
+    },
+    HELSEID_DPOP_KEY: {
+      type: 'string',
+      minLength: 1,
+      secret: true,
+      description:
+        'A private JWK to sign DPoP proofs with. Unset (the usual): a key pair generated at start, held in memory only, so a restart binds new tokens to a new key.',
+    },
+    HELSEID_SCOPES: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Every HelseID scope hit-bridge may ask for, space-separated, e.g. "nhn:msh/api". A token for an audience asks for the scopes starting with "<audience>/".',
+    },
+    HELSEID_EHR_AUDIENCE: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'EHR_AUTH_MODE=helseid: the EHR API\'s audience in HelseID; its scopes are those in HELSEID_SCOPES starting with "<audience>/".',
+    },
+    HELSEID_ASSERTION_LIFETIME_S: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 60,
+      default: 10,
+      description: "Seconds a client assertion is valid (exp = iat + this): 10 like NHN's own client, at most 60.",
+    },
+    HELSEID_CLOCK_SKEW_S: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 60,
+      default: 5,
+      description:
+        'Seconds by which clocks may differ: a HelseID token is replaced this long (at most half its lifetime) before it expires.',
+    },
+    HELSEID_PARENT_ORGNR: {
+      type: 'string',
+      pattern: '^[0-9]{9}$',
+      description:
+        "Multi-tenant HelseID client: the organisation number of the parent organisation, sent in the client assertion's assertion_details (with HELSEID_CHILD_ORGNR when set).",
+    },
+    HELSEID_CHILD_ORGNR: {
+      type: 'string',
+      pattern: '^[0-9]{9}$',
+      description:
+        "The organisation number of the child organisation (the hospital unit) hit-bridge acts for, sent in the client assertion's assertion_details.",
     },
     DATA_DIR: {
       type: 'string',
@@ -550,14 +615,34 @@ function ehrAuthErrors(config: Config): string[] {
       );
     }
   }
+  if (mode === 'helseid') {
+    for (const name of [
+      'HELSEID_ISSUER',
+      'HELSEID_CLIENT_ID',
+      'HELSEID_PRIVATE_KEY',
+      'HELSEID_SCOPES',
+      'HELSEID_EHR_AUDIENCE',
+    ] as const) {
+      if (config[name] === undefined) errors.push(`${name} is required when EHR_AUTH_MODE is helseid (it is missing)`);
+    }
+    const audience = config.HELSEID_EHR_AUDIENCE;
+    if (
+      audience !== undefined &&
+      config.HELSEID_SCOPES !== undefined &&
+      !config.HELSEID_SCOPES.split(/\s+/).some((scope) => scope.startsWith(`${audience}/`))
+    ) {
+      errors.push(
+        `HELSEID_SCOPES must hold a scope starting with "${audience}/" (HELSEID_EHR_AUDIENCE) when EHR_AUTH_MODE is helseid (it has none)`,
+      );
+    }
+  }
   return errors;
 }
 
-export function effectiveEhrAuthMode(config: Config): 'none' | 'bearer' | 'smart-backend' {
-  return (
-    (config.EHR_AUTH_MODE as 'none' | 'bearer' | 'smart-backend' | undefined) ??
-    (config.EHR_AUTH_TOKEN === undefined ? 'none' : 'bearer')
-  );
+export type EhrAuthMode = 'none' | 'bearer' | 'smart-backend' | 'helseid';
+
+export function effectiveEhrAuthMode(config: Config): EhrAuthMode {
+  return (config.EHR_AUTH_MODE as EhrAuthMode | undefined) ?? (config.EHR_AUTH_TOKEN === undefined ? 'none' : 'bearer');
 }
 
 function describeError(error: ErrorObject, raw: (name: string) => string | undefined): string {
@@ -578,6 +663,9 @@ const patternRules: Record<string, string> = {
   KAFKA_BROKERS: 'must be a comma-separated list of host:port',
   EHR_BASE_URL: 'must be an http:// or https:// URL',
   EHR_TOKEN_URL: 'must be an http:// or https:// URL',
+  HELSEID_ISSUER: 'must be an http:// or https:// URL',
+  HELSEID_PARENT_ORGNR: 'must be an organisation number: 9 digits',
+  HELSEID_CHILD_ORGNR: 'must be an organisation number: 9 digits',
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
   AUTH_ISSUER: 'must be an http:// or https:// URL',
   AUTH_JWKS_URL: 'must be an http:// or https:// URL',

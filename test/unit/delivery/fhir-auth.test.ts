@@ -14,6 +14,7 @@ import {
   thumbprint,
   withFhirAuth,
   type FhirAuthSettings,
+  type RequestSigner,
 } from '../../../src/delivery/fhir-auth.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
@@ -22,6 +23,7 @@ const AUTH = 'http://auth.example.test';
 const TOKEN_PATH = '/realms/r/protocol/openid-connect/token';
 const TOKEN_URL = `${AUTH}${TOKEN_PATH}`;
 const FHIR = 'http://ehr.example.test/fhir';
+const TARGET = { method: 'POST', url: FHIR };
 const ecPem = generateKeyPairSync('ec', { namedCurve: 'P-384' })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
   .toString();
@@ -90,8 +92,8 @@ describe('SMART Backend Services token cache', () => {
   test('the first request fetches a token and later ones reuse it while it is fresh', async () => {
     const { auth } = harness();
     const { forms } = tokenEndpoint(300);
-    expect(await auth.header()).toEqual({ ok: true, value: 'Bearer token-1' });
-    expect(await auth.header()).toEqual({ ok: true, value: 'Bearer token-1' });
+    expect(await auth.authorize(TARGET)).toEqual({ ok: true, headers: { authorization: 'Bearer token-1' } });
+    expect(await auth.authorize(TARGET)).toEqual({ ok: true, headers: { authorization: 'Bearer token-1' } });
     expect(forms).toHaveLength(1);
     expect(forms[0]?.get('grant_type')).toBe('client_credentials');
     expect(forms[0]?.get('scope')).toBe('system/*.write');
@@ -101,29 +103,29 @@ describe('SMART Backend Services token cache', () => {
   test('a token is replaced shortly before it expires (30 s early for a 5-minute token)', async () => {
     const { auth, advance } = harness();
     const { forms } = tokenEndpoint(300);
-    await auth.header();
+    await auth.authorize(TARGET);
     advance(269_000);
-    expect(await auth.header()).toEqual({ ok: true, value: 'Bearer token-1' });
+    expect(await auth.authorize(TARGET)).toEqual({ ok: true, headers: { authorization: 'Bearer token-1' } });
     advance(1_000);
-    expect(await auth.header()).toEqual({ ok: true, value: 'Bearer token-2' });
+    expect(await auth.authorize(TARGET)).toEqual({ ok: true, headers: { authorization: 'Bearer token-2' } });
     expect(forms).toHaveLength(2);
   });
 
   test('a short-lived token is replaced a fifth of its lifetime early', async () => {
     const { auth, advance } = harness();
     tokenEndpoint(10);
-    await auth.header();
+    await auth.authorize(TARGET);
     advance(7_900);
-    expect(await auth.header()).toEqual({ ok: true, value: 'Bearer token-1' });
+    expect(await auth.authorize(TARGET)).toEqual({ ok: true, headers: { authorization: 'Bearer token-1' } });
     advance(100);
-    expect(await auth.header()).toEqual({ ok: true, value: 'Bearer token-2' });
+    expect(await auth.authorize(TARGET)).toEqual({ ok: true, headers: { authorization: 'Bearer token-2' } });
   });
 
   test('callers asking at once share one token request', async () => {
     const { auth } = harness();
     const { forms } = tokenEndpoint();
-    const headers = await Promise.all([auth.header(), auth.header(), auth.header()]);
-    expect(new Set(headers.map((header) => (header.ok ? header.value : 'failed')))).toEqual(
+    const headers = await Promise.all([auth.authorize(TARGET), auth.authorize(TARGET), auth.authorize(TARGET)]);
+    expect(new Set(headers.map((header) => (header.ok ? header.headers.authorization : 'failed')))).toEqual(
       new Set(['Bearer token-1']),
     );
     expect(forms).toHaveLength(1);
@@ -135,25 +137,29 @@ describe('SMART Backend Services token cache', () => {
       .get('/fhir/.well-known/smart-configuration')
       .reply(200, { token_endpoint: TOKEN_URL, token_endpoint_auth_methods_supported: ['private_key_jwt'] });
     const { forms } = tokenEndpoint();
-    expect(await auth.header()).toEqual({ ok: true, value: 'Bearer token-1' });
+    expect(await auth.authorize(TARGET)).toEqual({ ok: true, headers: { authorization: 'Bearer token-1' } });
     expect(discovery.isDone()).toBe(true);
     expect(forms).toHaveLength(1);
   });
 });
 
+/** A send that records the Authorization header of each attempt and answers the given statuses in turn. */
+function answering(statuses: readonly number[]) {
+  const sent: (string | undefined)[] = [];
+  const send = async (sign: RequestSigner): Promise<number> => {
+    sent.push((await sign(TARGET)).authorization);
+    return statuses[Math.min(sent.length, statuses.length) - 1] ?? 200;
+  };
+  const answer = (status: number) => ({ status, headers: new Headers() });
+  return { sent, send, answer };
+}
+
 describe('a 401 from the FHIR server', () => {
   test('drops the token and sends once more with a fresh one', async () => {
     const { auth } = harness();
     const { forms } = tokenEndpoint();
-    const sent: (string | undefined)[] = [];
-    const outcome = await withFhirAuth(
-      auth,
-      (authorization) => {
-        sent.push(authorization);
-        return Promise.resolve(sent.length === 1 ? 401 : 200);
-      },
-      (status) => status === 401,
-    );
+    const { sent, send, answer } = answering([401, 200]);
+    const outcome = await withFhirAuth(auth, send, answer);
     expect(outcome).toEqual({ ok: true, result: 200 });
     expect(sent).toEqual(['Bearer token-1', 'Bearer token-2']);
     expect(forms).toHaveLength(2);
@@ -162,34 +168,36 @@ describe('a 401 from the FHIR server', () => {
   test('a second 401 is the answer: no third request, no third token', async () => {
     const { auth } = harness();
     const { forms } = tokenEndpoint();
-    let sends = 0;
-    const outcome = await withFhirAuth(
-      auth,
-      () => {
-        sends += 1;
-        return Promise.resolve(401);
-      },
-      (status) => status === 401,
-    );
+    const { sent, send, answer } = answering([401]);
+    const outcome = await withFhirAuth(auth, send, answer);
     expect(outcome).toEqual({ ok: true, result: 401 });
-    expect(sends).toBe(2);
+    expect(sent).toHaveLength(2);
     expect(forms).toHaveLength(2);
   });
 
   test('with a static bearer token (nothing fresher to get) is not retried', async () => {
     const auth = createFhirAuth({ kind: 'bearer', token: 'static-secret' }, { logger: silentLogger });
+    const { sent, send, answer } = answering([401]);
+    const outcome = await withFhirAuth(auth, send, answer);
+    expect(outcome).toEqual({ ok: true, result: 401 });
+    expect(sent).toEqual(['Bearer static-secret']);
+  });
+
+  test('a refused token request ends the attempt with the refusal, nothing sent', async () => {
+    const { auth } = harness();
+    nock(AUTH).post(TOKEN_PATH).reply(400, { error: 'invalid_scope' });
     let sends = 0;
     const outcome = await withFhirAuth(
       auth,
-      (authorization) => {
+      async (sign) => {
+        await sign(TARGET);
         sends += 1;
-        expect(authorization).toBe('Bearer static-secret');
-        return Promise.resolve(401);
+        return 200;
       },
-      (status) => status === 401,
+      (status) => ({ status, headers: new Headers() }),
     );
-    expect(outcome).toEqual({ ok: true, result: 401 });
-    expect(sends).toBe(1);
+    expect(outcome.ok).toBe(false);
+    expect(sends).toBe(0);
   });
 
   test('fetchWithFhirAuth (recipient endpoints) carries the token and retries a 401 once', async () => {
@@ -219,7 +227,7 @@ describe('a refused token request', () => {
     nock(AUTH)
       .post(TOKEN_PATH)
       .reply(401, { error: 'invalid_client', error_description: 'Invalid client or Invalid client credentials' });
-    const header = await auth.header();
+    const header = await auth.authorize(TARGET);
     expect(header.ok).toBe(false);
     if (header.ok) return;
     expect(header.failure.httpStatus).toBe(401);
@@ -236,7 +244,7 @@ describe('a refused token request', () => {
   test('an unreachable authorization server is a failure, not a throw', async () => {
     const { auth } = harness({ tokenUrl: 'http://127.0.0.1:9/token' });
     nock.enableNetConnect('127.0.0.1');
-    const header = await auth.header();
+    const header = await auth.authorize(TARGET);
     expect(header.ok).toBe(false);
     if (!header.ok) expect(header.failure.message).toMatch(/^cannot reach the authorization server/);
   });
@@ -279,7 +287,7 @@ describe('client assertion (RFC 7523, SMART Backend Services)', () => {
   test('the token request carries an assertion made for that endpoint', async () => {
     const { auth } = harness();
     const { forms } = tokenEndpoint();
-    await auth.header();
+    await auth.authorize(TARGET);
     const claims = decodeJwt(forms[0]?.get('client_assertion') ?? '');
     expect(claims).toMatchObject({ iss: 'hit-bridge', sub: 'hit-bridge', aud: TOKEN_URL });
   });

@@ -1,4 +1,9 @@
-import { createFhirAuth, type FhirAuthSettings } from '../../../src/delivery/fhir-auth.ts';
+import {
+  createFhirAuth,
+  type FhirAuth,
+  type FhirAuthSettings,
+  type RequestTarget,
+} from '../../../src/delivery/fhir-auth.ts';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -66,7 +71,9 @@ interface Harness {
   readonly advance: (ms: number) => void;
 }
 
-function harness(options: { auth?: FhirAuthSettings; timeoutMs?: number; baseUrl?: string } = {}): Harness {
+function harness(
+  options: { auth?: FhirAuthSettings; port?: FhirAuth; timeoutMs?: number; baseUrl?: string } = {},
+): Harness {
   let clock = T0;
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
@@ -88,7 +95,7 @@ function harness(options: { auth?: FhirAuthSettings; timeoutMs?: number; baseUrl
   const logger = createLogger({ level: 'debug', pretty: false, destination });
   const ehr = createFhirEhr({
     baseUrl: options.baseUrl ?? BASE,
-    auth: createFhirAuth(options.auth ?? { kind: 'none' }, { logger, now: () => clock }),
+    auth: options.port ?? createFhirAuth(options.auth ?? { kind: 'none' }, { logger, now: () => clock }),
     timeoutMs: options.timeoutMs ?? 2_000,
     breaker,
     metrics,
@@ -164,6 +171,58 @@ describe('FHIR EHR adapter: success', () => {
       .reply(200, transactionResponse, FHIR_JSON);
     expect((await ehr.transaction(bundle)).ok).toBe(true);
     expect(scope.isDone()).toBe(true);
+  });
+
+  it('asks the auth port for each request’s headers with the method and URL the client sends to (a DPoP proof names both)', async () => {
+    const targets: RequestTarget[] = [];
+    const port: FhirAuth = {
+      kind: 'helseid',
+      authorize: (target) => {
+        targets.push(target);
+        return Promise.resolve({ ok: true, headers: { authorization: 'DPoP t', dpop: `proof ${targets.length}` } });
+      },
+      answered: () => 'keep',
+    };
+    const { ehr } = harness({ port });
+    const tx = nock(ORIGIN, { reqheaders: { authorization: 'DPoP t', dpop: 'proof 1' } })
+      .post(TX_PATH)
+      .reply(200, transactionResponse, FHIR_JSON);
+    const search = nock(ORIGIN, { reqheaders: { dpop: 'proof 2' } })
+      .get('/fhir/Procedure')
+      .query(true)
+      .reply(200, { resourceType: 'Bundle', type: 'searchset', entry: [] }, FHIR_JSON);
+    expect((await ehr.transaction(bundle)).ok).toBe(true);
+    expect((await ehr.search('Procedure', { code: 'x' })).ok).toBe(true);
+    expect(tx.isDone() && search.isDone()).toBe(true);
+    expect(targets).toEqual([
+      { method: 'POST', url: `${BASE}/` },
+      { method: 'GET', url: `${BASE}/Procedure?_count=200&code=x` },
+    ]);
+  });
+
+  it('sends once more when the auth port says the answer asks for it (a DPoP nonce challenge), with the nonce learnt', async () => {
+    const seen: string[] = [];
+    let nonce = '';
+    const port: FhirAuth = {
+      kind: 'helseid',
+      authorize: () =>
+        Promise.resolve({ ok: true, headers: { authorization: 'DPoP t', dpop: `proof nonce=${nonce}` } }),
+      answered: (_target, _sent, answer) => {
+        seen.push(`${answer.status} ${answer.headers.get('www-authenticate') ?? ''}`);
+        nonce = answer.headers.get('dpop-nonce') ?? nonce;
+        return answer.status === 401 ? 'retry-with-nonce' : 'keep';
+      },
+    };
+    const { ehr } = harness({ port });
+    nock(ORIGIN, { reqheaders: { dpop: 'proof nonce=' } })
+      .post(TX_PATH)
+      .reply(401, '', { 'www-authenticate': 'DPoP error="use_dpop_nonce"', 'dpop-nonce': 'n1' });
+    const second = nock(ORIGIN, { reqheaders: { dpop: 'proof nonce=n1' } })
+      .post(TX_PATH)
+      .reply(200, transactionResponse, FHIR_JSON);
+    expect((await ehr.transaction(bundle)).ok).toBe(true);
+    expect(second.isDone()).toBe(true);
+    expect(seen).toEqual(['401 DPoP error="use_dpop_nonce"', '200 ']);
   });
 
   it('works with a base URL that ends in a slash', async () => {

@@ -10,11 +10,12 @@
 import type { Bundle } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { withProvenance } from '../../mappings/provenance.ts';
-import { mappers, type InputKinds } from '../../mappings/registry.ts';
+import { mappers } from '../../mappings/registry.ts';
 import { fixtureCases, readInput } from '../../test/support/fixtures.ts';
 import { pool, postUntilAccepted, type WorkItem } from '../../test/support/workload.ts';
 import { round } from './accept.ts';
 import type { BenchService } from './service.ts';
+import type { Inputs } from '../../src/kinds/kinds.ts';
 
 export interface EndToEndFigures {
   readonly n: number;
@@ -54,7 +55,7 @@ export async function directToHapi(
   const bodies = items.map((item) =>
     JSON.stringify(
       withProvenance(
-        mappers['hit-sessions'](item.input as unknown as InputKinds['hit-sessions'], DEFAULT_MAPPING_OPTIONS),
+        mappers['hit-sessions'](item.input as unknown as Inputs['hit-sessions'], DEFAULT_MAPPING_OPTIONS),
         { recorded, source: String(item.input.source) },
       ),
     ),

@@ -4,14 +4,15 @@
  * golden fixture of each kind, after a warm-up so the JIT has settled.
  */
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { INPUT_KINDS, mappers, type InputKindName } from '../../mappings/registry.ts';
+import { mappers } from '../../mappings/registry.ts';
 import { loadContracts } from '../../src/intake/contracts.ts';
 import { createInputValidator } from '../../src/contracts/input-validator.ts';
 import { fixtureCases, readInput } from '../../test/support/fixtures.ts';
 import { round } from './accept.ts';
+import { RECORD_KINDS, type RecordKind } from '../../src/kinds/kinds.ts';
 
 export interface MappingFigures {
-  readonly kind: InputKindName;
+  readonly kind: RecordKind;
   readonly fixtures: number;
   readonly iterations: number;
   readonly validateMicros: number;
@@ -21,7 +22,7 @@ export interface MappingFigures {
 
 export function measureMapping(iterations: number): MappingFigures[] {
   const validator = createInputValidator(loadContracts().schemas);
-  return INPUT_KINDS.map((kind) => {
+  return RECORD_KINDS.map((kind) => {
     const inputs = fixtureCases([kind]).map((fixture) => readInput(fixture) as unknown);
     const validateOnce = (input: unknown): unknown => validator.validate(kind, input);
     const mapOnce = (input: unknown): unknown => mappers[kind](input as never, DEFAULT_MAPPING_OPTIONS);

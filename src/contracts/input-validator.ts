@@ -14,28 +14,19 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { osloCalendarDate } from '../../mappings/common.ts';
-import type { DischargeInput, HandoverAcknowledgementInput } from '../../mappings/inputs.ts';
-import type { InputKinds } from '../../mappings/registry.ts';
 import { parseHerId } from '../domain/her-id.ts';
 import { parseNationalId } from '../domain/national-id.ts';
+import { INPUT_KINDS, type InputKind, type Inputs } from '../kinds/kinds.ts';
 import { invalidInput, type FieldError } from '../platform/problem.ts';
 
-/** Everything the API validates: the inputs that become EHR records, and the handover's own. */
-export interface ValidatedInputs extends InputKinds {
-  discharges: DischargeInput;
-  'handover-acknowledgements': HandoverAcknowledgementInput;
-}
-
-export type ValidatedKindName = keyof ValidatedInputs;
-
 /** The input schemas as parsed JSON, by input kind (see contracts.ts for loading them). */
-export type InputSchemas = { readonly [K in ValidatedKindName]: Readonly<Record<string, unknown>> };
+export type InputSchemas = { readonly [K in InputKind]: Readonly<Record<string, unknown>> };
 
 export interface InputValidator {
   /** The input, typed, if it is valid; otherwise throws a 422 Problem listing every failing field. */
-  validate<K extends ValidatedKindName>(kind: K, body: unknown): ValidatedInputs[K];
+  validate<K extends InputKind>(kind: K, body: unknown): Inputs[K];
   /** Every failing field (empty when the input is valid); for tests and tools. */
-  check(kind: ValidatedKindName, body: unknown): FieldError[];
+  check(kind: InputKind, body: unknown): FieldError[];
 }
 
 /** More errors than this and the rest are summarised: a body can have thousands of unknown fields. */
@@ -52,15 +43,12 @@ export function createInputValidator(schemas: InputSchemas): InputValidator {
   const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
   addFormats.default(ajv, ['date', 'date-time']);
   ajv.addKeyword({ keyword: UNIT_KEYWORD, schemaType: 'string' });
-  const compiled: Record<ValidatedKindName, ValidateFunction> = {
-    'hit-sessions': ajv.compile(schemas['hit-sessions']),
-    'fitness-tests': ajv.compile(schemas['fitness-tests']),
-    prescriptions: ajv.compile(schemas.prescriptions),
-    discharges: ajv.compile(schemas.discharges),
-    'handover-acknowledgements': ajv.compile(schemas['handover-acknowledgements']),
-  };
+  const compiled = Object.fromEntries(INPUT_KINDS.map((kind) => [kind, ajv.compile(schemas[kind])])) as Record<
+    InputKind,
+    ValidateFunction
+  >;
 
-  const check = (kind: ValidatedKindName, body: unknown): FieldError[] => {
+  const check = (kind: InputKind, body: unknown): FieldError[] => {
     const validateSchema = compiled[kind];
     const schemaErrors = validateSchema(body) ? [] : describeSchemaErrors(validateSchema.errors ?? []);
     const ruleErrors = RULES[kind](new RuleContext(body, schemaErrors));
@@ -69,10 +57,10 @@ export function createInputValidator(schemas: InputSchemas): InputValidator {
 
   return {
     check,
-    validate<K extends ValidatedKindName>(kind: K, body: unknown): ValidatedInputs[K] {
+    validate<K extends InputKind>(kind: K, body: unknown): Inputs[K] {
       const errors = check(kind, body);
       if (errors.length > 0) throw invalidInput(capped(errors));
-      return body as ValidatedInputs[K];
+      return body as Inputs[K];
     },
   };
 }
@@ -466,7 +454,7 @@ const reasonForStatus: Rule = (ctx) => {
   return [{ field: '/reason', rule: 'required-for-status', message: `is required when status is ${status}` }];
 };
 
-const RULES: Readonly<Record<ValidatedKindName, Rule>> = {
+const RULES: Readonly<Record<InputKind, Rule>> = {
   'hit-sessions': all(
     nationalIdRule(['/startedAt']),
     idsCarryNoNationalId('/source', '/sessionId', '/prescriptionId'),

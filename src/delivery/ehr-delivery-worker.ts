@@ -20,7 +20,6 @@ import {
   type MappingOptions,
 } from '../../mappings/common.ts';
 import { withProvenance } from '../../mappings/provenance.ts';
-import type { InputKindName, InputKinds } from '../../mappings/registry.ts';
 import {
   buildDeliveryFailedEvent,
   buildRecordedEvent,
@@ -43,6 +42,7 @@ import { inParallel } from '../platform/in-parallel.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import type { Ehr, EhrFailure, Outcome } from './ehr.ts';
+import { isRecordKind, waitsForOf, type Inputs, type RecordKind } from '../kinds/kinds.ts';
 
 export interface EhrDeliveryDeps extends WorkerTuning {
   readonly store: Store;
@@ -89,7 +89,7 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
 
 async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<void> {
   const submission = await deps.store.getSubmission(job.submissionId);
-  if (submission === undefined || submission.kind === 'discharges') {
+  if (submission === undefined || !isRecordKind(submission.kind)) {
     log.error({ jobId: job.id }, 'delivery job for no deliverable submission; dropping it');
     await deps.store.fail(job, {}, deps.clock());
     return;
@@ -99,7 +99,15 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
   addPersonalValues(submission.body);
   const prescription = await prescriptionOf(deps.store, submission);
   if (prescription.state === 'undelivered') {
-    await waitForPrescription(deps, job, submission, prescriptionWait(prescription.submission), log);
+    await waitForPrescription(
+      deps,
+      job,
+      submission,
+      kind,
+      prescription.submission.inputId,
+      prescriptionWait(prescription.submission),
+      log,
+    );
     return;
   }
   if (prescription.state === 'unknown') {
@@ -110,12 +118,12 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     }
     if (!inEhr.result) {
       const message = `The EHR has no prescription ${prescription.inputId} yet (a search by its identifier found none); waiting for it.`;
-      await waitForPrescription(deps, job, submission, message, log);
+      await waitForPrescription(deps, job, submission, kind, prescription.inputId, message, log);
       return;
     }
   }
   // The EHR's audit trail rides in the same transaction: the record and its Provenance, or neither.
-  const mapped = mapSubmission(deps, kind, submission.body as InputKinds[typeof kind]);
+  const mapped = mapSubmission(deps, kind, submission.body as Inputs[typeof kind]);
   const bundle = withProvenance(mapped, {
     recorded: submission.acceptedAt.toISOString(),
     source: submission.source,
@@ -172,7 +180,7 @@ async function recordFailure(
   deps: EhrDeliveryDeps,
   job: Job,
   submission: Submission,
-  kind: InputKindName,
+  kind: RecordKind,
   failure: EhrFailure,
   log: Logger,
 ): Promise<void> {
@@ -238,10 +246,12 @@ type PrescriptionState =
   | { readonly state: 'unknown'; readonly inputId: string };
 
 async function prescriptionOf(store: Store, submission: Submission): Promise<PrescriptionState> {
-  if (submission.kind !== 'hit-sessions') return { state: 'none' };
-  const { prescriptionId } = submission.body as InputKinds['hit-sessions'];
-  if (prescriptionId === undefined) return { state: 'none' };
-  const prescription = await store.findSubmission(submission.source, 'prescriptions', prescriptionId);
+  // Which kinds wait, and for what, their descriptors say (src/kinds/kinds.ts).
+  const waits = waitsForOf(submission.kind);
+  if (waits === undefined) return { state: 'none' };
+  const prescriptionId = (submission.body as Readonly<Record<string, unknown>>)[waits.field];
+  if (typeof prescriptionId !== 'string') return { state: 'none' };
+  const prescription = await store.findSubmission(submission.source, waits.kind, prescriptionId);
   if (prescription === undefined) return { state: 'unknown', inputId: prescriptionId };
   return prescription.status === 'delivered'
     ? { state: 'delivered' }
@@ -268,21 +278,22 @@ async function waitForPrescription(
   deps: EhrDeliveryDeps,
   job: Job,
   submission: Submission,
+  kind: RecordKind,
+  prescriptionId: string,
   message: string,
   log: Logger,
 ): Promise<void> {
   const now = deps.clock();
-  const { prescriptionId } = submission.body as InputKinds['hit-sessions'];
   if (!retryHorizonReached(submission.acceptedAt, now, deps.retryPolicy)) {
     const runAt = nextRunAt(now, job.attempts, deps.retryPolicy);
     await deps.store.retryLater(job, runAt, { timeline: [{ at: now, kind: 'note', message }] }, now);
     log.info({ retryAt: runAt.toISOString() }, 'waiting for the prescription to reach the EHR');
     return;
   }
-  const why = `Prescription ${prescriptionId ?? ''} did not reach the EHR within ${Math.round(deps.retryPolicy.horizonMs / 3_600_000)} hours, so this session could not be recorded against it. Last: ${message}`;
+  const why = `Prescription ${prescriptionId} did not reach the EHR within ${Math.round(deps.retryPolicy.horizonMs / 3_600_000)} hours, so this session could not be recorded against it. Last: ${message}`;
   const event = buildDeliveryFailedEvent(
     { id: eventId(submission.id, EVENT_TYPES.deliveryFailed, job.id), time: now },
-    { submission: refOf(submission, 'hit-sessions'), httpStatus: null, reason: why, attempts: job.attempts },
+    { submission: refOf(submission, kind), httpStatus: null, reason: why, attempts: job.attempts },
   );
   await deps.store.fail(
     job,
@@ -296,11 +307,11 @@ async function waitForPrescription(
   log.error('gave up waiting for the prescription');
 }
 
-function mapSubmission<K extends InputKindName>(deps: EhrDeliveryDeps, kind: K, input: InputKinds[K]) {
+function mapSubmission<K extends RecordKind>(deps: EhrDeliveryDeps, kind: K, input: Inputs[K]) {
   return deps.mappers[kind](input, deps.mappingOptions ?? DEFAULT_MAPPING_OPTIONS);
 }
 
-function refOf<K extends InputKindName>(submission: Submission, kind: K) {
+function refOf<K extends RecordKind>(submission: Submission, kind: K) {
   return {
     submissionId: submission.id,
     kind,

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { redactNationalIds } from '../platform/redaction.ts';
 import type { OutgoingEvent } from './event-bus.ts';
+import { RECORD_KINDS, recordOf, type RecordKind, type SubmissionKind } from '../kinds/kinds.ts';
 
 export const EVENT_TYPES = {
   sessionRecorded: 'no.hitbridge.session.recorded.v1',
@@ -58,15 +59,9 @@ export function dataschemaOf(type: EventType): string {
   return `${SCHEMA_BASE_URL}${schemaFileName(type)}`;
 }
 
-/** The submission kinds that become a record in the EHR and a "recorded"/"issued" event. */
-export type RecordKind = 'hit-sessions' | 'fitness-tests' | 'prescriptions';
-/** Kinds whose delivery can fail (discharges go to the EHR too). */
-export type DeliveryKind = RecordKind | 'discharges';
-
-export const RECORD_EVENT_TYPE: { readonly [K in RecordKind]: EventType } = {
-  'hit-sessions': EVENT_TYPES.sessionRecorded,
-  'fitness-tests': EVENT_TYPES.fitnessTestRecorded,
-  prescriptions: EVENT_TYPES.prescriptionIssued,
+/** The "recorded"/"issued" event type of each record kind, from its descriptor. */
+export const RECORD_EVENT_TYPE = Object.fromEntries(RECORD_KINDS.map((kind) => [kind, recordOf(kind).eventType])) as {
+  readonly [K in RecordKind]: EventType;
 };
 
 export interface CloudEvent<T extends EventType = EventType, D = unknown> {
@@ -84,7 +79,7 @@ export interface CloudEvent<T extends EventType = EventType, D = unknown> {
 }
 
 /** Which submission an event is about: no personal data beyond the pseudonymous key. */
-export interface SubmissionRef<K extends string = DeliveryKind> {
+export interface SubmissionRef<K extends string = SubmissionKind> {
   readonly submissionId: string;
   readonly kind: K;
   /** The sending system (the input's `source`). */
@@ -226,13 +221,9 @@ export function buildDeliveryFailedEvent(meta: EventMeta, input: DeliveryFailedI
 }
 
 /** The input's own time of the record, for `occurredAt`. */
-export function occurredAtOf(
-  kind: RecordKind,
-  input: { readonly startedAt?: string; readonly performedAt?: string; readonly issuedAt?: string },
-): string {
-  const value =
-    kind === 'hit-sessions' ? input.startedAt : kind === 'fitness-tests' ? input.performedAt : input.issuedAt;
-  if (value === undefined) throw new Error(`the ${kind} input has no time to report as occurredAt`);
+export function occurredAtOf(kind: RecordKind, input: Readonly<Record<string, unknown>>): string {
+  const value = input[recordOf(kind).occurredAtField];
+  if (typeof value !== 'string') throw new Error(`the ${kind} input has no time to report as occurredAt`);
   return value;
 }
 

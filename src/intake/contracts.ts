@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { InputSchemas, ValidatedKindName } from '../contracts/input-validator.ts';
+import type { InputSchemas } from '../contracts/input-validator.ts';
+import { INPUT_KINDS, KINDS, type InputKind } from '../kinds/kinds.ts';
 
 export interface Contracts {
   readonly schemas: InputSchemas;
@@ -14,13 +15,9 @@ export interface Contracts {
   readonly openapi: Readonly<Record<string, unknown>>;
 }
 
-/** The schema file of each input kind, under contracts/schemas/. */
-export const SCHEMA_FILES: { readonly [K in ValidatedKindName]: string } = {
-  'hit-sessions': 'hit-session.schema.json',
-  'fitness-tests': 'fitness-test.schema.json',
-  prescriptions: 'prescription.schema.json',
-  discharges: 'discharge.schema.json',
-  'handover-acknowledgements': 'handover-acknowledgement.schema.json',
+/** The schema file of each input kind, under contracts/schemas/ (from its descriptor). */
+export const SCHEMA_FILES = Object.fromEntries(INPUT_KINDS.map((kind) => [kind, KINDS[kind].schemaFile])) as {
+  readonly [K in InputKind]: string;
 };
 
 type JsonObject = Record<string, unknown>;
@@ -37,13 +34,9 @@ function readJsonObject(path: string): JsonObject {
 
 /** Reads contracts/ (relative to the working directory unless `dir` says otherwise). Throws on anything amiss. */
 export function loadContracts(dir = 'contracts'): Contracts {
-  const schemas: InputSchemas = {
-    'hit-sessions': readJsonObject(join(dir, 'schemas', SCHEMA_FILES['hit-sessions'])),
-    'fitness-tests': readJsonObject(join(dir, 'schemas', SCHEMA_FILES['fitness-tests'])),
-    prescriptions: readJsonObject(join(dir, 'schemas', SCHEMA_FILES.prescriptions)),
-    discharges: readJsonObject(join(dir, 'schemas', SCHEMA_FILES.discharges)),
-    'handover-acknowledgements': readJsonObject(join(dir, 'schemas', SCHEMA_FILES['handover-acknowledgements'])),
-  };
+  const schemas = Object.fromEntries(
+    INPUT_KINDS.map((kind) => [kind, readJsonObject(join(dir, 'schemas', SCHEMA_FILES[kind]))]),
+  ) as InputSchemas;
   const openapi: unknown = parseYaml(readFileSync(join(dir, 'openapi.yaml'), 'utf8'));
   if (!isObject(openapi)) throw new Error(`${join(dir, 'openapi.yaml')}: expected a YAML mapping`);
   return { schemas, openapi: standalone(openapi, dir) };

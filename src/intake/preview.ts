@@ -6,11 +6,11 @@
 import { Router } from 'express';
 import type { Bundle } from 'fhir/r4.js';
 import type { MappingOptions } from '../../mappings/common.ts';
-import { INPUT_KINDS, type InputKindName } from '../../mappings/registry.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
 import type { InputValidator } from '../contracts/input-validator.ts';
 import type { Mappers } from '../contracts/mappers.ts';
+import { RECORD_KINDS, type RecordKind } from '../kinds/kinds.ts';
 
 export interface PreviewDeps {
   readonly validator: InputValidator;
@@ -27,10 +27,10 @@ export function previewRoutes(deps: PreviewDeps): Router {
 
   // K ties mappers[kind] to validate(kind): without it the call would see a union of mappings.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-  const preview = <K extends InputKindName>(kind: K, input: unknown): Bundle =>
+  const preview = <K extends RecordKind>(kind: K, input: unknown): Bundle =>
     deps.mappers[kind](deps.validator.validate(kind, input), deps.mappingOptions);
 
-  for (const kind of INPUT_KINDS) {
+  for (const kind of RECORD_KINDS) {
     const path = `/v1/preview/${kind}`;
     router.post(path, ...body, (req, res) => {
       res

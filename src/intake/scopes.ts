@@ -4,6 +4,8 @@
  * A /v1 path that is not listed needs `admin`: a route added without a line here is closed to
  * clinic clients until someone decides who may call it.
  */
+import { INPUT_KINDS, KINDS } from '../kinds/kinds.ts';
+
 export const SCOPES = {
   'hit.write': 'Submit and preview clinic inputs (HIT sessions, fitness tests, prescriptions, discharges).',
   'hit.read': 'Read where a submission is (status and timeline).',
@@ -15,10 +17,8 @@ export type Scope = keyof typeof SCOPES;
 
 /** Paths in the OpenAPI spelling ({name} for one path segment), each with its scope. */
 export const ROUTE_SCOPES: readonly { readonly path: string; readonly scope: Scope }[] = [
-  { path: '/v1/hit-sessions', scope: 'hit.write' },
-  { path: '/v1/fitness-tests', scope: 'hit.write' },
-  { path: '/v1/prescriptions', scope: 'hit.write' },
-  { path: '/v1/discharges', scope: 'hit.write' },
+  // POST /v1/<kind>, with the scope its descriptor names.
+  ...INPUT_KINDS.map((kind): { path: string; scope: Scope } => ({ path: `/v1/${kind}`, scope: KINDS[kind].scope })),
   { path: '/v1/preview/{kind}', scope: 'hit.write' },
   { path: '/v1/submissions/{id}', scope: 'hit.read' },
   { path: '/v1/handover-acknowledgements', scope: 'handover.ack' },

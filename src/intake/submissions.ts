@@ -11,7 +11,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
 import { redactNationalIds } from '../platform/redaction.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
 import { addLogContext } from '../platform/logger.ts';
@@ -23,6 +22,7 @@ import type { HandoverState, Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
 import type { InputValidator } from '../contracts/input-validator.ts';
+import { idFieldOf, RECORD_KINDS, type Inputs, type RecordKind } from '../kinds/kinds.ts';
 
 export interface SubmissionDeps {
   readonly validator: InputValidator;
@@ -33,18 +33,10 @@ export interface SubmissionDeps {
   readonly metrics: Pick<Metrics, 'submissionAccepted'>;
 }
 
-/** Which field of each input kind is its id within the sending system. */
-const INPUT_ID: { readonly [K in InputKindName]: (input: InputKinds[K]) => string } = {
-  'hit-sessions': (input) => input.sessionId,
-  'fitness-tests': (input) => input.testId,
-  prescriptions: (input) => input.prescriptionId,
-};
-
-const INPUT_ID_FIELD: Readonly<Record<InputKindName, string>> = {
-  'hit-sessions': 'sessionId',
-  'fitness-tests': 'testId',
-  prescriptions: 'prescriptionId',
-};
+/** The input's id within the sending system: the field its kind's descriptor names. */
+function inputIdOf(kind: RecordKind, input: Inputs[RecordKind]): string {
+  return (input as unknown as Readonly<Record<string, string>>)[idFieldOf(kind)] ?? '';
+}
 
 // RFC 9110 token-ish: visible ASCII, bounded, so a key can never smuggle personal data at length.
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -54,16 +46,16 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
   const router = Router();
   const body = jsonBody(deps.bodyLimitBytes);
 
-  // K ties validate(kind) to INPUT_ID[kind]: without it the call would see a union of inputs.
+  // K ties validate(kind) to its input type: without it the call would see a union of inputs.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-  const accept = async <K extends InputKindName>(kind: K, raw: unknown, idempotencyKey: string | undefined) => {
+  const accept = async <K extends RecordKind>(kind: K, raw: unknown, idempotencyKey: string | undefined) => {
     const input = deps.validator.validate(kind, raw);
     return deps.store.accept(
       {
         id: randomUUID(),
         kind,
         source: input.source,
-        inputId: INPUT_ID[kind](input),
+        inputId: inputIdOf(kind, input),
         idempotencyKey,
         bodyHash: hashOf(input),
         body: input,
@@ -75,7 +67,7 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
     );
   };
 
-  for (const kind of INPUT_KINDS) {
+  for (const kind of RECORD_KINDS) {
     const path = `/v1/${kind}`;
     router.post(path, ...body, async (req, res) => {
       const idempotencyKey = req.get('idempotency-key');
@@ -95,8 +87,8 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
         throw conflict(
           outcome.reason === 'idempotency-key'
             ? 'This Idempotency-Key was already used for a request with other content; use a new key for a new request.'
-            : `This ${INPUT_ID_FIELD[kind]} from this source was already submitted with other content ` +
-                `(submission ${outcome.existing.id}); send corrections under a new ${INPUT_ID_FIELD[kind]}.`,
+            : `This ${idFieldOf(kind)} from this source was already submitted with other content ` +
+                `(submission ${outcome.existing.id}); send corrections under a new ${idFieldOf(kind)}.`,
         );
       }
       addLogContext({ submissionId: outcome.submission.id });

@@ -14,6 +14,7 @@
  * in one process, and each must count only its own work.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { isSubmissionKind, SUBMISSION_KINDS } from '../kinds/kinds.ts';
 
 /** Every hit-bridge series (Node's default process_* and nodejs_* series come on top). */
 export const METRIC_NAMES = {
@@ -50,8 +51,6 @@ export const METRIC_NAMES = {
   /** Counter: handovers the Frisklivssentral left unanswered past HANDOVER_ACK_TIMEOUT_MS (each counted once). */
   handoversOverdue: 'hitbridge_handovers_overdue_total',
 } as const;
-
-export const SUBMISSION_KINDS = ['hit-sessions', 'fitness-tests', 'prescriptions', 'discharges'] as const;
 
 /** How one EHR request ended: the classes of src/delivery/fhir-ehr.ts, and the ways no answer came. */
 export const EHR_OUTCOMES = [
@@ -124,7 +123,7 @@ export interface Metrics {
   readHandoversAwaitingAckFrom(source: Source<number>): void;
 }
 
-const boundedKind = (kind: string): string => ((SUBMISSION_KINDS as readonly string[]).includes(kind) ? kind : 'other');
+const boundedKind = (kind: string): string => (isSubmissionKind(kind) ? kind : 'other');
 
 /**
  * A scrape-time reader that asks its source at most once per interval, and never twice at once:

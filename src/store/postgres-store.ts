@@ -41,11 +41,11 @@ import type {
   Store,
   StoredLogRecord,
   Submission,
-  SubmissionKind,
   SubmissionStatus,
   TimelineEntry,
   TimelineKind,
 } from './store.ts';
+import type { SubmissionKind } from '../kinds/kinds.ts';
 import {
   acceptedEntry,
   backlogOf,

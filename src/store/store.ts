@@ -20,8 +20,8 @@
  * - erasePersonalData() (retention) replaces a finished submission's body with null and marks
  *   when; everything else — status, timeline, EHR references, body hash, audit — stays.
  */
+import type { SubmissionKind } from '../kinds/kinds.ts';
 
-export type SubmissionKind = 'hit-sessions' | 'fitness-tests' | 'prescriptions' | 'discharges';
 export type SubmissionStatus = 'accepted' | 'delivered' | 'failed';
 /**
  * ehr-delivery: a submission to the EHR; event-publish: an event to the bus; handover: a

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { mappers, type InputKindName } from '../../mappings/registry.ts';
+import { mappers } from '../../mappings/registry.ts';
 import { TOPICS } from '../../src/events/cloud-events.ts';
 import type { ConsumedEvent, EventBus } from '../../src/events/event-bus.ts';
 import { loadEventSchemas } from '../../src/events/event-schemas.ts';
@@ -31,6 +31,7 @@ import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
 import { unregisteredSyntheticId } from '../support/synthetic-ids.ts';
+import type { RecordKind } from '../../src/kinds/kinds.ts';
 
 const validator = createEventValidator(loadEventSchemas());
 const ehr = peerEnv('EHR_BASE_URL');
@@ -98,7 +99,7 @@ interface StatusBody {
   timeline: { kind: string; message: string }[];
 }
 
-async function post(base: string, kind: InputKindName, input: unknown): Promise<string> {
+async function post(base: string, kind: RecordKind, input: unknown): Promise<string> {
   const response = await fetch(`${base}/v1/${kind}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { mappers, type InputKinds } from '../../mappings/registry.ts';
+import { mappers } from '../../mappings/registry.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { adminToken } from '../peers/keycloak.ts';
@@ -20,6 +20,7 @@ import { bridgeClient, EHR_SCOPE, publicJwks, REALM } from '../peers/keycloak-re
 import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput } from '../support/fixtures.ts';
 import { silentLogger } from '../support/silent-logger.ts';
+import type { Inputs } from '../../src/kinds/kinds.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -35,7 +36,7 @@ const adminPassword = required('KEYCLOAK_ADMIN_PASSWORD');
 
 const prescription = fixtureCases(['prescriptions'])[0];
 if (prescription === undefined) throw new Error('no prescription fixture');
-const fixtureInput = readInput(prescription) as InputKinds['prescriptions'];
+const fixtureInput = readInput(prescription) as Inputs['prescriptions'];
 
 async function admin(method: string, path: string, body?: unknown): Promise<Response> {
   const token = await adminToken(keycloak, adminPassword);

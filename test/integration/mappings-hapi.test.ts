@@ -12,10 +12,11 @@ import type { Bundle, FhirResource, ServiceRequest } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { withProvenance } from '../../mappings/provenance.ts';
 import { PRESCRIPTION_PROFILES } from '../../mappings/prescription.ts';
-import { mappers, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
+import { mappers } from '../../mappings/registry.ts';
 import { countByIdentifier, fhir, loadProfiles, registerPeople, validationErrors } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase } from '../support/fixtures.ts';
 import { peerEnv } from '../support/peers-env.ts';
+import type { Inputs, RecordKind } from '../../src/kinds/kinds.ts';
 
 const base = peerEnv('EHR_BASE_URL');
 const source = `it-${randomBytes(4).toString('hex')}`;
@@ -23,10 +24,11 @@ const source = `it-${randomBytes(4).toString('hex')}`;
 const cases = fixtureCases(['prescriptions', 'fitness-tests', 'hit-sessions']);
 
 function bundleFor(fixture: FixtureCase): Bundle {
-  const input = { ...readInput(fixture), source } as InputKinds[InputKindName];
-  return (
-    mappers[fixture.kind] as (input: InputKinds[InputKindName], options: typeof DEFAULT_MAPPING_OPTIONS) => Bundle
-  )(input, DEFAULT_MAPPING_OPTIONS);
+  const input = { ...readInput(fixture), source } as Inputs[RecordKind];
+  return (mappers[fixture.kind] as (input: Inputs[RecordKind], options: typeof DEFAULT_MAPPING_OPTIONS) => Bundle)(
+    input,
+    DEFAULT_MAPPING_OPTIONS,
+  );
 }
 
 function people(fixture: FixtureCase): { nationalId: string; hprNumbers: string[] } {
@@ -109,7 +111,7 @@ describe('the Provenance every EHR write carries (mappings/provenance.ts)', () =
     if (prescription === undefined) throw new Error('no prescription fixture');
     const { nationalId, hprNumbers } = people(prescription);
     await registerPeople(base, nationalId, hprNumbers);
-    const input = { ...readInput(prescription), source: provenanceSource } as InputKinds['prescriptions'];
+    const input = { ...readInput(prescription), source: provenanceSource } as Inputs['prescriptions'];
     const bundle = withProvenance(mappers.prescriptions(input, DEFAULT_MAPPING_OPTIONS), {
       recorded: '2026-05-04T10:15:00.000Z',
       source: provenanceSource,

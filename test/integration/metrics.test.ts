@@ -10,9 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InputKindName } from '../../mappings/registry.ts';
 import { loadConfig } from '../../src/platform/config.ts';
-import { METRIC_NAMES, SUBMISSION_KINDS } from '../../src/platform/metrics.ts';
+import { METRIC_NAMES } from '../../src/platform/metrics.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput, type FixtureCase, withSource } from '../support/fixtures.ts';
@@ -27,6 +26,7 @@ import { peerEnv } from '../support/peers-env.ts';
 import { silentLogger } from '../support/silent-logger.ts';
 import { parseExposition, type Sample } from '../support/prometheus-text.ts';
 import { unregisteredSyntheticId } from '../support/synthetic-ids.ts';
+import { SUBMISSION_KINDS, type RecordKind } from '../../src/kinds/kinds.ts';
 
 const ehr = peerEnv('EHR_BASE_URL');
 
@@ -51,7 +51,7 @@ async function scrape(base: string): Promise<Sample[]> {
 
 async function post(
   base: string,
-  kind: InputKindName | 'discharges' | 'handover-acknowledgements',
+  kind: RecordKind | 'discharges' | 'handover-acknowledgements',
   input: unknown,
 ): Promise<string> {
   const response = await fetch(`${base}/v1/${kind}`, {
@@ -73,7 +73,7 @@ async function poll<T>(read: () => Promise<T>, until: (value: T) => boolean, tim
   }
 }
 
-function named(kind: InputKindName, name: string): FixtureCase {
+function named(kind: RecordKind, name: string): FixtureCase {
   const fixture = fixtureCases([kind]).find((candidate) => candidate.name === name);
   if (fixture === undefined) throw new Error(`no fixture ${kind}/${name}`);
   return fixture;

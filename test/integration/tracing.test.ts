@@ -13,7 +13,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { InputKindName } from '../../mappings/registry.ts';
 import { EVENT_TYPES, TOPICS } from '../../src/events/cloud-events.ts';
 import { createKafka } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus } from '../../src/events/kafka-event-bus.ts';
@@ -27,6 +26,7 @@ import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
 import { randomSource, waitAllSettled } from '../support/workload.ts';
+import type { RecordKind } from '../../src/kinds/kinds.ts';
 
 const ehr = peerEnv('EHR_BASE_URL');
 const databases = scratchDatabases('tracing');
@@ -69,7 +69,7 @@ async function recordingProxy(target: string): Promise<{ server: Server; baseUrl
   return { server, baseUrl: `http://127.0.0.1:${port}${upstream.pathname}`, seen };
 }
 
-async function post(base: string, kind: InputKindName, input: unknown, headers: Record<string, string> = {}) {
+async function post(base: string, kind: RecordKind, input: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${base}/v1/${kind}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -94,7 +94,7 @@ function traceparentParts(value: string | undefined): { traceId: string; parentI
   return match ? { traceId: match[1] ?? '', parentId: match[2] ?? '' } : undefined;
 }
 
-function fixture(kind: InputKindName, name: string) {
+function fixture(kind: RecordKind, name: string) {
   const found = fixtureCases([kind]).find((candidate) => candidate.name === name);
   if (found === undefined) throw new Error(`no fixture ${kind}/${name}`);
   return readInput(found) as unknown as Record<string, unknown> & {

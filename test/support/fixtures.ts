@@ -1,18 +1,18 @@
 /** The golden mapping fixtures: test/fixtures/mappings/<kind>/<case>.input.json (+ .bundle.json). */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../mappings/registry.ts';
+import { type Inputs, RECORD_KINDS, type RecordKind } from '../../src/kinds/kinds.ts';
 
 export const MAPPING_FIXTURES = join('test', 'fixtures', 'mappings');
 
-export interface FixtureCase<K extends InputKindName = InputKindName> {
+export interface FixtureCase<K extends RecordKind = RecordKind> {
   readonly kind: K;
   readonly name: string;
   readonly inputFile: string;
   readonly bundleFile: string;
 }
 
-export function fixtureCases(kinds: readonly InputKindName[] = INPUT_KINDS): FixtureCase[] {
+export function fixtureCases(kinds: readonly RecordKind[] = RECORD_KINDS): FixtureCase[] {
   return kinds.flatMap((kind) => {
     const dir = join(MAPPING_FIXTURES, kind);
     if (!existsSync(dir)) return [];
@@ -26,11 +26,11 @@ export function fixtureCases(kinds: readonly InputKindName[] = INPUT_KINDS): Fix
   });
 }
 
-export function readInput<K extends InputKindName>(fixture: FixtureCase<K>): InputKinds[K] {
-  return JSON.parse(readFileSync(fixture.inputFile, 'utf8')) as InputKinds[K];
+export function readInput<K extends RecordKind>(fixture: FixtureCase<K>): Inputs[K] {
+  return JSON.parse(readFileSync(fixture.inputFile, 'utf8')) as Inputs[K];
 }
 
 /** A fixture's input sent under another source: its identifiers are then the caller's own on shared peers. */
-export function withSource<K extends InputKindName>(fixture: FixtureCase<K>, source: string): InputKinds[K] {
+export function withSource<K extends RecordKind>(fixture: FixtureCase<K>, source: string): Inputs[K] {
   return { ...readInput(fixture), source };
 }

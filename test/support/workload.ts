@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { mappers, type InputKindName } from '../../mappings/registry.ts';
+import { mappers } from '../../mappings/registry.ts';
 import { TOPICS } from '../../src/events/cloud-events.ts';
 import type { ConsumedEvent, Subscription } from '../../src/events/event-bus.ts';
 import { createKafka } from '../../src/events/kafka-client.ts';
@@ -20,15 +20,16 @@ import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { countByIdentifier, fhir, loadProfiles, registerPeople } from './fhir-server.ts';
 import { fixtureCases, readInput } from './fixtures.ts';
+import type { RecordKind } from '../../src/kinds/kinds.ts';
 
 export interface WorkItem {
   readonly index: number;
-  readonly kind: InputKindName;
+  readonly kind: RecordKind;
   readonly input: Record<string, unknown>;
   readonly idempotencyKey: string;
 }
 
-const INPUT_ID_FIELD: Record<InputKindName, string> = {
+const INPUT_ID_FIELD: Record<RecordKind, string> = {
   'hit-sessions': 'sessionId',
   'fitness-tests': 'testId',
   prescriptions: 'prescriptionId',
@@ -73,7 +74,7 @@ export async function prepareEhr(ehr: string): Promise<void> {
 
 /** Anything posted to /v1/<kind>: a work item, or a discharge. */
 export type Postable = Pick<WorkItem, 'index' | 'input' | 'idempotencyKey'> & {
-  readonly kind: InputKindName | 'discharges';
+  readonly kind: RecordKind | 'discharges';
 };
 
 export interface PostOutcome {

@@ -2,7 +2,6 @@ import type { FieldError } from '../../../src/platform/problem.ts';
 import { Problem } from '../../../src/platform/problem.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
 import { createInputValidator, MAX_REPORTED_ERRORS } from '../../../src/contracts/input-validator.ts';
-import type { InputKindName } from '../../../mappings/registry.ts';
 import {
   BORN_JUNE_2026,
   FITNESS_TEST,
@@ -13,21 +12,22 @@ import {
   variant,
   withWrongCheckDigit,
 } from '../intake/examples.ts';
+import type { RecordKind } from '../../../src/kinds/kinds.ts';
 
 const validator = createInputValidator(loadContracts().schemas);
 
-const BASE: Record<InputKindName, object> = {
+const BASE: Record<RecordKind, object> = {
   'hit-sessions': HIT_SESSION,
   'fitness-tests': FITNESS_TEST,
   prescriptions: PRESCRIPTION,
 };
 
-function errorsOf(kind: InputKindName, changes: Record<string, unknown>, base: object = BASE[kind]): FieldError[] {
+function errorsOf(kind: RecordKind, changes: Record<string, unknown>, base: object = BASE[kind]): FieldError[] {
   return validator.check(kind, variant(base, changes));
 }
 
 describe('schema rules, each reported with its field and a plain-language reason', () => {
-  it.each<[string, InputKindName, Record<string, unknown>, FieldError]>([
+  it.each<[string, RecordKind, Record<string, unknown>, FieldError]>([
     [
       'a missing required field',
       'hit-sessions',
@@ -280,7 +280,7 @@ describe('rules the schema cannot say', () => {
     expect(JSON.stringify(errors)).not.toContain(wrong);
   });
 
-  it.each<[InputKindName, string, Record<string, unknown>]>([
+  it.each<[RecordKind, string, Record<string, unknown>]>([
     ['hit-sessions', '/startedAt', { '/endedAt': '2026-06-01T03:30:00+02:00' }],
     ['fitness-tests', '/performedAt', {}],
     ['prescriptions', '/issuedAt', { '/start': '2026-06-10' }],

@@ -16,8 +16,8 @@ import {
   TOPICS,
   topicOf,
   type HitBridgeEvent,
-  type RecordKind,
 } from '../../../src/events/cloud-events.ts';
+import type { RecordKind } from '../../../src/kinds/kinds.ts';
 import { loadEventSchemas } from '../../../src/events/event-schemas.ts';
 import { createEventValidator } from '../../../src/events/event-validator.ts';
 import { createPatientKeyer } from '../../../src/events/patient-key.ts';

@@ -4,8 +4,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FitnessTestInput, HitSessionInput, PrescriptionInput } from '../../../mappings/inputs.ts';
-import { INPUT_KINDS, type InputKindName, type InputKinds } from '../../../mappings/registry.ts';
 import { firstNine, withCheckDigits } from '../domain/synthetic-national-ids.ts';
+import { type Inputs, RECORD_KINDS, type RecordKind } from '../../../src/kinds/kinds.ts';
 
 /** Synthetic test id: born 15 March 1990, male (odd individual number), classic check digits. */
 export const NATIONAL_ID = withCheckDigits(firstNine({ day: 15, month: 83, year: 1990, individual: 123 }), 0);
@@ -95,7 +95,7 @@ export const PRESCRIPTION = {
   ],
 } as const satisfies PrescriptionInput;
 
-export const EXAMPLES: { readonly [K in InputKindName]: InputKinds[K] } = {
+export const EXAMPLES: { readonly [K in RecordKind]: Inputs[K] } = {
   'hit-sessions': HIT_SESSION,
   'fitness-tests': FITNESS_TEST,
   prescriptions: PRESCRIPTION,
@@ -119,8 +119,8 @@ export function variant(base: object, changes: Readonly<Record<string, unknown>>
 }
 
 /** The golden fixture inputs of the mapping tests, as [kind, file name, path] (none while they are being written). */
-export function fixtureInputs(): (readonly [InputKindName, string, string])[] {
-  return INPUT_KINDS.flatMap((kind) => {
+export function fixtureInputs(): (readonly [RecordKind, string, string])[] {
+  return RECORD_KINDS.flatMap((kind) => {
     const dir = join('test', 'fixtures', 'mappings', kind);
     const files = ((): string[] => {
       try {

@@ -5,13 +5,14 @@ import { gzipSync } from 'node:zlib';
 import type { Bundle } from 'fhir/r4.js';
 import request from 'supertest';
 import { DEFAULT_MAPPING_OPTIONS, type MappingOptions } from '../../../mappings/common.ts';
-import { INPUT_KINDS, mappers } from '../../../mappings/registry.ts';
+import { mappers } from '../../../mappings/registry.ts';
 import { createApp, type AppDeps } from '../../../src/intake/app.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
 import type { Mappers } from '../../../src/contracts/mappers.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createMetrics } from '../../../src/platform/metrics.ts';
 import { EXAMPLES, fixtureInputs, HIT_SESSION, NATIONAL_ID, variant, withWrongCheckDigit } from './examples.ts';
+import { RECORD_KINDS } from '../../../src/kinds/kinds.ts';
 
 const contracts = loadContracts();
 
@@ -62,7 +63,7 @@ const PROBLEM_JSON = /^application\/problem\+json; charset=utf-8$/;
 const FHIR_JSON = /^application\/fhir\+json; charset=utf-8$/;
 
 describe('POST /v1/preview/*: a valid input', () => {
-  it.each(INPUT_KINDS)('answers 200 with the Bundle of the %s mapping as application/fhir+json', async (kind) => {
+  it.each(RECORD_KINDS)('answers 200 with the Bundle of the %s mapping as application/fhir+json', async (kind) => {
     const { app } = testApp({ mappingOptions: { ncmpDipsCoding: true } });
     const response = await request(app).post(`/v1/preview/${kind}`).send(EXAMPLES[kind]);
     expect(response.status).toBe(200);
@@ -306,7 +307,7 @@ describe('GET /openapi.json', () => {
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     const document = JSON.parse(response.text) as { openapi: string; paths: Record<string, unknown> };
     expect(document.openapi).toBe('3.1.0');
-    for (const kind of INPUT_KINDS) expect(document.paths).toHaveProperty([`/v1/preview/${kind}`, 'post']);
+    for (const kind of RECORD_KINDS) expect(document.paths).toHaveProperty([`/v1/preview/${kind}`, 'post']);
     expect(response.text).not.toMatch(/"\$ref":"(?!#)/);
   });
 });

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
-import { INPUT_KINDS } from '../../../mappings/registry.ts';
 import { loadEventSchemas } from '../../../src/events/event-schemas.ts';
 import { createEventValidator } from '../../../src/events/event-validator.ts';
 import { createPatientKeyer } from '../../../src/events/patient-key.ts';
@@ -19,6 +18,7 @@ import { createMetrics } from '../../../src/platform/metrics.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import { HIT_SESSION, NATIONAL_ID, variant, withWrongCheckDigit } from './examples.ts';
 import { acknowledgeHandover } from '../../../src/handover/acknowledgements.ts';
+import { RECORD_KINDS } from '../../../src/kinds/kinds.ts';
 
 type Json = Record<string, unknown>;
 const CONTRACTS = 'contracts';
@@ -127,7 +127,7 @@ describe('contracts/openapi.yaml', () => {
     expect(unresolved).toEqual([]);
   });
 
-  it.each(INPUT_KINDS)('documents POST /v1/preview/%s with its schema, a Bundle and problem+json errors', (kind) => {
+  it.each(RECORD_KINDS)('documents POST /v1/preview/%s with its schema, a Bundle and problem+json errors', (kind) => {
     const op = paths[`/v1/preview/${kind}`]?.post as Json;
     expect(resolvePointer(op, '/requestBody/content/application~1json/schema/$ref')).toBe(
       `schemas/${SCHEMA_FILES[kind]}`,

@@ -20,10 +20,10 @@ import type {
   StrengthSetInput,
   FitnessTestKind,
 } from '../../../mappings/inputs.ts';
-import { INPUT_KINDS } from '../../../mappings/registry.ts';
 import { loadContracts, SCHEMA_FILES } from '../../../src/intake/contracts.ts';
-import { createInputValidator, patternWords, type ValidatedKindName } from '../../../src/contracts/input-validator.ts';
+import { createInputValidator, patternWords } from '../../../src/contracts/input-validator.ts';
 import { EXAMPLES, fixtureInputs, STRENGTH_SESSION } from './examples.ts';
+import { type InputKind, RECORD_KINDS } from '../../../src/kinds/kinds.ts';
 
 type Kind<V> = V extends string
   ? 'string'
@@ -251,7 +251,7 @@ function* walk(schema: unknown, path = ''): Generator<[string, Json]> {
   }
 }
 
-describe.each(Object.keys(SCHEMA_FILES) as ValidatedKindName[])('the %s schema', (kind: ValidatedKindName) => {
+describe.each(Object.keys(SCHEMA_FILES) as InputKind[])('the %s schema', (kind: InputKind) => {
   const schema = schemas[kind];
   const nodes = [...walk(schema)];
 
@@ -308,7 +308,7 @@ describe.each(Object.keys(SCHEMA_FILES) as ValidatedKindName[])('the %s schema',
 describe('inputs that must validate', () => {
   const validator = createInputValidator(schemas);
 
-  it.each(INPUT_KINDS)('accepts the intake tests’ own valid %s example', (kind) => {
+  it.each(RECORD_KINDS)('accepts the intake tests’ own valid %s example', (kind) => {
     expect(validator.check(kind, EXAMPLES[kind])).toEqual([]);
   });
 

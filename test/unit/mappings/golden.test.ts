@@ -6,10 +6,11 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
-import { INPUT_KINDS, mappers, type InputKindName, type InputKinds } from '../../../mappings/registry.ts';
+import { mappers } from '../../../mappings/registry.ts';
 import { fixtureCases, readInput } from '../../support/fixtures.ts';
+import { type Inputs, RECORD_KINDS, type RecordKind } from '../../../src/kinds/kinds.ts';
 
-function mapFixture<K extends InputKindName>(kind: K, input: InputKinds[K]): unknown {
+function mapFixture<K extends RecordKind>(kind: K, input: Inputs[K]): unknown {
   return mappers[kind](input, DEFAULT_MAPPING_OPTIONS);
 }
 
@@ -17,8 +18,8 @@ const cases = fixtureCases();
 
 describe('golden mappings', () => {
   it('has at least three fixtures for every input kind', () => {
-    const counts = Object.fromEntries(INPUT_KINDS.map((kind) => [kind, cases.filter((c) => c.kind === kind).length]));
-    for (const kind of INPUT_KINDS) expect([kind, (counts[kind] ?? 0) >= 3]).toEqual([kind, true]);
+    const counts = Object.fromEntries(RECORD_KINDS.map((kind) => [kind, cases.filter((c) => c.kind === kind).length]));
+    for (const kind of RECORD_KINDS) expect([kind, (counts[kind] ?? 0) >= 3]).toEqual([kind, true]);
   });
 
   it.each(cases.map((c) => [`${c.kind}/${c.name}`, c] as const))('%s maps to its committed Bundle', (_label, c) => {
@@ -31,7 +32,7 @@ describe('golden mappings', () => {
   it.each(cases.map((c) => [`${c.kind}/${c.name}`, c] as const))(
     '%s maps to the same Bundle every time',
     (_label, c) => {
-      const input = JSON.parse(readFileSync(c.inputFile, 'utf8')) as InputKinds[typeof c.kind];
+      const input = JSON.parse(readFileSync(c.inputFile, 'utf8')) as Inputs[typeof c.kind];
       expect(JSON.stringify(mapFixture(c.kind, input))).toBe(JSON.stringify(mapFixture(c.kind, input)));
     },
   );

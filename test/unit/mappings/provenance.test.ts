@@ -1,8 +1,9 @@
 import type { Provenance } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
 import { withProvenance } from '../../../mappings/provenance.ts';
-import { mappers, type InputKinds } from '../../../mappings/registry.ts';
+import { mappers } from '../../../mappings/registry.ts';
 import { fixtureCases, readInput } from '../../support/fixtures.ts';
+import type { Inputs } from '../../../src/kinds/kinds.ts';
 
 describe('withProvenance', () => {
   it.each(fixtureCases())('$kind/$name: one Provenance naming every resource, the source and the time', (fixture) => {
@@ -25,7 +26,7 @@ describe('withProvenance', () => {
   it('is pure: the same input and time give the same Bundle, and the mapping is left as it was', () => {
     const fixture = fixtureCases(['prescriptions'])[0];
     if (fixture === undefined) throw new Error('no fixture');
-    const mapped = mappers.prescriptions(readInput(fixture) as InputKinds['prescriptions'], DEFAULT_MAPPING_OPTIONS);
+    const mapped = mappers.prescriptions(readInput(fixture) as Inputs['prescriptions'], DEFAULT_MAPPING_OPTIONS);
     const before = JSON.stringify(mapped);
     const facts = { recorded: '2026-05-04T10:15:00.000Z', source: 'clinic-a' };
     expect(withProvenance(mapped, facts)).toEqual(withProvenance(mapped, facts));

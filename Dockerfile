@@ -10,9 +10,12 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # --no-save, not `npm ci`: see ADR 0006. --ignore-scripts: no production dependency needs an
-# install script, and none gets to run one.
-RUN npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund
+# install script, and none gets to run one. patches/ then fixes dependencies exactly as
+# `npm install`'s postinstall does in development (ADR 0023).
+RUN npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund \
+  && npx --yes patch-package@8.0.1 --error-on-fail
 
 FROM ${NODE_IMAGE}
 ARG NODE_IMAGE

@@ -246,6 +246,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     ...(roles.has('api')
       ? {
           submissions: { store, patientKey, clock },
+          browser: { store, clock, replayMax: config.REPLAY_MAX },
           handover: {
             store,
             patientKey,

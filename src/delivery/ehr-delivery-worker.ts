@@ -40,7 +40,7 @@ import type { Metrics } from '../platform/metrics.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
 import { inParallel } from '../platform/in-parallel.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
-import type { Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
+import type { FailureReason, Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import type { Ehr, EhrFailure, Outcome } from './ehr.ts';
 import { isRecordKind, waitsForOf, type Inputs, type RecordKind } from '../kinds/kinds.ts';
 
@@ -220,7 +220,12 @@ async function recordFailure(
       status: 'failed',
       timeline: [
         attempt,
-        { at: now, kind: 'failed', message: why, detail: { httpStatus: failure.httpStatus ?? null } },
+        {
+          at: now,
+          kind: 'failed',
+          message: why,
+          detail: { httpStatus: failure.httpStatus ?? null, reason: failureReasonOf(failure) },
+        },
       ],
       enqueue: [publishJob(deps, submission, event, now)],
     },
@@ -266,6 +271,11 @@ async function prescriptionInEhr(ehr: Ehr, source: string, prescriptionId: strin
   return { ok: true, result: found.result.some((resource) => resource.resourceType === 'ServiceRequest') };
 }
 
+/** A retriable failure that outlived the horizon: the EHR was out of reach; anything else it refused. */
+function failureReasonOf(failure: EhrFailure): FailureReason {
+  return failure.retriable ? 'ehr-unreachable' : 'ehr-refused';
+}
+
 function prescriptionWait(prescription: Submission): string {
   const state =
     prescription.status === 'failed'
@@ -299,7 +309,9 @@ async function waitForPrescription(
     job,
     {
       status: 'failed',
-      timeline: [{ at: now, kind: 'failed', message: why }],
+      timeline: [
+        { at: now, kind: 'failed', message: why, detail: { reason: 'prescription-missing' satisfies FailureReason } },
+      ],
       enqueue: [publishJob(deps, submission, event, now)],
     },
     now,

@@ -25,6 +25,7 @@ import { previewRoutes } from './preview.ts';
 import { rateLimit, type RateLimiter } from './rate-limit.ts';
 import { routeTemplates, type RouteTemplateOf } from './route-template.ts';
 import { strictHeaders } from './strict-headers.ts';
+import { submissionBrowserRoutes, type SubmissionBrowserDeps } from './submission-browser.ts';
 import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
 import { createInputValidator } from '../contracts/input-validator.ts';
 
@@ -50,6 +51,8 @@ export interface AppDeps {
   readonly requestTimeoutMs?: number;
   /** The accepting routes (POST /v1/<kind>, GET /v1/submissions/:id); absent where the api role is off. */
   readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
+  /** The message browser and bulk replay (GET /v1/submissions, …/summary, POST …/replay); absent where the api role is off. */
+  readonly browser?: Omit<SubmissionBrowserDeps, 'bodyLimitBytes'>;
   /** POST /v1/discharges and /v1/handover-acknowledgements; absent where the api role is off. */
   readonly handover?: Omit<HandoverRouteDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
   /** Where every /v1 call is audited; absent only in tests of other things. */
@@ -105,6 +108,10 @@ export function createApp(deps: AppDeps): Express {
   if (deps.rateLimiter !== undefined) app.use('/v1', rateLimit(deps.rateLimiter));
 
   const validator = createInputValidator(deps.contracts.schemas);
+  // Before the submission routes: /v1/submissions/summary is not a submission id.
+  if (deps.browser !== undefined) {
+    app.use(submissionBrowserRoutes({ ...deps.browser, bodyLimitBytes: deps.bodyLimitBytes }));
+  }
   if (deps.submissions !== undefined) {
     app.use(
       submissionRoutes({

@@ -8,9 +8,9 @@ import { INPUT_KINDS, KINDS } from '../kinds/kinds.ts';
 
 export const SCOPES = {
   'hit.write': 'Submit and preview clinic inputs (HIT sessions, fitness tests, prescriptions, discharges).',
-  'hit.read': 'Read where a submission is (status and timeline).',
+  'hit.read': 'Read where submissions are (status, timeline, the message browser and its summary).',
   'handover.ack': 'Acknowledge a handover packet (the municipality).',
-  admin: 'Operator actions (replay). Anything under /v1 not listed for another scope.',
+  admin: 'Operator actions (bulk replay and its progress). Anything under /v1 not listed for another scope.',
 } as const;
 
 export type Scope = keyof typeof SCOPES;
@@ -20,6 +20,11 @@ export const ROUTE_SCOPES: readonly { readonly path: string; readonly scope: Sco
   // POST /v1/<kind>, with the scope its descriptor names.
   ...INPUT_KINDS.map((kind): { path: string; scope: Scope } => ({ path: `/v1/${kind}`, scope: KINDS[kind].scope })),
   { path: '/v1/preview/{kind}', scope: 'hit.write' },
+  // Before /v1/submissions/{id}, which would match them too: the first match decides.
+  { path: '/v1/submissions/replay', scope: 'admin' },
+  { path: '/v1/submissions/replays/{id}', scope: 'admin' },
+  { path: '/v1/submissions/summary', scope: 'hit.read' },
+  { path: '/v1/submissions', scope: 'hit.read' },
   { path: '/v1/submissions/{id}', scope: 'hit.read' },
   { path: '/v1/handover-acknowledgements', scope: 'handover.ack' },
 ];

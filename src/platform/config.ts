@@ -189,6 +189,14 @@ export const configSchema = {
       description:
         'How long an event relay worker holds a claimed event; if its process dies, another worker takes it back after this.',
     },
+    REPLAY_MAX: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100000,
+      default: 1000,
+      description:
+        'The most submissions one bulk replay (POST /v1/submissions/replay, hit-bridge replay --status failed) re-queues; a filter matching more is refused with the count, so a mistaken filter cannot flood the EHR.',
+    },
     RETENTION_DAYS: {
       type: 'integer',
       minimum: 0,

@@ -41,6 +41,9 @@ import type {
   Store,
   StoredLogRecord,
   Submission,
+  BulkReplayOutcome,
+  SubmissionCursor,
+  SubmissionFilter,
   SubmissionStatus,
   TimelineEntry,
   TimelineKind,
@@ -53,8 +56,19 @@ import {
   judgeDuplicate,
   jsonText,
   noSubmission,
-  REPLAY_MESSAGE,
+  replayedEntry,
 } from './store-rules.ts';
+import {
+  listItemOf,
+  listSql,
+  progressOf,
+  progressSql,
+  replayableSql,
+  summaryOf,
+  summarySql,
+  type ListRow,
+  type SqlDialect,
+} from './submission-query.ts';
 
 export interface PostgresStoreOptions {
   readonly pool: pg.Pool;
@@ -155,6 +169,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     auditLog: `${quoted}.audit_log`,
   };
 
+  const dialect: SqlDialect = {
+    placeholder: (n) => `$${n}`,
+    time: (at) => at,
+    jsonField: (column, field) => `${column}->>'${field}'`,
+    containsIgnoringCase: (text, part) => `strpos(lower(${text}), lower(${part})) > 0`,
+    timeline: T.timeline,
+  };
+
   async function query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     try {
       return await pool.query<R>(text, params);
@@ -216,6 +238,28 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   }
 
   /** Inserts the entries if the submission exists; returns how many were written. */
+  /** replay() inside a transaction the caller holds; a bulk replay's entry names its id. */
+  async function replayOne(client: Queryable, submissionId: string, now: Date, replayId: string | undefined) {
+    // The row lock makes a second, concurrent replay see 'accepted' and do nothing.
+    // body_erased_at is asked again after any concurrent erasure commits (READ COMMITTED re-checks
+    // the updated row), so a replay racing retention never re-queues a submission without a body.
+    const reopened = await client.query(
+      `update ${T.submissions} set status = 'accepted', updated_at = $2
+        where id = $1 and status = 'failed' and body_erased_at is null`,
+      [submissionId, now],
+    );
+    if (reopened.rowCount !== 1) return false;
+    await client.query(
+      `insert into ${T.jobs} (queue, submission_id, payload, run_at, created_at)
+       select 'ehr-delivery', $1, coalesce((
+         select payload from ${T.jobs} where submission_id = $1 and queue = 'ehr-delivery' order by id desc limit 1
+       ), 'null'::jsonb), $2, $2`,
+      [submissionId, now],
+    );
+    await insertTimeline(client, submissionId, [replayedEntry(now, replayId)]);
+    return true;
+  }
+
   async function insertTimeline(
     client: Queryable,
     submissionId: string,
@@ -580,26 +624,43 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     replay(submissionId: string, now: Date): Promise<boolean> {
-      return transaction(async (client) => {
-        // The row lock makes a second, concurrent replay see 'accepted' and do nothing.
-        // body_erased_at is asked again after any concurrent erasure commits (READ COMMITTED re-checks
-        // the updated row), so a replay racing retention never re-queues a submission without a body.
-        const reopened = await client.query(
-          `update ${T.submissions} set status = 'accepted', updated_at = $2
-            where id = $1 and status = 'failed' and body_erased_at is null`,
-          [submissionId, now],
-        );
-        if (reopened.rowCount !== 1) return false;
-        await client.query(
-          `insert into ${T.jobs} (queue, submission_id, payload, run_at, created_at)
-           select 'ehr-delivery', $1, coalesce((
-             select payload from ${T.jobs} where submission_id = $1 and queue = 'ehr-delivery' order by id desc limit 1
-           ), 'null'::jsonb), $2, $2`,
-          [submissionId, now],
-        );
-        await insertTimeline(client, submissionId, [{ at: now, kind: 'replayed', message: REPLAY_MESSAGE }]);
-        return true;
+      return transaction((client) => replayOne(client, submissionId, now, undefined));
+    },
+
+    async listSubmissions(filter: SubmissionFilter, page: { after?: SubmissionCursor | undefined; limit: number }) {
+      const { text, params } = listSql(filter, page, dialect, T.submissions);
+      const { rows } = await query<ListRow>(text, params);
+      return rows.map((row) => listItemOf(row, asDate));
+    },
+
+    async summarizeSubmissions() {
+      const statements = summarySql(dialect, T.submissions);
+      const counts = await query<{ kind: string; status: string; count: string }>(statements.counts);
+      const failed = await query<{ reason: string; count: string }>(statements.failed);
+      const oldest = await query<{ oldest: Date | null }>(statements.oldest);
+      return summaryOf(counts.rows, failed.rows, oldest.rows[0]?.oldest, asDate);
+    },
+
+    async countReplayable(filter: SubmissionFilter) {
+      const { text, params } = replayableSql(filter, dialect, T.submissions);
+      return (await query<{ id: string }>(text, params)).rowCount ?? 0;
+    },
+
+    replayMatching(filter: SubmissionFilter, options: { replayId: string; maximum: number; now: Date }) {
+      return transaction(async (client): Promise<BulkReplayOutcome> => {
+        const { text, params } = replayableSql(filter, dialect, T.submissions);
+        // Locked: a concurrent bulk replay waits, then finds these accepted and leaves them alone.
+        const { rows } = await client.query<{ id: string }>(`${text} for update of s`, params);
+        if (rows.length > options.maximum) return { outcome: 'too-many', count: rows.length };
+        let count = 0;
+        for (const { id } of rows) if (await replayOne(client, id, options.now, options.replayId)) count += 1;
+        return { outcome: 'replayed', count };
       });
+    },
+
+    async replayProgress(replayId: string) {
+      const { text, params } = progressSql(replayId, dialect, T.submissions);
+      return progressOf((await query<{ status: string; count: string }>(text, params)).rows);
     },
 
     async beginHandover(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean> {
@@ -744,6 +805,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
   };
 }
+
+const asDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
 
 function submissionOf(row: SubmissionRow): Submission {
   return {

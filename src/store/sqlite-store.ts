@@ -40,6 +40,9 @@ import type {
   Store,
   StoredLogRecord,
   Submission,
+  BulkReplayOutcome,
+  SubmissionCursor,
+  SubmissionFilter,
   SubmissionStatus,
   TimelineEntry,
   TimelineKind,
@@ -52,8 +55,19 @@ import {
   judgeDuplicate,
   jsonText,
   noSubmission,
-  REPLAY_MESSAGE,
+  replayedEntry,
 } from './store-rules.ts';
+import {
+  listItemOf,
+  listSql,
+  progressOf,
+  progressSql,
+  replayableSql,
+  summaryOf,
+  summarySql,
+  type ListRow,
+  type SqlDialect,
+} from './submission-query.ts';
 
 export interface SqliteStoreOptions {
   /** Path of the database file (its directory is created), or ':memory:' for a throwaway store. */
@@ -138,6 +152,16 @@ interface LogRow {
   appended_at: number;
 }
 
+const SQLITE: SqlDialect = {
+  placeholder: () => '?',
+  time: (at) => at.getTime(),
+  jsonField: (column, field) => `cast(json_extract(${column}, '$.${field}') as text)`,
+  containsIgnoringCase: (text, part) => `instr(lower(${text}), lower(${part})) > 0`,
+  timeline: 'timeline',
+};
+
+const fromMillis = (value: unknown): Date => new Date(Number(value));
+
 /** SQLite's primary result codes that mean "try again": BUSY, LOCKED, IOERR, FULL, CANTOPEN. */
 const TRANSIENT_CODES = new Set([5, 6, 10, 13, 14]);
 
@@ -220,6 +244,32 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         entry.detail === undefined ? null : jsonText(entry.detail),
       );
     }
+  }
+
+  /** replay() inside a transaction the caller holds; a bulk replay's entry names its id. */
+  function replayOne(submissionId: string, now: Date, replayId: string | undefined): boolean {
+    const changed = run(
+      `update submissions set status = 'accepted', updated_at = ?
+         where id = ? and status = 'failed' and body_erased_at is null`,
+      now.getTime(),
+      submissionId,
+    );
+    if (changed === 0) return false;
+    const last = get<{ payload: string }>(
+      `select payload from jobs where submission_id = ? and queue = 'ehr-delivery' order by id desc limit 1`,
+      submissionId,
+    );
+    insertJob(
+      {
+        queue: 'ehr-delivery',
+        submissionId,
+        payload: last === undefined ? null : (JSON.parse(last.payload) as unknown),
+        runAt: now,
+      },
+      now,
+    );
+    insertTimeline(submissionId, [replayedEntry(now, replayId)]);
+    return true;
   }
 
   function applyEffects(submissionId: string, effects: JobEffects, now: Date): void {
@@ -560,32 +610,53 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     replay(submissionId: string, now: Date): Promise<boolean> {
+      return settle(() => transaction(() => replayOne(submissionId, now, undefined)));
+    },
+
+    listSubmissions(filter: SubmissionFilter, page: { after?: SubmissionCursor | undefined; limit: number }) {
+      return settle(() => {
+        const { text, params } = listSql(filter, page, SQLITE, 'submissions');
+        return all<ListRow>(text, ...(params as SQLInputValue[])).map((row) => listItemOf(row, fromMillis));
+      });
+    },
+
+    summarizeSubmissions() {
+      return settle(() => {
+        const statements = summarySql(SQLITE, 'submissions');
+        return summaryOf(
+          all<{ kind: string; status: string; count: number }>(statements.counts),
+          all<{ reason: string; count: number }>(statements.failed),
+          get<{ oldest: number | null }>(statements.oldest)?.oldest,
+          fromMillis,
+        );
+      });
+    },
+
+    countReplayable(filter: SubmissionFilter) {
+      return settle(() => {
+        const { text, params } = replayableSql(filter, SQLITE, 'submissions');
+        return all<{ id: string }>(text, ...(params as SQLInputValue[])).length;
+      });
+    },
+
+    replayMatching(filter: SubmissionFilter, options: { replayId: string; maximum: number; now: Date }) {
       return settle(() =>
-        transaction(() => {
-          const changed = run(
-            `update submissions set status = 'accepted', updated_at = ?
-               where id = ? and status = 'failed' and body_erased_at is null`,
-            now.getTime(),
-            submissionId,
-          );
-          if (changed === 0) return false;
-          const last = get<{ payload: string }>(
-            `select payload from jobs where submission_id = ? and queue = 'ehr-delivery' order by id desc limit 1`,
-            submissionId,
-          );
-          insertJob(
-            {
-              queue: 'ehr-delivery',
-              submissionId,
-              payload: last === undefined ? null : (JSON.parse(last.payload) as unknown),
-              runAt: now,
-            },
-            now,
-          );
-          insertTimeline(submissionId, [{ at: now, kind: 'replayed', message: REPLAY_MESSAGE }]);
-          return true;
+        transaction((): BulkReplayOutcome => {
+          const { text, params } = replayableSql(filter, SQLITE, 'submissions');
+          const ids = all<{ id: string }>(text, ...(params as SQLInputValue[])).map((row) => row.id);
+          if (ids.length > options.maximum) return { outcome: 'too-many', count: ids.length };
+          let count = 0;
+          for (const id of ids) if (replayOne(id, options.now, options.replayId)) count += 1;
+          return { outcome: 'replayed', count };
         }),
       );
+    },
+
+    replayProgress(replayId: string) {
+      return settle(() => {
+        const { text, params } = progressSql(replayId, SQLITE, 'submissions');
+        return progressOf(all<{ status: string; count: number }>(text, ...(params as SQLInputValue[])));
+      });
     },
 
     beginHandover(submissionId: string, effects: HandoverEffects, now: Date): Promise<boolean> {

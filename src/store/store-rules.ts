@@ -65,6 +65,16 @@ export function backlogOf(rows: readonly { queue: string; count: number; oldestA
 
 export const REPLAY_MESSAGE = 'Re-queued for delivery to the EHR (replay).';
 
+/** The timeline entry of a replay; one that is part of a bulk replay names it (its progress is read by it). */
+export function replayedEntry(at: Date, replayId: string | undefined): TimelineEntry {
+  return {
+    at,
+    kind: 'replayed',
+    message: REPLAY_MESSAGE,
+    ...(replayId === undefined ? {} : { detail: { replayId } }),
+  };
+}
+
 /** The first entry of every submission's timeline, written by accept(). */
 export function acceptedEntry(at: Date, queue: QueueName): TimelineEntry {
   return { at, kind: 'accepted', message: 'Received and stored; the work is queued.', detail: { queue } };

@@ -227,6 +227,78 @@ export interface RetentionCutoffs {
   readonly limit: number;
 }
 
+/**
+ * Which submissions a listing, a count or a bulk replay is about. Every field set narrows the
+ * set; none set means all. The failure fields look at the submission's last 'failed' timeline
+ * entry (its detail's reason and httpStatus, its message).
+ */
+export interface SubmissionFilter {
+  readonly status?: SubmissionStatus | undefined;
+  readonly kind?: SubmissionKind | undefined;
+  readonly source?: string | undefined;
+  /** Accepted at or after this time. */
+  readonly since?: Date | undefined;
+  /** Accepted before this time. */
+  readonly until?: Date | undefined;
+  /** The pseudonymous patient key (never a national id). */
+  readonly patientKey?: string | undefined;
+  /** Failed for this reason (FailureReason). */
+  readonly failureReason?: string | undefined;
+  /** Failed with the EHR answering this HTTP status. */
+  readonly ehrStatus?: number | undefined;
+  /** The last failure's text (the EHR's own words among them) contains this, ignoring case. */
+  readonly errorText?: string | undefined;
+}
+
+/**
+ * Why a submission failed for good, as structure (the timeline message is for people):
+ * ehr-refused — the EHR answered with a refusal that a retry cannot change; ehr-unreachable — it
+ * could not be reached until the retry horizon; prescription-missing — a session's prescription
+ * never reached the EHR. A failure recorded before reasons were kept lists as 'unrecorded'.
+ */
+export type FailureReason = 'ehr-refused' | 'ehr-unreachable' | 'prescription-missing';
+
+/** Where a listing page ends: the next page starts after it (newest first: accepted_at, then id, descending). */
+export interface SubmissionCursor {
+  readonly acceptedAt: Date;
+  readonly id: string;
+}
+
+/** One row of the message browser: where a submission is, never what it says. */
+export interface SubmissionListItem {
+  readonly id: string;
+  readonly kind: SubmissionKind;
+  readonly source: string;
+  readonly inputId: string;
+  readonly status: SubmissionStatus;
+  readonly acceptedAt: Date;
+  readonly updatedAt: Date;
+  /** For a failed submission: why (its last failure's reason; 'unrecorded' for old ones). */
+  readonly failureReason: string | undefined;
+}
+
+export interface SubmissionSummary {
+  /** Submissions per kind and status (only the pairs that occur). */
+  readonly counts: readonly {
+    readonly kind: SubmissionKind;
+    readonly status: SubmissionStatus;
+    readonly count: number;
+  }[];
+  /** Failed submissions per failure reason. */
+  readonly failedByReason: readonly { readonly reason: string; readonly count: number }[];
+  /** When the oldest submission still on its way (status accepted) was accepted; undefined when none is. */
+  readonly oldestUndeliveredAcceptedAt: Date | undefined;
+}
+
+export type BulkReplayOutcome =
+  /** Every matching failed submission was re-queued (the count may be 0). */
+  | { readonly outcome: 'replayed'; readonly count: number }
+  /** More matched than the maximum: nothing was re-queued. */
+  | { readonly outcome: 'too-many'; readonly count: number };
+
+/** How far one bulk replay got: its submissions by their status now. */
+export type ReplayProgress = Readonly<Record<SubmissionStatus, number>>;
+
 export interface Store {
   /** Creates the schema or brings it up to date (versioned migrations; never loses data). */
   migrate(): Promise<void>;
@@ -254,6 +326,29 @@ export interface Store {
    * accepted. False when it is not failed, or when retention has erased its body (nothing to send).
    */
   replay(submissionId: string, now: Date): Promise<boolean>;
+  /**
+   * The message browser: submissions matching the filter, newest first (accepted_at, then id,
+   * descending: a stable order), after the cursor, at most `limit`. Keyset paging: a submission
+   * accepted while a caller pages never shifts a page, so none is listed twice or skipped.
+   */
+  listSubmissions(
+    filter: SubmissionFilter,
+    page: { after?: SubmissionCursor | undefined; limit: number },
+  ): Promise<SubmissionListItem[]>;
+  summarizeSubmissions(): Promise<SubmissionSummary>;
+  /** How many submissions a bulk replay with this filter would re-queue (failed ones whose body is kept). */
+  countReplayable(filter: SubmissionFilter): Promise<number>;
+  /**
+   * Bulk replay, in ONE transaction: every failed submission matching the filter whose body is
+   * kept is re-queued as replay() does, its 'replayed' entry naming `replayId` — unless more than
+   * `maximum` match, in which case nothing changes and the count says how many did.
+   */
+  replayMatching(
+    filter: SubmissionFilter,
+    options: { readonly replayId: string; readonly maximum: number; readonly now: Date },
+  ): Promise<BulkReplayOutcome>;
+  /** The submissions of one bulk replay by their status now; undefined when no submission names it. */
+  replayProgress(replayId: string): Promise<ReplayProgress | undefined>;
 
   /**
    * Starts a discharge's handover exactly once: inserts its state row and, only if there was

@@ -13,9 +13,10 @@ import { createPostgresStore } from '../../src/store/postgres-store.ts';
 import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { peerEnv } from '../support/peers-env.ts';
-import { describeStoreContract } from './store.contract.ts';
+import { describeStoreContract, type StoreUnderTest } from './store.contract.ts';
+import { describeSubmissionBrowserContract } from './submission-browser.contract.ts';
 
-describeStoreContract('SQLite (node:sqlite)', async () => {
+const sqliteStore = async (): Promise<StoreUnderTest> => {
   const directory = await mkdtemp(join(tmpdir(), 'hit-bridge-store-'));
   // A directory that does not exist yet, as ./data on a fresh machine.
   const file = join(directory, 'data', 'hit-bridge.db');
@@ -52,9 +53,9 @@ describeStoreContract('SQLite (node:sqlite)', async () => {
       await rm(directory, { recursive: true, force: true });
     },
   };
-});
+};
 
-describeStoreContract('PostgreSQL (pg)', () => {
+const postgresStore = (): Promise<StoreUnderTest> => {
   const url = peerEnv('DATABASE_URL');
   const schema = `store_test_${randomBytes(6).toString('hex')}`;
   const pools: pg.Pool[] = [];
@@ -93,7 +94,12 @@ describeStoreContract('PostgreSQL (pg)', () => {
       await Promise.all(pools.map((pool) => pool.end()));
     },
   });
-});
+};
+
+describeStoreContract('SQLite (node:sqlite)', sqliteStore);
+describeStoreContract('PostgreSQL (pg)', postgresStore);
+describeSubmissionBrowserContract('SQLite (node:sqlite)', sqliteStore);
+describeSubmissionBrowserContract('PostgreSQL (pg)', postgresStore);
 
 describe('Store adapters: failures are the one error type, and say whether to retry', () => {
   it('PostgreSQL: an unreachable server is a retriable 503 problem', async () => {

@@ -38,10 +38,13 @@ describe('Dockerfile', () => {
     expect(dockerignore).toEqual(expect.arrayContaining(['**/*.test.ts', '.env', 'node_modules', 'test']));
   });
 
-  it('installs production dependencies only, from the lock, running no install scripts', () => {
-    expect(instructions).toContainEqual(
-      expect.stringMatching(/^RUN npm install --no-save --omit=dev --ignore-scripts\b/),
-    );
+  it('installs production dependencies only, from the lock, running no install scripts, then applies patches/ with the pinned patch-package', () => {
+    const install = instructions.find((line) => line.startsWith('RUN npm install'));
+    expect(install).toMatch(/^RUN npm install --no-save --omit=dev --ignore-scripts\b/);
+    const pinned = /patch-package@(\S+)/.exec(install ?? '')?.[1];
+    const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as { devDependencies: Record<string, string> };
+    expect(packageJson.devDependencies['patch-package']).toBe(pinned);
+    expect(instructions).toContain('COPY patches ./patches');
   });
 
   it('runs the TypeScript entry point with Node 24 as user 1000 under tini, with a health check on /healthz', () => {

@@ -172,6 +172,7 @@ describe('contracts/openapi.yaml', () => {
       mappingOptions: DEFAULT_MAPPING_OPTIONS,
       bodyLimitBytes: 1024 * 1024,
       submissions: { store, patientKey, clock: () => new Date() },
+      browser: { store, clock: () => new Date(), replayMax: 10 },
       handover: {
         store,
         patientKey,

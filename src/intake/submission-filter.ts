@@ -8,7 +8,8 @@ import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { PATIENT_KEY_PATTERN } from '../events/patient-key.ts';
 import type { FieldError } from '../platform/problem.ts';
 import { redactNationalIds } from '../platform/redaction.ts';
-import type { SubmissionCursor, SubmissionFilter, SubmissionKind, SubmissionStatus } from '../store/store.ts';
+import { SUBMISSION_KINDS } from '../kinds/kinds.ts';
+import type { SubmissionCursor, SubmissionFilter, SubmissionStatus } from '../store/store.ts';
 
 export const FILTER_FIELDS = [
   'status',
@@ -23,7 +24,6 @@ export const FILTER_FIELDS = [
 ] as const;
 
 const STATUSES: readonly SubmissionStatus[] = ['accepted', 'delivered', 'failed'];
-const KINDS: readonly SubmissionKind[] = ['hit-sessions', 'fitness-tests', 'prescriptions', 'discharges'];
 export const FAILURE_REASONS = ['ehr-refused', 'ehr-unreachable', 'prescription-missing', 'unrecorded'] as const;
 /**
  * RFC 3339: a date, or a date and time with its zone (an ambiguous local time is refused) — the
@@ -109,7 +109,7 @@ export function parseFilter(
   }
   const filter: SubmissionFilter = {
     status: oneOf('status', STATUSES),
-    kind: oneOf('kind', KINDS),
+    kind: oneOf('kind', SUBMISSION_KINDS),
     source,
     since: time('since'),
     until: time('until'),

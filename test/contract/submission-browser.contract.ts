@@ -9,10 +9,10 @@ import type {
   FailureReason,
   Store,
   SubmissionFilter,
-  SubmissionKind,
   SubmissionListItem,
   SubmissionStatus,
 } from '../../src/store/store.ts';
+import type { SubmissionKind } from '../../src/kinds/kinds.ts';
 import type { StoreUnderTest } from './store.contract.ts';
 
 const T0 = new Date('2026-03-02T08:00:00.000Z');

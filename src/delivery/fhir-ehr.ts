@@ -148,6 +148,18 @@ function headerOf(headers: unknown, name: string): string | null {
   return typeof get === 'function' ? ((get as (key: string) => string | null).call(headers, name) ?? null) : null;
 }
 
+/**
+ * The error and description of a WWW-Authenticate challenge (RFC 6750 §3, RFC 9449 §7.1), e.g.
+ * `invalid_dpop_proof: the proof is for URL …`; undefined when it names no error.
+ */
+export function challengeText(header: string | null): string | undefined {
+  if (header === null) return undefined;
+  const error = /\berror="([^"]*)"/.exec(header)?.[1];
+  if (error === undefined) return undefined;
+  const description = /\berror_description="([^"]*)"/.exec(header)?.[1];
+  return description === undefined ? error : `${error}: ${description}`;
+}
+
 function statusLine(status: number): string {
   const phrase = STATUS_CODES[status];
   return phrase ? `${status} ${phrase}` : String(status);
@@ -267,7 +279,8 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     retriable: true,
     httpStatus: undefined,
     stage: 'token',
-    message: `the EHR's authorization server ${failure.message.replace(/^the authorization server /, '')}`,
+    // HelseID's messages name HelseID; the SMART ones say "the authorization server", made the EHR's here.
+    message: failure.message.replace(/^the authorization server /, "the EHR's authorization server "),
     operationOutcome: undefined,
     retryAfterMs: undefined,
   });
@@ -306,10 +319,13 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
     const operationOutcome = isOperationOutcome(data) ? maskOperationOutcome(data) : undefined;
     const outcomeText = operationOutcome ? operationOutcomeText(operationOutcome) : '';
     const cls = classifyStatus(status);
+    const challenge = challengeText(headerOf(error.config?.headers, 'www-authenticate'));
     let message: string;
     if (cls === 'ok') {
       // fhir-kit-client throws on a 2xx only when the body is not JSON.
       message = `EHR answered ${statusLine(status)} with a body that is not FHIR JSON; the transaction's result is unknown`;
+    } else if ((status === 401 || status === 403) && challenge !== undefined) {
+      message = `EHR refused hit-bridge's credentials (${statusLine(status)}: ${challenge})`;
     } else if (outcomeText !== '') {
       message = outcomeText;
     } else {

@@ -11,7 +11,9 @@
  * window; its `ath` is the hash of the presented token; its `jti` has not been seen before; the
  * token is valid at the issuer (signature against the issuer's JWKS, `iss`, optionally `aud`) and
  * its `cnf.jkt` is the thumbprint of the proof's key; and, when nonces are demanded, the proof
- * carries the current nonce. Every refusal says why in `error_description`.
+ * carries the current nonce. Every refusal says why in `error_description`, and is a 401 (an
+ * invalid proof too, RFC 9449 §7.1): for the client a refused credential, never a bad request,
+ * except for more than one DPoP header (400 invalid_request).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -129,11 +131,9 @@ export function createDpopGuard(options: DpopGuardOptions): DpopGuard {
       }
       if (token === '') return refuse(401, 'invalid_token', 'Authorization: DPoP carries no token');
       if (request.dpop.length !== 1) {
-        return refuse(
-          400,
-          'invalid_dpop_proof',
-          request.dpop.length === 0 ? 'no DPoP proof header' : 'more than one DPoP proof header',
-        );
+        return request.dpop.length === 0
+          ? refuse(401, 'invalid_dpop_proof', 'no DPoP proof header')
+          : refuse(400, 'invalid_request', 'more than one DPoP proof header');
       }
       const proof = request.dpop[0] ?? '';
 
@@ -141,22 +141,22 @@ export function createDpopGuard(options: DpopGuardOptions): DpopGuard {
       try {
         header = decodeProtectedHeader(proof);
       } catch {
-        return refuse(400, 'invalid_dpop_proof', 'the DPoP proof is not a JWT');
+        return refuse(401, 'invalid_dpop_proof', 'the DPoP proof is not a JWT');
       }
       if (header.typ !== 'dpop+jwt')
-        return refuse(400, 'invalid_dpop_proof', `proof typ is ${String(header.typ)}, not dpop+jwt`);
+        return refuse(401, 'invalid_dpop_proof', `proof typ is ${String(header.typ)}, not dpop+jwt`);
       if (typeof header.alg !== 'string' || !PROOF_ALGORITHMS.includes(header.alg)) {
         return refuse(
-          400,
+          401,
           'invalid_dpop_proof',
           `proof alg ${String(header.alg)} is not an accepted asymmetric algorithm`,
         );
       }
       const jwk = header.jwk as JWK | undefined;
       if (jwk === undefined || typeof jwk !== 'object')
-        return refuse(400, 'invalid_dpop_proof', 'the proof header has no jwk');
+        return refuse(401, 'invalid_dpop_proof', 'the proof header has no jwk');
       if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) {
-        return refuse(400, 'invalid_dpop_proof', 'the proof header jwk carries private key material');
+        return refuse(401, 'invalid_dpop_proof', 'the proof header jwk carries private key material');
       }
 
       let claims: JWTPayload;
@@ -168,13 +168,13 @@ export function createDpopGuard(options: DpopGuardOptions): DpopGuard {
           currentDate: new Date(now()),
         }));
       } catch {
-        return refuse(400, 'invalid_dpop_proof', 'the proof signature does not verify with its jwk');
+        return refuse(401, 'invalid_dpop_proof', 'the proof signature does not verify with its jwk');
       }
       if (typeof claims.jti !== 'string' || claims.jti === '')
-        return refuse(400, 'invalid_dpop_proof', 'the proof has no jti');
+        return refuse(401, 'invalid_dpop_proof', 'the proof has no jti');
       if (claims.htm !== request.method.toUpperCase()) {
         return refuse(
-          400,
+          401,
           'invalid_dpop_proof',
           `the proof is for method ${String(claims.htm)}, the request is ${request.method.toUpperCase()}`,
         );
@@ -182,7 +182,7 @@ export function createDpopGuard(options: DpopGuardOptions): DpopGuard {
       const htu = withoutQuery(request.url);
       if (typeof claims.htu !== 'string' || withoutQuery(claims.htu) !== htu) {
         return refuse(
-          400,
+          401,
           'invalid_dpop_proof',
           `the proof is for URL ${String(claims.htu)}, the request is for ${htu}`,
         );
@@ -190,13 +190,13 @@ export function createDpopGuard(options: DpopGuardOptions): DpopGuard {
       const nowS = now() / 1000;
       if (typeof claims.iat !== 'number' || claims.iat > nowS + skewS || claims.iat < nowS - lifetimeS - skewS) {
         return refuse(
-          400,
+          401,
           'invalid_dpop_proof',
           'the proof iat is outside the accepted window (too old, or from the future)',
         );
       }
       if (claims.ath !== createHash('sha256').update(token, 'ascii').digest('base64url')) {
-        return refuse(400, 'invalid_dpop_proof', 'the proof ath is not the hash of the presented access token');
+        return refuse(401, 'invalid_dpop_proof', 'the proof ath is not the hash of the presented access token');
       }
 
       let accessToken: JWTPayload;
@@ -223,7 +223,7 @@ export function createDpopGuard(options: DpopGuardOptions): DpopGuard {
 
       forgetOld(seen, nowS);
       if (seen.has(claims.jti))
-        return refuse(400, 'invalid_dpop_proof', 'the proof jti has been used before (a replayed proof)');
+        return refuse(401, 'invalid_dpop_proof', 'the proof jti has been used before (a replayed proof)');
       seen.set(claims.jti, claims.iat + lifetimeS + 2 * skewS);
 
       if (requireNonce && claims.nonce !== nonce) {

@@ -11,6 +11,10 @@
  * - `hit-bridge`: hit-bridge calling the EHR (outbound), SMART Backend Services style: client
  *   credentials authenticated by a JWT it signs (private_key_jwt, ES384 or RS384), verified with
  *   the public JWKS registered on the client; tokens carry aud = the EHR's audience.
+ * - HelseID-style clients (helseIdClient, registered by the tests that need one): private_key_jwt
+ *   with the assertion's aud = the realm's issuer, and every token DPoP-bound
+ *   (`dpop.bound.access.tokens`); protocol mappers give the token the audience and the
+ *   organisation claims a Norwegian API reads, as HelseID's tokens carry them.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
@@ -22,6 +26,9 @@ export const API_AUDIENCE = 'hit-bridge';
 export const EHR_AUDIENCE = 'test-ehr';
 /** The SMART scope hit-bridge asks for by default (EHR_SCOPES). */
 export const EHR_SCOPE = 'system/*.write';
+/** The HelseID-style audience and scope of the DPoP-secured test EHR (`<audience>/<scope>`, as HelseID names them). */
+export const HELSEID_EHR_AUDIENCE = 'e-helse:test-ehr';
+export const HELSEID_EHR_SCOPE = `${HELSEID_EHR_AUDIENCE}/fhir`;
 export const INBOUND_SCOPES = ['hit.write', 'hit.read', 'handover.ack', 'admin'] as const;
 type InboundScope = (typeof INBOUND_SCOPES)[number];
 
@@ -108,6 +115,59 @@ export function bridgeClient(options: BridgeClientOptions): Json {
   };
 }
 
+export interface HelseIdClientOptions {
+  readonly clientId: string;
+  /** The client's public JWK (with kid and alg), as registered in HelseID's self-service. */
+  readonly jwks: { keys: JWK[] };
+  readonly algorithm: string;
+  readonly accessTokenLifespanS: number;
+  /** Organisation numbers the token names, as HelseID's client claims do. */
+  readonly parentOrganisation: string;
+  readonly childOrganisation: string;
+}
+
+/** A claim Keycloak puts in every access token of the client, whatever was asked. */
+function hardcodedClaim(name: string, value: string): Json {
+  return {
+    name: `claim ${name}`,
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-hardcoded-claim-mapper',
+    config: {
+      'claim.name': name,
+      'claim.value': value,
+      'jsonType.label': 'String',
+      'access.token.claim': 'true',
+      'id.token.claim': 'false',
+      'introspection.token.claim': 'true',
+    },
+  };
+}
+
+export function helseIdClient(options: HelseIdClientOptions): Json {
+  return {
+    ...machineClient(options.clientId),
+    clientAuthenticatorType: 'client-jwt',
+    attributes: {
+      'use.jwks.url': 'false',
+      'use.jwks.string': 'true',
+      'jwks.string': JSON.stringify(options.jwks),
+      'token.endpoint.auth.signing.alg': options.algorithm,
+      'access.token.lifespan': String(options.accessTokenLifespanS),
+      'dpop.bound.access.tokens': 'true',
+    },
+    defaultClientScopes: ['basic'],
+    optionalClientScopes: [HELSEID_EHR_SCOPE],
+    protocolMappers: [
+      audienceMapper(HELSEID_EHR_AUDIENCE),
+      hardcodedClaim('helseid://claims/client/claims/orgnr_parent', options.parentOrganisation),
+      hardcodedClaim('helseid://claims/client/claims/orgnr_child', options.childOrganisation),
+    ],
+  };
+}
+
+/** The realm-level scope HelseID-style clients ask for (also created by tests on an older realm). */
+export const helseIdEhrScope = (): Json => clientScope(HELSEID_EHR_SCOPE);
+
 /** The public JWKS of a private key, with the RFC 7638 thumbprint as kid (as hit-bridge sends it). */
 export async function publicJwks(privateKey: KeyObject, algorithm: 'ES384' | 'RS384'): Promise<{ keys: JWK[] }> {
   const jwk = await exportJWK(createPublicKey(privateKey));
@@ -141,6 +201,7 @@ export function realmRepresentation(clients: readonly Json[]): Json {
       },
       ...INBOUND_SCOPES.map((scope) => clientScope(scope)),
       clientScope(EHR_SCOPE),
+      helseIdEhrScope(),
     ],
     defaultDefaultClientScopes: ['basic'],
     clients,

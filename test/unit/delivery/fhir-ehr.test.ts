@@ -12,6 +12,7 @@ import nock from 'nock';
 import { createCircuitBreaker, type CircuitBreaker } from '../../../src/delivery/circuit-breaker.ts';
 import type { EhrFailure, TransactionOutcome } from '../../../src/delivery/ehr.ts';
 import {
+  challengeText,
   classifyStatus,
   createFhirEhr,
   operationOutcomeText,
@@ -223,6 +224,27 @@ describe('FHIR EHR adapter: success', () => {
     expect((await ehr.transaction(bundle)).ok).toBe(true);
     expect(second.isDone()).toBe(true);
     expect(seen).toEqual(['401 DPoP error="use_dpop_nonce"', '200 ']);
+  });
+
+  it('a 401 with a WWW-Authenticate error says on the timeline why the credentials were refused', async () => {
+    const { ehr } = harness({ auth: { kind: 'bearer', token: 't' } });
+    nock(ORIGIN)
+      .post(TX_PATH)
+      .reply(
+        401,
+        { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'security', diagnostics: 'x' }] },
+        {
+          'www-authenticate':
+            'DPoP algs="ES256", error="invalid_dpop_proof", error_description="the proof is for method GET"',
+        },
+      );
+    const failure = failureOf(await ehr.transaction(bundle));
+    expect(failure.message).toBe(
+      "EHR refused hit-bridge's credentials (401 Unauthorized: invalid_dpop_proof: the proof is for method GET)",
+    );
+    expect(failure.retriable).toBe(true);
+    expect(challengeText('Bearer realm="x"')).toBeUndefined();
+    expect(challengeText('Bearer error="invalid_token"')).toBe('invalid_token');
   });
 
   it('works with a base URL that ends in a slash', async () => {

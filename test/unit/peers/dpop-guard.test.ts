@@ -66,7 +66,7 @@ describe('the DPoP guard', () => {
     const verdict = await guard.check(await request(key, token, change));
     expect(verdict.ok).toBe(false);
     if (verdict.ok) return;
-    expect(verdict.status).toBe(400);
+    expect(verdict.status).toBe(401);
     expect(verdict.error).toBe('invalid_dpop_proof');
     expect(verdict.description).toMatch(reason);
     expect(verdict.headers['www-authenticate']).toMatch(

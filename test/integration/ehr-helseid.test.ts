@@ -1,0 +1,416 @@
+/**
+ * hit-bridge authenticating to the EHR the HelseID way (EHR_AUTH_MODE=helseid), against the real
+ * peers: Keycloak issues DPoP-bound tokens to a client that authenticates with private_key_jwt
+ * (the assertion's aud = the issuer), a front before Keycloak demands a DPoP nonce at the token
+ * endpoint as HelseID does (nonce-front.ts), and HAPI is reached only through the DPoP check
+ * (dpop-front.ts). Token grants are counted from Keycloak's own event log. Each test registers a
+ * client of its own through Keycloak's admin REST API, with a fresh key.
+ *
+ * The refusals stand in for someone who copied a request on its way to the EHR (token and proof):
+ * the DPoP front's `alter` changes the request before the check, and the check must refuse it —
+ * and hit-bridge's status timeline must say why.
+ */
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { FhirResource } from 'fhir/r4.js';
+import { decodeJwt, SignJWT, type JWK } from 'jose';
+import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
+import { mappers, type InputKinds } from '../../mappings/registry.ts';
+import { generateDpopKey } from '../../src/delivery/dpop.ts';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createLogger } from '../../src/platform/logger.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { startDpopFront, type DpopFront } from '../peers/dpop-front.ts';
+import { adminToken } from '../peers/keycloak.ts';
+import {
+  HELSEID_EHR_AUDIENCE,
+  HELSEID_EHR_SCOPE,
+  helseIdClient,
+  helseIdEhrScope,
+  REALM,
+} from '../peers/keycloak-realm.ts';
+import { startNonceFront, type NonceFront } from '../peers/nonce-front.ts';
+import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
+import { fixtureCases, readInput } from '../support/fixtures.ts';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this suite through "npm run test:peers" (Keycloak and HAPI)`);
+  return value;
+}
+
+const openEhr = required('EHR_BASE_URL');
+const keycloak = required('KEYCLOAK_URL');
+const adminPassword = required('KEYCLOAK_ADMIN_PASSWORD');
+const PARENT_ORGNR = '999999999';
+const CHILD_ORGNR = '888888888';
+
+const prescription = fixtureCases(['prescriptions'])[0];
+if (prescription === undefined) throw new Error('no prescription fixture');
+const fixtureInput = readInput(prescription) as InputKinds['prescriptions'];
+
+async function admin(method: string, path: string, body?: unknown): Promise<Response> {
+  const token = await adminToken(keycloak, adminPassword);
+  return fetch(`${keycloak}/admin/realms/${REALM}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
+interface TestClient {
+  readonly clientId: string;
+  /** The private JWK as HELSEID_PRIVATE_KEY holds it. */
+  readonly jwk: JWK;
+}
+
+async function registerClient(accessTokenLifespanS = 300): Promise<TestClient> {
+  const clientId = `helseid-it-${randomBytes(4).toString('hex')}`;
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = `${clientId}-key`;
+  const jwk: JWK = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid, alg: 'PS256' };
+  const publicJwk = { ...(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK), kid, alg: 'PS256' };
+  const created = await admin(
+    'POST',
+    '/clients',
+    helseIdClient({
+      clientId,
+      jwks: { keys: [{ ...publicJwk, use: 'sig' }] },
+      algorithm: 'PS256',
+      accessTokenLifespanS,
+      parentOrganisation: PARENT_ORGNR,
+      childOrganisation: CHILD_ORGNR,
+    }),
+  );
+  expect(created.status).toBe(201);
+  return { clientId, jwk };
+}
+
+/** Token requests Keycloak granted this client, from its event log. */
+async function tokensIssued(client: TestClient): Promise<number> {
+  const response = await admin('GET', `/events?client=${client.clientId}&type=CLIENT_LOGIN&max=1000`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as unknown[]).length;
+}
+
+let nonceFront: NonceFront;
+let ehr: DpopFront;
+/** The realm's issuer as hit-bridge sees it: through the nonce front. */
+let issuer: string;
+
+interface Running {
+  readonly service: RunningService;
+  /** Every log line the service wrote (level debug). */
+  readonly logs: string[];
+}
+
+async function startWith(client: TestClient, extra: Record<string, string> = {}): Promise<Running> {
+  const loaded = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-helseid-')),
+    AUTH_MODE: 'off',
+    EHR_BASE_URL: ehr.url,
+    EHR_AUTH_MODE: 'helseid',
+    HELSEID_ISSUER: issuer,
+    HELSEID_CLIENT_ID: client.clientId,
+    HELSEID_PRIVATE_KEY: JSON.stringify(client.jwk),
+    HELSEID_SCOPES: HELSEID_EHR_SCOPE,
+    HELSEID_EHR_AUDIENCE: HELSEID_EHR_AUDIENCE,
+    HELSEID_PARENT_ORGNR: PARENT_ORGNR,
+    HELSEID_CHILD_ORGNR: CHILD_ORGNR,
+    EHR_RETRY_INITIAL_MS: '200',
+    EHR_RETRY_MAX_MS: '1000',
+    EHR_BREAKER_COOLDOWN_MS: '500',
+    EHR_TIMEOUT_MS: '120000',
+    ...extra,
+  });
+  if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+  const logs: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    pretty: false,
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  });
+  return { service: await startService(loaded.config, logger), logs };
+}
+
+interface StatusBody {
+  status: string;
+  timeline: { kind: string; message: string }[];
+}
+
+async function post(service: RunningService, source: string): Promise<string> {
+  const response = await fetch(`${service.url}/v1/prescriptions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...fixtureInput, source }),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: string }).id;
+}
+
+async function waitFor(
+  service: RunningService,
+  id: string,
+  until: (body: StatusBody) => boolean,
+  timeoutMs = 90_000,
+): Promise<StatusBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await (await fetch(`${service.url}/v1/submissions/${id}`)).json()) as StatusBody;
+    if (until(body) || Date.now() > deadline) return body;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const delivered = (body: StatusBody): boolean => body.status !== 'accepted';
+const source = (): string => `it-helseid-${randomBytes(3).toString('hex')}`;
+
+async function countsInEhr(sourceId: string): Promise<number[]> {
+  const bundle = mappers.prescriptions({ ...fixtureInput, source: sourceId }, DEFAULT_MAPPING_OPTIONS);
+  return Promise.all(
+    (bundle.entry ?? []).map((entry) => {
+      const resource = entry.resource as FhirResource & { identifier?: { system?: string; value?: string }[] };
+      const identifier = resource.identifier?.[0];
+      return countByIdentifier(openEhr, resource.resourceType, identifier?.system ?? '', identifier?.value ?? '');
+    }),
+  );
+}
+
+beforeAll(async () => {
+  const events = await admin('PUT', '/events/config', {
+    eventsEnabled: true,
+    enabledEventTypes: ['CLIENT_LOGIN', 'CLIENT_LOGIN_ERROR'],
+    eventsExpiration: 3600,
+  });
+  expect(events.status).toBe(204);
+  // A realm made before the HelseID-style scope existed gets it here (409: it is there already).
+  const scope = await admin('POST', '/client-scopes', helseIdEhrScope());
+  expect([201, 409]).toContain(scope.status);
+  nonceFront = await startNonceFront({ upstream: keycloak });
+  issuer = `${nonceFront.url}/realms/${REALM}`;
+  ehr = await startDpopFront({
+    upstream: openEhr,
+    issuer,
+    jwks: `${issuer}/protocol/openid-connect/certs`,
+    audience: HELSEID_EHR_AUDIENCE,
+  });
+  await loadProfiles(openEhr);
+  const people = fixtureInput as unknown as { patient: { nationalId: string }; prescriber?: { hprNumber: string } };
+  await registerPeople(
+    openEhr,
+    people.patient.nationalId,
+    people.prescriber === undefined ? [] : [people.prescriber.hprNumber],
+  );
+});
+
+afterAll(async () => {
+  await ehr.stop();
+  await nonceFront.stop();
+});
+
+afterEach(() => {
+  ehr.alter = (request) => request;
+  ehr.guard.demandNonce(false);
+  nonceFront.delayMs = 0;
+});
+
+describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => {
+  test('three deliveries reach the DPoP-secured EHR on one token grant; the token endpoint’s nonce demand is answered once with the nonce', async () => {
+    const client = await registerClient();
+    const challengedBefore = nonceFront.counts.challenged;
+    const { service, logs } = await startWith(client);
+    try {
+      const id = source();
+      expect(await tokensIssued(client)).toBe(0);
+      for (const n of [1, 2, 3]) {
+        expect((await waitFor(service, await post(service, `${id}-${n}`), delivered)).status).toBe('delivered');
+      }
+      expect(await tokensIssued(client)).toBe(1);
+      expect(nonceFront.counts.challenged - challengedBefore).toBe(1);
+      for (const n of [1, 2, 3]) expect(new Set(await countsInEhr(`${id}-${n}`))).toEqual(new Set([1]));
+
+      const obtained = logs.filter((line) => line.includes('HelseID access token obtained'));
+      expect(obtained).toHaveLength(1);
+      expect(logs.some((line) => line.includes('HelseID demanded a DPoP nonce; asking again with it'))).toBe(true);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  test('the token Keycloak issued is DPoP-bound and carries the audience, the scope and the organisation claims', async () => {
+    const client = await registerClient();
+    let presented: string | undefined;
+    ehr.alter = (request) => {
+      presented = request.authorization;
+      return request;
+    };
+    const { service } = await startWith(client);
+    try {
+      expect((await waitFor(service, await post(service, source()), delivered)).status).toBe('delivered');
+      expect(presented).toMatch(/^DPoP /);
+      const claims = decodeJwt(presented?.slice('DPoP '.length) ?? '');
+      expect(claims).toMatchObject({
+        iss: issuer,
+        azp: client.clientId,
+        'helseid://claims/client/claims/orgnr_parent': PARENT_ORGNR,
+        'helseid://claims/client/claims/orgnr_child': CHILD_ORGNR,
+      });
+      expect(claims.aud).toBe(HELSEID_EHR_AUDIENCE);
+      expect(String(claims.scope).split(' ')).toContain(HELSEID_EHR_SCOPE);
+      expect((claims.cnf as { jkt?: unknown } | undefined)?.jkt).toEqual(expect.any(String));
+    } finally {
+      await service.stop();
+    }
+  });
+
+  test('a resource-server nonce challenge is answered once, with the nonce, and the delivery goes through', async () => {
+    const client = await registerClient();
+    const { service } = await startWith(client);
+    try {
+      expect((await waitFor(service, await post(service, source()), delivered)).status).toBe('delivered');
+      ehr.guard.demandNonce(true);
+      const before = { ...ehr.guard.counts };
+      const id = source();
+      expect((await waitFor(service, await post(service, id), delivered)).status).toBe('delivered');
+      expect((ehr.guard.counts.use_dpop_nonce ?? 0) - (before.use_dpop_nonce ?? 0)).toBe(1);
+      expect(new Set(await countsInEhr(id))).toEqual(new Set([1]));
+      expect(await tokensIssued(client)).toBe(1);
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+describe('refusals: the peer refuses, and the timeline says why', () => {
+  /** Posts one prescription with the front altering requests, and waits for the refusal on its timeline. */
+  async function refusedWith(alter: DpopFront['alter'], reason: RegExp): Promise<void> {
+    const client = await registerClient();
+    ehr.alter = alter;
+    const { service } = await startWith(client);
+    try {
+      const id = source();
+      const refused = await waitFor(service, await post(service, id), (body) =>
+        body.timeline.some((entry) => reason.test(entry.message)),
+      );
+      const entry = refused.timeline.find((each) => reason.test(each.message));
+      expect(entry?.message).toMatch(/EHR refused hit-bridge's credentials \(401 Unauthorized: /);
+      expect(entry?.message).toMatch(reason);
+      expect(refused.status).toBe('accepted');
+      expect(new Set(await countsInEhr(id))).toEqual(new Set([0]));
+    } finally {
+      await service.stop();
+    }
+  }
+
+  test('a proof for another URL', async () => {
+    await refusedWith(
+      (request) => ({ ...request, url: `${ehr.url}/Patient` }),
+      /invalid_dpop_proof: the proof is for URL http:\/\/127\.0\.0\.1:\d+\/fhir\/, the request is for .*\/fhir\/Patient/,
+    );
+  });
+
+  test('a proof for another method', async () => {
+    await refusedWith(
+      (request) => ({ ...request, method: 'PUT' }),
+      /invalid_dpop_proof: the proof is for method POST, the request is PUT/,
+    );
+  });
+
+  test('a replayed proof (a copy of the request reached the EHR first)', async () => {
+    await refusedWith(async (request) => {
+      await ehr.guard.check(request);
+      return request;
+    }, /invalid_dpop_proof: the proof jti has been used before/);
+  });
+
+  test('a proof signed by another key than the token is bound to', async () => {
+    const attacker = generateDpopKey();
+    await refusedWith(async (request) => {
+      const claims = decodeJwt(request.dpop[0] ?? '');
+      const forged = await new SignJWT(claims)
+        .setProtectedHeader({ typ: 'dpop+jwt', alg: attacker.alg, jwk: attacker.publicJwk })
+        .sign(attacker.privateKey);
+      return { ...request, dpop: [forged] };
+    }, /invalid_token: the proof is signed by another key than the one the token is bound to/);
+  });
+
+  test('the DPoP-bound token sent as Bearer', async () => {
+    await refusedWith(
+      (request) => ({ ...request, authorization: request.authorization?.replace(/^DPoP /, 'Bearer ') }),
+      /invalid_token: the token was sent with the Bearer scheme/,
+    );
+  });
+
+  test('an expired client assertion: HelseID (Keycloak) refuses it, in plain words', async () => {
+    const client = await registerClient();
+    // The assertion lives 1 s; the front holds the token request past it and Keycloak's 15 s skew.
+    nonceFront.delayMs = 18_000;
+    const { service } = await startWith(client, { HELSEID_ASSERTION_LIFETIME_S: '1' });
+    try {
+      const id = source();
+      const refused = await waitFor(
+        service,
+        await post(service, id),
+        (body) =>
+          body.timeline.some((entry) => entry.message.includes("HelseID refused hit-bridge's client assertion")),
+        120_000,
+      );
+      const entry = refused.timeline.find((each) => each.message.includes('HelseID refused'));
+      expect(entry?.message).toMatch(
+        /not sent, no access token — HelseID refused hit-bridge's client assertion \((400|401) invalid_client: Token is not active\)/,
+      );
+      expect(refused.status).toBe('accepted');
+      expect(await tokensIssued(client)).toBe(0);
+    } finally {
+      await service.stop();
+    }
+  }, 180_000);
+});
+
+describe('privacy', () => {
+  test('no private key, access token, client assertion or DPoP proof in any log line, timeline, error body or metric', async () => {
+    const client = await registerClient();
+    const seen: string[] = [];
+    ehr.alter = (request) => {
+      seen.push(request.authorization?.replace(/^DPoP /, '') ?? '', ...request.dpop);
+      return request;
+    };
+    const { service, logs } = await startWith(client);
+    try {
+      const okId = await post(service, source());
+      const ok = await waitFor(service, okId, delivered);
+      expect(ok.status).toBe('delivered');
+      // And a refusal, so that error paths write too.
+      ehr.alter = (request) => {
+        seen.push(request.authorization?.replace(/^DPoP /, '') ?? '', ...request.dpop);
+        return { ...request, method: 'PATCH' };
+      };
+      const refusedId = await post(service, source());
+      const refused = await waitFor(service, refusedId, (body) =>
+        body.timeline.some((entry) => entry.message.includes('invalid_dpop_proof')),
+      );
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      const everything = [...logs, JSON.stringify(ok), JSON.stringify(refused), metrics].join('\n');
+      const secrets = [client.jwk.d, client.jwk.p, client.jwk.q, client.jwk.dp, client.jwk.dq, client.jwk.qi, ...seen]
+        .filter((value): value is string => typeof value === 'string' && value.length > 20)
+        .flatMap((value) =>
+          value.split('.').length === 3 ? [value, ...value.split('.').filter((part) => part.length > 20)] : [value],
+        );
+      expect(seen.length).toBeGreaterThan(1);
+      expect(secrets.filter((secret) => everything.includes(secret))).toEqual([]);
+      expect(everything).not.toMatch(/client_assertion=|"d":"|BEGIN PRIVATE KEY/);
+    } finally {
+      await service.stop();
+    }
+  });
+});

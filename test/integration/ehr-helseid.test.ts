@@ -18,7 +18,8 @@ import { Writable } from 'node:stream';
 import type { FhirResource } from 'fhir/r4.js';
 import { decodeJwt, SignJWT, type JWK } from 'jose';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { mappers, type InputKinds } from '../../mappings/registry.ts';
+import { mappers } from '../../mappings/registry.ts';
+import type { Inputs } from '../../src/kinds/kinds.ts';
 import { generateDpopKey } from '../../src/delivery/dpop.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
@@ -50,7 +51,7 @@ const CHILD_ORGNR = '888888888';
 
 const prescription = fixtureCases(['prescriptions'])[0];
 if (prescription === undefined) throw new Error('no prescription fixture');
-const fixtureInput = readInput(prescription) as InputKinds['prescriptions'];
+const fixtureInput = readInput(prescription) as Inputs['prescriptions'];
 
 async function admin(method: string, path: string, body?: unknown): Promise<Response> {
   const token = await adminToken(keycloak, adminPassword);

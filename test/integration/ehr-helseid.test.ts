@@ -10,32 +10,31 @@
  * the DPoP front's `alter` changes the request before the check, and the check must refuse it —
  * and hit-bridge's status timeline must say why.
  */
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FhirResource } from 'fhir/r4.js';
-import { decodeJwt, SignJWT, type JWK } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers } from '../../mappings/registry.ts';
-import type { Inputs } from '../../src/kinds/kinds.ts';
 import { generateDpopKey } from '../../src/delivery/dpop.ts';
+import type { Inputs } from '../../src/kinds/kinds.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
-import { startDpopFront, type DpopFront } from '../peers/dpop-front.ts';
-import { adminToken } from '../peers/keycloak.ts';
-import {
-  HELSEID_EHR_AUDIENCE,
-  HELSEID_EHR_SCOPE,
-  helseIdClient,
-  helseIdEhrScope,
-  REALM,
-} from '../peers/keycloak-realm.ts';
-import { startNonceFront, type NonceFront } from '../peers/nonce-front.ts';
+import type { DpopFront } from '../peers/dpop-front.ts';
+import { HELSEID_EHR_AUDIENCE, HELSEID_EHR_SCOPE } from '../peers/keycloak-realm.ts';
 import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput } from '../support/fixtures.ts';
+import {
+  CHILD_ORGNR,
+  PARENT_ORGNR,
+  startHelseIdPeers,
+  type HelseIdPeers,
+  type HelseIdTestClient,
+} from '../support/helseid-peers.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -46,60 +45,13 @@ function required(name: string): string {
 const openEhr = required('EHR_BASE_URL');
 const keycloak = required('KEYCLOAK_URL');
 const adminPassword = required('KEYCLOAK_ADMIN_PASSWORD');
-const PARENT_ORGNR = '999999999';
-const CHILD_ORGNR = '888888888';
 
 const prescription = fixtureCases(['prescriptions'])[0];
 if (prescription === undefined) throw new Error('no prescription fixture');
 const fixtureInput = readInput(prescription) as Inputs['prescriptions'];
 
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  const token = await adminToken(keycloak, adminPassword);
-  return fetch(`${keycloak}/admin/realms/${REALM}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-}
-
-interface TestClient {
-  readonly clientId: string;
-  /** The private JWK as HELSEID_PRIVATE_KEY holds it. */
-  readonly jwk: JWK;
-}
-
-async function registerClient(accessTokenLifespanS = 300): Promise<TestClient> {
-  const clientId = `helseid-it-${randomBytes(4).toString('hex')}`;
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const kid = `${clientId}-key`;
-  const jwk: JWK = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid, alg: 'PS256' };
-  const publicJwk = { ...(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK), kid, alg: 'PS256' };
-  const created = await admin(
-    'POST',
-    '/clients',
-    helseIdClient({
-      clientId,
-      jwks: { keys: [{ ...publicJwk, use: 'sig' }] },
-      algorithm: 'PS256',
-      accessTokenLifespanS,
-      parentOrganisation: PARENT_ORGNR,
-      childOrganisation: CHILD_ORGNR,
-    }),
-  );
-  expect(created.status).toBe(201);
-  return { clientId, jwk };
-}
-
-/** Token requests Keycloak granted this client, from its event log. */
-async function tokensIssued(client: TestClient): Promise<number> {
-  const response = await admin('GET', `/events?client=${client.clientId}&type=CLIENT_LOGIN&max=1000`);
-  expect(response.status).toBe(200);
-  return ((await response.json()) as unknown[]).length;
-}
-
-let nonceFront: NonceFront;
+let peers: HelseIdPeers;
 let ehr: DpopFront;
-/** The realm's issuer as hit-bridge sees it: through the nonce front. */
 let issuer: string;
 
 interface Running {
@@ -108,21 +60,13 @@ interface Running {
   readonly logs: string[];
 }
 
-async function startWith(client: TestClient, extra: Record<string, string> = {}): Promise<Running> {
+async function startWith(client: HelseIdTestClient, extra: Record<string, string> = {}): Promise<Running> {
   const loaded = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-helseid-')),
     AUTH_MODE: 'off',
-    EHR_BASE_URL: ehr.url,
-    EHR_AUTH_MODE: 'helseid',
-    HELSEID_ISSUER: issuer,
-    HELSEID_CLIENT_ID: client.clientId,
-    HELSEID_PRIVATE_KEY: JSON.stringify(client.jwk),
-    HELSEID_SCOPES: HELSEID_EHR_SCOPE,
-    HELSEID_EHR_AUDIENCE: HELSEID_EHR_AUDIENCE,
-    HELSEID_PARENT_ORGNR: PARENT_ORGNR,
-    HELSEID_CHILD_ORGNR: CHILD_ORGNR,
+    ...peers.env(client),
     EHR_RETRY_INITIAL_MS: '200',
     EHR_RETRY_MAX_MS: '1000',
     EHR_BREAKER_COOLDOWN_MS: '500',
@@ -188,23 +132,8 @@ async function countsInEhr(sourceId: string): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  const events = await admin('PUT', '/events/config', {
-    eventsEnabled: true,
-    enabledEventTypes: ['CLIENT_LOGIN', 'CLIENT_LOGIN_ERROR'],
-    eventsExpiration: 3600,
-  });
-  expect(events.status).toBe(204);
-  // A realm made before the HelseID-style scope existed gets it here (409: it is there already).
-  const scope = await admin('POST', '/client-scopes', helseIdEhrScope());
-  expect([201, 409]).toContain(scope.status);
-  nonceFront = await startNonceFront({ upstream: keycloak });
-  issuer = `${nonceFront.url}/realms/${REALM}`;
-  ehr = await startDpopFront({
-    upstream: openEhr,
-    issuer,
-    jwks: `${issuer}/protocol/openid-connect/certs`,
-    audience: HELSEID_EHR_AUDIENCE,
-  });
+  peers = await startHelseIdPeers({ keycloakUrl: keycloak, adminPassword, ehrUpstream: openEhr });
+  ({ ehr, issuer } = peers);
   await loadProfiles(openEhr);
   const people = fixtureInput as unknown as { patient: { nationalId: string }; prescriber?: { hprNumber: string } };
   await registerPeople(
@@ -215,29 +144,28 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await ehr.stop();
-  await nonceFront.stop();
+  await peers.stop();
 });
 
 afterEach(() => {
   ehr.alter = (request) => request;
   ehr.guard.demandNonce(false);
-  nonceFront.delayMs = 0;
+  peers.nonceFront.delayMs = 0;
 });
 
 describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => {
   test('three deliveries reach the DPoP-secured EHR on one token grant; the token endpoint’s nonce demand is answered once with the nonce', async () => {
-    const client = await registerClient();
-    const challengedBefore = nonceFront.counts.challenged;
+    const client = await peers.registerClient();
+    const challengedBefore = peers.nonceFront.counts.challenged;
     const { service, logs } = await startWith(client);
     try {
       const id = source();
-      expect(await tokensIssued(client)).toBe(0);
+      expect(await peers.tokensIssued(client)).toBe(0);
       for (const n of [1, 2, 3]) {
         expect((await waitFor(service, await post(service, `${id}-${n}`), delivered)).status).toBe('delivered');
       }
-      expect(await tokensIssued(client)).toBe(1);
-      expect(nonceFront.counts.challenged - challengedBefore).toBe(1);
+      expect(await peers.tokensIssued(client)).toBe(1);
+      expect(peers.nonceFront.counts.challenged - challengedBefore).toBe(1);
       for (const n of [1, 2, 3]) expect(new Set(await countsInEhr(`${id}-${n}`))).toEqual(new Set([1]));
 
       const obtained = logs.filter((line) => line.includes('HelseID access token obtained'));
@@ -249,7 +177,7 @@ describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => 
   });
 
   test('the token Keycloak issued is DPoP-bound and carries the audience, the scope and the organisation claims', async () => {
-    const client = await registerClient();
+    const client = await peers.registerClient();
     let presented: string | undefined;
     ehr.alter = (request) => {
       presented = request.authorization;
@@ -275,7 +203,7 @@ describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => 
   });
 
   test('a resource-server nonce challenge is answered once, with the nonce, and the delivery goes through', async () => {
-    const client = await registerClient();
+    const client = await peers.registerClient();
     const { service } = await startWith(client);
     try {
       expect((await waitFor(service, await post(service, source()), delivered)).status).toBe('delivered');
@@ -285,7 +213,7 @@ describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => 
       expect((await waitFor(service, await post(service, id), delivered)).status).toBe('delivered');
       expect((ehr.guard.counts.use_dpop_nonce ?? 0) - (before.use_dpop_nonce ?? 0)).toBe(1);
       expect(new Set(await countsInEhr(id))).toEqual(new Set([1]));
-      expect(await tokensIssued(client)).toBe(1);
+      expect(await peers.tokensIssued(client)).toBe(1);
     } finally {
       await service.stop();
     }
@@ -295,7 +223,7 @@ describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => 
 describe('refusals: the peer refuses, and the timeline says why', () => {
   /** Posts one prescription with the front altering requests, and waits for the refusal on its timeline. */
   async function refusedWith(alter: DpopFront['alter'], reason: RegExp): Promise<void> {
-    const client = await registerClient();
+    const client = await peers.registerClient();
     ehr.alter = alter;
     const { service } = await startWith(client);
     try {
@@ -353,9 +281,9 @@ describe('refusals: the peer refuses, and the timeline says why', () => {
   });
 
   test('an expired client assertion: HelseID (Keycloak) refuses it, in plain words', async () => {
-    const client = await registerClient();
+    const client = await peers.registerClient();
     // The assertion lives 1 s; the front holds the token request past it and Keycloak's 15 s skew.
-    nonceFront.delayMs = 18_000;
+    peers.nonceFront.delayMs = 18_000;
     const { service } = await startWith(client, { HELSEID_ASSERTION_LIFETIME_S: '1' });
     try {
       const id = source();
@@ -371,7 +299,7 @@ describe('refusals: the peer refuses, and the timeline says why', () => {
         /not sent, no access token — HelseID refused hit-bridge's client assertion \((400|401) invalid_client: Token is not active\)/,
       );
       expect(refused.status).toBe('accepted');
-      expect(await tokensIssued(client)).toBe(0);
+      expect(await peers.tokensIssued(client)).toBe(0);
     } finally {
       await service.stop();
     }
@@ -380,7 +308,7 @@ describe('refusals: the peer refuses, and the timeline says why', () => {
 
 describe('privacy', () => {
   test('no private key, access token, client assertion or DPoP proof in any log line, timeline, error body or metric', async () => {
-    const client = await registerClient();
+    const client = await peers.registerClient();
     const seen: string[] = [];
     ehr.alter = (request) => {
       seen.push(request.authorization?.replace(/^DPoP /, '') ?? '', ...request.dpop);

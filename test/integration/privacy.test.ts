@@ -8,6 +8,10 @@
  * digits) and the e-mail: none may appear. The training-contact packet's value may hold the
  * consented contact details but never a national id; the Frisklivssentral's packet value is for
  * health personnel and is searched only for its key and headers.
+ *
+ * hit-bridge reaches the EHR the HelseID way (EHR_AUTH_MODE=helseid: Keycloak tokens bound by
+ * DPoP, HAPI behind the DPoP check), and the same texts are searched for the client's private
+ * key, every access token and DPoP proof it sent, and any client assertion: none may appear.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -32,6 +36,7 @@ import {
   recipientDirectoryYaml,
   TYPICAL_NATIONAL_ID,
 } from '../support/handover-cohort.ts';
+import { startHelseIdPeers, type HelseIdPeers, type HelseIdTestClient } from '../support/helseid-peers.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
@@ -108,6 +113,10 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
   let service: RunningService | undefined;
   let dischargeId = '';
   let metrics = '';
+  let helseId: HelseIdPeers | undefined;
+  let client: HelseIdTestClient | undefined;
+  /** Every access token and DPoP proof hit-bridge sent to the EHR. */
+  const credentials: string[] = [];
 
   const ours = (record: ConsumedEvent): boolean => {
     const data = record.value.data as { submissionId?: string; handoverId?: string } | undefined;
@@ -131,6 +140,16 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
   }
 
   beforeAll(async () => {
+    helseId = await startHelseIdPeers({
+      keycloakUrl: peerEnv('KEYCLOAK_URL'),
+      adminPassword: peerEnv('KEYCLOAK_ADMIN_PASSWORD'),
+      ehrUpstream: ehr,
+    });
+    client = await helseId.registerClient();
+    helseId.ehr.alter = (request) => {
+      credentials.push(request.authorization?.replace(/^DPoP /, '') ?? '', ...request.dpop);
+      return request;
+    };
     await loadProfiles(ehr);
     await registerPeople(ehr, nationalId, Object.values(COHORT_HPR));
     const directory = join(mkdtempSync(join(tmpdir(), 'hit-bridge-privacy-')), 'recipients.yaml');
@@ -156,7 +175,7 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
       DATABASE_URL: await databases.create(),
       PATIENT_KEY_SECRET,
       KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
-      EHR_BASE_URL: ehr,
+      ...helseId.env(client),
       EHR_RETRY_INITIAL_MS: '200',
       EHR_RETRY_MAX_MS: '1000',
       RECIPIENT_DIRECTORY_PATH: directory,
@@ -222,6 +241,7 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
     await subscription?.stop();
     await bus.close();
     await service?.stop();
+    await helseId?.stop();
     await databases.dropAll();
   });
 
@@ -290,5 +310,30 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
     expect(found(text, IDS)).toEqual([]);
     // The search would see them: the consented name is there.
     expect(found(text, [GIVEN_NAME])).toEqual([GIVEN_NAME]);
+  });
+
+  it('no private key, access token, client assertion or DPoP proof in any log line, error body, status, metric or Kafka record', () => {
+    expect(credentials.length).toBeGreaterThan(2);
+    const jwk = client?.jwk ?? {};
+    // A JWT's signature and payload are each unique to it; the key's private members likewise.
+    const secrets = [
+      jwk.d,
+      jwk.p,
+      jwk.q,
+      jwk.dp,
+      jwk.dq,
+      jwk.qi,
+      ...credentials.flatMap((jwt) => jwt.split('.').slice(1)),
+    ].filter((value): value is string => typeof value === 'string' && value.length > 20);
+    const texts = [
+      ...logLines,
+      ...answers.map((answer) => answer.text),
+      ...statuses.map((answer) => answer.text),
+      metrics,
+      ...records.map((record) => `${record.key} ${JSON.stringify(record.headers)} ${JSON.stringify(record.value)}`),
+    ];
+    const leaking = texts.filter((text) => secrets.some((secret) => text.includes(secret)));
+    expect(leaking).toEqual([]);
+    expect(texts.filter((text) => /client_assertion=|"d":"|BEGIN PRIVATE KEY/.test(text))).toEqual([]);
   });
 });

@@ -4,6 +4,8 @@ export function peerEnv(
     | 'KAFKA_BROKERS'
     | 'EHR_BASE_URL'
     | 'DATABASE_URL'
+    | 'KEYCLOAK_URL'
+    | 'KEYCLOAK_ADMIN_PASSWORD'
     | 'KEYCLOAK_ISSUER'
     | 'KEYCLOAK_TOKEN_URL'
     | 'KEYCLOAK_API_AUDIENCE'

@@ -42,6 +42,7 @@ import { DEFAULT_CONNECT_RETRY_POLICY, ehrRetryPolicy } from './platform/retry.t
 import type { RunningWorker } from './store/worker-loop.ts';
 import { createConfiguredStore } from './store/create-store.ts';
 import { startRetentionWorker } from './store/retention-worker.ts';
+import { FAILURE_REASONS } from './store/store.ts';
 
 export interface RunningService {
   readonly port: number;
@@ -96,6 +97,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   await store.migrate();
   readiness.push({ name: engine, critical: true, check: () => store.ping() });
   metrics.readBacklogFrom(() => store.backlog(clock()));
+  metrics.readSubmissionGaugesFrom(async () => {
+    const summary = await store.summarizeSubmissions();
+    const oldest = summary.oldestUndeliveredAcceptedAt;
+    const counted = new Map(summary.failedByReason.map(({ reason, count }) => [reason, count]));
+    return {
+      failedByReason: FAILURE_REASONS.map((reason) => ({ reason, count: counted.get(reason) ?? 0 })),
+      oldestUndeliveredAgeMs: oldest === undefined ? 0 : Math.max(0, clock().getTime() - oldest.getTime()),
+    };
+  });
 
   const secret = patientKeySecret(config.PATIENT_KEY_SECRET, config.DATA_DIR);
   if (secret.generated)

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
- * The hit-bridge command: `serve` runs the service, `replay` re-queues a failed submission,
- * `tail` follows the event stream, `audit` prints the audit log. Configuration comes from the environment, as for the service.
+ * The hit-bridge command: `serve` runs the service, `replay` re-queues a failed submission (or
+ * every one a filter matches), `submissions` lists and counts them, `tail` follows the event
+ * stream, `audit` prints the audit log. Configuration comes from the environment, as for the service.
  */
 import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/store.ts';
 import { TOPICS } from '../events/cloud-events.ts';
 import { createConfiguredBus } from '../events/create-bus.ts';
 import { loadConfig, type Config } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createConfiguredStore } from '../store/create-store.ts';
-import { parseArgs, resolveSince, USAGE } from './args.ts';
+import { listView, summaryView } from '../intake/submission-browser.ts';
+import { parseArgs, resolveFilter, resolveSince, USAGE } from './args.ts';
 import { auditLine } from './audit-line.ts';
 import { eventLine } from './event-line.ts';
 
@@ -30,6 +33,28 @@ function configOrExit(): Config {
   process.exit(EXIT_CONFIG);
 }
 
+/** Runs `work` on the configured store (migrated), closing it whatever happens. */
+async function withStore(work: (store: Store, config: Config) => Promise<void>): Promise<void> {
+  const config = configOrExit();
+  const configured = createConfiguredStore(
+    config,
+    createLogger({ level: 'warn', pretty: false, destination: process.stderr }),
+  );
+  try {
+    await configured.store.migrate();
+    await work(configured.store, config);
+  } finally {
+    await configured.close();
+  }
+}
+
+function refuseTooMany(count: number, maximum: number): void {
+  process.stderr.write(
+    `hit-bridge: ${count} failed submissions match; one replay takes at most ${maximum} (REPLAY_MAX): narrow the filter; nothing re-queued\n`,
+  );
+  process.exitCode = 1;
+}
+
 switch (command.command) {
   case 'help':
     process.stdout.write(`${USAGE}\n`);
@@ -38,15 +63,8 @@ switch (command.command) {
     if (command.roles !== undefined) process.env.ROLES = command.roles;
     await import('../main.ts');
     break;
-  case 'replay': {
-    const config = configOrExit();
-    const configured = createConfiguredStore(
-      config,
-      createLogger({ level: 'warn', pretty: false, destination: process.stderr }),
-    );
-    const { store } = configured;
-    try {
-      await store.migrate();
+  case 'replay':
+    await withStore(async (store) => {
       const submission = await store.getSubmission(command.submissionId);
       if (submission === undefined) {
         process.stderr.write(`hit-bridge: no submission ${command.submissionId}\n`);
@@ -67,38 +85,58 @@ switch (command.command) {
         );
         process.exitCode = 1;
       }
-    } finally {
-      await configured.close();
-    }
+    });
     break;
-  }
-  case 'audit': {
-    const config = configOrExit();
-    const configured = createConfiguredStore(
-      config,
-      createLogger({ level: 'warn', pretty: false, destination: process.stderr }),
-    );
-    try {
-      await configured.store.migrate();
+  case 'replay-matching':
+    await withStore(async (store, config) => {
+      const filter = resolveFilter(command.filter, new Date());
+      const count = await store.countReplayable(filter);
+      if (count > config.REPLAY_MAX) {
+        refuseTooMany(count, config.REPLAY_MAX);
+      } else if (command.dryRun) {
+        process.stdout.write(`would re-queue ${count} failed submission(s) (dry run: nothing changed)\n`);
+      } else {
+        const replayId = randomUUID();
+        const outcome = await store.replayMatching(filter, { replayId, maximum: config.REPLAY_MAX, now: new Date() });
+        if (outcome.outcome === 'too-many') refuseTooMany(outcome.count, config.REPLAY_MAX);
+        else
+          process.stdout.write(`re-queued ${outcome.count} failed submission(s) for delivery (replay ${replayId})\n`);
+      }
+    });
+    break;
+  case 'submissions-list':
+    await withStore(async (store) => {
+      const filter = resolveFilter(command.filter, new Date());
+      let written = 0;
+      let after: { acceptedAt: Date; id: string } | undefined;
+      for (;;) {
+        const want = Math.min(500, command.limit - written);
+        const page = await store.listSubmissions(filter, { after, limit: want });
+        for (const item of page) process.stdout.write(`${JSON.stringify(listView(item))}\n`);
+        written += page.length;
+        after = page.at(-1);
+        if (page.length < want || written >= command.limit) break;
+      }
+    });
+    break;
+  case 'submissions-summary':
+    await withStore(async (store) => {
+      process.stdout.write(`${JSON.stringify(summaryView(await store.summarizeSubmissions(), new Date()), null, 2)}\n`);
+    });
+    break;
+  case 'audit':
+    await withStore(async (store) => {
       const since = command.since === undefined ? undefined : resolveSince(command.since, new Date());
       let afterSeq = 0;
       for (;;) {
-        const page = await configured.store.auditTrail({
-          since,
-          submissionId: command.submissionId,
-          afterSeq,
-          limit: 1000,
-        });
+        const page = await store.auditTrail({ since, submissionId: command.submissionId, afterSeq, limit: 1000 });
         for (const entry of page) process.stdout.write(`${auditLine(entry)}\n`);
         const last = page.at(-1);
         if (last === undefined || page.length < 1000) break;
         afterSeq = last.seq;
       }
-    } finally {
-      await configured.close();
-    }
+    });
     break;
-  }
   case 'tail': {
     const config = configOrExit();
     const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { badRequest, invalidInput, notFound, type FieldError } from '../platform/problem.ts';
-import type { Store, SubmissionListItem } from '../store/store.ts';
+import type { Store, SubmissionListItem, SubmissionSummary } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
 import { decodeCursor, encodeCursor, parseFilter, type Fields } from './submission-filter.ts';
@@ -71,20 +71,7 @@ export function submissionBrowserRoutes(deps: SubmissionBrowserDeps): Router {
         { field: '/query', rule: 'none', message: 'The summary takes no query parameters.' },
       ]);
     }
-    const summary = await deps.store.summarizeSubmissions();
-    const now = deps.clock();
-    const oldest = summary.oldestUndeliveredAcceptedAt;
-    res.json({
-      counts: summary.counts,
-      failedByReason: summary.failedByReason,
-      oldestUndelivered:
-        oldest === undefined
-          ? null
-          : {
-              acceptedAt: oldest.toISOString(),
-              ageSeconds: Math.max(0, Math.floor((now.getTime() - oldest.getTime()) / 1000)),
-            },
-    });
+    res.json(summaryView(await deps.store.summarizeSubmissions(), deps.clock()));
   });
   router.all('/v1/submissions/summary', onlyMethod('GET'));
 
@@ -161,7 +148,8 @@ function queryFields(query: unknown): Fields {
   return query !== null && typeof query === 'object' ? (query as Fields) : {};
 }
 
-function listView(item: SubmissionListItem): Record<string, unknown> {
+/** One row of the browser as the API and `hit-bridge submissions list` show it. */
+export function listView(item: SubmissionListItem): Record<string, unknown> {
   return {
     id: item.id,
     kind: item.kind,
@@ -172,5 +160,21 @@ function listView(item: SubmissionListItem): Record<string, unknown> {
     updatedAt: item.updatedAt.toISOString(),
     ...(item.failureReason === undefined ? {} : { failureReason: item.failureReason }),
     statusUrl: `/v1/submissions/${item.id}`,
+  };
+}
+
+/** The summary as the API and `hit-bridge submissions summary` show it. */
+export function summaryView(summary: SubmissionSummary, now: Date): Record<string, unknown> {
+  const oldest = summary.oldestUndeliveredAcceptedAt;
+  return {
+    counts: summary.counts,
+    failedByReason: summary.failedByReason,
+    oldestUndelivered:
+      oldest === undefined
+        ? null
+        : {
+            acceptedAt: oldest.toISOString(),
+            ageSeconds: Math.max(0, Math.floor((now.getTime() - oldest.getTime()) / 1000)),
+          },
   };
 }

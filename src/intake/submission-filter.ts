@@ -7,9 +7,13 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { PATIENT_KEY_PATTERN } from '../events/patient-key.ts';
 import type { FieldError } from '../platform/problem.ts';
-import { redactNationalIds } from '../platform/redaction.ts';
 import { SUBMISSION_KINDS } from '../kinds/kinds.ts';
-import type { SubmissionCursor, SubmissionFilter, SubmissionStatus } from '../store/store.ts';
+import {
+  FAILURE_REASONS,
+  type SubmissionCursor,
+  type SubmissionFilter,
+  type SubmissionStatus,
+} from '../store/store.ts';
 
 export const FILTER_FIELDS = [
   'status',
@@ -24,7 +28,6 @@ export const FILTER_FIELDS = [
 ] as const;
 
 const STATUSES: readonly SubmissionStatus[] = ['accepted', 'delivered', 'failed'];
-export const FAILURE_REASONS = ['ehr-refused', 'ehr-unreachable', 'prescription-missing', 'unrecorded'] as const;
 /**
  * RFC 3339: a date, or a date and time with its zone (an ambiguous local time is refused) — the
  * same date-time rule as the input schemas (ajv-formats), so what the OpenAPI document calls a
@@ -97,11 +100,11 @@ export function parseFilter(
         : 'patientKey must be the pseudonymous patient key: 43 characters of A–Z, a–z, 0–9, _ and -.',
     );
   }
+  // No check for national ids here: the query is neither logged nor audited, and the failure text
+  // searched has national ids redacted already, so one typed in can match nothing.
   const errorText = text('errorText');
   if (errorText !== undefined && (errorText.length < 1 || errorText.length > 200)) {
     fail('errorText', 'length', 'errorText must be 1–200 characters.');
-  } else if (errorText !== undefined && redactNationalIds(errorText) !== errorText) {
-    fail('errorText', 'national-id', 'errorText must not contain 11 digits in a row: it could be a national id.');
   }
   const ehrStatus = integer(fields.ehrStatus);
   if (fields.ehrStatus !== undefined && (ehrStatus === undefined || ehrStatus < 100 || ehrStatus > 599)) {
@@ -132,23 +135,20 @@ function withoutUndefined(filter: SubmissionFilter): SubmissionFilter {
   return Object.fromEntries(Object.entries(filter).filter(([, value]) => value !== undefined));
 }
 
-/** The cursor is opaque to callers: base64url of the last row's acceptance time and id. */
+/**
+ * The cursor names the last row of a page: its acceptance time (epoch milliseconds) and id,
+ * `<ms>_<uuid>`. Readable on purpose: nothing in it is personal, and any cursor of that shape
+ * is a valid place to start (keyset paging needs no state on the server).
+ */
 export function encodeCursor(cursor: SubmissionCursor): string {
-  return Buffer.from(JSON.stringify([cursor.acceptedAt.getTime(), cursor.id])).toString('base64url');
+  return `${String(cursor.acceptedAt.getTime())}_${cursor.id}`;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const CURSOR = /^(\d{1,15})_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 export function decodeCursor(text: string): SubmissionCursor | undefined {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) return undefined;
-  try {
-    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
-    if (!Array.isArray(value) || value.length !== 2) return undefined;
-    const [at, id] = value as unknown[];
-    if (typeof at !== 'number' || !Number.isSafeInteger(at) || typeof id !== 'string' || !UUID.test(id))
-      return undefined;
-    return { acceptedAt: new Date(at), id };
-  } catch {
-    return undefined;
-  }
+  const match = CURSOR.exec(text);
+  if (match === null) return undefined;
+  const acceptedAt = new Date(Number(match[1]));
+  return Number.isNaN(acceptedAt.getTime()) ? undefined : { acceptedAt, id: match[2] ?? '' };
 }

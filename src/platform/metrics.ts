@@ -48,9 +48,25 @@ export const METRIC_NAMES = {
    * the store: every replica running the handover role shows the same number (aggregate with max).
    */
   handoversAwaitingAck: 'hitbridge_handovers_awaiting_acknowledgement',
+  /**
+   * Gauge{reason}: submissions failed for good now, by why (the store's FAILURE_REASONS), read from the store:
+   * what is waiting for a cause to be fixed and a replay. Every replica shows the same numbers
+   * (aggregate with max).
+   */
+  submissionsFailedNow: 'hitbridge_submissions_failed',
+  /** Gauge: age of the oldest submission still on its way to the EHR (status accepted), in seconds; 0 when none is. */
+  oldestUndeliveredAge: 'hitbridge_submission_oldest_undelivered_age_seconds',
   /** Counter: handovers the Frisklivssentral left unanswered past HANDOVER_ACK_TIMEOUT_MS (each counted once). */
   handoversOverdue: 'hitbridge_handovers_overdue_total',
 } as const;
+
+/** What the submission gauges read at scrape time. */
+export interface SubmissionGauges {
+  /** Every reason the store knows, 0 included, so a panel sees a reason's failures end. */
+  readonly failedByReason: readonly { readonly reason: string; readonly count: number }[];
+  /** 0 when nothing is on its way. */
+  readonly oldestUndeliveredAgeMs: number;
+}
 
 /** How one EHR request ended: the classes of src/delivery/fhir-ehr.ts, and the ways no answer came. */
 export const EHR_OUTCOMES = [
@@ -121,6 +137,8 @@ export interface Metrics {
   readHandoverConsumerLagFrom(source: Source<number>): void;
   /** Handover packets awaiting acknowledgement (the handover role wires it). */
   readHandoversAwaitingAckFrom(source: Source<number>): void;
+  /** Failed submissions by reason and the oldest undelivered one's age (the service passes the store's summary). */
+  readSubmissionGaugesFrom(source: Source<SubmissionGauges>): void;
 }
 
 const boundedKind = (kind: string): string => (isSubmissionKind(kind) ? kind : 'other');
@@ -264,6 +282,37 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     });
   };
 
+  // Both submission gauges come from one summary; whichever collects first asks, the other reuses it.
+  let submissionSource: Source<SubmissionGauges> | undefined;
+  const failedNowGauge = new Gauge({
+    name: METRIC_NAMES.submissionsFailedNow,
+    help: 'Submissions failed for good now, by reason (waiting for their cause to be fixed and a replay).',
+    labelNames: ['reason'],
+    registers: [registry],
+    async collect() {
+      await collectSubmissions();
+    },
+  });
+  const oldestUndeliveredGauge = new Gauge({
+    name: METRIC_NAMES.oldestUndeliveredAge,
+    help: 'Age of the oldest submission still on its way to the EHR (status accepted), in seconds; 0 when none is.',
+    registers: [registry],
+    async collect() {
+      await collectSubmissions();
+    },
+  });
+  async function collectSubmissions(): Promise<void> {
+    if (submissionSource === undefined) return;
+    try {
+      const gauges = await within(readTimeoutMs, submissionSource());
+      for (const { reason, count } of gauges.failedByReason) failedNowGauge.set({ reason }, count);
+      oldestUndeliveredGauge.set(gauges.oldestUndeliveredAgeMs / 1000);
+    } catch {
+      failedNowGauge.reset();
+      oldestUndeliveredGauge.set(Number.NaN);
+    }
+  }
+
   return {
     registry,
     async scrape() {
@@ -307,6 +356,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         "Records on the handover topic the handover worker's consumer group has not yet committed, summed over partitions.",
         source,
       );
+    },
+    readSubmissionGaugesFrom(source) {
+      submissionSource = cached(source, interval, now);
     },
     readHandoversAwaitingAckFrom(source) {
       scrapeGauge(

@@ -258,6 +258,14 @@ export interface SubmissionFilter {
  */
 export type FailureReason = 'ehr-refused' | 'ehr-unreachable' | 'prescription-missing';
 
+/** The reasons a failed submission is listed and counted by: FailureReason and 'unrecorded'. */
+export const FAILURE_REASONS = [
+  'ehr-refused',
+  'ehr-unreachable',
+  'prescription-missing',
+  'unrecorded',
+] as const satisfies readonly (FailureReason | 'unrecorded')[];
+
 /** Where a listing page ends: the next page starts after it (newest first: accepted_at, then id, descending). */
 export interface SubmissionCursor {
   readonly acceptedAt: Date;

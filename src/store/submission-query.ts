@@ -4,6 +4,7 @@
  * is the SqlDialect each adapter passes in. The submissions table is aliased `s` throughout.
  */
 import type {
+  FAILURE_REASONS,
   ReplayProgress,
   SubmissionCursor,
   SubmissionFilter,
@@ -32,7 +33,7 @@ export interface Sql {
 }
 
 /** Failures recorded before reasons were kept. */
-export const UNRECORDED_REASON = 'unrecorded';
+const UNRECORDED_REASON = 'unrecorded' satisfies (typeof FAILURE_REASONS)[number];
 
 const lastFailed = (d: SqlDialect, expression: string): string =>
   `(select ${expression} from ${d.timeline} t where t.submission_id = s.id and t.kind = 'failed' order by t.id desc limit 1)`;

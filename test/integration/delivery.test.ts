@@ -160,6 +160,8 @@ describe.each(setups)('delivery through $name', (setup) => {
       EHR_RETRY_INITIAL_MS: '200',
       LOG_LEVEL: 'silent',
       AUTH_MODE: 'off',
+      // Small, so the bulk replay test can show the bound.
+      REPLAY_MAX: '5',
       ...(await setup.env(dataDir)),
     };
     const loaded = loadConfig(serviceEnv);
@@ -313,5 +315,100 @@ describe.each(setups)('delivery through $name', (setup) => {
     expect(replayed.timeline.map((entry) => entry.kind)).toEqual(
       expect.arrayContaining(['failed', 'replayed', 'delivered']),
     );
+  });
+  it('bulk replay: the failed ones are found by filter across pages and counted, a filter over REPLAY_MAX is refused with its count, and once the EHR knows the patients each is delivered exactly once', async () => {
+    const fixture = fixtureCases(['hit-sessions']).find((candidate) => candidate.name === 'strength');
+    if (fixture === undefined) throw new Error('no strength fixture');
+    const bulkSource = `${source}-bulk`;
+    const patients = Array.from({ length: 6 }, () => unregisteredSyntheticId());
+    const ids: string[] = [];
+    for (const [index, nationalId] of patients.entries()) {
+      const input = {
+        ...withSource(fixture, bulkSource),
+        sessionId: `S-BULK-${String(index)}`,
+        patient: { nationalId },
+      };
+      ids.push(await post(service.url, 'hit-sessions', input));
+    }
+    for (const id of ids) expect((await settled(service.url, id)).status).toBe('failed');
+
+    const api = async (path: string, init?: RequestInit) => {
+      const response = await fetch(`${service.url}${path}`, {
+        ...init,
+        headers: { 'content-type': 'application/json' },
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    // The message browser, 4 a page: every failed one of this source once, newest first.
+    type Page = { items: { id: string; acceptedAt: string; failureReason?: string }[]; nextCursor?: string };
+    const listed: Page['items'] = [];
+    let cursor: string | undefined;
+    do {
+      const query = new URLSearchParams({
+        source: bulkSource,
+        status: 'failed',
+        failureReason: 'ehr-refused',
+        limit: '4',
+      });
+      if (cursor !== undefined) query.set('cursor', cursor);
+      const page = (await api(`/v1/submissions?${query.toString()}`)).body as unknown as Page;
+      listed.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(listed.map((item) => item.id)).toEqual([...ids].reverse());
+    const summary = (await api('/v1/submissions/summary')).body as {
+      failedByReason: { reason: string; count: number }[];
+    };
+    expect(summary.failedByReason.find((row) => row.reason === 'ehr-refused')?.count).toBeGreaterThanOrEqual(6);
+
+    // Six match; five at most: refused with the count, a dry run too, and nothing re-queued.
+    const tooMany = await api('/v1/submissions/replay', {
+      method: 'POST',
+      body: JSON.stringify({ source: bulkSource, dryRun: true }),
+    });
+    expect(tooMany.status).toBe(422);
+    expect(JSON.stringify(tooMany.body)).toContain('6 failed submissions match; one replay takes at most 5');
+
+    // The cause fixed: the EHR now knows the patients.
+    const hpr = (withSource(fixture, bulkSource) as { performer: { hprNumber: string } }).performer.hprNumber;
+    for (const nationalId of patients) await registerPeople(ehr, nationalId, [hpr]);
+
+    // The five oldest, then the newest: narrowed by time.
+    const newest = listed[0]?.acceptedAt ?? '';
+    const older = { source: bulkSource, status: 'failed', until: newest };
+    const dry = await api('/v1/submissions/replay', {
+      method: 'POST',
+      body: JSON.stringify({ ...older, dryRun: true }),
+    });
+    expect(dry).toEqual({ status: 200, body: { dryRun: true, count: 5, maximum: 5 } });
+    const first = await api('/v1/submissions/replay', { method: 'POST', body: JSON.stringify(older) });
+    expect([first.status, first.body.count]).toEqual([202, 5]);
+    const second = await api('/v1/submissions/replay', {
+      method: 'POST',
+      body: JSON.stringify({ source: bulkSource, since: newest }),
+    });
+    expect([second.status, second.body.count]).toEqual([202, 1]);
+
+    for (const id of ids)
+      expect((await settled(service.url, id, (status) => status === 'delivered')).status).toBe('delivered');
+    const progress = await api(String(first.body.progressUrl));
+    expect(progress.body).toMatchObject({ total: 5, delivered: 5, accepted: 0, failed: 0, finished: true });
+    // Replaying again finds nothing: they are delivered.
+    expect(
+      (await api('/v1/submissions/replay', { method: 'POST', body: JSON.stringify({ source: bulkSource }) })).body,
+    ).toEqual({ dryRun: false, count: 0 });
+    // Exactly once in the EHR: each session's Procedure, by its business identifier.
+    for (const [index] of patients.entries()) {
+      const input = {
+        ...withSource(fixture, bulkSource),
+        sessionId: `S-BULK-${String(index)}`,
+        patient: { nationalId: patients[index] },
+      };
+      const bundle = mappers['hit-sessions'](input as never, DEFAULT_MAPPING_OPTIONS);
+      const procedure = bundle.entry?.find((entry) => entry.resource?.resourceType === 'Procedure')?.resource as
+        { identifier?: { system?: string; value?: string }[] } | undefined;
+      const identifier = procedure?.identifier?.[0];
+      expect(await countByIdentifier(ehr, 'Procedure', identifier?.system ?? '', identifier?.value ?? '')).toBe(1);
+    }
   });
 });

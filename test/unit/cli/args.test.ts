@@ -1,4 +1,4 @@
-import { parseArgs, resolveSince } from '../../../src/cli/args.ts';
+import { parseArgs, resolveFilter, resolveSince } from '../../../src/cli/args.ts';
 
 describe('the hit-bridge command line', () => {
   it.each([
@@ -71,5 +71,71 @@ describe('hit-bridge audit', () => {
     const now = new Date('2026-11-23T12:00:00Z');
     expect(resolveSince({ agoMs: 3_600_000 }, now)).toEqual(new Date('2026-11-23T11:00:00Z'));
     expect(resolveSince({ at: new Date('2026-01-01T00:00:00Z') }, now)).toEqual(new Date('2026-01-01T00:00:00Z'));
+  });
+});
+
+describe('hit-bridge replay --status failed and hit-bridge submissions', () => {
+  const NOW = new Date('2026-11-23T12:00:00Z');
+
+  it('reads a bulk replay: filters (checked as the HTTP API checks them), relative times, --dry-run', () => {
+    const parsed = parseArgs([
+      'replay',
+      '--status',
+      'failed',
+      '--since',
+      '7d',
+      '--ehr-status=404',
+      '--kind',
+      'hit-sessions',
+      '--dry-run',
+    ]);
+    expect(parsed).toEqual({
+      ok: true,
+      value: {
+        command: 'replay-matching',
+        dryRun: true,
+        filter: {
+          filter: { status: 'failed', ehrStatus: 404, kind: 'hit-sessions' },
+          since: { agoMs: 7 * 86_400_000 },
+          until: undefined,
+        },
+      },
+    });
+    if (parsed.ok && parsed.value.command === 'replay-matching') {
+      expect(resolveFilter(parsed.value.filter, NOW)).toEqual({
+        status: 'failed',
+        ehrStatus: 404,
+        kind: 'hit-sessions',
+        since: new Date('2026-11-16T12:00:00Z'),
+      });
+    }
+  });
+
+  it('reads submissions list with a limit and submissions summary', () => {
+    expect(parseArgs(['submissions', 'list', '--failure-reason', 'ehr-refused', '--limit', '20'])).toEqual({
+      ok: true,
+      value: {
+        command: 'submissions-list',
+        limit: 20,
+        filter: { filter: { failureReason: 'ehr-refused' }, since: undefined, until: undefined },
+      },
+    });
+    expect(parseArgs(['submissions', 'summary'])).toEqual({ ok: true, value: { command: 'submissions-summary' } });
+  });
+
+  it.each([
+    [['replay', '--since', '7d'], /needs --status failed/],
+    [['replay', '--status', 'delivered'], /needs --status failed/],
+    [['replay', '--status', 'failed', '--stauts', 'x'], /--stauts is not a filter/],
+    [['replay', '--status', 'failed', '--patient-key', '01017012345'], /--patient-key: .*never a national id/],
+    [['replay', '--status', 'failed', '--since', 'monday'], /--since takes a time/],
+    [['replay', '--status', 'failed', '--kind'], /--kind needs a value/],
+    [['submissions', 'list', '--limit', 'all'], /--limit takes a whole number/],
+    [['submissions', 'summary', '--kind', 'x'], /takes no options/],
+    [['submissions'], /takes list or summary/],
+  ])('refuses %j', (argv, message) => {
+    const parsed = parseArgs(argv);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toMatch(message);
   });
 });

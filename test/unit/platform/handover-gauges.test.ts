@@ -10,6 +10,7 @@ import { createLogger } from '../../../src/platform/logger.ts';
 import { METRIC_NAMES } from '../../../src/platform/metrics.ts';
 import { startService, type RunningService } from '../../../src/service.ts';
 import { NATIONAL_ID } from '../intake/examples.ts';
+import { until } from '../../support/until.ts';
 
 const silent = createLogger({ level: 'silent', pretty: false });
 
@@ -46,14 +47,6 @@ async function gauge(service: RunningService, name: string): Promise<string | un
     .split('\n')
     .find((line) => line.startsWith(`${name} `))
     ?.slice(name.length + 1);
-}
-
-async function until(what: string, condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('handover gauges as the service feeds them', () => {

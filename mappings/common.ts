@@ -9,16 +9,30 @@ import type { Bundle, BundleEntry, FhirResource, Identifier, Narrative, Referenc
 import { ageOn, parseNationalId, type NationalId } from '../src/domain/national-id.ts';
 import { CANONICAL_BASE, IDENTIFIER_SYSTEMS } from './terminology.ts';
 
+/**
+ * The shape of what the EHR receives (docs/adr/0021-dips-arena-profile.md): `generic` is richly
+ * linked FHIR R4 for any conformant server; `dips-arena` is what DIPS Arena's published profiles
+ * take. The clinical meaning is computed once, the same for both.
+ */
+export const EHR_PROFILES = ['generic', 'dips-arena'] as const;
+export type EhrProfile = (typeof EHR_PROFILES)[number];
+
+export function isEhrProfile(value: unknown): value is EhrProfile {
+  return (EHR_PROFILES as readonly unknown[]).includes(value);
+}
+
 /** Deployment choices a mapping needs; passed in, never read from the environment here. */
 export interface MappingOptions {
+  readonly ehrProfile: EhrProfile;
   /**
-   * Also code OBAB00 with urn:oid:2.16.578.1.12.4.1.1.7220, as DIPS is reported to do for NCMP
-   * (UNCONFIRMED; docs/reference/terminology.md §1.2). Off by default.
+   * Generic profile only: also code OBAB00 with urn:oid:2.16.578.1.12.4.1.1.7220, as DIPS codes
+   * NCMP (docs/reference/dips.md §1). Off by default; kept for deployments that set the old
+   * NCMP_DIPS_CODING.
    */
   readonly ncmpDipsCoding: boolean;
 }
 
-export const DEFAULT_MAPPING_OPTIONS: MappingOptions = { ncmpDipsCoding: false };
+export const DEFAULT_MAPPING_OPTIONS: MappingOptions = { ehrProfile: 'generic', ncmpDipsCoding: false };
 
 export type InputKind = 'session' | 'fitness-test' | 'prescription' | 'discharge';
 

@@ -72,6 +72,11 @@ export interface HitSessionInput {
   /** The prescription this session carries out (its prescriptionId from the same source). */
   readonly prescriptionId?: string;
   readonly note?: string;
+  /**
+   * The DIPS care episode (omsorgsepisode) the record belongs to, as DIPS numbers it. Required
+   * when the EHR profile is dips-arena (DIPS records every procedure on one); ignored otherwise.
+   */
+  readonly episodeId?: string;
 }
 
 export type FitnessTestKind = 'treadmill-max' | 'treadmill-submax' | 'six-minute' | 'one-rep-max';
@@ -95,6 +100,11 @@ export interface FitnessTestInput {
   readonly sixMinuteDistanceMeters?: number;
   readonly oneRepMax?: readonly { readonly exercise: string; readonly kg: number }[];
   readonly note?: string;
+  /**
+   * The DIPS care episode (omsorgsepisode) the record belongs to, as DIPS numbers it. Required
+   * when the EHR profile is dips-arena (DIPS records every procedure on one); ignored otherwise.
+   */
+  readonly episodeId?: string;
 }
 
 export interface IntervalComponentInput {
@@ -138,6 +148,11 @@ export interface PrescriptionInput {
   readonly components: readonly PrescriptionComponentInput[];
   readonly goals?: readonly GoalInput[];
   readonly note?: string;
+  /**
+   * The DIPS care episode (omsorgsepisode) the record belongs to, as DIPS numbers it. Required
+   * when the EHR profile is dips-arena (DIPS records every procedure on one); ignored otherwise.
+   */
+  readonly episodeId?: string;
 }
 
 /** A person the municipality can call; for the training contact only with the patient's consent. */

@@ -15,7 +15,10 @@ export const SYSTEMS = {
    * exactly what is UNCONFIRMED (docs/reference/terminology.md §1.2); 7275 is what no-basis fixes.
    */
   nkpk: 'urn:oid:2.16.578.1.12.4.1.1.7275',
-  /** NCMP as DIPS is reported to code it (secondary source, UNCONFIRMED); sent only when configured. */
+  /**
+   * NCMP as DIPS Arena codes it: the system DIPSR4Procedure fixes for its NCMP slice
+   * (docs/reference/dips.md §1). What Volven itself names 7220 is UNCONFIRMED (terminology.md §1.2).
+   */
   ncmpDips: 'urn:oid:2.16.578.1.12.4.1.1.7220',
   snomed: 'http://snomed.info/sct',
   loinc: 'http://loinc.org',
@@ -42,6 +45,15 @@ export const OBAB00 = {
   code: 'OBAB00',
   display: 'Veiledet og instruert fysisk trening knyttet til motorikk og/eller kondisjon',
 } as const satisfies Coding;
+
+/** What DIPS Arena's Procedure profile fixes (docs/reference/dips.md §1). */
+export const DIPS = {
+  procedureProfile: 'http://dips.no/fhir/R4/StructureDefinition/DIPSR4Procedure',
+  /** The care episode (omsorgsepisode) a procedure is recorded on. */
+  careEpisodeSystem: 'http://dips.no/fhir/namingsystem/dips-omsorgsepisodeid',
+  /** Procedure.category for NCMP: the service type, in the same system as the code. */
+  ncmpCategory: { system: SYSTEMS.ncmpDips, code: 'MP', display: 'NCMP Medisinske prosedyrekoder' },
+} as const;
 
 export const SNOMED = {
   exerciseTherapy: { system: SYSTEMS.snomed, code: '229065009', display: 'Exercise therapy' },

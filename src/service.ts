@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import type { EhrProfile, MappingOptions } from '../mappings/common.ts';
 import { mappers } from '../mappings/registry.ts';
 import { createCircuitBreaker, breakerOptionsFromConfig } from './delivery/circuit-breaker.ts';
 import { startEhrDeliveryWorker } from './delivery/ehr-delivery-worker.ts';
@@ -51,6 +52,20 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** The EHR profile and coding choices the mappings take (docs/adr/0021-dips-arena-profile.md). */
+function mappingOptionsOf(config: Config, logger: Logger): MappingOptions {
+  const ehrProfile = config.EHR_PROFILE as EhrProfile;
+  if (config.NCMP_DIPS_CODING) {
+    logger.warn(
+      ehrProfile === 'generic'
+        ? 'NCMP_DIPS_CODING is deprecated: it still adds the DIPS coding of OBAB00 to the generic profile; for a DIPS Arena hospital set EHR_PROFILE=dips-arena instead'
+        : 'NCMP_DIPS_CODING is deprecated and has no effect with EHR_PROFILE=dips-arena, which codes NCMP as DIPS does; remove it',
+    );
+  }
+  logger.info({ ehrProfile }, `EHR profile ${ehrProfile}`);
+  return { ehrProfile, ncmpDipsCoding: config.NCMP_DIPS_CODING };
+}
+
 function inboundAuth(config: Config, logger: Logger): InboundAuth {
   if (config.AUTH_MODE === 'off') {
     logger.warn(
@@ -86,6 +101,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const metrics = createMetrics();
   // Closed in reverse order of creation, after the HTTP server and the workers.
   const closers: (() => Promise<void>)[] = [];
+
+  const mappingOptions = mappingOptionsOf(config, logger);
 
   // Checked before anything runs: a directory with a mistake would send a handover to nobody.
   const directory = loadRecipientDirectory(config.RECIPIENT_DIRECTORY_PATH);
@@ -149,7 +166,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           ehr,
           ehrBaseUrl: config.EHR_BASE_URL,
           mappers,
-          mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
+          mappingOptions,
           eventValidator,
           retryPolicy: ehrRetryPolicy(config),
           clock,
@@ -250,7 +267,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     readinessTimeoutMs: config.READINESS_TIMEOUT_MS,
     metrics,
     contracts,
-    mappingOptions: { ncmpDipsCoding: config.NCMP_DIPS_CODING },
+    mappingOptions,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     audit: { store, clock },
     ...(roles.has('api')

@@ -13,20 +13,24 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { osloCalendarDate } from '../../mappings/common.ts';
+import { osloCalendarDate, type EhrProfile } from '../../mappings/common.ts';
+import { EPISODE_FIELD } from '../../mappings/dips-arena.ts';
 import { parseHerId } from '../domain/her-id.ts';
 import { parseNationalId } from '../domain/national-id.ts';
-import { INPUT_KINDS, type InputKind, type Inputs } from '../kinds/kinds.ts';
+import { INPUT_KINDS, isRecordKind, type InputKind, type Inputs } from '../kinds/kinds.ts';
 import { invalidInput, type FieldError } from '../platform/problem.ts';
 
 /** The input schemas as parsed JSON, by input kind (see contracts.ts for loading them). */
 export type InputSchemas = { readonly [K in InputKind]: Readonly<Record<string, unknown>> };
 
 export interface InputValidator {
-  /** The input, typed, if it is valid; otherwise throws a 422 Problem listing every failing field. */
-  validate<K extends InputKind>(kind: K, body: unknown): Inputs[K];
+  /**
+   * The input, typed, if it is valid; otherwise throws a 422 Problem listing every failing field.
+   * The EHR profile the record is for (default generic) may require more (profileRules).
+   */
+  validate<K extends InputKind>(kind: K, body: unknown, profile?: EhrProfile): Inputs[K];
   /** Every failing field (empty when the input is valid); for tests and tools. */
-  check(kind: InputKind, body: unknown): FieldError[];
+  check(kind: InputKind, body: unknown, profile?: EhrProfile): FieldError[];
 }
 
 /** More errors than this and the rest are summarised: a body can have thousands of unknown fields. */
@@ -48,17 +52,17 @@ export function createInputValidator(schemas: InputSchemas): InputValidator {
     ValidateFunction
   >;
 
-  const check = (kind: InputKind, body: unknown): FieldError[] => {
+  const check = (kind: InputKind, body: unknown, profile: EhrProfile = 'generic'): FieldError[] => {
     const validateSchema = compiled[kind];
     const schemaErrors = validateSchema(body) ? [] : describeSchemaErrors(validateSchema.errors ?? []);
-    const ruleErrors = RULES[kind](new RuleContext(body, schemaErrors));
-    return [...schemaErrors, ...ruleErrors];
+    const context = new RuleContext(body, schemaErrors);
+    return [...schemaErrors, ...RULES[kind](context), ...profileRules(kind, profile, context)];
   };
 
   return {
     check,
-    validate<K extends InputKind>(kind: K, body: unknown): Inputs[K] {
-      const errors = check(kind, body);
+    validate<K extends InputKind>(kind: K, body: unknown, profile?: EhrProfile): Inputs[K] {
+      const errors = check(kind, body, profile);
       if (errors.length > 0) throw invalidInput(capped(errors));
       return body as Inputs[K];
     },
@@ -479,3 +483,23 @@ const RULES: Readonly<Record<InputKind, Rule>> = {
   ),
   'handover-acknowledgements': all(idsCarryNoNationalId('/reason', '/by'), reasonForStatus),
 };
+
+/**
+ * What an EHR profile needs beyond the schema: DIPS Arena records every procedure on a care
+ * episode only the sender knows (docs/adr/0021-dips-arena-profile.md), so under dips-arena every
+ * record must name it, even those DIPS takes nothing of, so that what hit-bridge keeps of them
+ * can be put on the right episode later.
+ */
+function profileRules(kind: InputKind, profile: EhrProfile, ctx: RuleContext): FieldError[] {
+  if (profile !== 'dips-arena' || !isRecordKind(kind) || !isObject(ctx.body)) return [];
+  const pointer = `/${EPISODE_FIELD}`;
+  if (ctx.present(pointer)) return [];
+  return [
+    {
+      field: pointer,
+      rule: 'required-by-ehr-profile',
+      message:
+        'is required: this hit-bridge delivers to DIPS Arena (EHR profile dips-arena), which records every procedure on a care episode (omsorgsepisode); send the DIPS care episode id the record belongs to',
+    },
+  ];
+}

@@ -11,7 +11,9 @@
  *   failed with the EHR's own words and a delivery.failed event; `replay` re-queues it.
  *
  * The Bundle's creates are conditional on business identifiers, so a job delivered twice (a
- * worker killed after the EHR answered, before it could record so) creates nothing new.
+ * worker killed after the EHR answered, before it could record so) creates nothing new. Under the
+ * dips-arena EHR profile there is no transaction: each resource is searched for by its business
+ * identifier and created only if absent (src/delivery/create-only.ts).
  */
 import {
   businessIdentifier,
@@ -41,7 +43,10 @@ import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/re
 import { inParallel } from '../platform/in-parallel.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { FailureReason, Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
-import type { Ehr, EhrFailure, Outcome } from './ehr.ts';
+import type { Bundle } from 'fhir/r4.js';
+import { EPISODE_FIELD } from '../../mappings/dips-arena.ts';
+import { createOnlyOnce } from './create-only.ts';
+import type { Ehr, EhrFailure, Outcome, TransactionOutcome } from './ehr.ts';
 import { isRecordKind, waitsForOf, type Inputs, type RecordKind } from '../kinds/kinds.ts';
 
 export interface EhrDeliveryDeps extends WorkerTuning {
@@ -97,6 +102,11 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
   const kind = submission.kind;
   // Its national id and names are scrubbed from every line logged while it is handled (the EHR may echo them).
   addPersonalValues(submission.body);
+  const options = deps.mappingOptions ?? DEFAULT_MAPPING_OPTIONS;
+  if (options.ehrProfile === 'dips-arena') {
+    await deliverCreateOnly(deps, job, submission, kind, log);
+    return;
+  }
   const prescription = await prescriptionOf(deps.store, submission);
   if (prescription.state === 'undelivered') {
     await waitForPrescription(
@@ -129,6 +139,49 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
     source: submission.source,
   });
   const outcome = await deps.ehr.transaction(bundle);
+  await recordOutcome(deps, job, submission, kind, mapped, outcome, log);
+}
+
+/**
+ * The dips-arena profile (docs/adr/0021-dips-arena-profile.md): the shaped record is created
+ * once, never updated, and carries no Provenance (DIPS has no place for one; the timeline and the
+ * events are hit-bridge's audit). A session does not wait for its prescription: DIPS holds no
+ * prescription and the Procedure does not refer to one.
+ */
+async function deliverCreateOnly(
+  deps: EhrDeliveryDeps,
+  job: Job,
+  submission: Submission,
+  kind: RecordKind,
+  log: Logger,
+): Promise<void> {
+  const body = submission.body as Inputs[typeof kind];
+  if (body.episodeId === undefined) {
+    // Accepted before the deployment moved to dips-arena: no retry can supply the episode.
+    const failure = {
+      retriable: false,
+      httpStatus: undefined,
+      message: `the input has no ${EPISODE_FIELD}, which the dips-arena EHR profile needs (it was accepted under another profile); send it again with the DIPS care episode`,
+      operationOutcome: undefined,
+      retryAfterMs: undefined,
+    };
+    await recordFailure(deps, job, submission, kind, failure, log);
+    return;
+  }
+  const mapped = mapSubmission(deps, kind, body);
+  const outcome = await createOnlyOnce(deps.ehr, mapped);
+  await recordOutcome(deps, job, submission, kind, mapped, outcome, log);
+}
+
+async function recordOutcome(
+  deps: EhrDeliveryDeps,
+  job: Job,
+  submission: Submission,
+  kind: RecordKind,
+  mapped: Bundle,
+  outcome: TransactionOutcome,
+  log: Logger,
+): Promise<void> {
   const now = deps.clock();
 
   if (outcome.ok) {
@@ -150,17 +203,27 @@ async function deliver(deps: EhrDeliveryDeps, job: Job, log: Logger): Promise<vo
       {
         status: 'delivered',
         ehrReferences: references,
-        timeline: [
-          attemptEntry(now, job.attempts, `the EHR answered ${outcome.result.httpStatus}`, {
-            httpStatus: outcome.result.httpStatus,
-          }),
-          {
-            at: now,
-            kind: 'delivered',
-            message: `Delivered to the EHR: ${references.length} resources (${created} new, ${references.length - created} already there).`,
-            detail: { references },
-          },
-        ],
+        timeline:
+          (mapped.entry?.length ?? 0) === 0
+            ? [
+                {
+                  at: now,
+                  kind: 'delivered',
+                  message: `The EHR profile takes nothing of a ${kind} record: nothing was sent to the EHR; hit-bridge keeps the record and its event carries it.`,
+                  detail: { references },
+                },
+              ]
+            : [
+                attemptEntry(now, job.attempts, `the EHR answered ${outcome.result.httpStatus}`, {
+                  httpStatus: outcome.result.httpStatus,
+                }),
+                {
+                  at: now,
+                  kind: 'delivered',
+                  message: `Delivered to the EHR: ${references.length} resources (${created} new, ${references.length - created} already there).`,
+                  detail: { references },
+                },
+              ],
         enqueue: [publishJob(deps, submission, event, now)],
       },
       now,

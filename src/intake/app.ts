@@ -50,7 +50,7 @@ export interface AppDeps {
   /** How long one request may take before it is answered 503 (REQUEST_TIMEOUT_MS); absent, no deadline. */
   readonly requestTimeoutMs?: number;
   /** The accepting routes (POST /v1/<kind>, GET /v1/submissions/:id); absent where the api role is off. */
-  readonly submissions?: Omit<SubmissionDeps, 'validator' | 'bodyLimitBytes' | 'metrics'>;
+  readonly submissions?: Omit<SubmissionDeps, 'validator' | 'ehrProfile' | 'bodyLimitBytes' | 'metrics'>;
   /** The message browser and bulk replay (GET /v1/submissions, …/summary, POST …/replay); absent where the api role is off. */
   readonly browser?: Omit<SubmissionBrowserDeps, 'bodyLimitBytes'>;
   /** POST /v1/discharges and /v1/handover-acknowledgements; absent where the api role is off. */
@@ -117,6 +117,7 @@ export function createApp(deps: AppDeps): Express {
       submissionRoutes({
         ...deps.submissions,
         validator,
+        ehrProfile: deps.mappingOptions.ehrProfile,
         bodyLimitBytes: deps.bodyLimitBytes,
         metrics: deps.metrics,
       }),

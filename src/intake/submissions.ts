@@ -22,10 +22,13 @@ import type { HandoverState, Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
 import type { InputValidator } from '../contracts/input-validator.ts';
+import type { EhrProfile } from '../../mappings/common.ts';
 import { idFieldOf, RECORD_KINDS, type Inputs, type RecordKind } from '../kinds/kinds.ts';
 
 export interface SubmissionDeps {
   readonly validator: InputValidator;
+  /** The EHR profile records are delivered with: it decides what an input must carry (episodeId). */
+  readonly ehrProfile: EhrProfile;
   readonly store: Store;
   readonly patientKey: PatientKeyer;
   readonly bodyLimitBytes: number;
@@ -49,7 +52,7 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
   // K ties validate(kind) to its input type: without it the call would see a union of inputs.
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
   const accept = async <K extends RecordKind>(kind: K, raw: unknown, idempotencyKey: string | undefined) => {
-    const input = deps.validator.validate(kind, raw);
+    const input = deps.validator.validate(kind, raw, deps.ehrProfile);
     return deps.store.accept(
       {
         id: randomUUID(),

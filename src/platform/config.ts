@@ -485,11 +485,18 @@ export const configSchema = {
       description:
         'How long a handover worker holds a claimed handover or Task update; if its process dies, another worker takes it back after this.',
     },
+    EHR_PROFILE: {
+      type: 'string',
+      enum: ['generic', 'dips-arena'],
+      default: 'generic',
+      description:
+        'The shape of what is sent to the EHR (docs/adr/0021-dips-arena-profile.md). generic: richly linked FHIR R4 (Procedure, Observations, ServiceRequest, CarePlan, Goals) for any conformant server. dips-arena: the one resource DIPS Arena takes, a Procedure conforming to DIPSR4Procedure, created only, never updated; sessions, fitness tests and prescriptions must then carry episodeId (the DIPS care episode).',
+    },
     NCMP_DIPS_CODING: {
       type: 'boolean',
       default: false,
       description:
-        'Also code OBAB00 with the system urn:oid:2.16.578.1.12.4.1.1.7220, as DIPS is reported to do for NCMP. UNCONFIRMED: the OID comes from a secondary source; off unless the receiving EHR is known to need it.',
+        'Deprecated (use EHR_PROFILE=dips-arena for a DIPS Arena hospital; a warning is logged at start-up when set). In the generic profile, also code OBAB00 with the system urn:oid:2.16.578.1.12.4.1.1.7220, as DIPS codes NCMP.',
     },
   },
 } as const;

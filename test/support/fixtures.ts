@@ -1,4 +1,7 @@
-/** The golden mapping fixtures: test/fixtures/mappings/<kind>/<case>.input.json (+ .bundle.json). */
+/**
+ * The golden mapping fixtures: test/fixtures/mappings/<kind>/<case>.input.json, the generic
+ * Bundle beside it as <case>.bundle.json and the dips-arena one as <case>.dips-arena.bundle.json.
+ */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Inputs, RECORD_KINDS, type RecordKind } from '../../src/kinds/kinds.ts';
@@ -10,7 +13,12 @@ export interface FixtureCase<K extends RecordKind = RecordKind> {
   readonly name: string;
   readonly inputFile: string;
   readonly bundleFile: string;
+  /** What the dips-arena EHR profile makes of the input with DIPS_TEST_EPISODE as its care episode. */
+  readonly dipsArenaBundleFile: string;
 }
+
+/** A made-up DIPS care episode number (DIPS's own example uses 1002907) for the fixtures under dips-arena. */
+export const DIPS_TEST_EPISODE = '9000001';
 
 export function fixtureCases(kinds: readonly RecordKind[] = RECORD_KINDS): FixtureCase[] {
   return kinds.flatMap((kind) => {
@@ -21,7 +29,13 @@ export function fixtureCases(kinds: readonly RecordKind[] = RECORD_KINDS): Fixtu
       .sort()
       .map((file) => {
         const name = file.replace(/\.input\.json$/, '');
-        return { kind, name, inputFile: join(dir, file), bundleFile: join(dir, `${name}.bundle.json`) };
+        return {
+          kind,
+          name,
+          inputFile: join(dir, file),
+          bundleFile: join(dir, `${name}.bundle.json`),
+          dipsArenaBundleFile: join(dir, `${name}.dips-arena.bundle.json`),
+        };
       });
   });
 }
@@ -33,4 +47,9 @@ export function readInput<K extends RecordKind>(fixture: FixtureCase<K>): Inputs
 /** A fixture's input sent under another source: its identifiers are then the caller's own on shared peers. */
 export function withSource<K extends RecordKind>(fixture: FixtureCase<K>, source: string): Inputs[K] {
   return { ...readInput(fixture), source };
+}
+
+/** A fixture's input as a DIPS Arena deployment needs it: with its care episode. */
+export function withEpisode<T extends Inputs[RecordKind]>(input: T, episodeId = DIPS_TEST_EPISODE): T {
+  return { ...input, episodeId };
 }

@@ -3,7 +3,13 @@
 // handled. Whether the EHR holds the prescription is looked up by its identifier, never read from
 // the wording of an EHR error.
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_MAPPING_OPTIONS, searchToken, businessIdentifier } from '../../../mappings/common.ts';
+import {
+  DEFAULT_MAPPING_OPTIONS,
+  searchToken,
+  businessIdentifier,
+  type MappingOptions,
+} from '../../../mappings/common.ts';
+import { DIPS } from '../../../mappings/terminology.ts';
 import type { HitSessionInput, PrescriptionInput } from '../../../mappings/inputs.ts';
 import { mappers } from '../../../mappings/registry.ts';
 import { startEhrDeliveryWorker } from '../../../src/delivery/ehr-delivery-worker.ts';
@@ -61,9 +67,11 @@ afterEach(async () => {
 async function start(
   ehr: FakeEhr,
   before: (prescription: PrescriptionInput) => void = () => undefined,
+  mappingOptions: MappingOptions = DEFAULT_MAPPING_OPTIONS,
+  extra: Partial<HitSessionInput> = {},
 ): Promise<{ store: Store; prescription: PrescriptionInput; id: string }> {
   const source = `clinic-${randomUUID().slice(0, 8)}`;
-  const session = { ...(fixture('hit-sessions', 'typical-4x4') as HitSessionInput), source };
+  const session = { ...(fixture('hit-sessions', 'typical-4x4') as HitSessionInput), source, ...extra };
   const prescription = { ...(fixture('prescriptions', 'typical-4x4-strength') as PrescriptionInput), source };
   before(prescription);
   const store = createSqliteStore({ file: ':memory:' });
@@ -89,7 +97,7 @@ async function start(
       ehr,
       ehrBaseUrl: undefined,
       mappers,
-      mappingOptions: DEFAULT_MAPPING_OPTIONS,
+      mappingOptions,
       eventValidator: createEventValidator(loadEventSchemas()),
       retryPolicy: QUICK,
       clock: () => new Date(),
@@ -152,5 +160,33 @@ describe('a session whose prescription this bridge has not seen', () => {
     );
     ehr.hold(prescriptionAsHeld(prescription));
     await until('delivered', async () => (await store.getSubmission(id))?.status === 'delivered');
+  });
+});
+
+describe('the dips-arena EHR profile', () => {
+  const DIPS_ARENA: MappingOptions = { ehrProfile: 'dips-arena', ncmpDipsCoding: false };
+
+  it('searches by the business identifier, then creates the one Procedure: no transaction, no Provenance, no wait for the prescription', async () => {
+    const ehr = createFakeEhr();
+    const { store, id } = await start(ehr, undefined, DIPS_ARENA, { episodeId: '9000001' });
+    await until('delivered', async () => (await store.getSubmission(id))?.status === 'delivered');
+    expect(ehr.calls.map((call) => `${call.method} ${'resourceType' in call ? call.resourceType : ''}`)).toEqual([
+      'search Procedure',
+      'create ',
+    ]);
+    const created = ehr.calls.find((call) => call.method === 'create');
+    if (created?.method !== 'create') throw new Error('no create');
+    expect(created.ifNoneExist).toBeUndefined();
+    expect(created.resource.meta?.profile).toEqual([DIPS.procedureProfile]);
+    expect((await store.getSubmission(id))?.ehrReferences).toHaveLength(1);
+  });
+
+  it('fails, without sending, a session accepted under another profile without episodeId', async () => {
+    const ehr = createFakeEhr();
+    const { store, id } = await start(ehr, undefined, DIPS_ARENA);
+    await until('failed', async () => (await store.getSubmission(id))?.status === 'failed');
+    expect(ehr.calls).toEqual([]);
+    const failed = (await store.timeline(id)).find((entry) => entry.kind === 'failed');
+    expect(failed?.message).toMatch(/episodeId/);
   });
 });

@@ -6,6 +6,7 @@ import type { Bundle } from 'fhir/r4.js';
 import request from 'supertest';
 import { DEFAULT_MAPPING_OPTIONS, type MappingOptions } from '../../../mappings/common.ts';
 import { mappers } from '../../../mappings/registry.ts';
+import { DIPS } from '../../../mappings/terminology.ts';
 import { createApp, type AppDeps } from '../../../src/intake/app.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
 import type { Mappers } from '../../../src/contracts/mappers.ts';
@@ -64,13 +65,13 @@ const FHIR_JSON = /^application\/fhir\+json; charset=utf-8$/;
 
 describe('POST /v1/preview/*: a valid input', () => {
   it.each(RECORD_KINDS)('answers 200 with the Bundle of the %s mapping as application/fhir+json', async (kind) => {
-    const { app } = testApp({ mappingOptions: { ncmpDipsCoding: true } });
+    const { app } = testApp({ mappingOptions: { ehrProfile: 'generic', ncmpDipsCoding: true } });
     const response = await request(app).post(`/v1/preview/${kind}`).send(EXAMPLES[kind]);
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toMatch(FHIR_JSON);
     // The stub echoes which mapping ran, with which options, on which input.
     expect(JSON.parse(response.text)).toEqual(
-      JSON.parse(JSON.stringify(stubBundle(kind, EXAMPLES[kind], { ncmpDipsCoding: true }))),
+      JSON.parse(JSON.stringify(stubBundle(kind, EXAMPLES[kind], { ehrProfile: 'generic', ncmpDipsCoding: true }))),
     );
   });
 
@@ -90,6 +91,47 @@ describe('POST /v1/preview/*: a valid input', () => {
     expect(second.text).toBe(first.text);
     expect(log()).not.toContain(NATIONAL_ID);
     expect(log()).not.toContain(HIT_SESSION.sessionId);
+  });
+});
+
+describe('POST /v1/preview/*: the EHR profile', () => {
+  const DIPS_ARENA: MappingOptions = { ehrProfile: 'dips-arena', ncmpDipsCoding: false };
+  const withEpisode = { ...HIT_SESSION, episodeId: '9000001' };
+
+  it('shows the configured profile, and the other with ?profile', async () => {
+    const { app } = testApp({ mappingOptions: DIPS_ARENA, mappers });
+    const dips = await request(app).post('/v1/preview/hit-sessions').send(withEpisode);
+    expect(dips.status).toBe(200);
+    const dipsProcedure = (JSON.parse(dips.text) as Bundle).entry?.[0]?.resource;
+    expect(dipsProcedure?.meta?.profile).toEqual([DIPS.procedureProfile]);
+
+    const generic = await request(app).post('/v1/preview/hit-sessions?profile=generic').send(withEpisode);
+    expect(generic.status).toBe(200);
+    expect((JSON.parse(generic.text) as Bundle).entry?.[0]?.resource?.meta?.profile).not.toEqual([
+      DIPS.procedureProfile,
+    ]);
+  });
+
+  it.each(RECORD_KINDS)(
+    'answers 422 naming episodeId and why when dips-arena is asked for a %s without it',
+    async (kind) => {
+      const { app } = testApp({ mappers });
+      expect((await request(app).post(`/v1/preview/${kind}`).send(EXAMPLES[kind])).status).toBe(200);
+      const response = await request(app).post(`/v1/preview/${kind}?profile=dips-arena`).send(EXAMPLES[kind]);
+      expect(response.status).toBe(422);
+      expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+      const problem = JSON.parse(response.text) as { errors: { field: string; rule: string; message: string }[] };
+      expect(problem.errors.map((e) => [e.field, e.rule, e.message.includes('care episode')])).toEqual([
+        ['/episodeId', 'required-by-ehr-profile', true],
+      ]);
+    },
+  );
+
+  it('answers 400 for a profile it does not know', async () => {
+    const { app } = testApp();
+    const response = await request(app).post('/v1/preview/hit-sessions?profile=epic').send(HIT_SESSION);
+    expect(response.status).toBe(400);
+    expect(response.text).toContain('generic, dips-arena');
   });
 });
 

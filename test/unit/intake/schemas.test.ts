@@ -80,6 +80,7 @@ const hitSession: Shape<HitSessionInput> = {
   borgRpe: 'number optional',
   strengthSets: 'array optional',
   prescriptionId: 'string optional',
+  episodeId: 'string optional',
   note: 'string optional',
 };
 type Vo2max = NonNullable<FitnessTestInput['vo2max']>;
@@ -97,6 +98,7 @@ const fitnessTest: Shape<FitnessTestInput> = {
   submax: 'object optional',
   sixMinuteDistanceMeters: 'number optional',
   oneRepMax: 'array optional',
+  episodeId: 'string optional',
   note: 'string optional',
 };
 const vo2max: Shape<Vo2max> = { value: 'number required', method: 'string required' };
@@ -118,6 +120,7 @@ const prescription: Shape<PrescriptionInput> = {
   hrMax: 'object optional',
   components: 'array required',
   goals: 'array optional',
+  episodeId: 'string optional',
   note: 'string optional',
 };
 const intervalComponent: Shape<IntervalComponentInput> = {

@@ -4,7 +4,8 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
+import { DEFAULT_MAPPING_OPTIONS, type MappingOptions } from '../../../mappings/common.ts';
+import { RECORD_KINDS } from '../../../src/kinds/kinds.ts';
 import { createPatientKeyer } from '../../../src/events/patient-key.ts';
 import { createApp } from '../../../src/intake/app.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
@@ -30,7 +31,9 @@ const accepted = (response: request.Response): Accepted => response.body as Acce
 const problem = (response: request.Response): ProblemBody => response.body as ProblemBody;
 const NOW = new Date('2026-03-02T12:00:00Z');
 
-async function setup(): Promise<{ app: ReturnType<typeof createApp>; store: Store; logs: () => string }> {
+async function setup(
+  mappingOptions: MappingOptions = DEFAULT_MAPPING_OPTIONS,
+): Promise<{ app: ReturnType<typeof createApp>; store: Store; logs: () => string }> {
   const store = createSqliteStore({ file: ':memory:' });
   await store.migrate();
   const chunks: string[] = [];
@@ -52,7 +55,7 @@ async function setup(): Promise<{ app: ReturnType<typeof createApp>; store: Stor
     readinessTimeoutMs: 1000,
     metrics: createMetrics({ defaultMetrics: false }),
     contracts,
-    mappingOptions: DEFAULT_MAPPING_OPTIONS,
+    mappingOptions,
     bodyLimitBytes: 256 * 1024,
     submissions: { store, patientKey: createPatientKeyer('unit-test-secret-unit-test-secret'), clock: () => NOW },
   });
@@ -62,6 +65,29 @@ async function setup(): Promise<{ app: ReturnType<typeof createApp>; store: Stor
 async function queued(store: Store): Promise<number> {
   return (await store.backlog(NOW))['ehr-delivery'].count;
 }
+
+describe('POST /v1/<kind> when the EHR profile is dips-arena', () => {
+  const DIPS_ARENA: MappingOptions = { ehrProfile: 'dips-arena', ncmpDipsCoding: false };
+
+  it.each(RECORD_KINDS)('refuses a %s without episodeId with 422 naming it, and keeps nothing', async (kind) => {
+    const { app, store } = await setup(DIPS_ARENA);
+    const response = await request(app).post(`/v1/${kind}`).send(EXAMPLES[kind]);
+    expect(response.status).toBe(422);
+    expect(problem(response).errors).toEqual([
+      expect.objectContaining({ field: '/episodeId', rule: 'required-by-ehr-profile' }),
+    ]);
+    expect(await queued(store)).toBe(0);
+  });
+
+  it.each(RECORD_KINDS)('accepts a %s with its episodeId', async (kind) => {
+    const { app, store } = await setup(DIPS_ARENA);
+    const response = await request(app)
+      .post(`/v1/${kind}`)
+      .send({ ...EXAMPLES[kind], episodeId: '9000001' });
+    expect(response.status).toBe(202);
+    expect(await queued(store)).toBe(1);
+  });
+});
 
 describe('POST /v1/<kind>', () => {
   it.each(Object.keys(EXAMPLES))('accepts a valid %s with 202, a status URL, and one delivery job', async (kind) => {

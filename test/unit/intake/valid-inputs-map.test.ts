@@ -235,7 +235,7 @@ describe('every input intake accepts maps to a transaction Bundle', () => {
           options: typeof DEFAULT_MAPPING_OPTIONS,
         ) => { resourceType: string; type?: string };
         expect(map(input, DEFAULT_MAPPING_OPTIONS)).toMatchObject({ resourceType: 'Bundle', type: 'transaction' });
-        expect(map(input, { ncmpDipsCoding: true })).toMatchObject({ resourceType: 'Bundle' });
+        expect(map(input, { ehrProfile: 'generic', ncmpDipsCoding: true })).toMatchObject({ resourceType: 'Bundle' });
       }),
       { numRuns: 300 },
     );

@@ -329,7 +329,9 @@ describe('the Bundle', () => {
 
   it('does not depend on the DIPS coding option (no procedure code is sent)', () => {
     const input = { ...base, vo2max: { value: 41.0, method: 'measured' as const } };
-    expect(mapFitnessTest(input, { ncmpDipsCoding: true })).toEqual(mapFitnessTest(input, DEFAULT_MAPPING_OPTIONS));
+    expect(mapFitnessTest(input, { ehrProfile: 'generic', ncmpDipsCoding: true })).toEqual(
+      mapFitnessTest(input, DEFAULT_MAPPING_OPTIONS),
+    );
   });
 
   it('takes the age on the test day in Norway, whatever the offset sent', () => {

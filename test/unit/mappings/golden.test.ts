@@ -7,11 +7,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { DEFAULT_MAPPING_OPTIONS } from '../../../mappings/common.ts';
 import { mappers } from '../../../mappings/registry.ts';
-import { fixtureCases, readInput } from '../../support/fixtures.ts';
+import { fixtureCases, readInput, withEpisode } from '../../support/fixtures.ts';
 import { type Inputs, RECORD_KINDS, type RecordKind } from '../../../src/kinds/kinds.ts';
 
 function mapFixture<K extends RecordKind>(kind: K, input: Inputs[K]): unknown {
   return mappers[kind](input, DEFAULT_MAPPING_OPTIONS);
+}
+
+function mapForDipsArena<K extends RecordKind>(kind: K, input: Inputs[K]): unknown {
+  return mappers[kind](withEpisode(input), { ...DEFAULT_MAPPING_OPTIONS, ehrProfile: 'dips-arena' });
 }
 
 const cases = fixtureCases();
@@ -34,6 +38,17 @@ describe('golden mappings', () => {
     (_label, c) => {
       const input = JSON.parse(readFileSync(c.inputFile, 'utf8')) as Inputs[typeof c.kind];
       expect(JSON.stringify(mapFixture(c.kind, input))).toBe(JSON.stringify(mapFixture(c.kind, input)));
+    },
+  );
+
+  it.each(cases.map((c) => [`${c.kind}/${c.name}`, c] as const))(
+    '%s maps under the dips-arena profile to its committed Bundle',
+    (_label, c) => {
+      const bundle = mapForDipsArena(c.kind, readInput(c));
+      if (process.env.UPDATE_GOLDEN === '1')
+        writeFileSync(c.dipsArenaBundleFile, `${JSON.stringify(bundle, null, 2)}\n`);
+      expect(existsSync(c.dipsArenaBundleFile)).toBe(true);
+      expect(bundle).toEqual(JSON.parse(readFileSync(c.dipsArenaBundleFile, 'utf8')));
     },
   );
 });

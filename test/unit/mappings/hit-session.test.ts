@@ -262,7 +262,7 @@ describe('the Procedure', () => {
   it('adds the DIPS coding of NCMP only when configured', () => {
     const systems = (bundle: Bundle) => procedureOf(bundle).code?.coding?.map((c) => c.system);
     expect(systems(map({}))).not.toContain(SYSTEMS.ncmpDips);
-    const withDips = procedureOf(map({}, { ncmpDipsCoding: true })).code?.coding;
+    const withDips = procedureOf(map({}, { ehrProfile: 'generic', ncmpDipsCoding: true })).code?.coding;
     expect(withDips).toContainEqual({ ...OBAB00, system: SYSTEMS.ncmpDips });
     expect(withDips?.[0]).toEqual(OBAB00);
   });

@@ -20,6 +20,7 @@ export type Command =
       readonly since: Since | undefined;
       readonly submissionId: string | undefined;
     }
+  | { readonly command: 'helseid-token'; readonly audience: string; readonly dryRun: boolean }
   | { readonly command: 'help' };
 
 export type Since = { readonly at: Date } | { readonly agoMs: number };
@@ -49,6 +50,10 @@ export const USAGE = `usage: hit-bridge <command>
                                   follow the event stream, one readable line per event
   audit [--since <time>|<n>m|<n>h|<n>d] [--submission <id>]
                                   print the audit log (who called what), one JSON line per call
+  helseid token --audience <a> [--dry-run]
+                                  fetch a HelseID token for an audience and print its decoded
+                                  claims and expiry (never the token); --dry-run fetches nothing
+                                  and prints the client assertion and DPoP proof it would send
   help                            this text
 
 Configuration comes from the environment, as for the service (see README).`;
@@ -74,6 +79,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
       return parseTail(rest);
     case 'audit':
       return parseAudit(rest);
+    case 'helseid':
+      return parseHelseId(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -269,4 +276,24 @@ export function resolveFilter(cli: CliFilter, now: Date): SubmissionFilter {
     ...(cli.since === undefined ? {} : { since: resolveSince(cli.since, now) }),
     ...(cli.until === undefined ? {} : { until: resolveSince(cli.until, now) }),
   };
+}
+
+function parseHelseId(rest: readonly string[]): Parsed {
+  const [sub, ...flags] = rest;
+  if (sub !== 'token') return { ok: false, error: 'helseid takes the subcommand token: helseid token --audience <a>' };
+  let audience: string | undefined;
+  let dryRun = false;
+  for (let i = 0; i < flags.length; i += 1) {
+    const arg = flags[i] ?? '';
+    if (arg === '--dry-run') dryRun = true;
+    else if (arg.startsWith('--audience=')) audience = arg.slice('--audience='.length);
+    else if (arg === '--audience' && flags[i + 1] !== undefined) {
+      audience = flags[i + 1];
+      i += 1;
+    } else return { ok: false, error: `helseid token does not understand "${arg}"` };
+  }
+  if (audience === undefined || audience === '') {
+    return { ok: false, error: 'helseid token needs --audience <a>, e.g. --audience nhn:msh' };
+  }
+  return { ok: true, value: { command: 'helseid-token', audience, dryRun } };
 }

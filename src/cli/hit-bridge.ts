@@ -2,10 +2,13 @@
 /**
  * The hit-bridge command: `serve` runs the service, `replay` re-queues a failed submission (or
  * every one a filter matches), `submissions` lists and counts them, `tail` follows the event
- * stream, `audit` prints the audit log. Configuration comes from the environment, as for the service.
+ * stream, `audit` prints the audit log, `helseid token` shows what HelseID issues. Configuration
+ * comes from the environment, as for the service.
  */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/store.ts';
+import { createHelseIdClient } from '../delivery/helseid.ts';
+import { helseIdSettings } from '../delivery/helseid-settings.ts';
 import { TOPICS } from '../events/cloud-events.ts';
 import { createConfiguredBus } from '../events/create-bus.ts';
 import { loadConfig, type Config } from '../platform/config.ts';
@@ -15,6 +18,7 @@ import { listView, summaryView } from '../intake/submission-browser.ts';
 import { parseArgs, resolveFilter, resolveSince, USAGE } from './args.ts';
 import { auditLine } from './audit-line.ts';
 import { eventLine } from './event-line.ts';
+import { helseIdTokenReport } from './helseid-token.ts';
 
 const EXIT_USAGE = 64;
 const EXIT_CONFIG = 78;
@@ -164,6 +168,33 @@ switch (command.command) {
           await configured.close();
         })();
       });
+    }
+    break;
+  }
+  case 'helseid-token': {
+    const config = configOrExit();
+    let settings;
+    try {
+      settings = helseIdSettings(config);
+    } catch (error) {
+      process.stderr.write(`hit-bridge: configuration error: ${(error as Error).message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    if (settings === undefined) {
+      process.stderr.write('hit-bridge: configuration error: HELSEID_ISSUER is not set\n');
+      process.exit(EXIT_CONFIG);
+    }
+    // The refusal is printed below in words; the log would only repeat it.
+    const logger = createLogger({ level: 'error', pretty: false, destination: process.stderr });
+    const report = await helseIdTokenReport(
+      createHelseIdClient(settings, { logger, timeoutMs: config.EHR_TIMEOUT_MS }),
+      command.audience,
+      command.dryRun,
+    );
+    if (report.ok) process.stdout.write(`${report.json}\n`);
+    else {
+      process.stderr.write(`hit-bridge: no token: ${report.error}\n`);
+      process.exitCode = 1;
     }
     break;
   }

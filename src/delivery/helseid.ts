@@ -68,8 +68,12 @@ export interface HelseIdClient {
   scopesFor(audience: string): readonly string[];
   /** A token for an audience, from the cache or HelseID. */
   token(audience: string, signal?: AbortSignal): Promise<TokenOutcome>;
-  /** The client assertion and token-request proof it would send, decoded; nothing is fetched. */
-  dryRun(tokenEndpoint: string): Promise<{ readonly clientAssertion: DecodedJwt; readonly dpopProof: DecodedJwt }>;
+  /**
+   * The client assertion and token-request proof it would send, decoded; nothing is fetched. The
+   * token endpoint comes from discovery, which a dry run does not read: unless it is given, the
+   * proof's htu says where it would come from.
+   */
+  dryRun(tokenEndpoint?: string): Promise<{ readonly clientAssertion: DecodedJwt; readonly dpopProof: DecodedJwt }>;
 }
 
 interface Discovery {
@@ -303,8 +307,12 @@ export function createHelseIdClient(settings: HelseIdSettings, deps: FhirAuthDep
     token,
     async dryRun(endpoint) {
       const assertion = await clientAssertion();
-      const proof = await dpopProof(dpopKey, { method: 'POST', url: endpoint, nowS: nowS(), nonce: undefined });
-      return { clientAssertion: decoded(assertion), dpopProof: decoded(proof) };
+      const proof = decoded(
+        await dpopProof(dpopKey, { method: 'POST', url: endpoint ?? settings.issuer, nowS: nowS(), nonce: undefined }),
+      );
+      const htu =
+        endpoint ?? `(the token_endpoint of ${settings.issuer.replace(/\/$/, '')}/.well-known/openid-configuration)`;
+      return { clientAssertion: decoded(assertion), dpopProof: { ...proof, claims: { ...proof.claims, htu } } };
     },
   };
 }

@@ -630,14 +630,13 @@ function ehrAuthErrors(config: Config): string[] {
       );
     }
   }
+  if (config.HELSEID_ISSUER !== undefined) {
+    for (const name of ['HELSEID_CLIENT_ID', 'HELSEID_PRIVATE_KEY', 'HELSEID_SCOPES'] as const) {
+      if (config[name] === undefined) errors.push(`${name} is required when HELSEID_ISSUER is set (it is missing)`);
+    }
+  }
   if (mode === 'helseid') {
-    for (const name of [
-      'HELSEID_ISSUER',
-      'HELSEID_CLIENT_ID',
-      'HELSEID_PRIVATE_KEY',
-      'HELSEID_SCOPES',
-      'HELSEID_EHR_AUDIENCE',
-    ] as const) {
+    for (const name of ['HELSEID_ISSUER', 'HELSEID_EHR_AUDIENCE'] as const) {
       if (config[name] === undefined) errors.push(`${name} is required when EHR_AUTH_MODE is helseid (it is missing)`);
     }
     const audience = config.HELSEID_EHR_AUDIENCE;

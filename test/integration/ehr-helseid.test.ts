@@ -10,8 +10,10 @@
  * the DPoP front's `alter` changes the request before the check, and the check must refuse it —
  * and hit-bridge's status timeline must say why.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -217,6 +219,63 @@ describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => 
     } finally {
       await service.stop();
     }
+  });
+});
+
+describe('hit-bridge helseid token, against Keycloak', () => {
+  /** Runs the command as an operator would; asynchronously, because the fronts live in this process. */
+  async function helseIdToken(client: HelseIdTestClient, ...flags: string[]) {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['src/cli/hit-bridge.ts', 'helseid', 'token', '--audience', HELSEID_EHR_AUDIENCE, ...flags],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          AUTH_MODE: 'off',
+          DATA_DIR: mkdtempSync(join(tmpdir(), 'hit-bridge-helseid-cli-')),
+          ...peers.env(client),
+        },
+        encoding: 'utf8',
+      },
+    );
+    return stdout;
+  }
+
+  test('fetches a token and prints its decoded claims and expiry, never the token', async () => {
+    const client = await peers.registerClient();
+    const printed = await helseIdToken(client);
+    const report = JSON.parse(printed) as { tokenType: string; expiresInS: number; claims: Record<string, unknown> };
+    expect(report.tokenType).toBe('DPoP');
+    expect(report.expiresInS).toBeGreaterThan(250);
+    expect(report.claims).toMatchObject({ iss: issuer, aud: HELSEID_EHR_AUDIENCE, azp: client.clientId });
+    expect((report.claims.cnf as { jkt?: unknown } | undefined)?.jkt).toEqual(expect.any(String));
+    // No JWT (header.payload.signature) anywhere in what it printed.
+    expect(printed).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
+    expect(await peers.tokensIssued(client)).toBe(1);
+  });
+
+  test('--dry-run prints the client assertion and the DPoP proof it would send, decoded, and fetches nothing', async () => {
+    const client = await peers.registerClient();
+    const asked = peers.nonceFront.counts.challenged + peers.nonceFront.counts.passed;
+    const printed = JSON.parse(await helseIdToken(client, '--dry-run')) as Record<
+      string,
+      { header: Record<string, unknown>; claims: Record<string, unknown> }
+    >;
+    expect(printed.clientAssertion?.header).toEqual({
+      alg: 'PS256',
+      kid: `${client.clientId}-key`,
+      typ: 'client-authentication+jwt',
+    });
+    expect(printed.clientAssertion?.claims).toMatchObject({
+      iss: client.clientId,
+      sub: client.clientId,
+      aud: issuer,
+      assertion_details: { type: 'helseid_authorization' },
+    });
+    expect(printed.dpopProof?.header).toMatchObject({ typ: 'dpop+jwt', alg: 'ES256' });
+    expect(printed.dpopProof?.claims).toMatchObject({ htm: 'POST' });
+    expect(peers.nonceFront.counts.challenged + peers.nonceFront.counts.passed).toBe(asked);
+    expect(await peers.tokensIssued(client)).toBe(0);
   });
 });
 

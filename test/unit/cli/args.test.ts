@@ -14,6 +14,11 @@ describe('the hit-bridge command line', () => {
       ['tail', '--topic', 'a', '--topic=b', '--from-beginning'],
       { command: 'tail', topics: ['a', 'b'], fromBeginning: true },
     ],
+    [['helseid', 'token', '--audience', 'nhn:msh'], { command: 'helseid-token', audience: 'nhn:msh', dryRun: false }],
+    [
+      ['helseid', 'token', '--dry-run', '--audience=nhn:msh'],
+      { command: 'helseid-token', audience: 'nhn:msh', dryRun: true },
+    ],
     [[], { command: 'help' }],
     [['--help'], { command: 'help' }],
   ])('reads %j', (argv, expected) => {
@@ -30,6 +35,9 @@ describe('the hit-bridge command line', () => {
     [['replay', 'S-2026-0042'], '"S-2026-0042" is not a submission id (a UUID)'],
     [['tail', '--follow'], 'tail does not understand "--follow"'],
     [['deliver'], 'unknown command "deliver"'],
+    [['helseid', 'token'], 'helseid token needs --audience <a>, e.g. --audience nhn:msh'],
+    [['helseid', 'login'], 'helseid takes the subcommand token: helseid token --audience <a>'],
+    [['helseid', 'token', '--audience', 'a', '--print-token'], 'helseid token does not understand "--print-token"'],
   ])('refuses %j, saying why', (argv, error) => {
     expect(parseArgs(argv)).toEqual({ ok: false, error });
   });

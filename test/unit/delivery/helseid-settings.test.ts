@@ -27,14 +27,17 @@ function config(env: Record<string, string>): Config {
 }
 
 describe('EHR_AUTH_MODE=helseid', () => {
-  test('needs the issuer, client id, private key, scopes and the EHR audience', () => {
+  test('needs the issuer and the EHR audience; with an issuer, the client id, private key and scopes', () => {
     const result = loadConfig({ AUTH_MODE: 'off', EHR_AUTH_MODE: 'helseid' });
     expect(!result.ok && result.errors).toEqual([
       'HELSEID_ISSUER is required when EHR_AUTH_MODE is helseid (it is missing)',
-      'HELSEID_CLIENT_ID is required when EHR_AUTH_MODE is helseid (it is missing)',
-      'HELSEID_PRIVATE_KEY is required when EHR_AUTH_MODE is helseid (it is missing)',
-      'HELSEID_SCOPES is required when EHR_AUTH_MODE is helseid (it is missing)',
       'HELSEID_EHR_AUDIENCE is required when EHR_AUTH_MODE is helseid (it is missing)',
+    ]);
+    const issuerOnly = loadConfig({ AUTH_MODE: 'off', HELSEID_ISSUER: 'https://helseid-sts.test.nhn.no' });
+    expect(!issuerOnly.ok && issuerOnly.errors).toEqual([
+      'HELSEID_CLIENT_ID is required when HELSEID_ISSUER is set (it is missing)',
+      'HELSEID_PRIVATE_KEY is required when HELSEID_ISSUER is set (it is missing)',
+      'HELSEID_SCOPES is required when HELSEID_ISSUER is set (it is missing)',
     ]);
   });
 

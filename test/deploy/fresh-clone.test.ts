@@ -37,6 +37,8 @@ function inRepo(command: string, args: readonly string[]) {
 }
 
 afterAll(() => {
+  // Go leaves its module cache read-only; as anyone but root it could not be removed otherwise.
+  spawnSync('chmod', ['-R', 'u+w', root]);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -179,6 +179,14 @@ describe('metrics after delivering to the EHR', () => {
       'fitness-tests': 3,
     });
     expect(valuesOf(samples, METRIC_NAMES.submissionsFailed, 'kind')).toEqual({ ...zero, 'hit-sessions': 1 });
+    // The same failure as the store sees it now, under its reason; nothing left on its way.
+    expect(valuesOf(samples, METRIC_NAMES.submissionsFailedNow, 'reason')).toEqual({
+      'ehr-refused': 1,
+      'ehr-unreachable': 0,
+      'prescription-missing': 0,
+      unrecorded: 0,
+    });
+    expect(samples.find((sample) => sample.name === METRIC_NAMES.oldestUndeliveredAge)?.value).toBe(0);
 
     const backlog = valuesOf(samples, METRIC_NAMES.outboxBacklog, 'queue');
     expect(Object.keys(backlog).length).toBeGreaterThan(0);

@@ -22,8 +22,16 @@ const transform = {
   ],
 };
 // Jest here runs CommonJS, and require() of ESM needs --experimental-vm-modules: these ESM-only
-// packages (fhir-kit-client 2, jose 6, nock 15 and what nock imports) are transformed instead.
-const esmOnly = ['fhir-kit-client', 'jose', 'nock', '@mswjs/interceptors', '@open-draft/until', 'rettime'];
+// packages (fhir-kit-client 2, jose 6, nock 15 and what nock imports, Garmin's FIT SDK) are transformed instead.
+const esmOnly = [
+  'fhir-kit-client',
+  'jose',
+  'nock',
+  '@mswjs/interceptors',
+  '@open-draft/until',
+  'rettime',
+  '@garmin/fitsdk',
+];
 const common = {
   transform,
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],

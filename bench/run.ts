@@ -22,6 +22,7 @@ import { prepareEhr } from '../test/support/workload.ts';
 import { measureAccept, round } from './lib/accept.ts';
 import { directToHapi, sessionWorkload, throughBridge } from './lib/end-to-end.ts';
 import { measureMapping } from './lib/mapping.ts';
+import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
 import { startBenchService, type BenchService } from './lib/service.ts';
 import { evaluateTargets, renderTable, type BenchResults } from './lib/report.ts';
@@ -35,9 +36,10 @@ const KNOBS = {
   relayN: Number(process.env.BENCH_RELAY_N ?? 5_000),
   relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 2),
   mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 5_000),
+  recordingIterations: Number(process.env.BENCH_RECORDING_ITERATIONS ?? 20),
   limitMs: Number(process.env.BENCH_LIMIT_MS ?? 15 * 60_000),
 };
-const PARTS = ['mapping', 'accept', 'e2e', 'relay'] as const;
+const PARTS = ['mapping', 'recording', 'accept', 'e2e', 'relay'] as const;
 /** BENCH_PARTS=relay,mapping runs only those parts (default: all). */
 const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
 for (const part of parts) {
@@ -131,6 +133,7 @@ const results: Omit<BenchResults, 'versions'> & {
   knobs: KNOBS,
   parts: [...parts],
   mapping: [],
+  recording: [],
   accept: [],
   endToEnd: [],
   relay: [],
@@ -178,6 +181,11 @@ try {
   if (parts.has('mapping')) {
     log('mapping + validation in process');
     results.mapping = measureMapping(KNOBS.mappingIterations);
+  }
+
+  if (parts.has('recording')) {
+    log('recording import: parse + detect per hour of 1 Hz recording');
+    results.recording = measureRecording(KNOBS.recordingIterations);
   }
 
   if (parts.has('accept')) {

@@ -12,6 +12,9 @@
  */
 import { nationalIdCheckDigits } from '../src/domain/national-id.ts';
 import { stayInputs, type StayInputs, type StayShape } from '../test/support/handover-cohort.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
+
+export { seededRandom };
 
 export interface DemoPatient {
   /** P01…P24: names the patient's inputs (RX-P01, D-P01, …). */
@@ -40,18 +43,6 @@ const ATTENDANCE = 0.9;
 const SUMMARY =
   'Innlagt for behandling av rusavhengighet. Har trent 4x4 på tredemølle tre ganger i uka i åtte ' +
   'uker som del av behandlingen.\n\nØnsker å fortsette med intervalltrening etter utskrivning.';
-
-/** Mulberry32: a tiny seeded generator, so the cohort is the same for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A normal deviate (Box–Muller) from the seeded generator. */
 function normal(random: () => number, mean: number, sd: number): number {

@@ -2,6 +2,7 @@
 import type { AcceptFigures } from './accept.ts';
 import type { BridgeFigures, EndToEndFigures } from './end-to-end.ts';
 import type { MappingFigures } from './mapping.ts';
+import type { RecordingFigures } from './recording.ts';
 import type { RelayFigures } from './relay.ts';
 
 /** Mutable: bench/run.ts fills it as the parts finish. */
@@ -16,6 +17,8 @@ export interface BenchResults {
   };
   readonly versions: { readonly hapi: string; readonly postgres: string; readonly kafka: string };
   mapping: MappingFigures[];
+  /** Absent in results written before the recording import existed. */
+  recording?: RecordingFigures[];
   accept: AcceptFigures[];
   endToEnd: {
     readonly name: string;
@@ -154,6 +157,20 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
     table(
       ['kind', 'fixtures', 'validate µs', 'map µs', 'total µs'],
       results.mapping.map((run) => [run.kind, run.fixtures, run.validateMicros, run.mapMicros, run.totalMicros]),
+    ),
+    '',
+    'Recording import, parse + find the structure (CPU ms per hour of 1 Hz recording):',
+    '',
+    table(
+      ['format', 'samples', 'file bytes', 'parse ms/h', 'detect ms/h', 'total ms/h'],
+      (results.recording ?? []).map((run) => [
+        run.format,
+        run.samples,
+        run.fileBytes,
+        run.parseMsPerHour,
+        run.detectMsPerHour,
+        run.totalMsPerHour,
+      ]),
     ),
     '',
     'Targets:',

@@ -27,6 +27,8 @@ import { routeTemplates, type RouteTemplateOf } from './route-template.ts';
 import { strictHeaders } from './strict-headers.ts';
 import { submissionBrowserRoutes, type SubmissionBrowserDeps } from './submission-browser.ts';
 import { submissionRoutes, type SubmissionDeps } from './submissions.ts';
+import { recordingImportRoutes } from './recording-import.ts';
+import { DEFAULT_RECORDING_LIMITS } from './recordings/recording.ts';
 import { createInputValidator } from '../contracts/input-validator.ts';
 
 export interface AppDeps {
@@ -113,6 +115,15 @@ export function createApp(deps: AppDeps): Express {
     app.use(submissionBrowserRoutes({ ...deps.browser, bodyLimitBytes: deps.bodyLimitBytes }));
   }
   if (deps.submissions !== undefined) {
+    app.use(
+      recordingImportRoutes({
+        ...deps.submissions,
+        validator,
+        metrics: deps.metrics,
+        ehrProfile: deps.mappingOptions.ehrProfile,
+        limits: DEFAULT_RECORDING_LIMITS,
+      }),
+    );
     app.use(
       submissionRoutes({
         ...deps.submissions,

@@ -19,6 +19,7 @@ export type Scope = keyof typeof SCOPES;
 export const ROUTE_SCOPES: readonly { readonly path: string; readonly scope: Scope }[] = [
   // POST /v1/<kind>, with the scope its descriptor names.
   ...INPUT_KINDS.map((kind): { path: string; scope: Scope } => ({ path: `/v1/${kind}`, scope: KINDS[kind].scope })),
+  { path: '/v1/hit-sessions/import', scope: 'hit.write' },
   { path: '/v1/preview/{kind}', scope: 'hit.write' },
   // Before /v1/submissions/{id}, which would match them too: the first match decides.
   { path: '/v1/submissions/replay', scope: 'admin' },

@@ -10,7 +10,7 @@
  * silently dropped or silently overwriting what the EHR may already hold.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { redactNationalIds } from '../platform/redaction.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
 import { addLogContext } from '../platform/logger.ts';
@@ -18,7 +18,7 @@ import type { Metrics } from '../platform/metrics.ts';
 import { badRequest, conflict, notFound } from '../platform/problem.ts';
 import { currentTraceCarrier } from '../platform/tracing.ts';
 import { ERASED_MESSAGE } from '../store/store-rules.ts';
-import type { HandoverState, Store, Submission } from '../store/store.ts';
+import type { AcceptOutcome, HandoverState, Store, Submission } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
 import type { InputValidator } from '../contracts/input-validator.ts';
@@ -49,58 +49,12 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
   const router = Router();
   const body = jsonBody(deps.bodyLimitBytes);
 
-  // K ties validate(kind) to its input type: without it the call would see a union of inputs.
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
-  const accept = async <K extends RecordKind>(kind: K, raw: unknown, idempotencyKey: string | undefined) => {
-    const input = deps.validator.validate(kind, raw, deps.ehrProfile);
-    return deps.store.accept(
-      {
-        id: randomUUID(),
-        kind,
-        source: input.source,
-        inputId: inputIdOf(kind, input),
-        idempotencyKey,
-        bodyHash: hashOf(input),
-        body: input,
-        patientKey: deps.patientKey(input.patient.nationalId),
-        acceptedAt: deps.clock(),
-      },
-      // The request's trace context rides with the job, so the worker continues the same trace.
-      { queue: 'ehr-delivery', payload: currentTraceCarrier(), runAt: deps.clock() },
-    );
-  };
-
   for (const kind of RECORD_KINDS) {
     const path = `/v1/${kind}`;
     router.post(path, ...body, async (req, res) => {
-      const idempotencyKey = req.get('idempotency-key');
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw badRequest('Idempotency-Key must be 1–255 visible ASCII characters (a UUID is a good choice).');
-      }
-      // The key is kept with the submission after retention erases the body: it must not be a national id.
-      if (idempotencyKey !== undefined && redactNationalIds(idempotencyKey) !== idempotencyKey) {
-        throw badRequest(
-          'Idempotency-Key must not contain 11 digits in a row: it could be a national id (a UUID is a good choice).',
-        );
-      }
-      const outcome = await accept(kind, req.body, idempotencyKey);
-      res.locals.submissionId = outcome.outcome === 'conflict' ? outcome.existing.id : outcome.submission.id;
-      if (outcome.outcome === 'conflict') {
-        addLogContext({ submissionId: outcome.existing.id });
-        throw conflict(
-          outcome.reason === 'idempotency-key'
-            ? 'This Idempotency-Key was already used for a request with other content; use a new key for a new request.'
-            : `This ${idFieldOf(kind)} from this source was already submitted with other content ` +
-                `(submission ${outcome.existing.id}); send corrections under a new ${idFieldOf(kind)}.`,
-        );
-      }
-      addLogContext({ submissionId: outcome.submission.id });
+      const outcome = await acceptInput(deps, kind, req.body, idempotencyOf(req));
       if (outcome.outcome === 'created') deps.metrics.submissionAccepted(kind);
-      const statusUrl = `/v1/submissions/${outcome.submission.id}`;
-      res
-        .status(outcome.outcome === 'created' ? 202 : 200)
-        .location(statusUrl)
-        .json({ id: outcome.submission.id, status: outcome.submission.status, statusUrl });
+      answerAccepted(res, kind, outcome);
     });
     router.all(path, onlyMethod('POST'));
   }
@@ -119,6 +73,71 @@ export function submissionRoutes(deps: SubmissionDeps): Router {
   router.all('/v1/submissions/:id', onlyMethod('GET'));
 
   return router;
+}
+
+/** The Idempotency-Key header, if sent and sane; refused (400) when it could carry personal data. */
+export function idempotencyOf(req: Request): string | undefined {
+  const idempotencyKey = req.get('idempotency-key');
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw badRequest('Idempotency-Key must be 1–255 visible ASCII characters (a UUID is a good choice).');
+  }
+  // The key is kept with the submission after retention erases the body: it must not be a national id.
+  if (idempotencyKey !== undefined && redactNationalIds(idempotencyKey) !== idempotencyKey) {
+    throw badRequest(
+      'Idempotency-Key must not contain 11 digits in a row: it could be a national id (a UUID is a good choice).',
+    );
+  }
+  return idempotencyKey;
+}
+
+/**
+ * Validates an input and stores it with its first delivery job: the one way in for every input
+ * that becomes an EHR record, whether posted as JSON or derived from a recording.
+ */
+// K ties validate(kind) to its input type: without it the call would see a union of inputs.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+export async function acceptInput<K extends RecordKind>(
+  deps: Pick<SubmissionDeps, 'validator' | 'store' | 'patientKey' | 'clock' | 'ehrProfile'>,
+  kind: K,
+  raw: unknown,
+  idempotencyKey: string | undefined,
+): Promise<AcceptOutcome> {
+  const input = deps.validator.validate(kind, raw, deps.ehrProfile);
+  return deps.store.accept(
+    {
+      id: randomUUID(),
+      kind,
+      source: input.source,
+      inputId: inputIdOf(kind, input),
+      idempotencyKey,
+      bodyHash: hashOf(input),
+      body: input,
+      patientKey: deps.patientKey(input.patient.nationalId),
+      acceptedAt: deps.clock(),
+    },
+    // The request's trace context rides with the job, so the worker continues the same trace.
+    { queue: 'ehr-delivery', payload: currentTraceCarrier(), runAt: deps.clock() },
+  );
+}
+
+/** 202 for a new submission, 200 for the same one again; a 409 (thrown) for other content under a used id or key. */
+export function answerAccepted(res: Response, kind: RecordKind, outcome: AcceptOutcome): void {
+  res.locals.submissionId = outcome.outcome === 'conflict' ? outcome.existing.id : outcome.submission.id;
+  if (outcome.outcome === 'conflict') {
+    addLogContext({ submissionId: outcome.existing.id });
+    throw conflict(
+      outcome.reason === 'idempotency-key'
+        ? 'This Idempotency-Key was already used for a request with other content; use a new key for a new request.'
+        : `This ${idFieldOf(kind)} from this source was already submitted with other content ` +
+            `(submission ${outcome.existing.id}); send corrections under a new ${idFieldOf(kind)}.`,
+    );
+  }
+  addLogContext({ submissionId: outcome.submission.id });
+  const statusUrl = `/v1/submissions/${outcome.submission.id}`;
+  res
+    .status(outcome.outcome === 'created' ? 202 : 200)
+    .location(statusUrl)
+    .json({ id: outcome.submission.id, status: outcome.submission.status, statusUrl });
 }
 
 /** What the status API shows: where the record is, never what it says (no body: it holds personal data). */

@@ -13,6 +13,13 @@ interface Results {
   machine: { cores: number; memoryGB: number; loadAverageAtStart: number[] };
   versions: { hapi: string; kafka: string; postgres: string };
   mapping: { kind: string; validateMicros: number; mapMicros: number; totalMicros: number }[];
+  recording: {
+    format: string;
+    samples: number;
+    totalMsPerHour: number;
+    parseMsPerHour: number;
+    detectMsPerHour: number;
+  }[];
   accept: {
     store: string;
     offeredRps: number;
@@ -65,6 +72,7 @@ describe('npm run bench (smoke, tiny N)', () => {
         BENCH_RELAY_N: '150',
         BENCH_RELAY_ROUNDS: '1',
         BENCH_MAPPING_ITERATIONS: '50',
+        BENCH_RECORDING_ITERATIONS: '2',
         BENCH_LIMIT_MS: '280000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,6 +97,13 @@ describe('npm run bench (smoke, tiny N)', () => {
       expect(figures.totalMicros).toBeGreaterThan(0);
       expect(figures.totalMicros).toBeCloseTo(figures.validateMicros + figures.mapMicros, 0);
     }
+
+    expect(results.recording.map((figures) => figures.format)).toEqual(['fit', 'tcx']);
+    for (const figures of results.recording) {
+      expect(figures.samples).toBeGreaterThan(3600);
+      expect(figures.totalMsPerHour).toBeCloseTo(figures.parseMsPerHour + figures.detectMsPerHour, 0);
+    }
+    expect(stdout).toContain('Recording import');
 
     expect(results.accept.map((run) => `${run.store}@${run.offeredRps}`)).toEqual([
       'sqlite@20',

@@ -22,7 +22,8 @@ const transform = {
   ],
 };
 // Jest here runs CommonJS, and require() of ESM needs --experimental-vm-modules: these ESM-only
-// packages (fhir-kit-client 2, jose 6, nock 15 and what nock imports, Garmin's FIT SDK) are transformed instead.
+// packages (fhir-kit-client 2, jose 6, nock 15 and what nock imports, Garmin's FIT SDK, pdfjs-dist for
+// reading PDFs in tests) are transformed instead.
 const esmOnly = [
   'fhir-kit-client',
   'jose',
@@ -31,6 +32,7 @@ const esmOnly = [
   '@open-draft/until',
   'rettime',
   '@garmin/fitsdk',
+  'pdfjs-dist',
 ];
 const common = {
   transform,

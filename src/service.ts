@@ -28,6 +28,7 @@ import { patientKeySecret } from './events/patient-key-secret.ts';
 import { startHandoverWorker } from './handover/handover-worker.ts';
 import { hospitalContactFromConfig } from './handover/hospital-contact.ts';
 import { acknowledgeHandover } from './handover/acknowledgements.ts';
+import { senderIdentityFromConfig } from './handover/edi/sender-identity.ts';
 import { loadRecipientDirectory } from './handover/recipient-directory.ts';
 import { createApp } from './intake/app.ts';
 import { createJwtVerifier, type InboundAuth } from './intake/auth.ts';
@@ -107,6 +108,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Checked before anything runs: a directory with a mistake would send a handover to nobody.
   const directory = loadRecipientDirectory(config.RECIPIENT_DIRECTORY_PATH);
   const hospitalContact = hospitalContactFromConfig(config);
+  // Half a sender identity would put a message on Norsk Helsenett that no receipt can answer.
+  senderIdentityFromConfig(config);
 
   const configured = createConfiguredStore(config, logger);
   const { store, engine } = configured;

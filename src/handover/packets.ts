@@ -11,32 +11,17 @@
 import { Problem } from '../platform/problem.ts';
 import { readAttendance } from './attendance.ts';
 import { readFitnessResults } from './fitness-results.ts';
-import { buildFrisklivssentralPacket } from './frisklivssentral-packet.ts';
-import { readPrescriptionPlan } from './prescription-plan.ts';
+import { buildFrisklivssentralPacket, type DocumentInput } from './frisklivssentral-packet.ts';
+import { readPrescriptionPlan, type PrescriptionPlan } from './prescription-plan.ts';
 import { buildTrainingContactPacket } from './training-contact-packet.ts';
 import type { HandoverFacts, HandoverPackets } from './types.ts';
 
 export function buildHandoverPackets(facts: HandoverFacts): HandoverPackets {
-  const reading = readPrescriptionPlan(facts.prescription);
-  if (!reading.ok) {
-    throw new Problem({
-      type: 'https://hit-bridge.no/problems/unreadable-prescription',
-      title: 'The prescription cannot be read for the handover',
-      status: 422,
-      detail: `Discharge ${facts.discharge.dischargeId}: ${reading.reason}.`,
-      retriable: false,
-    });
-  }
-  const plan = reading.plan;
+  const plan = readPlan(facts);
   const { consent, recipients } = facts.discharge;
 
   const frisklivssentral = consent.frisklivssentral
-    ? buildFrisklivssentralPacket({
-        facts,
-        plan,
-        results: readFitnessResults(facts.observations),
-        attendance: readAttendance(facts.sessions, plan),
-      })
+    ? buildFrisklivssentralPacket(documentInputOf(facts, plan))
     : ({ omitted: 'no-consent' } as const);
 
   const named = recipients.trainingContact;
@@ -48,4 +33,32 @@ export function buildHandoverPackets(facts: HandoverFacts): HandoverPackets {
         : ({ omitted: 'no-consent' } as const);
 
   return { frisklivssentral, trainingContact };
+}
+
+/** What every form of the Frisklivssentral's handover (document, page, e-message) is made from. */
+export function frisklivssentralInput(facts: HandoverFacts): DocumentInput {
+  return documentInputOf(facts, readPlan(facts));
+}
+
+function documentInputOf(facts: HandoverFacts, plan: PrescriptionPlan): DocumentInput {
+  return {
+    facts,
+    plan,
+    results: readFitnessResults(facts.observations),
+    attendance: readAttendance(facts.sessions, plan),
+  };
+}
+
+function readPlan(facts: HandoverFacts): PrescriptionPlan {
+  const reading = readPrescriptionPlan(facts.prescription);
+  if (!reading.ok) {
+    throw new Problem({
+      type: 'https://hit-bridge.no/problems/unreadable-prescription',
+      title: 'The prescription cannot be read for the handover',
+      status: 422,
+      detail: `Discharge ${facts.discharge.dischargeId}: ${reading.reason}.`,
+      retriable: false,
+    });
+  }
+  return reading.plan;
 }

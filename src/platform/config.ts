@@ -455,6 +455,35 @@ export const configSchema = {
       pattern: '^[^@\\s]{1,64}@[^@\\s]+\\.[^@\\s]+$',
       description: 'E-mail address of the fallback hospital contact.',
     },
+    HOSPITAL_HER_ID: {
+      type: 'string',
+      pattern: '^\\d{1,9}$',
+      description:
+        "The hospital's HER-id (organisation level) in Adresseregisteret: the sender of every e-message (MsgHead). Set together with the other HOSPITAL_* sender keys, or none of them.",
+    },
+    HOSPITAL_NAME: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: "The hospital's name as its Adresseregisteret entry gives it (MsgHead Sender OrganisationName).",
+    },
+    HOSPITAL_ORGANISATION_NUMBER: {
+      type: 'string',
+      pattern: '^\\d{9}$',
+      description: "The hospital's organisation number (Enhetsregisteret, 9 digits, mod-11 checked at start-up).",
+    },
+    HOSPITAL_DEPARTMENT_HER_ID: {
+      type: 'string',
+      pattern: '^\\d{1,9}$',
+      description:
+        'HER-id of the department (the communication party under the hospital) that sends the handover and receives the application receipts.',
+    },
+    HOSPITAL_DEPARTMENT_NAME: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      description: "The sending department's name as in Adresseregisteret.",
+    },
     HANDOVER_ACK_TIMEOUT_MS: {
       type: 'integer',
       minimum: 1000,

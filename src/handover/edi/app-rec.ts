@@ -9,6 +9,7 @@
  * is never taken for an OK: the caller keeps waiting (and reaches the overdue path) instead.
  */
 import { XMLParser } from 'fast-xml-parser';
+import { SyntaxValidator } from 'fast-xml-validator';
 import { NAMESPACES } from './kith-codes.ts';
 
 export type AppRecOutcome = 'ok' | 'rejected' | 'ok-with-errors';
@@ -76,13 +77,15 @@ function attribute(value: unknown, name: string): string | undefined {
 }
 
 export function parseAppRec(xml: string): AppRecReading {
-  let parsed: Tree;
+  // A receipt never needs a DOCTYPE; one could declare entities meant to blow up or reach out.
+  if (/<!DOCTYPE|<!ENTITY/iu.test(xml)) return { ok: false, reason: 'a DOCTYPE or entity declaration' };
+  // The parser is lenient (a receipt cut short parses to less); the validator is not.
   try {
-    parsed = parser.parse(xml) as Tree;
-  } catch (error) {
-    return { ok: false, reason: `not XML: ${(error as Error).message}` };
+    SyntaxValidator.validate(xml);
+  } catch {
+    return { ok: false, reason: 'not well-formed XML' };
   }
-  const root = tree(parsed.AppRec);
+  const root = tree((parser.parse(xml) as Tree).AppRec);
   if (root === undefined) return { ok: false, reason: 'the document is not an AppRec' };
   const namespace = attribute(root, 'xmlns');
   const version = namespace === NAMESPACES.appRec11 ? '1.1' : namespace === NAMESPACES.appRec10 ? '1.0' : undefined;

@@ -79,7 +79,8 @@ describe('parseAppRec on the vendored KITH sample receipts', () => {
     expect(parseAppRec(sample('1.1/example-ok.xml').replace('apprec/2012-02-15"', 'apprec/2099-01-01"')).ok).toBe(
       false,
     );
-    expect(parseAppRec('<AppRec><Status V="1"></AppRec>').ok).toBe(false);
+    expect(parseAppRec('<AppRec><Status V="1"></AppRec>')).toEqual({ ok: false, reason: 'not well-formed XML' });
+    expect(parseAppRec('<!DOCTYPE x [<!ENTITY a "b">]><AppRec/>').ok).toBe(false);
   });
 
   it('an Avvist without an error code is not a receipt we can act on', () => {

@@ -267,19 +267,12 @@ function createSmartBackendAuth(settings: SmartSettings, deps: FhirAuthDeps): Fh
       ...(settings.scopes.trim() === '' ? {} : { scope: settings.scopes.trim() }),
     });
     const asked = now();
-    let response: Response;
-    try {
-      response = await fetcher(url, {
-        method: 'POST',
-        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-        body: form.toString(),
-        signal,
-      });
-    } catch (error) {
+    const response = await postTokenRequest(fetcher, url, form, {}, signal);
+    if ('unreachable' in response) {
       return fail({
         httpStatus: undefined,
         error: undefined,
-        message: `cannot reach the authorization server (${url}): ${describe(error)}`,
+        message: `cannot reach the authorization server (${url}): ${response.unreachable}`,
       });
     }
     const body = (await response.json().catch(() => undefined)) as TokenResponse | undefined;
@@ -314,6 +307,26 @@ function createSmartBackendAuth(settings: SmartSettings, deps: FhirAuthDeps): Fh
       return 'retry-with-fresh-token';
     },
   };
+}
+
+/** POSTs a token request form; the Response whatever its status, or why no answer came. */
+export async function postTokenRequest(
+  fetcher: typeof fetch,
+  url: string,
+  form: URLSearchParams,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<Response | { readonly unreachable: string }> {
+  try {
+    return await fetcher(url, {
+      method: 'POST',
+      headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: form.toString(),
+      signal,
+    });
+  } catch (error) {
+    return { unreachable: describe(error) };
+  }
 }
 
 interface TokenResponse {

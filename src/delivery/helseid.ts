@@ -20,6 +20,7 @@ import {
   abortable,
   describe,
   JWT_BEARER,
+  postTokenRequest,
   type AfterAnswer,
   type AuthFailure,
   type Authorization,
@@ -179,19 +180,12 @@ export function createHelseIdClient(settings: HelseIdSettings, deps: FhirAuthDep
       });
       const proof = await dpopProof(dpopKey, { method: 'POST', url: endpoint, nowS: nowS(), nonce });
       const asked = now();
-      let response: Response;
-      try {
-        response = await fetcher(endpoint, {
-          method: 'POST',
-          headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded', dpop: proof },
-          body: form.toString(),
-          signal,
-        });
-      } catch (error) {
+      const response = await postTokenRequest(fetcher, endpoint, form, { dpop: proof }, signal);
+      if ('unreachable' in response) {
         return fail({
           httpStatus: undefined,
           error: undefined,
-          message: `cannot reach HelseID (${endpoint}): ${describe(error)}`,
+          message: `cannot reach HelseID (${endpoint}): ${response.unreachable}`,
         });
       }
       learnNonce(endpoint, response.headers);

@@ -10,17 +10,18 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FhirResource } from 'fhir/r4.js';
-import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { mappers } from '../../mappings/registry.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { adminToken } from '../peers/keycloak.ts';
 import { bridgeClient, EHR_SCOPE, publicJwks, REALM } from '../peers/keycloak-realm.ts';
-import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
-import { fixtureCases, readInput } from '../support/fixtures.ts';
+import {
+  delivered,
+  postPrescription,
+  prepareEhr,
+  prescriptionCountsInEhr,
+  waitForStatus,
+} from '../support/prescription-deliveries.ts';
 import { silentLogger } from '../support/silent-logger.ts';
-import type { Inputs } from '../../src/kinds/kinds.ts';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -33,10 +34,6 @@ const securedEhr = required('HAPI_SECURED_BASE_URL');
 const keycloak = required('KEYCLOAK_URL');
 const tokenUrl = required('KEYCLOAK_TOKEN_URL');
 const adminPassword = required('KEYCLOAK_ADMIN_PASSWORD');
-
-const prescription = fixtureCases(['prescriptions'])[0];
-if (prescription === undefined) throw new Error('no prescription fixture');
-const fixtureInput = readInput(prescription) as Inputs['prescriptions'];
 
 async function admin(method: string, path: string, body?: unknown): Promise<Response> {
   const token = await adminToken(keycloak, adminPassword);
@@ -105,49 +102,6 @@ async function startWith(client: TestClient): Promise<RunningService> {
   return startService(loaded.config, silentLogger);
 }
 
-interface StatusBody {
-  status: string;
-  timeline: { kind: string; message: string }[];
-}
-
-async function post(service: RunningService, source: string): Promise<string> {
-  const response = await fetch(`${service.url}/v1/prescriptions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...fixtureInput, source }),
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { id: string }).id;
-}
-
-async function waitFor(
-  service: RunningService,
-  id: string,
-  until: (body: StatusBody) => boolean,
-  timeoutMs = 90_000,
-): Promise<StatusBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const body = (await (await fetch(`${service.url}/v1/submissions/${id}`)).json()) as StatusBody;
-    if (until(body) || Date.now() > deadline) return body;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-const delivered = (body: StatusBody): boolean => body.status !== 'accepted';
-
-/** How many of the prescription's resources for this source the EHR holds, per business identifier. */
-async function countsInEhr(source: string): Promise<number[]> {
-  const bundle = mappers.prescriptions({ ...fixtureInput, source }, DEFAULT_MAPPING_OPTIONS);
-  return Promise.all(
-    (bundle.entry ?? []).map((entry) => {
-      const resource = entry.resource as FhirResource & { identifier?: { system?: string; value?: string }[] };
-      const identifier = resource.identifier?.[0];
-      return countByIdentifier(openEhr, resource.resourceType, identifier?.system ?? '', identifier?.value ?? '');
-    }),
-  );
-}
-
 beforeAll(async () => {
   // The realm records token grants (keycloak-realm.ts); said again here for a realm made before that.
   const events = await admin('PUT', '/events/config', {
@@ -156,13 +110,7 @@ beforeAll(async () => {
     eventsExpiration: 3600,
   });
   expect(events.status).toBe(204);
-  await loadProfiles(openEhr);
-  const people = fixtureInput as unknown as { patient: { nationalId: string }; prescriber?: { hprNumber: string } };
-  await registerPeople(
-    openEhr,
-    people.patient.nationalId,
-    people.prescriber === undefined ? [] : [people.prescriber.hprNumber],
-  );
+  await prepareEhr(openEhr);
 });
 
 describe('the test EHR behind Keycloak', () => {
@@ -184,13 +132,18 @@ describe('SMART Backend Services to the EHR, against Keycloak', () => {
     try {
       const source = `it-auth-${randomBytes(3).toString('hex')}`;
       expect(await tokensIssued(client)).toBe(0);
-      expect((await waitFor(service, await post(service, `${source}-1`), delivered)).status).toBe('delivered');
+      expect(
+        (await waitForStatus(service.url, await postPrescription(service.url, `${source}-1`), delivered)).status,
+      ).toBe('delivered');
       expect(await tokensIssued(client)).toBe(1);
       for (const n of [2, 3]) {
-        expect((await waitFor(service, await post(service, `${source}-${n}`), delivered)).status).toBe('delivered');
+        expect(
+          (await waitForStatus(service.url, await postPrescription(service.url, `${source}-${n}`), delivered)).status,
+        ).toBe('delivered');
       }
       expect(await tokensIssued(client)).toBe(1);
-      for (const n of [1, 2, 3]) expect(new Set(await countsInEhr(`${source}-${n}`))).toEqual(new Set([1]));
+      for (const n of [1, 2, 3])
+        expect(new Set(await prescriptionCountsInEhr(openEhr, `${source}-${n}`))).toEqual(new Set([1]));
     } finally {
       await service.stop();
     }
@@ -202,13 +155,17 @@ describe('SMART Backend Services to the EHR, against Keycloak', () => {
     const service = await startWith(client);
     try {
       const source = `it-auth-${randomBytes(3).toString('hex')}`;
-      expect((await waitFor(service, await post(service, `${source}-1`), delivered)).status).toBe('delivered');
+      expect(
+        (await waitForStatus(service.url, await postPrescription(service.url, `${source}-1`), delivered)).status,
+      ).toBe('delivered');
       const before = await tokensIssued(client);
       expect(before).toBeGreaterThanOrEqual(1);
       await new Promise((resolve) => setTimeout(resolve, 11_000));
-      expect((await waitFor(service, await post(service, `${source}-2`), delivered)).status).toBe('delivered');
+      expect(
+        (await waitForStatus(service.url, await postPrescription(service.url, `${source}-2`), delivered)).status,
+      ).toBe('delivered');
       expect(await tokensIssued(client)).toBeGreaterThan(before);
-      expect(new Set(await countsInEhr(`${source}-2`))).toEqual(new Set([1]));
+      expect(new Set(await prescriptionCountsInEhr(openEhr, `${source}-2`))).toEqual(new Set([1]));
     } finally {
       await service.stop();
     }
@@ -220,8 +177,8 @@ describe('SMART Backend Services to the EHR, against Keycloak', () => {
     const service = await startWith(client);
     try {
       const source = `it-auth-${randomBytes(3).toString('hex')}`;
-      const id = await post(service, source);
-      const refused = await waitFor(service, id, (body) =>
+      const id = await postPrescription(service.url, source);
+      const refused = await waitForStatus(service.url, id, (body) =>
         body.timeline.some((entry) => entry.message.includes("refused hit-bridge's credentials")),
       );
       expect(refused.status).toBe('accepted');
@@ -229,12 +186,12 @@ describe('SMART Backend Services to the EHR, against Keycloak', () => {
       expect(attempt?.message).toMatch(
         /^EHR attempt \d+: not sent, no access token — the EHR's authorization server refused hit-bridge's credentials \((400|401) (invalid_client|unauthorized_client)/,
       );
-      expect(new Set(await countsInEhr(source))).toEqual(new Set([0]));
+      expect(new Set(await prescriptionCountsInEhr(openEhr, source))).toEqual(new Set([0]));
 
       await setEnabled(client, true);
-      const done = await waitFor(service, id, delivered);
+      const done = await waitForStatus(service.url, id, delivered);
       expect(done.status).toBe('delivered');
-      expect(new Set(await countsInEhr(source))).toEqual(new Set([1]));
+      expect(new Set(await prescriptionCountsInEhr(openEhr, source))).toEqual(new Set([1]));
     } finally {
       await service.stop();
     }

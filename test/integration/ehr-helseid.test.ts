@@ -17,19 +17,20 @@ import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { FhirResource } from 'fhir/r4.js';
 import { decodeJwt, SignJWT } from 'jose';
-import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
-import { mappers } from '../../mappings/registry.ts';
 import { generateDpopKey } from '../../src/delivery/dpop.ts';
-import type { Inputs } from '../../src/kinds/kinds.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import type { DpopFront } from '../peers/dpop-front.ts';
 import { HELSEID_EHR_AUDIENCE, HELSEID_EHR_SCOPE } from '../peers/keycloak-realm.ts';
-import { countByIdentifier, loadProfiles, registerPeople } from '../support/fhir-server.ts';
-import { fixtureCases, readInput } from '../support/fixtures.ts';
+import {
+  delivered,
+  postPrescription,
+  prepareEhr,
+  prescriptionCountsInEhr,
+  waitForStatus,
+} from '../support/prescription-deliveries.ts';
 import {
   CHILD_ORGNR,
   PARENT_ORGNR,
@@ -47,10 +48,6 @@ function required(name: string): string {
 const openEhr = required('EHR_BASE_URL');
 const keycloak = required('KEYCLOAK_URL');
 const adminPassword = required('KEYCLOAK_ADMIN_PASSWORD');
-
-const prescription = fixtureCases(['prescriptions'])[0];
-if (prescription === undefined) throw new Error('no prescription fixture');
-const fixtureInput = readInput(prescription) as Inputs['prescriptions'];
 
 let peers: HelseIdPeers;
 let ehr: DpopFront;
@@ -90,59 +87,12 @@ async function startWith(client: HelseIdTestClient, extra: Record<string, string
   return { service: await startService(loaded.config, logger), logs };
 }
 
-interface StatusBody {
-  status: string;
-  timeline: { kind: string; message: string }[];
-}
-
-async function post(service: RunningService, source: string): Promise<string> {
-  const response = await fetch(`${service.url}/v1/prescriptions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...fixtureInput, source }),
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { id: string }).id;
-}
-
-async function waitFor(
-  service: RunningService,
-  id: string,
-  until: (body: StatusBody) => boolean,
-  timeoutMs = 90_000,
-): Promise<StatusBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const body = (await (await fetch(`${service.url}/v1/submissions/${id}`)).json()) as StatusBody;
-    if (until(body) || Date.now() > deadline) return body;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-const delivered = (body: StatusBody): boolean => body.status !== 'accepted';
 const source = (): string => `it-helseid-${randomBytes(3).toString('hex')}`;
-
-async function countsInEhr(sourceId: string): Promise<number[]> {
-  const bundle = mappers.prescriptions({ ...fixtureInput, source: sourceId }, DEFAULT_MAPPING_OPTIONS);
-  return Promise.all(
-    (bundle.entry ?? []).map((entry) => {
-      const resource = entry.resource as FhirResource & { identifier?: { system?: string; value?: string }[] };
-      const identifier = resource.identifier?.[0];
-      return countByIdentifier(openEhr, resource.resourceType, identifier?.system ?? '', identifier?.value ?? '');
-    }),
-  );
-}
 
 beforeAll(async () => {
   peers = await startHelseIdPeers({ keycloakUrl: keycloak, adminPassword, ehrUpstream: openEhr });
   ({ ehr, issuer } = peers);
-  await loadProfiles(openEhr);
-  const people = fixtureInput as unknown as { patient: { nationalId: string }; prescriber?: { hprNumber: string } };
-  await registerPeople(
-    openEhr,
-    people.patient.nationalId,
-    people.prescriber === undefined ? [] : [people.prescriber.hprNumber],
-  );
+  await prepareEhr(openEhr);
 });
 
 afterAll(async () => {
@@ -164,11 +114,14 @@ describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => 
       const id = source();
       expect(await peers.tokensIssued(client)).toBe(0);
       for (const n of [1, 2, 3]) {
-        expect((await waitFor(service, await post(service, `${id}-${n}`), delivered)).status).toBe('delivered');
+        expect(
+          (await waitForStatus(service.url, await postPrescription(service.url, `${id}-${n}`), delivered)).status,
+        ).toBe('delivered');
       }
       expect(await peers.tokensIssued(client)).toBe(1);
       expect(peers.nonceFront.counts.challenged - challengedBefore).toBe(1);
-      for (const n of [1, 2, 3]) expect(new Set(await countsInEhr(`${id}-${n}`))).toEqual(new Set([1]));
+      for (const n of [1, 2, 3])
+        expect(new Set(await prescriptionCountsInEhr(openEhr, `${id}-${n}`))).toEqual(new Set([1]));
 
       const obtained = logs.filter((line) => line.includes('HelseID access token obtained'));
       expect(obtained).toHaveLength(1);
@@ -187,7 +140,9 @@ describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => 
     };
     const { service } = await startWith(client);
     try {
-      expect((await waitFor(service, await post(service, source()), delivered)).status).toBe('delivered');
+      expect((await waitForStatus(service.url, await postPrescription(service.url, source()), delivered)).status).toBe(
+        'delivered',
+      );
       expect(presented).toMatch(/^DPoP /);
       const claims = decodeJwt(presented?.slice('DPoP '.length) ?? '');
       expect(claims).toMatchObject({
@@ -208,13 +163,17 @@ describe('HelseID (private_key_jwt + DPoP) to the EHR, against Keycloak', () => 
     const client = await peers.registerClient();
     const { service } = await startWith(client);
     try {
-      expect((await waitFor(service, await post(service, source()), delivered)).status).toBe('delivered');
+      expect((await waitForStatus(service.url, await postPrescription(service.url, source()), delivered)).status).toBe(
+        'delivered',
+      );
       ehr.guard.demandNonce(true);
       const before = { ...ehr.guard.counts };
       const id = source();
-      expect((await waitFor(service, await post(service, id), delivered)).status).toBe('delivered');
+      expect((await waitForStatus(service.url, await postPrescription(service.url, id), delivered)).status).toBe(
+        'delivered',
+      );
       expect((ehr.guard.counts.use_dpop_nonce ?? 0) - (before.use_dpop_nonce ?? 0)).toBe(1);
-      expect(new Set(await countsInEhr(id))).toEqual(new Set([1]));
+      expect(new Set(await prescriptionCountsInEhr(openEhr, id))).toEqual(new Set([1]));
       expect(await peers.tokensIssued(client)).toBe(1);
     } finally {
       await service.stop();
@@ -287,7 +246,7 @@ describe('refusals: the peer refuses, and the timeline says why', () => {
     const { service } = await startWith(client);
     try {
       const id = source();
-      const refused = await waitFor(service, await post(service, id), (body) =>
+      const refused = await waitForStatus(service.url, await postPrescription(service.url, id), (body) =>
         body.timeline.some((entry) => reason.test(entry.message)),
       );
       const messages = refused.timeline.map((each) => each.message);
@@ -296,7 +255,7 @@ describe('refusals: the peer refuses, and the timeline says why', () => {
         /EHR refused hit-bridge's credentials \(401 Unauthorized: /,
       );
       expect(refused.status).toBe('accepted');
-      expect(new Set(await countsInEhr(id))).toEqual(new Set([0]));
+      expect(new Set(await prescriptionCountsInEhr(openEhr, id))).toEqual(new Set([0]));
     } finally {
       await service.stop();
     }
@@ -348,9 +307,9 @@ describe('refusals: the peer refuses, and the timeline says why', () => {
     const { service } = await startWith(client, { HELSEID_ASSERTION_LIFETIME_S: '1' });
     try {
       const id = source();
-      const refused = await waitFor(
-        service,
-        await post(service, id),
+      const refused = await waitForStatus(
+        service.url,
+        await postPrescription(service.url, id),
         (body) =>
           body.timeline.some((entry) => entry.message.includes("HelseID refused hit-bridge's client assertion")),
         120_000,
@@ -381,16 +340,16 @@ describe('privacy', () => {
     };
     const { service, logs } = await startWith(client);
     try {
-      const okId = await post(service, source());
-      const ok = await waitFor(service, okId, delivered);
+      const okId = await postPrescription(service.url, source());
+      const ok = await waitForStatus(service.url, okId, delivered);
       expect(ok.status).toBe('delivered');
       // And a refusal, so that error paths write too.
       ehr.alter = (request) => {
         seen.push(request.authorization?.replace(/^DPoP /, '') ?? '', ...request.dpop);
         return { ...request, method: 'PATCH' };
       };
-      const refusedId = await post(service, source());
-      const refused = await waitFor(service, refusedId, (body) =>
+      const refusedId = await postPrescription(service.url, source());
+      const refused = await waitForStatus(service.url, refusedId, (body) =>
         body.timeline.some((entry) => entry.message.includes('invalid_dpop_proof')),
       );
       const metrics = await (await fetch(`${service.url}/metrics`)).text();

@@ -26,8 +26,11 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { DPOP_ALGORITHMS } from '../../src/delivery/dpop.ts';
 
-export const PROOF_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+/** The algorithms a proof may be signed with: the same list hit-bridge signs from. */
+const PROOF_ALGORITHMS: readonly string[] = DPOP_ALGORITHMS;
+
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 export interface DpopGuardOptions {

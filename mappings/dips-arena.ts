@@ -12,7 +12,7 @@
  *   identifier in the External_Identifier slice, and the generic narrative as its text (intervals,
  *   heart rate, time in zone, Borg, the prescription it carried out and the clinic's note);
  * - a fitness test and a prescription send nothing to the EHR: their Bundle has no entry.
- * Nothing is lost: every input is kept in the store and its event carries it (the ADR).
+ * Nothing is lost: every input is kept whole in hit-bridge's store (the ADR).
  *
  * Entries are plain creates (no If-None-Exist): DIPS declares no conditional create and no
  * update, so the delivery worker searches by the business identifier before it creates.

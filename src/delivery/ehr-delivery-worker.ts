@@ -209,7 +209,7 @@ async function recordOutcome(
                 {
                   at: now,
                   kind: 'delivered',
-                  message: `The EHR profile takes nothing of a ${kind} record: nothing was sent to the EHR; hit-bridge keeps the record and its event carries it.`,
+                  message: `The EHR profile takes nothing of a ${kind} record: nothing was sent to the EHR; hit-bridge keeps the record; its event has no EHR references.`,
                   detail: { references },
                 },
               ]

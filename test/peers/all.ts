@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startHapi, type HapiOptions } from './hapi.ts';
+import { startHapiDips } from './hapi-dips.ts';
 import { startKafka } from './kafka.ts';
 import type { PeerOptions, RunningPeer } from './peer.ts';
 import { startKeycloak } from './keycloak.ts';
@@ -15,12 +16,13 @@ import { REALM } from './keycloak-realm.ts';
 import { startPostgres } from './postgres.ts';
 import { defaultCacheDir, freePort, isAlive } from './process.ts';
 
-export type PeerName = 'kafka' | 'hapi' | 'postgres' | 'keycloak';
-export const ALL_PEERS: readonly PeerName[] = ['kafka', 'hapi', 'postgres', 'keycloak'];
+export type PeerName = 'kafka' | 'hapi' | 'hapi-dips' | 'postgres' | 'keycloak';
+export const ALL_PEERS: readonly PeerName[] = ['kafka', 'hapi', 'hapi-dips', 'postgres', 'keycloak'];
 
 const starters: Record<PeerName, (options: PeerOptions & HapiOptions) => Promise<RunningPeer>> = {
   kafka: startKafka,
   hapi: startHapi,
+  'hapi-dips': startHapiDips,
   postgres: startPostgres,
   keycloak: startKeycloak,
 };
@@ -50,9 +52,10 @@ export function claimRunDir(rootDir: string, run: 'test' | 'up' | 'demo'): strin
 
 export async function startPeers(options: StartPeersOptions): Promise<RunningPeer[]> {
   const requested = options.peers ?? ALL_PEERS;
-  // No container here: Keycloak always runs from its Maven Central distribution.
+  // No container here: Keycloak always runs from its Maven Central distribution, and the
+  // DIPS-configured HAPI needs our launcher's profile enforcement.
   const containerised: PeerName[] = (await dockerEngineAnswers())
-    ? requested.filter((name) => name !== 'keycloak')
+    ? requested.filter((name) => name !== 'keycloak' && name !== 'hapi-dips')
     : [];
   const names = requested.filter((name) => !containerised.includes(name));
   const cacheDir = defaultCacheDir();
@@ -107,7 +110,7 @@ export function envLines(env: Readonly<Record<string, string>>): string[] {
 
 /** HIT_BRIDGE_KAFKA_PORT, …_HAPI_PORT, …_POSTGRES_PORT, …_KEYCLOAK_PORT: fixed ports; unset picks free ones. */
 function configuredPort(name: PeerName): number | undefined {
-  const variable = `HIT_BRIDGE_${name.toUpperCase()}_PORT`;
+  const variable = `HIT_BRIDGE_${name.toUpperCase().replace('-', '_')}_PORT`;
   const value = process.env[variable];
   if (value === undefined || value === '') return undefined;
   const port = Number(value);

@@ -12,12 +12,17 @@ const KAFKA_IMAGE = `apache/kafka:${process.env.KAFKA_VERSION ?? '4.4.0'}`;
 const HAPI_IMAGE = 'hapiproject/hapi:v8.8.0-1';
 const POSTGRES_IMAGE = 'postgres:15';
 
-/** Keycloak is not among them: it always runs from its distribution (test/peers/keycloak.ts). */
-type ContainerPeer = Exclude<PeerName, 'keycloak'>;
+/**
+ * Keycloak is not among them: it always runs from its distribution (test/peers/keycloak.ts); nor
+ * is the DIPS-configured HAPI, which needs our launcher (test/peers/hapi-dips.ts).
+ */
+type ContainerPeer = Exclude<PeerName, 'keycloak' | 'hapi-dips'>;
 
 export async function startContainers(names: readonly PeerName[]): Promise<RunningPeer[]> {
   return Promise.all(
-    names.filter((name): name is ContainerPeer => name !== 'keycloak').map((name) => starters[name]()),
+    names
+      .filter((name): name is ContainerPeer => name !== 'keycloak' && name !== 'hapi-dips')
+      .map((name) => starters[name]()),
   );
 }
 

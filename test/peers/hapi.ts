@@ -33,6 +33,14 @@ export interface HapiOptions extends PeerOptions {
    * issuer for the audience `test-ehr` (keys from its JWKS). /fhir stays open either way.
    */
   readonly authIssuer?: string;
+  /**
+   * A profile (canonical URL) every resource of a type must conform to on write, declared or not,
+   * once its StructureDefinition is stored: how a vendor's server holds records to its own
+   * profiles (the DIPS-configured peer, hapi-dips).
+   */
+  readonly requiredProfiles?: Readonly<Record<string, string>>;
+  /** Validator message ids that fault a profile, not the resource, passed over on write (see DeclaredProfileEnforcer). */
+  readonly profileDefectsIgnored?: readonly string[];
 }
 
 const launcherDir = join(import.meta.dirname, 'hapi');
@@ -71,6 +79,16 @@ export async function startHapi(options: HapiOptions): Promise<RunningPeer> {
         `-Djava.io.tmpdir=${tmpDir}`,
         `-Dhapi.enforceProfiles=${String(options.enforceProfiles ?? true)}`,
         `-Dhapi.instanceId=${instanceId}`,
+        ...(options.profileDefectsIgnored === undefined
+          ? []
+          : [`-Dhapi.profileDefectsIgnored=${options.profileDefectsIgnored.join(',')}`]),
+        ...(options.requiredProfiles === undefined
+          ? []
+          : [
+              `-Dhapi.requiredProfiles=${Object.entries(options.requiredProfiles)
+                .map(([type, url]) => `${type}=${url}`)
+                .join(',')}`,
+            ]),
         ...(options.persistent ? [`-Dhapi.h2File=${join(h2Dir, 'hapi')}`] : []),
         ...(options.authIssuer === undefined
           ? []

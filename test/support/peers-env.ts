@@ -3,6 +3,7 @@ export function peerEnv(
   name:
     | 'KAFKA_BROKERS'
     | 'EHR_BASE_URL'
+    | 'DIPS_EHR_BASE_URL'
     | 'DATABASE_URL'
     | 'KEYCLOAK_URL'
     | 'KEYCLOAK_ADMIN_PASSWORD'

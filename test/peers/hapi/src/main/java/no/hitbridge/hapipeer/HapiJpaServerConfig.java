@@ -32,6 +32,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import jakarta.persistence.EntityManagerFactory;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -174,10 +175,28 @@ public class HapiJpaServerConfig {
     if (enforce) {
       // Registered globally, so writes inside transaction Bundles are covered too.
       interceptors.registerInterceptor(
-          new DeclaredProfileEnforcer(fhirContext, instanceValidator, storedConformanceResources));
+          new DeclaredProfileEnforcer(
+              fhirContext,
+              instanceValidator,
+              storedConformanceResources,
+              requiredProfiles(),
+              Set.of(System.getProperty("hapi.profileDefectsIgnored", "").split(","))));
     }
     LOG.info("Write-time validation against stored profiles: {}", enforce ? "on" : "off");
     return server;
+  }
+
+  /** -Dhapi.requiredProfiles=Procedure=http://…,Observation=http://…: a profile per resource type. */
+  private static Map<String, String> requiredProfiles() {
+    Map<String, String> required = new HashMap<>();
+    for (String pair : System.getProperty("hapi.requiredProfiles", "").split(",")) {
+      int equals = pair.indexOf('=');
+      if (equals > 0) {
+        required.put(pair.substring(0, equals).trim(), pair.substring(equals + 1).trim());
+      }
+    }
+    LOG.info("Profiles required of every resource of a type: {}", required);
+    return required;
   }
 
   @Bean

@@ -16,6 +16,7 @@ import org.springframework.boot.autoconfigure.thymeleaf.ThymeleafAutoConfigurati
  * Test peer for hit-bridge: a real HAPI FHIR R4 JPA server on H2 (in memory; in a file with
  * -Dhapi.h2File=<path>), FHIR base at http://127.0.0.1:PORT/fhir. Port: first argument, else -Dhapi.port, else 8080.
  * Write-time profile enforcement: -Dhapi.enforceProfiles=false turns it off (default on).
+ * A profile required of every resource of a type: -Dhapi.requiredProfiles=Procedure=<url>,… (none by default).
  */
 @SpringBootApplication(
     exclude = {

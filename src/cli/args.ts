@@ -21,6 +21,7 @@ export type Command =
       readonly submissionId: string | undefined;
     }
   | { readonly command: 'helseid-token'; readonly audience: string; readonly dryRun: boolean }
+  | { readonly command: 'handover-render-example' }
   | { readonly command: 'help' };
 
 export type Since = { readonly at: Date } | { readonly agoMs: number };
@@ -54,6 +55,9 @@ export const USAGE = `usage: hit-bridge <command>
                                   fetch a HelseID token for an audience and print its decoded
                                   claims and expiry (never the token); --dry-run fetches nothing
                                   and prints the client assertion and DPoP proof it would send
+  handover render --example       print the e-message (MsgHead 1.2 with its Dialogmelding and PDF
+                                  attachment) made for the built-in synthetic discharge, to
+                                  validate with xmllint against third_party/kith-xsd
   help                            this text
 
 Configuration comes from the environment, as for the service (see README).`;
@@ -79,6 +83,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
       return parseTail(rest);
     case 'audit':
       return parseAudit(rest);
+    case 'handover':
+      return parseHandover(rest);
     case 'helseid':
       return parseHelseId(rest);
     case undefined:
@@ -276,6 +282,17 @@ export function resolveFilter(cli: CliFilter, now: Date): SubmissionFilter {
     ...(cli.since === undefined ? {} : { since: resolveSince(cli.since, now) }),
     ...(cli.until === undefined ? {} : { until: resolveSince(cli.until, now) }),
   };
+}
+
+function parseHandover(rest: readonly string[]): Parsed {
+  const [sub, ...flags] = rest;
+  if (sub !== 'render') return { ok: false, error: 'handover takes the subcommand render: handover render --example' };
+  if (flags.length === 1 && flags[0] === '--example')
+    return { ok: true, value: { command: 'handover-render-example' } };
+  if (flags.includes('--discharge')) {
+    return { ok: false, error: 'handover render --discharge <id> is not available yet; use --example' };
+  }
+  return { ok: false, error: 'handover render needs --example' };
 }
 
 function parseHelseId(rest: readonly string[]): Parsed {

@@ -171,6 +171,11 @@ switch (command.command) {
     }
     break;
   }
+  case 'handover-render-example': {
+    const { exampleHandoverMessage } = await import('../handover/edi/example-handover.ts');
+    process.stdout.write(`${(await exampleHandoverMessage()).xml}\n`);
+    break;
+  }
   case 'helseid-token': {
     const config = configOrExit();
     let settings;

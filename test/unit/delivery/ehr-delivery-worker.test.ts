@@ -181,6 +181,51 @@ describe('the dips-arena EHR profile', () => {
     expect((await store.getSubmission(id))?.ehrReferences).toHaveLength(1);
   });
 
+  it('delivers a prescription with nothing sent to the EHR, and says so on its timeline', async () => {
+    const ehr = createFakeEhr();
+    const store = createSqliteStore({ file: ':memory:' });
+    await store.migrate();
+    const prescription = {
+      ...(fixture('prescriptions', 'typical-4x4-strength') as PrescriptionInput),
+      episodeId: '9000001',
+    };
+    const id = randomUUID();
+    const now = new Date();
+    await store.accept(
+      {
+        id,
+        kind: 'prescriptions',
+        source: prescription.source,
+        inputId: prescription.prescriptionId,
+        bodyHash: id,
+        body: prescription,
+        patientKey: createPatientKeyer('unit-test-secret-unit-test-secret')(prescription.patient.nationalId),
+        acceptedAt: now,
+      },
+      { queue: 'ehr-delivery', payload: {}, runAt: now },
+    );
+    running.push(
+      startEhrDeliveryWorker({
+        store,
+        ehr,
+        ehrBaseUrl: undefined,
+        mappers,
+        mappingOptions: DIPS_ARENA,
+        eventValidator: createEventValidator(loadEventSchemas()),
+        retryPolicy: QUICK,
+        clock: () => new Date(),
+        logger: silentLogger,
+        metrics: createMetrics({ defaultMetrics: false }),
+        owner: 'unit',
+        idleMs: 10,
+      }),
+    );
+    await until('delivered', async () => (await store.getSubmission(id))?.status === 'delivered');
+    expect(ehr.calls).toEqual([]);
+    const delivered = (await store.timeline(id)).find((entry) => entry.kind === 'delivered');
+    expect(delivered?.message).toMatch(/nothing was sent to the EHR/);
+  });
+
   it('fails, without sending, a session accepted under another profile without episodeId', async () => {
     const ehr = createFakeEhr();
     const { store, id } = await start(ehr, undefined, DIPS_ARENA);

@@ -124,6 +124,9 @@ export interface HelseIdClientOptions {
   /** Organisation numbers the token names, as HelseID's client claims do. */
   readonly parentOrganisation: string;
   readonly childOrganisation: string;
+  /** The API the tokens are for (`aud`) and the scope asked for; default the test EHR's. */
+  readonly audience?: string;
+  readonly scope?: string;
 }
 
 /** A claim Keycloak puts in every access token of the client, whatever was asked. */
@@ -156,17 +159,17 @@ export function helseIdClient(options: HelseIdClientOptions): Json {
       'dpop.bound.access.tokens': 'true',
     },
     defaultClientScopes: ['basic'],
-    optionalClientScopes: [HELSEID_EHR_SCOPE],
+    optionalClientScopes: [options.scope ?? HELSEID_EHR_SCOPE],
     protocolMappers: [
-      audienceMapper(HELSEID_EHR_AUDIENCE),
+      audienceMapper(options.audience ?? HELSEID_EHR_AUDIENCE),
       hardcodedClaim('helseid://claims/client/claims/orgnr_parent', options.parentOrganisation),
       hardcodedClaim('helseid://claims/client/claims/orgnr_child', options.childOrganisation),
     ],
   };
 }
 
-/** The realm-level scope HelseID-style clients ask for (also created by tests on an older realm). */
-export const helseIdEhrScope = (): Json => clientScope(HELSEID_EHR_SCOPE);
+/** A realm-level scope HelseID-style clients ask for (also created by tests on an older realm). */
+export const helseIdScope = (name: string = HELSEID_EHR_SCOPE): Json => clientScope(name);
 
 /** The public JWKS of a private key, with the RFC 7638 thumbprint as kid (as hit-bridge sends it). */
 export async function publicJwks(privateKey: KeyObject, algorithm: 'ES384' | 'RS384'): Promise<{ keys: JWK[] }> {
@@ -201,7 +204,7 @@ export function realmRepresentation(clients: readonly Json[]): Json {
       },
       ...INBOUND_SCOPES.map((scope) => clientScope(scope)),
       clientScope(EHR_SCOPE),
-      helseIdEhrScope(),
+      helseIdScope(),
     ],
     defaultDefaultClientScopes: ['basic'],
     clients,

@@ -12,7 +12,7 @@ import {
   HELSEID_EHR_AUDIENCE,
   HELSEID_EHR_SCOPE,
   helseIdClient,
-  helseIdEhrScope,
+  helseIdScope,
   REALM,
 } from '../peers/keycloak-realm.ts';
 import { startNonceFront, type NonceFront } from '../peers/nonce-front.ts';
@@ -61,7 +61,7 @@ export async function startHelseIdPeers(options: {
   });
   if (events.status !== 204) throw new Error(`enabling Keycloak's events answered ${events.status}`);
   // A realm made before the HelseID-style scope existed gets it here (409: it is there already).
-  const scope = await admin('POST', '/client-scopes', helseIdEhrScope());
+  const scope = await admin('POST', '/client-scopes', helseIdScope());
   if (scope.status !== 201 && scope.status !== 409) throw new Error(`creating the scope answered ${scope.status}`);
 
   const nonceFront = await startNonceFront({ upstream: options.keycloakUrl });

@@ -19,7 +19,7 @@ export type Block =
     };
 
 export interface SectionBlocks {
-  readonly key: Section['key'];
+  readonly key: string;
   readonly title: string;
   readonly blocks: readonly Block[];
 }
@@ -34,7 +34,7 @@ const parser = new XMLParser({
   processEntities: true,
 });
 
-export function sectionBlocks(section: Section): SectionBlocks {
+export function sectionBlocks(section: Pick<Section, 'title' | 'xhtml'> & { readonly key: string }): SectionBlocks {
   const nodes = parser.parse(`<root>${section.xhtml}</root>`) as Node[];
   const root = nodes[0]?.root as Node[] | undefined;
   return { key: section.key, title: section.title, blocks: (root ?? []).flatMap(blockOf) };

@@ -10,6 +10,8 @@
  */
 import { escapeXml, labelledTableXhtml } from '../../mappings/common.ts';
 import { renderPage } from './html-page.ts';
+import { renderPlanPdf } from './pdf/plan-pdf.ts';
+import { sectionBlocks } from './section-blocks.ts';
 import type { PrescriptionPlan } from './prescription-plan.ts';
 import { sessionRows } from './session-steps.ts';
 import type { HandoverFacts, TrainingContactPacket, TrainingContactPlan } from './types.ts';
@@ -83,18 +85,16 @@ export function buildTrainingContactPacket(
   return { recipient: 'training-contact', plan: contactPlan, html: trainingContactHtml(contactPlan) };
 }
 
-export function trainingContactHtml(plan: TrainingContactPlan): string {
+/** The plan's sections (title and escaped XHTML), shared by the HTML page and the PDF. */
+export function trainingContactSections(plan: TrainingContactPlan): { key: string; title: string; xhtml: string }[] {
   const name = plan.patient.givenName;
-  const parts: string[] = [
-    `<p>Hei, ${escapeXml(plan.trainingContact.name)}! Takk for at du vil trene sammen med ${escapeXml(name)}. ` +
-      // The prescription's weeks were spent in hospital: the plan goes on from here, so no end date is promised.
-      'Her er treningsplanen fra sykehuset' +
-      (plan.interval === undefined ? '.</p>' : `, med pulsverdiene som gjelder for ${escapeXml(name)}.</p>`),
-  ];
+  const sections: { key: string; title: string; xhtml: string }[] = [];
   const interval = plan.interval;
   if (interval !== undefined) {
-    parts.push(
-      `<section><h2>4x4-intervalltrening, ${interval.sessionsPerWeek} ganger i uka</h2>` +
+    sections.push({
+      key: 'interval',
+      title: `4x4-intervalltrening, ${interval.sessionsPerWeek} ganger i uka`,
+      xhtml:
         `<div class="key">` +
         keyCard('Puls i dragene', `${interval.zoneBpm.low}–${interval.zoneBpm.high}`, 'slag i minuttet') +
         keyCard('Puls i pausene', `ca. ${interval.pauseBpm}`, 'slag i minuttet') +
@@ -122,48 +122,93 @@ export function trainingContactHtml(plan: TrainingContactPlan): string {
             );
           })
           .join('') +
-        `</tbody></table></section>`,
-    );
+        `</tbody></table>`,
+    });
   }
   const strength = plan.strength;
   if (strength !== undefined) {
-    parts.push(
-      `<section><h2>Styrketrening, ${strength.sessionsPerWeek} ganger i uka</h2>` +
+    sections.push({
+      key: 'strength',
+      title: `Styrketrening, ${strength.sessionsPerWeek} ganger i uka`,
+      xhtml:
         `<p>${strength.sets} runder (serier) med ${strength.reps} løft (repetisjoner) i hver øvelse, med god pause mellom rundene.</p>` +
         (strength.exercises.length === 0 ? '' : `<p><b>Øvelser:</b> ${escapeXml(strength.exercises.join(', '))}</p>`) +
-        `<p>${escapeXml(strength.howHeavy)}</p></section>`,
-    );
+        `<p>${escapeXml(strength.howHeavy)}</p>`,
+    });
   }
-  parts.push(
-    `<section><h2>Hvis noe ikke kjennes riktig</h2>` +
-      // General safety advice, not taken from the prescription (UNCONFIRMED wording: to be read by the clinic).
+  sections.push({
+    key: 'safety',
+    title: 'Hvis noe ikke kjennes riktig',
+    // General safety advice, not taken from the prescription (UNCONFIRMED wording: to be read by the clinic).
+    xhtml:
       `<p class="note">Stopp økta hvis ${escapeXml(name)} får vondt i brystet, blir svimmel eller føler seg uvel, ` +
-      `og si fra til Frisklivssentralen. Ved akutt sykdom: ring 113.</p></section>`,
-  );
+      `og si fra til Frisklivssentralen. Ved akutt sykdom: ring 113.</p>`,
+  });
   const patientRows = [
     ['Navn', name],
     ['Telefon', plan.patient.phone],
     ['E-post', plan.patient.email],
   ] as const;
   const f = plan.frisklivssentral;
-  parts.push(
-    `<section><h2>Kontakt</h2><h3>${escapeXml(name)}</h3>${labelledTableXhtml(patientRows)}` +
+  sections.push({
+    key: 'contact',
+    title: 'Kontakt',
+    xhtml:
+      `<h3>${escapeXml(name)}</h3>${labelledTableXhtml(patientRows)}` +
       `<h3>${escapeXml(f.name)}</h3>${labelledTableXhtml([
         ['Telefon', f.phone],
         ['E-post', f.email],
-      ])}<p>Spørsmål om planen? Ring eller skriv til Frisklivssentralen.</p></section>`,
+      ])}<p>Spørsmål om planen? Ring eller skriv til Frisklivssentralen.</p>`,
+  });
+  return sections;
+}
+
+function trainingContactGreeting(plan: TrainingContactPlan): string {
+  const name = plan.patient.givenName;
+  return (
+    `<p>Hei, ${escapeXml(plan.trainingContact.name)}! Takk for at du vil trene sammen med ${escapeXml(name)}. ` +
+    // The prescription's weeks were spent in hospital: the plan goes on from here, so no end date is promised.
+    'Her er treningsplanen fra sykehuset' +
+    (plan.interval === undefined ? '.</p>' : `, med pulsverdiene som gjelder for ${escapeXml(name)}.</p>`)
   );
-  return renderPage({
+}
+
+function trainingContactFrame(plan: TrainingContactPlan) {
+  const name = plan.patient.givenName;
+  const f = plan.frisklivssentral;
+  return {
     kicker: 'Til treningskontakten',
     title: `Treningsplan for ${name}`,
     meta: [
-      ['Treningsøkter', `${Math.max(interval?.sessionsPerWeek ?? 0, strength?.sessionsPerWeek ?? 0)} i uka`],
+      ['Treningsøkter', `${Math.max(plan.interval?.sessionsPerWeek ?? 0, plan.strength?.sessionsPerWeek ?? 0)} i uka`],
       ['Spørsmål', `${f.name}, ${f.phone}`],
-    ],
-    bodyHtml: parts.join(''),
+    ] as [string, string][],
     footer:
       `Planen kommer fra sykehuset. Du får den fordi ${name} har sagt ja til det, ` +
       'og den inneholder bare det dere trenger for å trene sammen.',
+  };
+}
+
+export function trainingContactHtml(plan: TrainingContactPlan): string {
+  const sections = trainingContactSections(plan).map(
+    (section) => `<section><h2>${escapeXml(section.title)}</h2>${section.xhtml}</section>`,
+  );
+  return renderPage({ ...trainingContactFrame(plan), bodyHtml: [trainingContactGreeting(plan), ...sections].join('') });
+}
+
+/** The same plan as a PDF for the patient to carry (made only where the patient consented, as the packet is). */
+export function trainingContactPdf(plan: TrainingContactPlan): Promise<Uint8Array> {
+  return renderPlanPdf({
+    ...trainingContactFrame(plan),
+    sections: [
+      sectionBlocks({
+        key: 'greeting',
+        title: 'Til deg som trener sammen med pasienten',
+        xhtml: trainingContactGreeting(plan),
+      }),
+      ...trainingContactSections(plan).map(sectionBlocks),
+    ],
+    createdAt: plan.generatedAt,
   });
 }
 

@@ -4,7 +4,11 @@
  * search run on the Frisklivssentral's packet (health personnel, who may see it all) finds every
  * kind of leak, so the search itself is shown to work.
  */
-import { buildHandoverPackets } from '../../../src/handover/packets.ts';
+import { buildFrisklivssentralMessage } from '../../../src/handover/edi/frisklivssentral-message.ts';
+import { EXAMPLE_SENDER } from '../../../src/handover/edi/example-handover.ts';
+import { buildHandoverPackets, frisklivssentralInput } from '../../../src/handover/packets.ts';
+import { trainingContactPdf } from '../../../src/handover/training-contact-packet.ts';
+import { readPdf } from '../../support/pdf-text.ts';
 import { factsFor } from '../../support/ehr-view.ts';
 import {
   COHORT_HPR,
@@ -108,6 +112,35 @@ describe('what a training-contact packet never holds', () => {
       'test-result',
     ]);
     expect(leaks(html, typical.cohort)).toEqual(expect.arrayContaining(['national-id', 'test-result', 'health-text']));
+  });
+
+  describe('the printable PDF for the patient to carry', () => {
+    const withPacket = made.filter(({ packets }) => !('omitted' in packets.trainingContact));
+
+    it.each(withPacket.map((m) => [m.variant, m] as const))(
+      '%s: its text holds none of it either, and it is the plan (pulse zone, contact)',
+      async (_variant, { cohort, packets }) => {
+        if ('omitted' in packets.trainingContact) throw new Error('no packet');
+        const reading = await readPdf(await trainingContactPdf(packets.trainingContact.plan));
+        expect(reading.pages).toBeGreaterThanOrEqual(1);
+        expect(reading.text).toContain(`Treningsplan for ${cohort.discharge.patient.givenName}`);
+        expect(reading.text).toContain(FRISKLIVSSENTRAL.name);
+        expect(leaks(reading.text, cohort)).toEqual([]);
+      },
+    );
+
+    it("the same search on the Frisklivssentral's PDF (health personnel) finds its national id and results", async () => {
+      const typical = made.find((m) => m.variant === 'typical');
+      if (typical === undefined) throw new Error('no typical');
+      const { pdf } = await buildFrisklivssentralMessage(
+        frisklivssentralInput(factsFor(typical.cohort)),
+        EXAMPLE_SENDER,
+      );
+      const text = (await readPdf(pdf)).text;
+      expect(leaks(text, typical.cohort)).toEqual(
+        expect.arrayContaining(['national-id', 'test-result', 'health-text']),
+      );
+    });
   });
 
   it("gives the patient's phone and e-mail only where the discharge gave them", () => {

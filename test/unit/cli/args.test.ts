@@ -135,7 +135,7 @@ describe('hit-bridge replay --status failed and hit-bridge submissions', () => {
     [['replay', '--since', '7d'], /needs --status failed/],
     [['replay', '--status', 'delivered'], /needs --status failed/],
     [['replay', '--status', 'failed', '--stauts', 'x'], /--stauts is not a filter/],
-    [['replay', '--status', 'failed', '--patient-key', '01017012345'], /--patient-key: .*never a national id/],
+    [['replay', '--status', 'failed', '--patient-key', '01817012345'], /--patient-key: .*never a national id/],
     [['replay', '--status', 'failed', '--since', 'monday'], /--since takes a time/],
     [['replay', '--status', 'failed', '--kind'], /--kind needs a value/],
     [['submissions', 'list', '--limit', 'all'], /--limit takes a whole number/],

@@ -25,6 +25,7 @@ import { loadEventSchemas } from './events/event-schemas.ts';
 import { createEventValidator } from './events/event-validator.ts';
 import { createPatientKeyer } from './events/patient-key.ts';
 import { patientKeySecret } from './events/patient-key-secret.ts';
+import { configuredChannels } from './handover/channels/configured-channels.ts';
 import { startHandoverWorker } from './handover/handover-worker.ts';
 import { hospitalContactFromConfig } from './handover/hospital-contact.ts';
 import { acknowledgeHandover } from './handover/acknowledgements.ts';
@@ -109,7 +110,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const directory = loadRecipientDirectory(config.RECIPIENT_DIRECTORY_PATH);
   const hospitalContact = hospitalContactFromConfig(config);
   // Half a sender identity would put a message on Norsk Helsenett that no receipt can answer.
-  senderIdentityFromConfig(config);
+  const sender = senderIdentityFromConfig(config);
 
   const configured = createConfiguredStore(config, logger);
   const { store, engine } = configured;
@@ -242,7 +243,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           store,
           bus,
           ehr,
-          endpoint,
+          channels: configuredChannels({ directory, endpoint, messageService: undefined, sender, clock, logger }),
+          receiptPolling: { firstMs: config.EDI_RECEIPT_POLL_MS, maxMs: config.EDI_RECEIPT_POLL_MAX_MS },
           directory,
           hospitalContact,
           eventValidator,

@@ -26,6 +26,7 @@ export const EVENT_TYPES = {
   dischargeRequested: 'no.hitbridge.discharge.requested.v1',
   handoverPacket: 'no.hitbridge.handover.packet.v1',
   handoverOverdue: 'no.hitbridge.handover.overdue.v1',
+  handoverRejected: 'no.hitbridge.handover.rejected.v1',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -36,7 +37,7 @@ export const TOPICS = {
   records: 'hit-bridge.records.v1',
   /** delivery.failed; key: patient key. */
   deliveryFailures: 'hit-bridge.delivery-failures.v1',
-  /** discharge.requested, handover.overdue; key: patient key. The handover worker consumes it. */
+  /** discharge.requested, handover.overdue, handover.rejected; key: patient key. The handover worker consumes it. */
   handover: 'hit-bridge.handover.v1',
   /** handover.packet; key: the recipient ("her:<HER-id>", "training-contact:<patient key>"). */
   handoverPackets: 'hit-bridge.handover-packets.v1',
@@ -230,7 +231,13 @@ export function occurredAtOf(kind: RecordKind, input: Readonly<Record<string, un
 export function topicOf(type: EventType): string {
   if (type === EVENT_TYPES.deliveryFailed) return TOPICS.deliveryFailures;
   if (type === EVENT_TYPES.handoverPacket) return TOPICS.handoverPackets;
-  if (type === EVENT_TYPES.dischargeRequested || type === EVENT_TYPES.handoverOverdue) return TOPICS.handover;
+  if (
+    type === EVENT_TYPES.dischargeRequested ||
+    type === EVENT_TYPES.handoverOverdue ||
+    type === EVENT_TYPES.handoverRejected
+  ) {
+    return TOPICS.handover;
+  }
   return TOPICS.records;
 }
 

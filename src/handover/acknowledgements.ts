@@ -7,10 +7,11 @@
 import type { HandoverAcknowledgementInput } from '../../mappings/inputs.ts';
 import { conflict, notFound } from '../platform/problem.ts';
 import type { Store } from '../store/store.ts';
+import type { TaskStatusUpdate } from './referral.ts';
 
-/** What a handover-task job carries. */
+/** What a handover-task job carries: an answer, or what the receiving system's receipt said. */
 export interface TaskUpdate {
-  readonly status: HandoverAcknowledgementInput['status'];
+  readonly status: TaskStatusUpdate;
   readonly reason?: string;
   /** ISO 8601: when the municipality decided. */
   readonly at: string;

@@ -1,5 +1,5 @@
 /**
- * The handover's events (contracts/events/handover.packet, handover.overdue; discharge.requested,
+ * The handover's events (contracts/events/handover.packet, handover.overdue, handover.rejected; discharge.requested,
  * which intake writes, is in src/events/discharge-requested.ts): built here, pure, in the same CloudEvents envelope as the record events. Ids are deterministic
  * (eventId of the discharge's submission, the type and — for a packet — the recipient), so a
  * packet published again after a crash is recognisably the same packet.
@@ -11,6 +11,7 @@
  */
 import { envelope, eventId, EVENT_TYPES, type CloudEvent, type EventMeta } from '../events/cloud-events.ts';
 import type { DischargeRef } from '../events/discharge-requested.ts';
+import { redactNationalIds } from '../platform/redaction.ts';
 import type { FrisklivssentralEntry, HandoverPacket } from './types.ts';
 
 /** The Kafka key of a packet: the recipient, never a person's identity. */
@@ -69,5 +70,34 @@ export function buildHandoverOverdueEvent(
     ...(detail.taskReference === undefined ? {} : { taskReference: detail.taskReference }),
     packetsSentAt: detail.packetsSentAt.toISOString(),
     timeoutHours: detail.timeoutHours,
+  });
+}
+
+export function buildHandoverRejectedEvent(
+  time: Date,
+  ref: DischargeRef,
+  detail: {
+    readonly herId: string;
+    readonly taskReference?: string;
+    readonly msgId: string;
+    readonly messageId: string;
+    readonly rejectedBy: 'receiver' | 'transport';
+    readonly errors: readonly { readonly code: string; readonly description: string }[];
+  },
+): CloudEvent<typeof EVENT_TYPES.handoverRejected> {
+  const type = EVENT_TYPES.handoverRejected;
+  // One refusal per message: a redelivered handover carries the same MsgId, and so the same event id.
+  return envelope({ id: eventId(ref.submissionId, type, detail.msgId), time }, type, ref.submissionId, {
+    handoverId: ref.submissionId,
+    source: ref.source,
+    inputId: ref.dischargeId,
+    patientKey: ref.patientKey,
+    herId: detail.herId,
+    ...(detail.taskReference === undefined ? {} : { taskReference: detail.taskReference }),
+    channel: 'edi',
+    msgId: detail.msgId,
+    messageId: detail.messageId,
+    rejectedBy: detail.rejectedBy,
+    errors: detail.errors.map((e) => ({ code: e.code, description: redactNationalIds(e.description) })),
   });
 }

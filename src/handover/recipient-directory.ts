@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
 import { parseHerId } from '../domain/her-id.ts';
 import { parseOrganisationNumber } from '../domain/organisation-number.ts';
-import type { FrisklivssentralEntry } from './types.ts';
+import { CHANNEL_NAMES, type ChannelName, type FrisklivssentralEntry } from './types.ts';
 
 export interface RecipientDirectory {
   /** The Frisklivssentral serving a municipality (kommunenummer), if the directory has one. */
@@ -16,13 +16,15 @@ export interface RecipientDirectory {
   /** A Frisklivssentral by HER-id (the first entry naming it). */
   byHerId(herId: string): FrisklivssentralEntry | undefined;
   readonly size: number;
+  /** Every entry, in file order (the start-up check asks which channels are in use). */
+  readonly entries: readonly FrisklivssentralEntry[];
 }
 
 export type DirectoryResult =
   | { readonly ok: true; readonly directory: RecipientDirectory }
   | { readonly ok: false; readonly errors: readonly string[] };
 
-const FIELDS = ['name', 'herId', 'organisationNumber', 'phone', 'email', 'fhirEndpoint'] as const;
+const FIELDS = ['name', 'herId', 'organisationNumber', 'phone', 'email', 'channel', 'fhirEndpoint'] as const;
 type Field = (typeof FIELDS)[number];
 const REQUIRED: readonly Field[] = ['name', 'herId', 'organisationNumber', 'phone', 'email'];
 
@@ -91,6 +93,7 @@ export function parseRecipientDirectory(text: string, fileName: string): Directo
       byMunicipality: (municipality) => entries.get(municipality),
       byHerId: (herId) => byHerId.get(herId),
       size: entries.size,
+      entries: [...entries.values()],
     },
   };
 }
@@ -143,6 +146,16 @@ function readEntry(
   }
   if (found.problems > 0) return undefined;
   const { name, herId, organisationNumber, phone, email, fhirEndpoint } = values as Required<typeof values>;
+  // An entry written before channels existed names an endpoint and nothing else: it keeps it.
+  const channel = (values.channel ?? (values.fhirEndpoint === undefined ? 'edi' : 'fhir')) as ChannelName;
+  if (channel === 'fhir' && values.fhirEndpoint === undefined) {
+    problem(pair.value, 'channel fhir needs a fhirEndpoint');
+    return undefined;
+  }
+  if (channel !== 'fhir' && values.fhirEndpoint !== undefined) {
+    problem(pair.value, `fhirEndpoint is only read with channel fhir (this entry's channel is ${channel})`);
+    return undefined;
+  }
   return {
     municipality,
     name,
@@ -150,6 +163,7 @@ function readEntry(
     organisationNumber,
     phone,
     email,
+    channel,
     ...(values.fhirEndpoint === undefined ? {} : { fhirEndpoint: fhirEndpoint.replace(/\/+$/, '') }),
   };
 }
@@ -170,6 +184,10 @@ function fieldProblem(field: Field, value: string): string | undefined {
       return PHONE.test(value) ? undefined : 'must be a phone number: digits and spaces, optionally starting with +';
     case 'email':
       return EMAIL.test(value) ? undefined : 'must be an e-mail address like name@example.no';
+    case 'channel':
+      return (CHANNEL_NAMES as readonly string[]).includes(value)
+        ? undefined
+        : `must be one of ${CHANNEL_NAMES.join(', ')}`;
     case 'fhirEndpoint':
       return /^https?:\/\/[^\s/]+(\/\S*)?$/.test(value) && URL.canParse(value)
         ? undefined

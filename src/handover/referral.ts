@@ -112,7 +112,15 @@ export function buildReferralBundle(input: ReferralInput): Bundle {
   );
 }
 
-const STATUS_WORDS: Readonly<Record<HandoverAckStatus, string>> = {
+/**
+ * What the referral Task can be set to after it is made: the municipality's answers, and
+ * `received` from the receiving system's application receipt (it has the handover; nobody has
+ * decided yet).
+ */
+export type TaskStatusUpdate = HandoverAckStatus | 'received';
+
+const STATUS_WORDS: Readonly<Record<TaskStatusUpdate, string>> = {
+  received: 'mottatt i Frisklivssentralens system',
   accepted: 'mottatt og akseptert',
   rejected: 'avvist',
   'in-progress': 'pågår',
@@ -121,10 +129,10 @@ const STATUS_WORDS: Readonly<Record<HandoverAckStatus, string>> = {
   completed: 'fullført',
 };
 
-/** The Task as the municipality's answer leaves it (the IG's pa-taskrm-1: a reason where required). */
+/** The Task as the receipt or the municipality's answer leaves it (the IG's pa-taskrm-1: a reason where required). */
 export function updatedTask(
   task: Task,
-  update: { readonly status: HandoverAckStatus; readonly reason?: string; readonly at: string },
+  update: { readonly status: TaskStatusUpdate; readonly reason?: string; readonly at: string },
 ): Task {
   const rest: Task = { ...task };
   // A reason belongs to the status it was given for.
@@ -137,7 +145,7 @@ export function updatedTask(
     businessStatus: { text: STATUS_WORDS[update.status] },
     lastModified: update.at,
     text: narrative(
-      `<p><b>Oppfølging av henvisning</b>: ${escapeXml(owner)} har svart: ${escapeXml(STATUS_WORDS[update.status])}` +
+      `<p><b>Oppfølging av henvisning</b>: ${escapeXml(owner)} ${update.status === 'received' ? 'har fått henvisningen: ' : 'har svart: '}${escapeXml(STATUS_WORDS[update.status])}` +
         `${update.reason === undefined ? '' : ` (${escapeXml(update.reason)})`}, ${escapeXml(formatDateTimeNo(update.at))}.</p>`,
     ),
   };

@@ -17,9 +17,18 @@ export interface FrisklivssentralEntry {
   readonly organisationNumber: string;
   readonly phone: string;
   readonly email: string;
-  /** FHIR R4 base URL where the centre receives document Bundles; absent → Kafka only. */
+  /**
+   * How the centre receives its packet besides the event stream (docs/adr/0020): `edi` (a
+   * Dialogmelding over Norsk Helsenett to `herId`, the default), `fhir` (a document Bundle POSTed
+   * to `fhirEndpoint`) or `kafka` (the event stream only).
+   */
+  readonly channel: ChannelName;
+  /** FHIR R4 base URL where the centre receives document Bundles; set exactly when the channel is `fhir`. */
   readonly fhirEndpoint?: string;
 }
+
+export const CHANNEL_NAMES = ['edi', 'fhir', 'kafka'] as const;
+export type ChannelName = (typeof CHANNEL_NAMES)[number];
 
 /** What the handover worker found in the EHR for this patient and prescription, by FHIR search. */
 export interface HandoverFacts {

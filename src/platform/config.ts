@@ -506,6 +506,21 @@ export const configSchema = {
       description:
         'Topic where municipalities may publish acknowledgements (the POST /v1/handover-acknowledgements body).',
     },
+    EDI_RECEIPT_POLL_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 3600000,
+      default: 30000,
+      description:
+        "How soon after a handover's e-message is sent its application receipt is first asked for (EDI 2.0 v2 has no notifications); later asks back off, doubling up to EDI_RECEIPT_POLL_MAX_MS, until HANDOVER_ACK_TIMEOUT_MS after sending.",
+    },
+    EDI_RECEIPT_POLL_MAX_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 86400000,
+      default: 600000,
+      description: 'The longest pause between two asks for an e-message’s application receipt (600000 = 10 minutes).',
+    },
     HANDOVER_LEASE_MS: {
       type: 'integer',
       minimum: 1000,

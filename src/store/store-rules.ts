@@ -5,7 +5,13 @@
 import { normalize, notFound, type Problem } from '../platform/problem.ts';
 import type { AcceptOutcome, NewSubmission, QueueName, Store, Submission, TimelineEntry } from './store.ts';
 
-export const QUEUES: readonly QueueName[] = ['ehr-delivery', 'event-publish', 'handover', 'handover-task'];
+export const QUEUES: readonly QueueName[] = [
+  'ehr-delivery',
+  'event-publish',
+  'handover',
+  'handover-receipt',
+  'handover-task',
+];
 
 /**
  * A submission that could not be inserted because another one holds its idempotency key or its
@@ -53,6 +59,7 @@ export function backlogOf(rows: readonly { queue: string; count: number; oldestA
     'ehr-delivery': { count: 0, oldestAgeMs: 0 },
     'event-publish': { count: 0, oldestAgeMs: 0 },
     handover: { count: 0, oldestAgeMs: 0 },
+    'handover-receipt': { count: 0, oldestAgeMs: 0 },
     'handover-task': { count: 0, oldestAgeMs: 0 },
   };
   for (const row of rows) {

@@ -28,7 +28,7 @@ export type SubmissionStatus = 'accepted' | 'delivered' | 'failed';
  * discharge's packets (gathered from the EHR, built, published, the referral Task created);
  * handover-task: an acknowledgement's change to the referral Task in the EHR.
  */
-export type QueueName = 'ehr-delivery' | 'event-publish' | 'handover' | 'handover-task';
+export type QueueName = 'ehr-delivery' | 'event-publish' | 'handover' | 'handover-receipt' | 'handover-task';
 
 export interface NewSubmission {
   /** UUID chosen by the caller. */
@@ -90,6 +90,7 @@ export type TimelineKind =
   | 'packet-omitted'
   | 'task-created'
   | 'acknowledged'
+  | 'receipt'
   | 'overdue';
 
 export interface TimelineEntry {

@@ -55,13 +55,18 @@ export const FRISKLIVSSENTRAL: FrisklivssentralEntry = {
   organisationNumber: '123456785',
   phone: '+47 400 00 010',
   email: 'frisklivssentralen@example.no',
+  channel: 'edi',
 };
 
 /**
  * A recipient directory (YAML, as RECIPIENT_DIRECTORY_PATH reads it) with the cohort's
- * Frisklivssentral alone; with `fhirEndpoint`, the document is also POSTed there.
+ * Frisklivssentral alone, on the event stream only (channel kafka) unless told otherwise; with
+ * `fhirEndpoint`, the document is also POSTed there (channel fhir).
  */
-export function recipientDirectoryYaml(options: { readonly fhirEndpoint?: string } = {}): string {
+export function recipientDirectoryYaml(
+  options: { readonly fhirEndpoint?: string; readonly channel?: 'edi' | 'fhir' | 'kafka' } = {},
+): string {
+  const channel = options.channel ?? (options.fhirEndpoint === undefined ? 'kafka' : 'fhir');
   return [
     'municipalities:',
     `  '${FRISKLIVSSENTRAL.municipality}':`,
@@ -70,6 +75,7 @@ export function recipientDirectoryYaml(options: { readonly fhirEndpoint?: string
     `    organisationNumber: '${FRISKLIVSSENTRAL.organisationNumber}'`,
     `    phone: '${FRISKLIVSSENTRAL.phone}'`,
     `    email: ${FRISKLIVSSENTRAL.email}`,
+    `    channel: ${channel}`,
     ...(options.fhirEndpoint === undefined ? [] : [`    fhirEndpoint: ${options.fhirEndpoint}`]),
     '',
   ].join('\n');

@@ -9,6 +9,7 @@ import type { Ehr, EhrFailure } from '../../../src/delivery/ehr.ts';
 import { createEventValidator } from '../../../src/events/event-validator.ts';
 import { loadEventSchemas } from '../../../src/events/event-schemas.ts';
 import { createLogEventBus } from '../../../src/events/log-event-bus.ts';
+import { kafkaChannel } from '../../../src/handover/channels/kafka-channel.ts';
 import { startHandoverWorker } from '../../../src/handover/handover-worker.ts';
 import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
@@ -80,7 +81,8 @@ describe('handover worker logging', () => {
       store,
       bus,
       ehr: echoingEhr(),
-      endpoint: () => echoingEhr(),
+      channels: { kafka: kafkaChannel },
+      receiptPolling: { firstMs: 1000, maxMs: 1000 },
       directory: directory.directory,
       hospitalContact: HOSPITAL_CONTACT,
       eventValidator: createEventValidator(loadEventSchemas()),

@@ -14,6 +14,14 @@ import { startEventRelayWorker } from '../../../src/events/event-relay-worker.ts
 import { createLogEventBus } from '../../../src/events/log-event-bus.ts';
 import { createPatientKeyer } from '../../../src/events/patient-key.ts';
 import { buildDischargeRequestedEvent, handoverOutgoing } from '../../../src/events/discharge-requested.ts';
+import type { EdiMessageService } from '../../../src/delivery/edi-message-service.ts';
+import { createEdiChannel } from '../../../src/handover/channels/edi-channel.ts';
+import { createFhirChannel } from '../../../src/handover/channels/fhir-channel.ts';
+import { kafkaChannel } from '../../../src/handover/channels/kafka-channel.ts';
+import { EXAMPLE_SENDER, exampleHandoverFacts } from '../../../src/handover/edi/example-handover.ts';
+import { buildHandoverPackets } from '../../../src/handover/packets.ts';
+import { SCHEMAS, validateAgainstXsd } from '../../support/xmllint.ts';
+import { createFakeMessageService, EDI_REFUSED, EDI_TRANSIENT } from '../../support/fake-message-service.ts';
 import { startHandoverWorker, type RunningHandover } from '../../../src/handover/handover-worker.ts';
 import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
 import { referralIdentifiers } from '../../../src/handover/referral.ts';
@@ -27,6 +35,7 @@ import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store, StoredLogRecord } from '../../../src/store/store.ts';
 import { cohortInEhr, createFakeEhr, REFUSED, TRANSIENT, type FakeEhr } from '../../support/fake-ehr.ts';
 import {
+  FRISKLIVSSENTRAL,
   handoverCohort,
   HOSPITAL_CONTACT,
   recipientDirectoryYaml,
@@ -78,6 +87,8 @@ interface Options {
   readonly logger?: Logger;
   /** Overdue handovers per check (default: the worker's). */
   readonly overdueBatchSize?: number;
+  /** The Frisklivssentral is reached over EDI, through this message service. */
+  readonly edi?: EdiMessageService;
 }
 
 interface Harness {
@@ -114,7 +125,9 @@ async function start(options: Options = {}): Promise<Harness> {
   await store.migrate();
   const bus = createLogEventBus({ log: store.log, logger: silent, pollIntervalMs: 10, retryDelayMs: () => 10 });
   const parsed = parseRecipientDirectory(
-    recipientDirectoryYaml(options.endpoint === true ? { fhirEndpoint: FLS_ENDPOINT } : {}),
+    recipientDirectoryYaml(
+      options.endpoint === true ? { fhirEndpoint: FLS_ENDPOINT } : options.edi === undefined ? {} : { channel: 'edi' },
+    ),
     'directory.yaml',
   );
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
@@ -155,10 +168,17 @@ async function start(options: Options = {}): Promise<Harness> {
       store,
       bus,
       ehr,
-      endpoint: (baseUrl) => {
-        if (baseUrl !== FLS_ENDPOINT) throw new Error(`no endpoint ${baseUrl}`);
-        return endpoint;
+      channels: {
+        kafka: kafkaChannel,
+        fhir: createFhirChannel((baseUrl) => {
+          if (baseUrl !== FLS_ENDPOINT) throw new Error(`no endpoint ${baseUrl}`);
+          return endpoint;
+        }),
+        ...(options.edi === undefined
+          ? {}
+          : { edi: createEdiChannel({ messageService: options.edi, sender: EXAMPLE_SENDER, clock }) }),
       },
+      receiptPolling: { firstMs: 20, maxMs: 50 },
       directory: parsed.directory,
       hospitalContact: options.hospitalContact === null ? undefined : HOSPITAL_CONTACT,
       eventValidator: options.validator?.(eventValidator) ?? eventValidator,
@@ -716,5 +736,136 @@ describe('handover worker', () => {
       return failing !== undefined && (await harness.store.getHandover(other ?? ''))?.overdueAt !== undefined;
     });
     expect((await harness.store.getHandover(failing ?? ''))?.overdueAt).toBeUndefined();
+  });
+
+  describe('over EDI (channel edi)', () => {
+    const receiptOf = async (harness: Harness, id: string) =>
+      (await harness.store.timeline(id)).filter((entry) => entry.kind === 'receipt');
+
+    it('sends one schema-valid Dialogmelding with the PDF to the centre, and an AppRec OK sets the Task to received', async () => {
+      const edi = createFakeMessageService();
+      const harness = await start({ edi });
+      const id = await harness.accept();
+      await handedOver(harness, id);
+      expect(edi.sent).toHaveLength(1);
+      const [message] = edi.sent;
+      expect(message?.request.receiverHerIds).toEqual([Number(FRISKLIVSSENTRAL.herId)]);
+      expect(validateAgainstXsd(message?.request.businessDocument ?? '', SCHEMAS.handoverMessage)).toEqual({
+        valid: true,
+      });
+      expect(message?.request.businessDocument).toContain('application/pdf');
+      // Sent and waiting: the Task stays requested until the centre's system answers.
+      await until('the receipt asked for', () => edi.receiptCalls >= 2);
+      expect(tasksOf(harness)[0]?.status).toBe('requested');
+
+      edi.answerReceipts({ transport: 'Acknowledged', appRec: { status: 'Ok', errors: [] } });
+      await until('the Task received', () => tasksOf(harness)[0]?.status === 'received');
+      const [receipt] = await receiptOf(harness, id);
+      expect(receipt?.message).toContain('Application receipt OK from HER-id 8012345');
+      expect(receipt?.detail).toMatchObject({ msgId: message?.msgId, status: 'ok' });
+      expect((await harness.store.getSubmission(id))?.status).toBe('delivered');
+      // The centre has it; whether it takes the patient still comes as an answer.
+      expect(await harness.store.handoversAwaitingAcknowledgement()).toBe(1);
+    });
+
+    it('fails the handover on an AppRec Avvist, with its codes on the timeline, a handover.rejected event and the Task failed', async () => {
+      const edi = createFakeMessageService();
+      edi.answerReceipts({
+        transport: 'Acknowledged',
+        appRec: {
+          status: 'Rejected',
+          errors: [{ code: 'E10', details: 'Ukjent mottaker i virksomheten', description: 'Ugyldig mottaker' }],
+        },
+      });
+      const harness = await start({ edi });
+      const id = await harness.accept();
+      await until('the discharge failed', async () => (await harness.store.getSubmission(id))?.status === 'failed');
+      const [receipt] = await receiptOf(harness, id);
+      expect(receipt?.message).toContain(
+        "The Frisklivssentral's system refused the handover (AppRec Avvist, HER-id 8012345)",
+      );
+      expect(receipt?.message).toContain('E10 Ugyldig mottaker: Ukjent mottaker i virksomheten');
+      await until('the Task failed', () => tasksOf(harness)[0]?.status === 'failed');
+      await relayIdle(harness);
+      const rejected = (await harness.store.log.read(TOPICS.handover, 0, 1000))
+        .map((record) => JSON.parse(record.value) as { type: string; data: Record<string, unknown> })
+        .filter((event) => event.type === EVENT_TYPES.handoverRejected);
+      expect(rejected).toHaveLength(1);
+      expect(rejected[0]?.data).toMatchObject({
+        handoverId: id,
+        herId: FRISKLIVSSENTRAL.herId,
+        msgId: edi.sent[0]?.msgId,
+        rejectedBy: 'receiver',
+        errors: [{ code: 'E10', description: 'Ugyldig mottaker: Ukjent mottaker i virksomheten' }],
+      });
+      // Refused is an answer: the overdue check leaves it alone.
+      expect(await harness.store.handoversAwaitingAcknowledgement()).toBe(0);
+    });
+
+    it("records an AppRec 'OK, feil i delmelding' as received, with the receiver's warning on the timeline", async () => {
+      const edi = createFakeMessageService();
+      edi.answerReceipts({
+        transport: 'Acknowledged',
+        appRec: { status: 'OkErrorInMessagePart', errors: [{ code: 'X99', details: 'Vedlegget kunne ikke vises' }] },
+      });
+      const harness = await start({ edi });
+      const id = await harness.accept();
+      await until('the Task received', () => tasksOf(harness)[0]?.status === 'received');
+      const [receipt] = await receiptOf(harness, id);
+      expect(receipt?.message).toContain('Application receipt OK, feil i delmelding');
+      expect(receipt?.message).toContain('X99 Vedlegget kunne ikke vises');
+      expect((await harness.store.getSubmission(id))?.status).toBe('delivered');
+    });
+
+    it('retries a send the message service could not take, and every send of the handover carries the same MsgId', async () => {
+      const edi = createFakeMessageService();
+      edi.failNextSends(EDI_TRANSIENT, EDI_TRANSIENT);
+      const harness = await start({ edi });
+      const id = await harness.accept();
+      await handedOver(harness, id);
+      expect(edi.sent).toHaveLength(1);
+      const attempts = (await harness.store.timeline(id)).filter((entry) => entry.kind === 'handover-attempt');
+      expect(attempts[0]?.message).toContain("sending the Dialogmelding through NHN's message service: answered 503");
+
+      // The same handover built again (as after a crash between sending and recording): same MsgId.
+      const again = createFakeMessageService();
+      const channel = createEdiChannel({ messageService: again, sender: EXAMPLE_SENDER, clock: () => new Date() });
+      const facts = exampleHandoverFacts();
+      const packet = buildHandoverPackets(facts).frisklivssentral;
+      if (!('bundle' in packet)) throw new Error('no packet');
+      await channel.send({ facts, packet, recipient: facts.frisklivssentral });
+      await channel.send({
+        facts: { ...facts, generatedAt: new Date().toISOString() },
+        packet,
+        recipient: facts.frisklivssentral,
+      });
+      expect(new Set(again.sent.map((m) => m.msgId)).size).toBe(1);
+    });
+
+    it('fails the handover and its Task when the message service refuses the message for good', async () => {
+      const edi = createFakeMessageService();
+      edi.failNextSends(EDI_REFUSED);
+      const harness = await start({ edi });
+      const id = await harness.accept();
+      await until('the discharge failed', async () => (await harness.store.getSubmission(id))?.status === 'failed');
+      const failed = (await harness.store.timeline(id)).filter((entry) => entry.kind === 'failed');
+      expect(failed[0]?.message).toContain("NHN's message service refused the Dialogmelding");
+      expect(failed[0]?.message).toContain('1200');
+      await until('the Task failed', () => tasksOf(harness)[0]?.status === 'failed');
+      expect(await harness.records(TOPICS.handoverPackets, id)).toEqual([]);
+    });
+
+    it('stops asking for a receipt at the acknowledgement timeout, and the handover is raised overdue', async () => {
+      const edi = createFakeMessageService();
+      const harness = await start({ edi, ackTimeoutMs: 300 });
+      const id = await harness.accept();
+      await until('overdue', async () => (await harness.store.getHandover(id))?.overdueAt !== undefined);
+      await until('no longer asking', async () => (await receiptOf(harness, id)).length === 1);
+      const [receipt] = await receiptOf(harness, id);
+      expect(receipt?.message).toContain('No application receipt');
+      const calls = edi.receiptCalls;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(edi.receiptCalls).toBe(calls);
+    });
   });
 });

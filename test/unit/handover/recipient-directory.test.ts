@@ -26,10 +26,51 @@ describe('the recipient directory file', () => {
       organisationNumber: '999900011',
       phone: '+47 400 00 001',
       email: 'frisk@eksempelby.example.no',
+      channel: 'fhir',
       fhirEndpoint: 'http://fhir.eksempelby.example.no/fhir',
     });
     expect(result.directory.byHerId('99000001')?.municipality).toBe('9901');
     expect(result.directory.byMunicipality('9902')).toBeUndefined();
+  });
+
+  it('sends over EDI unless the entry says otherwise; an entry with only a fhirEndpoint keeps it', () => {
+    const result = parseRecipientDirectory(
+      `${VALID}  '9902':
+    name: Frisklivssentralen i Prøvestad
+    herId: '99000002'
+    organisationNumber: '999900038'
+    phone: '+47 400 00 002'
+    email: frisk@provestad.example.no
+  '9903':
+    name: Frisklivssentralen i Prøvestad
+    herId: '99000002'
+    organisationNumber: '999900038'
+    phone: '+47 400 00 002'
+    email: frisk@provestad.example.no
+    channel: kafka
+`,
+      'dir.yaml',
+    );
+    if (!result.ok) throw new Error(result.errors.join('\n'));
+    expect(result.directory.entries.map((e) => [e.municipality, e.channel])).toEqual([
+      ['9901', 'fhir'],
+      ['9902', 'edi'],
+      ['9903', 'kafka'],
+    ]);
+  });
+
+  it('refuses an unknown channel, a fhir channel without its endpoint and an endpoint the channel would not use', () => {
+    const entry = (extra: string): string =>
+      `municipalities:\n  '9901':\n    name: X\n    herId: '99000001'\n    organisationNumber: '999900011'\n    phone: '+47 400 00 001'\n    email: a@example.no\n${extra}`;
+    expect(errorsOf(entry('    channel: fax\n'))).toEqual([
+      'dir.yaml:8:14: municipality 9901: channel must be one of edi, fhir, kafka',
+    ]);
+    expect(errorsOf(entry('    channel: fhir\n'))).toEqual([
+      'dir.yaml:3:5: municipality 9901: channel fhir needs a fhirEndpoint',
+    ]);
+    expect(errorsOf(entry('    channel: edi\n    fhirEndpoint: http://fhir.example.no/fhir\n'))).toEqual([
+      "dir.yaml:3:5: municipality 9901: fhirEndpoint is only read with channel fhir (this entry's channel is edi)",
+    ]);
   });
 
   it('reads the same directory written as JSON', () => {
@@ -63,7 +104,7 @@ describe('the recipient directory file', () => {
     expect(errorsOf(text)).toEqual([
       'dir.yaml:5:25: municipality 9901: organisationNumber is not an organisation number: the check digit (digit 9) does not match',
       'dir.yaml:6:12: municipality 9901: phone must be a phone number: digits and spaces, optionally starting with +',
-      'dir.yaml:8:5: municipality 9901: unknown field "colour" (known: name, herId, organisationNumber, phone, email, fhirEndpoint)',
+      'dir.yaml:8:5: municipality 9901: unknown field "colour" (known: name, herId, organisationNumber, phone, email, channel, fhirEndpoint)',
       "dir.yaml:9:3: kommunenummer 301 must be quoted ('0301'): unquoted, YAML reads it as a number and drops leading zeros",
     ]);
   });

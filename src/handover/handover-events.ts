@@ -36,7 +36,11 @@ export function buildHandoverPacketEvent(
   const body =
     packet.recipient === 'frisklivssentral'
       ? { bundle: packet.bundle, html: packet.html }
-      : { plan: packet.plan, html: packet.html };
+      : {
+          plan: packet.plan,
+          html: packet.html,
+          ...(packet.pdf === undefined ? {} : { pdf: Buffer.from(packet.pdf).toString('base64') }),
+        };
   return envelope({ ...meta, id: eventId(ref.submissionId, type, packet.recipient) }, type, ref.submissionId, {
     handoverId: ref.submissionId,
     recipient: packet.recipient,

@@ -25,6 +25,7 @@ import { buildHandoverPacketEvent, recipientKey } from './handover-events.ts';
 import { failHandover, portFailure, recipientOf, refOf, waitOrFail } from './job-outcomes.ts';
 import { buildHandoverPackets } from './packets.ts';
 import { buildReferralBundle } from './referral.ts';
+import { trainingContactPdf } from './training-contact-packet.ts';
 import { firstReceiptPoll } from './receipts.ts';
 import type { FrisklivssentralEntry, HandoverFacts, HandoverPacket, HandoverPackets } from './types.ts';
 
@@ -76,6 +77,16 @@ export async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logge
       return;
     }
     throw error;
+  }
+
+  // The training contact's printable plan, for the patient to carry: only where there is a
+  // packet at all, so only with the patient's consent.
+  const trainingContact = packets.trainingContact;
+  if (!('omitted' in trainingContact)) {
+    packets = {
+      ...packets,
+      trainingContact: { ...trainingContact, pdf: await trainingContactPdf(trainingContact.plan) },
+    };
   }
 
   // 3. send

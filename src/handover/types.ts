@@ -94,6 +94,8 @@ export interface TrainingContactPacket {
   readonly recipient: 'training-contact';
   readonly plan: TrainingContactPlan;
   readonly html: string;
+  /** The same plan as a PDF for the patient to carry; the worker adds it (rendering is asynchronous). */
+  readonly pdf?: Uint8Array;
 }
 
 export type HandoverPacket = FrisklivssentralPacket | TrainingContactPacket;

@@ -27,6 +27,7 @@ import { loadConfig } from '../../src/platform/config.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { loadProfiles, registerPeople } from '../support/fhir-server.ts';
+import { readPdf } from '../support/pdf-text.ts';
 import {
   COHORT_HPR,
   FRISKLIVSSENTRAL,
@@ -310,6 +311,16 @@ describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {
     expect(found(text, IDS)).toEqual([]);
     // The search would see them: the consented name is there.
     expect(found(text, [GIVEN_NAME])).toEqual([GIVEN_NAME]);
+  });
+
+  it("the training-contact packet's printable PDF holds the consented name but no national id either", async () => {
+    const packet = packets().find((p) => recipientOf(p) === 'training-contact');
+    const pdf = (packet?.value.data as { packet?: { pdf?: string } } | undefined)?.packet?.pdf;
+    expect(pdf).toBeDefined();
+    const reading = await readPdf(Buffer.from(pdf ?? '', 'base64'));
+    expect(reading.pages).toBeGreaterThanOrEqual(1);
+    expect(found(reading.text, IDS)).toEqual([]);
+    expect(found(reading.text, [GIVEN_NAME])).toEqual([GIVEN_NAME]);
   });
 
   it('no private key, access token, client assertion or DPoP proof in any log line, error body, status, metric or Kafka record', () => {

@@ -27,6 +27,7 @@ import { createPatientKeyer } from './events/patient-key.ts';
 import { patientKeySecret } from './events/patient-key-secret.ts';
 import { configuredChannels } from './handover/channels/configured-channels.ts';
 import { startHandoverWorker } from './handover/handover-worker.ts';
+import { storedHandoverMessage } from './handover/stored-message.ts';
 import { hospitalContactFromConfig } from './handover/hospital-contact.ts';
 import { acknowledgeHandover } from './handover/acknowledgements.ts';
 import { senderIdentityFromConfig } from './handover/edi/sender-identity.ts';
@@ -287,6 +288,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
             directory,
             acknowledge: (ack, now) => acknowledgeHandover(store, ack, now),
             hospitalContactConfigured: hospitalContact !== undefined,
+            handoverMessage: (id) =>
+              storedHandoverMessage({ store, ehr, directory, hospitalContact, sender, clock }, id),
           },
         }
       : {}),

@@ -22,6 +22,7 @@ export type Command =
     }
   | { readonly command: 'helseid-token'; readonly audience: string; readonly dryRun: boolean }
   | { readonly command: 'handover-render-example' }
+  | { readonly command: 'handover-render-discharge'; readonly submissionId: string }
   | { readonly command: 'help' };
 
 export type Since = { readonly at: Date } | { readonly agoMs: number };
@@ -58,6 +59,10 @@ export const USAGE = `usage: hit-bridge <command>
   handover render --example       print the e-message (MsgHead 1.2 with its Dialogmelding and PDF
                                   attachment) made for the built-in synthetic discharge, to
                                   validate with xmllint against third_party/kith-xsd
+  handover render --discharge <id>
+                                  the same for a stored discharge (its submission id), from the
+                                  running service (HIT_BRIDGE_URL, default http://127.0.0.1:PORT)
+                                  with an admin-scope token in HIT_BRIDGE_TOKEN: personal data
   help                            this text
 
 Configuration comes from the environment, as for the service (see README).`;
@@ -289,10 +294,14 @@ function parseHandover(rest: readonly string[]): Parsed {
   if (sub !== 'render') return { ok: false, error: 'handover takes the subcommand render: handover render --example' };
   if (flags.length === 1 && flags[0] === '--example')
     return { ok: true, value: { command: 'handover-render-example' } };
-  if (flags.includes('--discharge')) {
-    return { ok: false, error: 'handover render --discharge <id> is not available yet; use --example' };
+  if (flags.length === 2 && flags[0] === '--discharge') {
+    const submissionId = flags[1] ?? '';
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(submissionId)) {
+      return { ok: false, error: `--discharge takes the discharge's submission id (a UUID), not "${submissionId}"` };
+    }
+    return { ok: true, value: { command: 'handover-render-discharge', submissionId } };
   }
-  return { ok: false, error: 'handover render needs --example' };
+  return { ok: false, error: 'handover render needs --example or --discharge <id>' };
 }
 
 function parseHelseId(rest: readonly string[]): Parsed {

@@ -176,6 +176,30 @@ switch (command.command) {
     process.stdout.write(`${(await exampleHandoverMessage()).xml}\n`);
     break;
   }
+  case 'handover-render-discharge': {
+    // From the running service, not the store: the message needs the EHR, and the route keeps the
+    // personal data behind the admin scope and in the audit log.
+    const config = configOrExit();
+    const base = (process.env.HIT_BRIDGE_URL ?? `http://127.0.0.1:${String(config.PORT)}`).replace(/\/+$/, '');
+    const token = process.env.HIT_BRIDGE_TOKEN;
+    const response = await fetch(`${base}/v1/discharges/${command.submissionId}/handover-message`, {
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    });
+    const text = await response.text();
+    if (response.ok) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    else {
+      let detail = text;
+      try {
+        const problem = JSON.parse(text) as { title?: string; detail?: string };
+        detail = [problem.title, problem.detail].filter(Boolean).join(': ');
+      } catch {
+        // Not a problem+json answer: its text is all there is.
+      }
+      process.stderr.write(`hit-bridge: ${String(response.status)} from ${base}: ${detail}\n`);
+      process.exitCode = 1;
+    }
+    break;
+  }
   case 'helseid-token': {
     const config = configOrExit();
     let settings;

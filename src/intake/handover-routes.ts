@@ -7,6 +7,9 @@
  * POST /v1/handover-acknowledgements: the municipality's answer, recorded on the discharge's
  * timeline with a job that sets the referral Task in the EHR to the new status.
  *
+ * GET /v1/discharges/{id}/handover-message: the MsgHead the handover sends (or sent) the
+ * Frisklivssentral, for an operator to check with xmllint.
+ *
  * What the handover itself does (recording an answer, knowing the recipients) is passed in by the
  * composition root: intake does not import the handover.
  */
@@ -44,6 +47,8 @@ export interface HandoverRouteDeps {
   /** Whether a hospital contact is configured for discharges that give none. */
   readonly hospitalContactConfigured: boolean;
   readonly metrics: Pick<Metrics, 'submissionAccepted'>;
+  /** The e-message a stored discharge sends its Frisklivssentral, as XML; throws a Problem when there is none. */
+  readonly handoverMessage: (submissionId: string) => Promise<string>;
 }
 
 export function handoverRoutes(deps: HandoverRouteDeps): Router {
@@ -106,6 +111,13 @@ export function handoverRoutes(deps: HandoverRouteDeps): Router {
     res.status(202).location(statusUrl).json({ id: ack.handoverId, status: ack.status, statusUrl });
   });
   router.all('/v1/handover-acknowledgements', onlyMethod('POST'));
+
+  // Personal data (national id, health data): admin scope (scopes.ts), audited like every /v1 call.
+  router.get('/v1/discharges/:id/handover-message', async (req, res) => {
+    const xml = await deps.handoverMessage(req.params.id);
+    res.type('application/xml; charset=utf-8').send(xml);
+  });
+  router.all('/v1/discharges/:id/handover-message', onlyMethod('GET'));
 
   return router;
 }

@@ -10,7 +10,8 @@ export const SCOPES = {
   'hit.write': 'Submit and preview clinic inputs (HIT sessions, fitness tests, prescriptions, discharges).',
   'hit.read': 'Read where submissions are (status, timeline, the message browser and its summary).',
   'handover.ack': 'Acknowledge a handover packet (the municipality).',
-  admin: 'Operator actions (bulk replay and its progress). Anything under /v1 not listed for another scope.',
+  admin:
+    "Operator actions (bulk replay and its progress, a discharge's handover e-message). Anything under /v1 not listed for another scope.",
 } as const;
 
 export type Scope = keyof typeof SCOPES;
@@ -28,6 +29,7 @@ export const ROUTE_SCOPES: readonly { readonly path: string; readonly scope: Sco
   { path: '/v1/submissions', scope: 'hit.read' },
   { path: '/v1/submissions/{id}', scope: 'hit.read' },
   { path: '/v1/handover-acknowledgements', scope: 'handover.ack' },
+  { path: '/v1/discharges/{id}/handover-message', scope: 'admin' },
 ];
 
 const MATCHERS = ROUTE_SCOPES.map(({ path, scope }) => ({

@@ -13,14 +13,18 @@ describe('the built-in example handover (hit-bridge handover render --example)',
     expect(validateAgainstXsd((await exampleHandoverMessage()).xml, SCHEMAS.handoverMessage)).toEqual({ valid: true });
   });
 
-  it('is the command "handover render --example"; --discharge is refused as not available yet', () => {
+  it('is the command "handover render --example"; --discharge takes a submission id', () => {
     expect(parseArgs(['handover', 'render', '--example'])).toEqual({
       ok: true,
       value: { command: 'handover-render-example' },
     });
     expect(parseArgs(['handover', 'render', '--discharge', 'd-1'])).toMatchObject({
       ok: false,
-      error: expect.stringContaining('not available yet') as unknown,
+      error: expect.stringContaining('a UUID') as unknown,
+    });
+    expect(parseArgs(['handover', 'render', '--discharge', '6f1c2a9e-2b7d-4c1e-9a55-0d3f4b6e8a21'])).toEqual({
+      ok: true,
+      value: { command: 'handover-render-discharge', submissionId: '6f1c2a9e-2b7d-4c1e-9a55-0d3f4b6e8a21' },
     });
     expect(parseArgs(['handover', 'send']).ok).toBe(false);
   });

@@ -16,6 +16,12 @@ import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { NATIONAL_ID, variant } from './examples.ts';
 import { acknowledgeHandover } from '../../../src/handover/acknowledgements.ts';
+import { EXAMPLE_SENDER } from '../../../src/handover/edi/example-handover.ts';
+import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
+import { storedHandoverMessage } from '../../../src/handover/stored-message.ts';
+import { cohortInEhr, createFakeEhr, type FakeEhr } from '../../support/fake-ehr.ts';
+import { handoverCohort, HOSPITAL_CONTACT, recipientDirectoryYaml } from '../../support/handover-cohort.ts';
+import { SCHEMAS, validateAgainstXsd } from '../../support/xmllint.ts';
 
 const NOW = new Date('2026-05-04T12:00:00Z');
 const eventValidator = createEventValidator(loadEventSchemas());
@@ -32,8 +38,16 @@ const DISCHARGE: DischargeInput = {
   summary: 'Fullførte 24 av 24 økter.',
 };
 
-async function setup(options: { hospitalContactConfigured?: boolean } = {}) {
+async function setup(options: { hospitalContactConfigured?: boolean; ehr?: FakeEhr; directory?: string } = {}) {
   const store: Store = createSqliteStore({ file: ':memory:' });
+  const directory =
+    options.directory === undefined
+      ? loadRecipientDirectory('config/recipient-directory.yaml')
+      : (() => {
+          const parsed = parseRecipientDirectory(options.directory, 'directory.yaml');
+          if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+          return parsed.directory;
+        })();
   await store.migrate();
   const app = createApp({
     logger: createLogger({ level: 'silent', pretty: false }),
@@ -50,9 +64,21 @@ async function setup(options: { hospitalContactConfigured?: boolean } = {}) {
       patientKey: createPatientKeyer('unit-test-secret-unit-test-secret'),
       eventValidator,
       clock: () => NOW,
-      directory: loadRecipientDirectory('config/recipient-directory.yaml'),
+      directory,
       acknowledge: (ack, now) => acknowledgeHandover(store, ack, now),
       hospitalContactConfigured: options.hospitalContactConfigured ?? true,
+      handoverMessage: (id) =>
+        storedHandoverMessage(
+          {
+            store,
+            ehr: options.ehr,
+            directory,
+            hospitalContact: HOSPITAL_CONTACT,
+            sender: EXAMPLE_SENDER,
+            clock: () => NOW,
+          },
+          id,
+        ),
     },
   });
   return { app, store };
@@ -203,5 +229,42 @@ describe('POST /v1/handover-acknowledgements', () => {
       message: 'The Frisklivssentral rejected the handover: Pasienten ønsker tilbud nærmere hjemmet.',
     });
     expect((await store.backlog(NOW))['handover-task'].count).toBe(1);
+  });
+});
+
+describe('GET /v1/discharges/{id}/handover-message', () => {
+  it("answers the stored discharge's e-message as XML that validates against the KITH schemas, national id and all", async () => {
+    const cohort = handoverCohort('typical', 'clinic-render');
+    const held = cohortInEhr(cohort);
+    const ehr = createFakeEhr([held.patient, ...held.prescription, ...held.stay]);
+    const { app } = await setup({ ehr, directory: recipientDirectoryYaml({ channel: 'edi' }) });
+    const accepted = await request(app).post('/v1/discharges').send(cohort.discharge);
+    expect(accepted.status).toBe(202);
+    const response = await request(app).get(`/v1/discharges/${(accepted.body as { id: string }).id}/handover-message`);
+    expect(response.status).toBe(200);
+    expect(response.type).toBe('application/xml');
+    expect(validateAgainstXsd(response.text, SCHEMAS.handoverMessage)).toEqual({ valid: true });
+    expect(response.text).toContain(cohort.discharge.patient.nationalId);
+  });
+
+  it('is 404 for an unknown discharge, and 503 naming what is missing when the EHR is not configured', async () => {
+    const { app } = await setup();
+    const unknown = await request(app).get('/v1/discharges/00000000-0000-4000-8000-000000000000/handover-message');
+    expect(unknown.status).toBe(404);
+    expect(unknown.type).toBe('application/problem+json');
+    const accepted = await request(app).post('/v1/discharges').send(DISCHARGE);
+    const response = await request(app).get(`/v1/discharges/${(accepted.body as { id: string }).id}/handover-message`);
+    expect(response.status).toBe(503);
+    expect((response.body as { detail: string }).detail).toContain('EHR_BASE_URL is not set');
+  });
+
+  it('is 409 when the patient did not consent to the Frisklivssentral', async () => {
+    const { app } = await setup({ ehr: createFakeEhr() });
+    const accepted = await request(app)
+      .post('/v1/discharges')
+      .send({ ...DISCHARGE, consent: { frisklivssentral: false, trainingContact: true } });
+    const response = await request(app).get(`/v1/discharges/${(accepted.body as { id: string }).id}/handover-message`);
+    expect(response.status).toBe(409);
+    expect((response.body as { detail: string }).detail).toContain('did not consent');
   });
 });

@@ -1,6 +1,7 @@
 // A lint of contracts/openapi.yaml: it parses, every operation answers something, every $ref
 // resolves (inside the document and into contracts/schemas/), and the app serves what it
 // documents — and the copy served at /openapi.json stands alone.
+import { notFound } from '../../../src/platform/problem.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -180,6 +181,7 @@ describe('contracts/openapi.yaml', () => {
         eventValidator: createEventValidator(loadEventSchemas()),
         acknowledge: (ack, now) => acknowledgeHandover(store, ack, now),
         hospitalContactConfigured: true,
+        handoverMessage: () => Promise.reject(notFound('no such discharge')),
       },
     });
     for (const [path, method] of operations) {

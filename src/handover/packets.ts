@@ -60,5 +60,5 @@ function readPlan(facts: HandoverFacts): PrescriptionPlan {
       retriable: false,
     });
   }
-  return reading.plan;
+  return reading.value;
 }

@@ -21,6 +21,7 @@ import {
   type StrengthDose,
 } from '../../mappings/prescription-dose.ts';
 import { planFourByFourSession, type FourByFourPlan } from '../domain/four-by-four.ts';
+import type { Result } from '../domain/result.ts';
 
 export interface IntervalPlan {
   readonly sessionsPerWeek: number;
@@ -67,8 +68,7 @@ export interface PrescriptionPlan {
   readonly note?: string;
 }
 
-export type PlanReading =
-  { readonly ok: true; readonly plan: PrescriptionPlan } | { readonly ok: false; readonly reason: string };
+export type PlanReading = Result<PrescriptionPlan>;
 
 const DAY_MS = 86_400_000;
 
@@ -100,20 +100,20 @@ export function readPrescriptionPlan(serviceRequest: ServiceRequest): PlanReadin
   const note = serviceRequest.note?.map((n) => n.text).join('\n');
   return {
     ok: true,
-    plan: {
+    value: {
       identifierValue,
       start,
       end,
       weeks,
       sessionsPerWeek: frequency,
-      ...(interval === undefined ? {} : { interval: interval.plan }),
-      ...(strength === undefined ? {} : { strength: strength.plan }),
+      ...(interval === undefined ? {} : { interval: interval.value }),
+      ...(strength === undefined ? {} : { strength: strength.value }),
       ...(note === undefined || note === '' ? {} : { note }),
     },
   };
 }
 
-type Reading<T> = { readonly ok: true; readonly plan: T } | { readonly ok: false; readonly reason: string };
+type Reading<T> = Result<T>;
 
 function readInterval(
   details: readonly CodeableConcept[],
@@ -139,7 +139,7 @@ function readStrength(
     const found = readOrderDetailDose(detail);
     if (found?.kind !== 'strength') continue;
     if (!found.dose.ok) return { ok: false, reason: found.dose.reason };
-    return { ok: true, plan: strengthPlanOf(found.dose.value) };
+    return { ok: true, value: strengthPlanOf(found.dose.value) };
   }
   return readStrengthText(
     details.map((detail) => detail.text ?? ''),
@@ -155,7 +155,7 @@ function intervalPlanOf(dose: IntervalDose): Reading<IntervalPlan> {
   if (!session.ok) return { ok: false, reason: `the 4x4 session cannot be planned: ${session.reason}` };
   return {
     ok: true,
-    plan: {
+    value: {
       sessionsPerWeek: dose.sessionsPerWeek,
       modalityText: MODALITY_NO[dose.modality],
       hrMaxBpm: dose.hrMax.bpm,
@@ -210,7 +210,7 @@ function readIntervalText(texts: readonly string[], lines: readonly string[]): R
   const basis = g.basis ?? '';
   return {
     ok: true,
-    plan: {
+    value: {
       sessionsPerWeek: num('perWeek'),
       modalityText: g.modality ?? '',
       hrMaxBpm: num('hrMax'),
@@ -236,7 +236,7 @@ function readStrengthText(texts: readonly string[], lines: readonly string[]): R
   const low = decimal(g.low);
   return {
     ok: true,
-    plan: {
+    value: {
       sessionsPerWeek: Number(g.perWeek),
       sets: Number(g.sets),
       reps: Number(g.reps),

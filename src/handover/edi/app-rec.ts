@@ -11,6 +11,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { SyntaxValidator } from 'fast-xml-validator';
 import { NAMESPACES } from './kith-codes.ts';
+import type { Result } from '../../domain/result.ts';
 
 export type AppRecOutcome = 'ok' | 'rejected' | 'ok-with-errors';
 
@@ -39,8 +40,7 @@ export interface AppRec {
   readonly sender?: { readonly name?: string; readonly id?: string; readonly idType?: string };
 }
 
-export type AppRecReading =
-  { readonly ok: true; readonly appRec: AppRec } | { readonly ok: false; readonly reason: string };
+export type AppRecReading = Result<AppRec>;
 
 const OUTCOME_BY_STATUS: Readonly<Record<string, AppRecOutcome>> = {
   '1': 'ok',
@@ -136,7 +136,7 @@ export function parseAppRec(xml: string): AppRecReading {
   const senderIdType = attribute(inst?.TypeId, 'V');
   return {
     ok: true,
-    appRec: {
+    value: {
       version,
       id,
       generatedAt,

@@ -22,7 +22,7 @@ describe('parseAppRec on the vendored KITH sample receipts', () => {
     const reading = parseAppRec(sample('1.1/all-data.xml'));
     expect(reading).toMatchObject({
       ok: true,
-      appRec: {
+      value: {
         version: '1.1',
         outcome: 'ok',
         status: { code: '1', text: 'OK' },
@@ -37,7 +37,7 @@ describe('parseAppRec on the vendored KITH sample receipts', () => {
     const reading = parseAppRec(sample('1.1/example-avvist.xml'));
     expect(reading).toMatchObject({
       ok: true,
-      appRec: {
+      value: {
         outcome: 'rejected',
         status: { code: '2', text: 'Avvist' },
         errors: [{ code: 'E21', text: 'Mottaker finnes ikke', system: '2.16.578.1.12.4.1.1.8221' }],
@@ -50,14 +50,14 @@ describe('parseAppRec on the vendored KITH sample receipts', () => {
     const reading = parseAppRec(sample('1.0/example-avvist.xml'));
     expect(reading).toMatchObject({
       ok: true,
-      appRec: { version: '1.0', outcome: 'rejected', errors: [{ code: 'E21', detail: 'Legen har sluttet' }] },
+      value: { version: '1.0', outcome: 'rejected', errors: [{ code: 'E21', detail: 'Legen har sluttet' }] },
     });
   });
 
   it('AppRec 1.0 "OK, feil i delmelding": ok-with-errors, every error in order', () => {
     const reading = parseAppRec(sample('1.0/example-ok-feil-i-delmelding.xml'));
-    expect(reading.ok && reading.appRec.outcome).toBe('ok-with-errors');
-    expect(reading.ok && reading.appRec.errors.map((e) => [e.code, e.detail])).toEqual([
+    expect(reading.ok && reading.value.outcome).toBe('ok-with-errors');
+    expect(reading.ok && reading.value.errors.map((e) => [e.code, e.detail])).toEqual([
       ['07', '93495'],
       ['16', '93498'],
     ]);

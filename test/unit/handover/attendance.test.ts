@@ -8,7 +8,7 @@ function factsAndPlan(variant: CohortVariant): { sessions: readonly Procedure[];
   const facts = factsFor(handoverCohort(variant));
   const reading = readPrescriptionPlan(facts.prescription);
   if (!reading.ok) throw new Error(reading.reason);
-  return { sessions: facts.sessions, plan: reading.plan };
+  return { sessions: facts.sessions, plan: reading.value };
 }
 
 const typical = factsAndPlan('typical');

@@ -18,7 +18,7 @@ function serviceRequestOf(input: PrescriptionInput): ServiceRequest {
 function planOf(input: PrescriptionInput): PrescriptionPlan {
   const reading = readPrescriptionPlan(serviceRequestOf(input));
   if (!reading.ok) throw new Error(reading.reason);
-  return reading.plan;
+  return reading.value;
 }
 
 const prescriptions = fixtureCases(['prescriptions']).map(
@@ -54,7 +54,7 @@ function goldenPlan(name: string): unknown {
 function reading(sr: ServiceRequest): PrescriptionPlan {
   const result = readPrescriptionPlan(sr);
   if (!result.ok) throw new Error(result.reason);
-  return result.plan;
+  return result.value;
 }
 
 describe('the structured dose gives the plan the text gave', () => {

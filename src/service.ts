@@ -4,6 +4,7 @@
  * Exported for tests, which start the whole service in-process on port 0.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +27,7 @@ import { createEventValidator } from './events/event-validator.ts';
 import { createPatientKeyer } from './events/patient-key.ts';
 import { patientKeySecret } from './events/patient-key-secret.ts';
 import { configuredChannels } from './handover/channels/configured-channels.ts';
+import { createEdiClient } from './delivery/edi-client.ts';
 import { startHandoverWorker } from './handover/handover-worker.ts';
 import { storedHandoverMessage } from './handover/stored-message.ts';
 import { hospitalContactFromConfig } from './handover/hospital-contact.ts';
@@ -47,6 +49,16 @@ import type { RunningWorker } from './store/worker-loop.ts';
 import { createConfiguredStore } from './store/create-store.ts';
 import { startRetentionWorker } from './store/retention-worker.ts';
 import { FAILURE_REASONS } from './store/store.ts';
+
+/** This build's version, for the nhn-source-system header NHN asks of every call. */
+const PACKAGE_VERSION = ((): string => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'unknown';
+  }
+})();
 
 export interface RunningService {
   readonly port: number;
@@ -161,6 +173,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           metrics,
         });
   if (ehr !== undefined) readiness.push(ehrReadiness(ehr));
+  // NHN's message service, with the same HelseID client (its own audience, the same DPoP key).
+  const messageService =
+    config.EDI_BASE_URL === undefined || helseId === undefined
+      ? undefined
+      : createEdiClient({
+          baseUrl: config.EDI_BASE_URL,
+          sourceSystem: `${config.EDI_SOURCE_SYSTEM}, v${PACKAGE_VERSION}`,
+          auth: helseId.authFor(config.EDI_HELSEID_AUDIENCE),
+          timeoutMs: config.EDI_TIMEOUT_MS,
+        });
   if (roles.has('ehr')) {
     if (ehr === undefined) {
       logger.warn('EHR_BASE_URL is not set: submissions are accepted and kept, but not delivered, until it is');
@@ -244,7 +266,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           store,
           bus,
           ehr,
-          channels: configuredChannels({ directory, endpoint, messageService: undefined, sender, clock, logger }),
+          channels: configuredChannels({ directory, endpoint, messageService, sender, clock, logger }),
           receiptPolling: { firstMs: config.EDI_RECEIPT_POLL_MS, maxMs: config.EDI_RECEIPT_POLL_MAX_MS },
           directory,
           hospitalContact,

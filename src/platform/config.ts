@@ -506,6 +506,35 @@ export const configSchema = {
       description:
         'Topic where municipalities may publish acknowledgements (the POST /v1/handover-acknowledgements body).',
     },
+    EDI_BASE_URL: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description:
+        "NHN's message service (EDI 2.0, API v2), e.g. https://api.tjener.test.melding.nhn.no. Set, Frisklivssentraler on channel edi get the handover as a Dialogmelding over Norsk Helsenett; it needs HelseID (HELSEID_*, with a scope for EDI_HELSEID_AUDIENCE) and the HOSPITAL_* sender keys. Unset: they get the Kafka packet only (a warning at start-up says so).",
+    },
+    EDI_SOURCE_SYSTEM: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      default: 'hit-bridge',
+      description: "The nhn-source-system header NHN asks of every call: this system's name (the version is added).",
+    },
+    EDI_HELSEID_AUDIENCE: {
+      type: 'string',
+      minLength: 1,
+      default: 'nhn:msh',
+      description:
+        'The message service\'s audience in HelseID; HELSEID_SCOPES must hold a scope starting with "<audience>/" (nhn:msh/api).',
+    },
+    EDI_TIMEOUT_MS: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 600000,
+      default: 30000,
+      description:
+        'How long one call to the message service may take before it counts as a transient failure (the handover is retried; its MsgId stays the same).',
+    },
     EDI_RECEIPT_POLL_MS: {
       type: 'integer',
       minimum: 100,
@@ -652,7 +681,33 @@ function crossFieldErrors(config: Config): string[] {
       }
     }
   }
-  errors.push(...ehrAuthErrors(config));
+  errors.push(...ehrAuthErrors(config), ...ediErrors(config));
+  return errors;
+}
+
+/** EDI needs HelseID with a scope for the message service, and a sender to send as. */
+function ediErrors(config: Config): string[] {
+  if (config.EDI_BASE_URL === undefined) return [];
+  const errors: string[] = [];
+  if (config.HELSEID_ISSUER === undefined) {
+    errors.push(
+      'HELSEID_ISSUER is required when EDI_BASE_URL is set: the message service takes HelseID tokens only (it is missing)',
+    );
+  }
+  const audience = config.EDI_HELSEID_AUDIENCE;
+  if (
+    config.HELSEID_SCOPES !== undefined &&
+    !config.HELSEID_SCOPES.split(/\s+/).some((scope) => scope.startsWith(`${audience}/`))
+  ) {
+    errors.push(
+      `HELSEID_SCOPES must hold a scope starting with "${audience}/" (EDI_HELSEID_AUDIENCE, e.g. ${audience}/api) when EDI_BASE_URL is set (it has none)`,
+    );
+  }
+  if (config.HOSPITAL_HER_ID === undefined) {
+    errors.push(
+      'HOSPITAL_HER_ID and the other HOSPITAL_* sender keys are required when EDI_BASE_URL is set (they are missing)',
+    );
+  }
   return errors;
 }
 

@@ -19,6 +19,7 @@ import { createHelseIdClient } from './delivery/helseid.ts';
 import { helseIdSettings } from './delivery/helseid-settings.ts';
 import { createFhirAuth } from './delivery/fhir-auth.ts';
 import { createFhirEhr } from './delivery/fhir-ehr.ts';
+import type { Ehr } from './delivery/ehr.ts';
 import { TOPICS } from './events/cloud-events.ts';
 import { createConfiguredBus } from './events/create-bus.ts';
 import { startEventRelayWorker } from './events/event-relay-worker.ts';
@@ -30,6 +31,9 @@ import { configuredChannels } from './handover/channels/configured-channels.ts';
 import { createEdiClient } from './delivery/edi-client.ts';
 import { startHandoverWorker } from './handover/handover-worker.ts';
 import { storedHandoverMessage } from './handover/stored-message.ts';
+import { storeFactsSource } from './handover/store-facts.ts';
+import type { FactsSource } from './handover/facts-source.ts';
+import { ehrFactsSource } from './handover/gather-facts.ts';
 import { hospitalContactFromConfig } from './handover/hospital-contact.ts';
 import { acknowledgeHandover } from './handover/acknowledgements.ts';
 import { senderIdentityFromConfig } from './handover/edi/sender-identity.ts';
@@ -173,6 +177,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           metrics,
         });
   if (ehr !== undefined) readiness.push(ehrReadiness(ehr));
+  // Where the handover reads its facts: under dips-arena the EHR holds no prescription or fitness
+  // test, nor a session's link to its prescription, so they come from the store
+  // (docs/adr/0028-handover-facts-from-the-store-under-dips-arena.md).
+  const factsFrom = (ehrClient: Ehr): FactsSource =>
+    mappingOptions.ehrProfile === 'dips-arena' ? storeFactsSource({ store, patientKey }) : ehrFactsSource(ehrClient);
+  const facts = ehr === undefined ? undefined : factsFrom(ehr);
   // NHN's message service, with the same HelseID client (its own audience, the same DPoP key).
   const messageService =
     config.EDI_BASE_URL === undefined || helseId === undefined
@@ -266,6 +276,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           store,
           bus,
           ehr,
+          facts: factsFrom(ehr),
           channels: configuredChannels({ directory, endpoint, messageService, sender, clock, logger }),
           receiptPolling: { firstMs: config.EDI_RECEIPT_POLL_MS, maxMs: config.EDI_RECEIPT_POLL_MAX_MS },
           directory,
@@ -311,7 +322,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
             acknowledge: (ack, now) => acknowledgeHandover(store, ack, now),
             hospitalContactConfigured: hospitalContact !== undefined,
             handoverMessage: (id) =>
-              storedHandoverMessage({ store, ehr, directory, hospitalContact, sender, clock }, id),
+              storedHandoverMessage({ store, facts, directory, hospitalContact, sender, clock }, id),
           },
         }
       : {}),

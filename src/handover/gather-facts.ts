@@ -15,45 +15,22 @@
  */
 import type { CarePlan, FhirResource, Observation, Procedure, ServiceRequest } from 'fhir/r4.js';
 import { businessIdentifier, searchToken } from '../../mappings/common.ts';
-import { FITNESS_TEST_PROFILES } from '../../mappings/fitness-test.ts';
 import { HIT_SESSION_PROFILES } from '../../mappings/hit-session.ts';
-import type { DischargeInput } from '../../mappings/inputs.ts';
 import { parseNationalId } from '../domain/national-id.ts';
-import type { Ehr, EhrFailure } from '../delivery/ehr.ts';
-import type { FrisklivssentralEntry, HandoverFacts } from './types.ts';
+import type { Ehr } from '../delivery/ehr.ts';
+import {
+  FITNESS_RESULT_PROFILES,
+  hospitalContactFor,
+  stayWindow,
+  type FactsSource,
+  type GatherInput,
+  type Gathered,
+} from './facts-source.ts';
 
-/**
- * How far before the prescription's start a fitness test still counts as this stay's baseline:
- * the test the prescription was written from is usually taken days to weeks before. UNCONFIRMED
- * (no source gives a window; docs/reference/fitness.md §4: a fitness test every 3 months), hence generous.
- */
-export const BASELINE_LOOKBACK_DAYS = 92;
-
-/** A fitness test's results; not HRmax, whose profile the sessions share (their estimates are no test). */
-const FITNESS_RESULT_PROFILES = [
-  FITNESS_TEST_PROFILES.panel,
-  FITNESS_TEST_PROFILES.vo2max,
-  FITNESS_TEST_PROFILES.fitnessAge,
-  FITNESS_TEST_PROFILES.oneRepMax,
-  FITNESS_TEST_PROFILES.sixMinuteWalk,
-];
-
-export type Gathered =
-  | { readonly kind: 'facts'; readonly facts: HandoverFacts; readonly patientReference: string }
-  /** The EHR does not have what the handover needs yet: ask again later. */
-  | { readonly kind: 'not-yet'; readonly reason: string }
-  | { readonly kind: 'failed'; readonly failure: EhrFailure };
-
-export interface GatherInput {
-  readonly discharge: DischargeInput;
-  readonly frisklivssentral: FrisklivssentralEntry;
-  /** The configured fallback; absent, the discharge gave its own (intake made sure). */
-  readonly hospitalContact: HandoverFacts['hospitalContact'] | undefined;
-  readonly generatedAt: string;
+/** The EHR adapter of the facts source: the EHR profile `generic`. */
+export function ehrFactsSource(ehr: Ehr): FactsSource {
+  return { origin: 'the EHR', gather: (input, signal) => gatherFacts(ehr, input, signal) };
 }
-
-/** Names the hospital when only the discharge's own contact person is known. */
-const DISCHARGING_HOSPITAL = 'Utskrivende sykehus';
 
 export async function gatherFacts(ehr: Ehr, input: GatherInput, signal?: AbortSignal): Promise<Gathered> {
   const { discharge } = input;
@@ -87,7 +64,8 @@ export async function gatherFacts(ehr: Ehr, input: GatherInput, signal?: AbortSi
   if (!carePlans.ok) return { kind: 'failed', failure: carePlans.failure };
   const carePlan = only<CarePlan>(carePlans.result, 'CarePlan');
 
-  const until = `le${discharge.dischargedAt}`;
+  const window = stayWindow(prescription, discharge.dischargedAt);
+  const until = `le${window.until}`;
   const sessions = await ehr.search(
     'Procedure',
     { 'based-on': `ServiceRequest/${prescription.id}`, date: [until] },
@@ -95,8 +73,7 @@ export async function gatherFacts(ehr: Ehr, input: GatherInput, signal?: AbortSi
   );
   if (!sessions.ok) return { kind: 'failed', failure: sessions.failure };
 
-  const start = prescription.occurrenceTiming?.repeat?.boundsPeriod?.start ?? prescription.authoredOn;
-  const from = start === undefined ? undefined : addDays(start.slice(0, 10), -BASELINE_LOOKBACK_DAYS);
+  const { from } = window;
   const observations = await ehr.search(
     'Observation',
     {
@@ -111,6 +88,7 @@ export async function gatherFacts(ehr: Ehr, input: GatherInput, signal?: AbortSi
   return {
     kind: 'facts',
     patientReference,
+    timeline: [],
     facts: {
       discharge,
       frisklivssentral: input.frisklivssentral,
@@ -126,17 +104,6 @@ export async function gatherFacts(ehr: Ehr, input: GatherInput, signal?: AbortSi
   };
 }
 
-function hospitalContactFor(
-  discharge: DischargeInput,
-  fallback: HandoverFacts['hospitalContact'] | undefined,
-): HandoverFacts['hospitalContact'] {
-  if (discharge.hospitalContact !== undefined) {
-    return { organisation: fallback?.organisation ?? DISCHARGING_HOSPITAL, ...discharge.hospitalContact };
-  }
-  if (fallback === undefined) throw new Error('a discharge without a hospital contact and none configured');
-  return fallback;
-}
-
 function ofType<T extends FhirResource>(resources: readonly FhirResource[], type: T['resourceType']): T[] {
   return resources.filter((r): r is T => r.resourceType === type);
 }
@@ -144,10 +111,4 @@ function ofType<T extends FhirResource>(resources: readonly FhirResource[], type
 /** The one match; a search by business identifier finding several is the EHR's duplicate, first one taken. */
 function only<T extends FhirResource>(resources: readonly FhirResource[], type: T['resourceType']): T | undefined {
   return ofType<T>(resources, type)[0];
-}
-
-function addDays(isoDate: string, days: number): string {
-  const date = new Date(`${isoDate}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + days);
-  return date.toISOString().slice(0, 10);
 }

@@ -8,6 +8,7 @@ import type { Metrics } from '../platform/metrics.ts';
 import type { RetryPolicy } from '../platform/retry.ts';
 import type { Store } from '../store/store.ts';
 import type { HandoverChannel } from './channels/channel.ts';
+import type { FactsSource } from './facts-source.ts';
 import type { RecipientDirectory } from './recipient-directory.ts';
 import type { ChannelName, HandoverFacts } from './types.ts';
 
@@ -15,6 +16,8 @@ export interface HandoverWorkerDeps {
   readonly store: Store;
   readonly bus: EventBus;
   readonly ehr: Ehr;
+  /** Where the facts come from: the EHR, or hit-bridge's store (facts-source.ts; chosen by EHR_PROFILE). */
+  readonly facts: FactsSource;
   /** One adapter per way in that is configured; a recipient whose channel is missing gets the event stream alone. */
   readonly channels: Readonly<Partial<Record<ChannelName, HandoverChannel>>>;
   readonly directory: RecipientDirectory;

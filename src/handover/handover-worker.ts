@@ -142,7 +142,13 @@ async function onDischargeEvent(deps: HandoverWorkerDeps, event: ConsumedEvent, 
   const begun = await deps.store.beginHandover(
     submissionId,
     {
-      timeline: [{ at: now, kind: 'handover-started', message: 'Handover started: gathering the facts from the EHR.' }],
+      timeline: [
+        {
+          at: now,
+          kind: 'handover-started',
+          message: `Handover started: gathering the facts from ${deps.facts.origin}.`,
+        },
+      ],
       enqueue: [{ queue: 'handover', submissionId, payload: {}, runAt: now }],
     },
     now,

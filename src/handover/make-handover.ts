@@ -1,7 +1,8 @@
 /**
  * One handover job, in four steps, each safe to repeat (the job is retried whole):
  *
- * 1. gather — the facts the packets need (gather-facts.ts), waiting while the EHR lacks them;
+ * 1. gather — the facts the packets need (facts-source.ts: the EHR, or hit-bridge's store under
+ *    dips-arena), waiting while the source lacks them;
  * 2. build — the packets, pure (packets.ts);
  * 3. send — the referral ServiceRequest + Task in the EHR (conditional creates), then the
  *    Frisklivssentral's packet through its channel (channels/): a Dialogmelding over Norsk
@@ -19,7 +20,6 @@ import { addPersonalValues, type Logger } from '../platform/logger.ts';
 import { Problem } from '../platform/problem.ts';
 import type { Job, NewJob, Submission, TimelineEntry } from '../store/store.ts';
 import type { PendingReceipt } from './channels/channel.ts';
-import { gatherFacts } from './gather-facts.ts';
 import type { HandoverWorkerDeps } from './handover-deps.ts';
 import { buildHandoverPacketEvent, recipientKey } from './handover-events.ts';
 import { failHandover, portFailure, recipientOf, refOf, waitOrFail } from './job-outcomes.ts';
@@ -52,14 +52,18 @@ export async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logge
   }
 
   // 1. gather
-  const gathered = await gatherFacts(deps.ehr, {
+  const gathered = await deps.facts.gather({
     discharge: input,
     frisklivssentral,
     hospitalContact: deps.hospitalContact,
     generatedAt: deps.clock().toISOString(),
   });
   if (gathered.kind === 'not-yet') {
-    await waitOrFail(deps, job, submission, `waiting for the EHR: ${gathered.reason}`, undefined, slog);
+    await waitOrFail(deps, job, submission, `waiting for ${deps.facts.origin}: ${gathered.reason}`, undefined, slog);
+    return;
+  }
+  if (gathered.kind === 'unavailable') {
+    await failHandover(deps, job, `No handover: ${gathered.reason}.`);
     return;
   }
   if (gathered.kind === 'failed') {
@@ -94,7 +98,15 @@ export async function runHandover(deps: HandoverWorkerDeps, job: Job, log: Logge
   if (sent === undefined) return;
 
   // 4. record
-  await record(deps, job, submission, frisklivssentral, packets, sent, slog);
+  await record(
+    deps,
+    job,
+    submission,
+    frisklivssentral,
+    packets,
+    { ...sent, timeline: [...gathered.timeline, ...sent.timeline] },
+    slog,
+  );
 }
 
 interface Sent {

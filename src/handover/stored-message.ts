@@ -6,12 +6,11 @@
  * hence the admin scope and the audit entry every /v1 call leaves.
  */
 import type { DischargeInput } from '../../mappings/inputs.ts';
-import type { Ehr } from '../delivery/ehr.ts';
 import { conflict, notFound, Problem } from '../platform/problem.ts';
 import type { Store } from '../store/store.ts';
 import { buildFrisklivssentralMessage } from './edi/frisklivssentral-message.ts';
 import type { SenderIdentity } from './edi/sender-identity.ts';
-import { gatherFacts } from './gather-facts.ts';
+import type { FactsSource } from './facts-source.ts';
 import { recipientOf } from './job-outcomes.ts';
 import { frisklivssentralInput } from './packets.ts';
 import type { RecipientDirectory } from './recipient-directory.ts';
@@ -19,7 +18,8 @@ import type { HandoverFacts } from './types.ts';
 
 export interface StoredMessageDeps {
   readonly store: Store;
-  readonly ehr: Ehr | undefined;
+  /** Where the worker reads the facts (the EHR, or the store under dips-arena); undefined without an EHR. */
+  readonly facts: FactsSource | undefined;
   readonly directory: RecipientDirectory;
   readonly hospitalContact: HandoverFacts['hospitalContact'] | undefined;
   readonly sender: SenderIdentity | undefined;
@@ -49,19 +49,19 @@ export async function storedHandoverMessage(deps: StoredMessageDeps, submissionI
     throw conflict(`Discharge ${submissionId}: the patient did not consent to a handover to the Frisklivssentral.`);
   }
   if (deps.sender === undefined) throw unavailable('The HOSPITAL_* sender keys are not set: no e-message is made.');
-  if (deps.ehr === undefined) throw unavailable('EHR_BASE_URL is not set: the facts cannot be gathered.');
+  if (deps.facts === undefined) throw unavailable('EHR_BASE_URL is not set: the facts cannot be gathered.');
   const frisklivssentral = recipientOf(deps.directory, discharge);
   if (frisklivssentral === undefined) {
     throw conflict(`Discharge ${submissionId}: the recipient directory has no Frisklivssentral for it.`);
   }
-  const gathered = await gatherFacts(deps.ehr, {
+  const gathered = await deps.facts.gather({
     discharge,
     frisklivssentral,
     hospitalContact: deps.hospitalContact,
     generatedAt: deps.clock().toISOString(),
   });
-  if (gathered.kind === 'not-yet')
-    throw unavailable(`The EHR does not hold what the message needs yet: ${gathered.reason}.`);
+  if (gathered.kind === 'not-yet') throw unavailable(`Not yet in ${deps.facts.origin}: ${gathered.reason}.`);
+  if (gathered.kind === 'unavailable') throw conflict(`Discharge ${submissionId}: ${gathered.reason}.`);
   if (gathered.kind === 'failed') {
     throw unavailable(
       `Searching the EHR failed (${String(gathered.failure.httpStatus ?? 'no answer')}): ${gathered.failure.message}`,

@@ -21,6 +21,7 @@
 import pg from 'pg';
 import { badRequest, normalize, Problem, unavailable } from '../platform/problem.ts';
 import { migrations, schemaMigrationsTable } from './migrations/index.ts';
+import { patientSubmissionsSql } from './patient-records.ts';
 import type {
   AcceptOutcome,
   AuditEntry,
@@ -512,6 +513,12 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         [source, kind, inputId],
       );
       return rows[0] && submissionOf(rows[0]);
+    },
+
+    async patientSubmissions(patientKey: string, kinds: readonly SubmissionKind[], since: Date) {
+      const { text, params } = patientSubmissionsSql(patientKey, kinds, since, dialect, T.submissions);
+      const { rows } = await query<SubmissionRow>(text, params);
+      return rows.map(submissionOf);
     },
 
     async timeline(submissionId: string): Promise<TimelineEntry[]> {

@@ -20,6 +20,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { normalize, unavailable } from '../platform/problem.ts';
 import { migrations, schemaMigrationsTable } from './migrations/index.ts';
+import { patientSubmissionsSql } from './patient-records.ts';
 import type {
   AcceptOutcome,
   AuditEntry,
@@ -524,6 +525,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           inputId,
         );
         return row && submissionOf(row);
+      });
+    },
+
+    patientSubmissions(patientKey: string, kinds: readonly SubmissionKind[], since: Date): Promise<Submission[]> {
+      return settle(() => {
+        const { text, params } = patientSubmissionsSql(patientKey, kinds, since, SQLITE, 'submissions');
+        return all<SubmissionRow>(text, ...(params as SQLInputValue[])).map(submissionOf);
       });
     },
 

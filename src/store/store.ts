@@ -317,6 +317,13 @@ export interface Store {
   /** The submission of this kind with this input id from this source (input ids are unique per source and kind). */
   findSubmission(source: string, kind: SubmissionKind, inputId: string): Promise<Submission | undefined>;
   timeline(submissionId: string): Promise<TimelineEntry[]>;
+  /**
+   * One patient's submissions of these kinds accepted at or after `since`, oldest first
+   * (accepted_at, then id), with their bodies (null where retention erased them). By the
+   * pseudonymous patient key, never a national id. The handover reads a stay's records with it
+   * when the EHR does not hold them (docs/adr/0028-handover-facts-from-the-store-under-dips-arena.md).
+   */
+  patientSubmissions(patientKey: string, kinds: readonly SubmissionKind[], since: Date): Promise<Submission[]>;
   /** Adds entries outside a job's completion (e.g. an EHR attempt that will be retried). */
   appendTimeline(submissionId: string, entries: readonly TimelineEntry[]): Promise<void>;
 

@@ -14,6 +14,7 @@ import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import type { Store } from '../../src/store/store.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { describeStoreContract, type StoreUnderTest } from './store.contract.ts';
+import { describePatientRecordsContract } from './patient-records.contract.ts';
 import { describeSubmissionBrowserContract } from './submission-browser.contract.ts';
 
 const sqliteStore = async (): Promise<StoreUnderTest> => {
@@ -100,6 +101,8 @@ describeStoreContract('SQLite (node:sqlite)', sqliteStore);
 describeStoreContract('PostgreSQL (pg)', postgresStore);
 describeSubmissionBrowserContract('SQLite (node:sqlite)', sqliteStore);
 describeSubmissionBrowserContract('PostgreSQL (pg)', postgresStore);
+describePatientRecordsContract('SQLite (node:sqlite)', sqliteStore);
+describePatientRecordsContract('PostgreSQL (pg)', postgresStore);
 
 describe('Store adapters: failures are the one error type, and say whether to retry', () => {
   it('PostgreSQL: an unreachable server is a retriable 503 problem', async () => {

@@ -4,7 +4,8 @@
 import type { Procedure, ServiceRequest } from 'fhir/r4.js';
 import { businessIdentifier, searchToken } from '../../../mappings/common.ts';
 import { FITNESS_TEST_PROFILES } from '../../../mappings/fitness-test.ts';
-import { BASELINE_LOOKBACK_DAYS, gatherFacts } from '../../../src/handover/gather-facts.ts';
+import { BASELINE_LOOKBACK_DAYS } from '../../../src/handover/facts-source.ts';
+import { gatherFacts } from '../../../src/handover/gather-facts.ts';
 import { cohortInEhr, createFakeEhr, REFUSED, TRANSIENT, type EhrCall, type FakeEhr } from '../../support/fake-ehr.ts';
 import { FRISKLIVSSENTRAL, handoverCohort, HOSPITAL_CONTACT } from '../../support/handover-cohort.ts';
 

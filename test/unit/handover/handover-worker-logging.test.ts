@@ -10,6 +10,7 @@ import { createEventValidator } from '../../../src/events/event-validator.ts';
 import { loadEventSchemas } from '../../../src/events/event-schemas.ts';
 import { createLogEventBus } from '../../../src/events/log-event-bus.ts';
 import { kafkaChannel } from '../../../src/handover/channels/kafka-channel.ts';
+import { ehrFactsSource } from '../../../src/handover/gather-facts.ts';
 import { startHandoverWorker } from '../../../src/handover/handover-worker.ts';
 import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
 import { loadContracts } from '../../../src/intake/contracts.ts';
@@ -81,6 +82,7 @@ describe('handover worker logging', () => {
       store,
       bus,
       ehr: echoingEhr(),
+      facts: ehrFactsSource(echoingEhr()),
       channels: { kafka: kafkaChannel },
       receiptPolling: { firstMs: 1000, maxMs: 1000 },
       directory: directory.directory,

@@ -22,6 +22,7 @@ import { EXAMPLE_SENDER, exampleHandoverFacts } from '../../../src/handover/edi/
 import { buildHandoverPackets } from '../../../src/handover/packets.ts';
 import { SCHEMAS, validateAgainstXsd } from '../../support/xmllint.ts';
 import { createFakeMessageService, EDI_REFUSED, EDI_TRANSIENT } from '../../support/fake-message-service.ts';
+import { ehrFactsSource } from '../../../src/handover/gather-facts.ts';
 import { startHandoverWorker, type RunningHandover } from '../../../src/handover/handover-worker.ts';
 import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
 import { referralIdentifiers } from '../../../src/handover/referral.ts';
@@ -168,6 +169,7 @@ async function start(options: Options = {}): Promise<Harness> {
       store,
       bus,
       ehr,
+      facts: ehrFactsSource(ehr),
       channels: {
         kafka: kafkaChannel,
         fhir: createFhirChannel((baseUrl) => {

@@ -18,6 +18,7 @@ import { NATIONAL_ID, variant } from './examples.ts';
 import { acknowledgeHandover } from '../../../src/handover/acknowledgements.ts';
 import { EXAMPLE_SENDER } from '../../../src/handover/edi/example-handover.ts';
 import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
+import { ehrFactsSource } from '../../../src/handover/gather-facts.ts';
 import { storedHandoverMessage } from '../../../src/handover/stored-message.ts';
 import { cohortInEhr, createFakeEhr, type FakeEhr } from '../../support/fake-ehr.ts';
 import { handoverCohort, HOSPITAL_CONTACT, recipientDirectoryYaml } from '../../support/handover-cohort.ts';
@@ -71,7 +72,7 @@ async function setup(options: { hospitalContactConfigured?: boolean; ehr?: FakeE
         storedHandoverMessage(
           {
             store,
-            ehr: options.ehr,
+            facts: options.ehr && ehrFactsSource(options.ehr),
             directory,
             hospitalContact: HOSPITAL_CONTACT,
             sender: EXAMPLE_SENDER,

@@ -1,6 +1,7 @@
 /**
- * What the packets need, found in the EHR by FHIR search — never from hit-bridge's own copies of
- * the inputs: the EHR is the record, and what it holds (after its own resolution of references,
+ * The EHR adapter of the facts source (facts-source.ts), for the EHR profile `generic`: what the
+ * packets need, found in the EHR by FHIR search — not from hit-bridge's own copies of the inputs
+ * (those are the dips-arena adapter's, store-facts.ts): the EHR is the record, and what it holds (after its own resolution of references,
  * perhaps after corrections made there) is what the municipality must get.
  *
  * 1. the Patient, by national id (the EHR owns it; hit-bridge never creates one);

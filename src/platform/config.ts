@@ -203,7 +203,7 @@ export const configSchema = {
       maximum: 3650,
       default: 30,
       description:
-        'Days after its final delivery (EHR and event both done) that a submission keeps its content (personal data); then the retention job erases it, keeping status, timeline, EHR references and audit. 0: erased at the next sweep.',
+        'Days after its final delivery (EHR and event both done) that a submission keeps its content (personal data); then the retention job erases it, keeping status, timeline, EHR references and audit. 0: erased at the next sweep. Under EHR_PROFILE=dips-arena the handover reads a stay from this content: cover the baseline window (92 days), the longest prescription and the time to discharge (docs/adr/0028-handover-facts-from-the-store-under-dips-arena.md).',
     },
     RETENTION_FAILED_DAYS: {
       type: 'integer',

@@ -10,7 +10,9 @@
  *   DIPS as Procedures, the prescription and the tests do not;
  * - the discharge then yields the Frisklivssentral's and the training contact's packets on Kafka
  *   with the plan, attendance and results of the stay — the same plan the generic path builds
- *   from the same inputs — and the timeline says the facts came from hit-bridge's store.
+ *   from the same inputs — and the timeline says the facts came from hit-bridge's store;
+ * - with a retention that erases the records before the discharge (RETENTION_DAYS=0), the
+ *   discharge fails with a timeline entry saying what was erased, and no packet goes out.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -239,5 +241,72 @@ describe('discharge handover with EHR_PROFILE=dips-arena on the DIPS-configured 
         'delivered',
       ]),
     );
+  }, 180_000);
+});
+
+describe('a dips-arena discharge after retention erased its stay (RETENTION_DAYS=0)', () => {
+  const dips = peerEnv('DIPS_EHR_BASE_URL');
+  const source = `dr-${randomBytes(4).toString('hex')}`;
+  const nationalId = freshSyntheticId();
+  const cohort = JSON.parse(
+    JSON.stringify(handoverCohort('typical', source)).replaceAll(TYPICAL_NATIONAL_ID, nationalId),
+  ) as HandoverCohort;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    await registerPeople(dips, nationalId, Object.values(COHORT_HPR));
+    const directory = join(mkdtempSync(join(tmpdir(), 'hit-bridge-dips-retention-')), 'recipients.yaml');
+    writeFileSync(directory, recipientDirectoryYaml());
+    const loaded = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      AUTH_MODE: 'off',
+      DATABASE_URL: await databases.create(),
+      PATIENT_KEY_SECRET: 'dips-retention-test-secret-0123456789',
+      KAFKA_BROKERS: peerEnv('KAFKA_BROKERS'),
+      EHR_BASE_URL: dips,
+      EHR_PROFILE: 'dips-arena',
+      EHR_RETRY_INITIAL_MS: '200',
+      EHR_RETRY_MAX_MS: '1000',
+      RETENTION_DAYS: '0',
+      RETENTION_SWEEP_INTERVAL_MS: '1000',
+      RECIPIENT_DIRECTORY_PATH: directory,
+      HOSPITAL_CONTACT_ORGANISATION: HOSPITAL_CONTACT.organisation,
+      HOSPITAL_CONTACT_NAME: HOSPITAL_CONTACT.name,
+      HOSPITAL_CONTACT_PHONE: HOSPITAL_CONTACT.phone ?? '',
+      HANDOVER_CONSUMER_GROUP: `hit-bridge-handover-${source}`,
+      HANDOVER_STATUS_TOPIC: `handover-status-${source}`,
+    });
+    if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+    service = await startService(loaded.config, silentLogger);
+  }, 120_000);
+
+  afterAll(async () => {
+    await service.stop();
+    await databases.dropAll();
+  });
+
+  it('fails the handover saying retention erased the prescription, instead of sending a plan from nothing', async () => {
+    const rx = await post(service.url, '/v1/prescriptions', withEpisode(cohort.prescription));
+    await until('the prescription erased', async () =>
+      (await statusOf(service.url, rx)).timeline.some((e) => e.kind === 'erased') ? true : undefined,
+    );
+    const discharge = await post(service.url, '/v1/discharges', cohort.discharge);
+    const status = await until(
+      'the handover ended',
+      async () => {
+        const body = await statusOf(service.url, discharge);
+        return body.status === 'accepted' ? undefined : body;
+      },
+      () => statusOf(service.url, discharge),
+    );
+    expect(status.status).toBe('failed');
+    expect(status.timeline.find((e) => e.kind === 'failed')?.message).toMatch(
+      new RegExp(
+        `^No handover: retention erased the content of the prescription ${cohort.prescription.prescriptionId} from ${source} of this stay on \\d{4}-\\d{2}-\\d{2}, before the discharge; under EHR_PROFILE=dips-arena hit-bridge's store is the only copy`,
+      ),
+    );
+    expect(status.timeline.some((e) => e.kind === 'packet-sent')).toBe(false);
   }, 180_000);
 });

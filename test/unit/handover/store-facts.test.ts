@@ -13,6 +13,10 @@ import type { Gathered } from '../../../src/handover/facts-source.ts';
 import { ehrFactsSource } from '../../../src/handover/gather-facts.ts';
 import { buildHandoverPackets } from '../../../src/handover/packets.ts';
 import { storeFactsSource } from '../../../src/handover/store-facts.ts';
+import { EXAMPLE_SENDER } from '../../../src/handover/edi/example-handover.ts';
+import { parseRecipientDirectory } from '../../../src/handover/recipient-directory.ts';
+import { storedHandoverMessage } from '../../../src/handover/stored-message.ts';
+import { Problem } from '../../../src/platform/problem.ts';
 import type { HandoverFacts } from '../../../src/handover/types.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store } from '../../../src/store/store.ts';
@@ -22,6 +26,7 @@ import {
   FRISKLIVSSENTRAL,
   handoverCohort,
   HOSPITAL_CONTACT,
+  recipientDirectoryYaml,
   SECOND_NATIONAL_ID,
   type HandoverCohort,
 } from '../../support/handover-cohort.ts';
@@ -312,5 +317,78 @@ describe('storeFactsSource', () => {
       );
       await store.close();
     });
+  });
+});
+
+describe('the handover message of a stored discharge, from the store under dips-arena', () => {
+  const cohort = handoverCohort('typical', 'clinic-unit');
+  const parsed = parseRecipientDirectory(recipientDirectoryYaml(), 'directory.yaml');
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+
+  async function withDischarge(store: Store): Promise<string> {
+    const outcome = await store.accept(
+      {
+        id: crypto.randomUUID(),
+        kind: 'discharges',
+        source: cohort.discharge.source,
+        inputId: cohort.discharge.dischargeId,
+        bodyHash: 'd'.repeat(64),
+        body: cohort.discharge,
+        patientKey: patientKey(cohort.discharge.patient.nationalId),
+        acceptedAt: new Date(ACCEPTED_FROM + 3_600_000),
+      },
+      { queue: 'event-publish', payload: {}, runAt: new Date(ACCEPTED_FROM) },
+    );
+    return outcome.outcome === 'conflict' ? '' : outcome.submission.id;
+  }
+
+  const message = (store: Store, id: string) =>
+    storedHandoverMessage(
+      {
+        store,
+        facts: storeFactsSource({ store, patientKey }),
+        directory: parsed.directory,
+        hospitalContact: HOSPITAL_CONTACT,
+        sender: EXAMPLE_SENDER,
+        clock: () => new Date(cohort.generatedAt),
+      },
+      id,
+    );
+
+  it("is made from the store's records, with the patient's national id", async () => {
+    const store = await storeWith(inputsOf(cohort));
+    const xml = await message(store, await withDischarge(store));
+    expect(xml).toContain(cohort.discharge.patient.nationalId);
+    expect(xml).toContain('24 av 24');
+    await store.close();
+  });
+
+  it('is a 503 naming the store while the prescription is not accepted, and a 409 once retention erased it', async () => {
+    const store = await storeWith(inputsOf(cohort).slice(1));
+    const id = await withDischarge(store);
+    await expect(message(store, id)).rejects.toMatchObject({
+      status: 503,
+      detail: expect.stringContaining("Not yet in hit-bridge's store") as unknown,
+    });
+    const rx = await accept(store, 'prescriptions', cohort.prescription, new Date(ACCEPTED_FROM));
+    const jobs = await store.claim('ehr-delivery', 'unit', {
+      now: new Date(ACCEPTED_FROM),
+      leaseMs: 60_000,
+      limit: 100,
+    });
+    const job = jobs.find((j) => j.submissionId === rx.id);
+    if (job === undefined) throw new Error('no delivery job for the prescription');
+    await store.complete(job, { status: 'delivered' }, new Date(ACCEPTED_FROM));
+    await store.erasePersonalData(
+      { deliveredBefore: new Date(ACCEPTED_FROM + 1), failedBefore: new Date(0), limit: 10 },
+      new Date(ACCEPTED_FROM + 1),
+    );
+    const refused = await message(store, id).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(Problem);
+    expect(refused).toMatchObject({
+      status: 409,
+      detail: expect.stringContaining('retention erased the content of the prescription') as unknown,
+    });
+    await store.close();
   });
 });

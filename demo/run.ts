@@ -26,6 +26,10 @@ import { scratchDatabases } from '../test/support/scratch-databases.ts';
 import { spawnService, type ServiceProcess } from '../test/support/service-process.ts';
 import { pool, postUntilAccepted, waitAllSettled, type Postable } from '../test/support/workload.ts';
 import { claimRunDir, peerEnv, startPeers, stopPeers } from '../test/peers/all.ts';
+import { startEdiPeer, type EdiPeer } from '../test/peers/edi-peer.ts';
+import { EDI_API, startHelseIdPeers, type HelseIdPeers } from '../test/support/helseid-peers.ts';
+import { EXAMPLE_SENDER } from '../src/handover/edi/example-handover.ts';
+import { loadRecipientDirectory } from '../src/handover/recipient-directory.ts';
 import type { RunningPeer } from '../test/peers/peer.ts';
 import { METRIC_NAMES } from '../src/platform/metrics.ts';
 import { TOPICS } from '../src/events/cloud-events.ts';
@@ -50,7 +54,13 @@ const { values: options } = parseArgs({
   },
 });
 
-const PEER_VARIABLES = ['KAFKA_BROKERS', 'EHR_BASE_URL', 'DATABASE_URL'] as const;
+const PEER_VARIABLES = [
+  'KAFKA_BROKERS',
+  'EHR_BASE_URL',
+  'DATABASE_URL',
+  'KEYCLOAK_URL',
+  'KEYCLOAK_ADMIN_PASSWORD',
+] as const;
 /** Submissions and handovers must settle within this; a healthy laptop needs a minute or two. */
 const SETTLE_TIMEOUT_MS = 15 * 60_000;
 
@@ -63,6 +73,8 @@ const pad = (text: string, width: number): string => text.padEnd(width);
 let peers: RunningPeer[] = [];
 let service: ServiceProcess | undefined;
 let databases: ReturnType<typeof scratchDatabases> | undefined;
+let helseId: HelseIdPeers | undefined;
+let edi: EdiPeer | undefined;
 
 async function stopEverything(): Promise<void> {
   if (service !== undefined) {
@@ -71,6 +83,8 @@ async function stopEverything(): Promise<void> {
     service.signal('SIGKILL');
   }
   await databases?.dropAll().catch(() => undefined);
+  await edi?.stop().catch(() => undefined);
+  await helseId?.stop().catch(() => undefined);
   await stopPeers(peers);
 }
 
@@ -101,8 +115,13 @@ async function main(): Promise<void> {
     if (missing.length > 0) throw new Error(`HIT_BRIDGE_PEERS=external but ${missing.join(', ')} not set`);
     say('peers    using the running peers (HIT_BRIDGE_PEERS=external)');
   } else {
-    say('peers    starting Kafka, HAPI FHIR and PostgreSQL (the first run downloads them from Maven Central)…');
-    peers = await startPeers({ runDir: claimRunDir(process.cwd(), 'demo'), peers: ['kafka', 'hapi', 'postgres'] });
+    say(
+      'peers    starting Kafka, HAPI FHIR, PostgreSQL and Keycloak (the first run downloads them from Maven Central)…',
+    );
+    peers = await startPeers({
+      runDir: claimRunDir(process.cwd(), 'demo'),
+      peers: ['kafka', 'hapi', 'postgres', 'keycloak'],
+    });
     Object.assign(process.env, peerEnv(peers));
     say(`peers    ready in ${seconds(started)}: ${peers.map((peer) => `${peer.name} ${peer.url}`).join(', ')}`);
   }
@@ -122,6 +141,25 @@ async function main(): Promise<void> {
   say(
     `EHR      ${ehr}: profiles loaded, ${patients.length} patients and their clinicians registered (${seconds(started)})`,
   );
+
+  // ---- Norsk Helsenett: HelseID (Keycloak) and the EDI 2.0 message service, as the tests stand them in ----
+  helseId = await startHelseIdPeers({
+    keycloakUrl: process.env.KEYCLOAK_URL ?? '',
+    adminPassword: process.env.KEYCLOAK_ADMIN_PASSWORD ?? '',
+    ehrUpstream: ehr,
+  });
+  const ediClient = await helseId.registerClient(300, EDI_API);
+  const frisklivssentraler = loadRecipientDirectory('config/recipient-directory.yaml').entries.filter(
+    (entry) => entry.channel === 'edi',
+  );
+  edi = await startEdiPeer({
+    issuer: helseId.issuer,
+    jwks: `${helseId.issuer}/protocol/openid-connect/certs`,
+    receivers: [...new Set(frisklivssentraler.map((entry) => entry.herId))],
+    acknowledgeAfterMs: 500,
+    appRecAfterMs: 2000,
+  });
+  say(`NHN      EDI 2.0 stand-in at ${edi.url}, HelseID stand-in at ${helseId.issuer}`);
 
   // ---- 3. hit-bridge ----
   const logFile = join(outDir, 'hit-bridge.log');
@@ -144,6 +182,19 @@ async function main(): Promise<void> {
     HOSPITAL_CONTACT_NAME: HOSPITAL_CONTACT.name,
     HOSPITAL_CONTACT_PHONE: HOSPITAL_CONTACT.phone ?? '',
     HANDOVER_CONSUMER_GROUP: `hit-bridge-${source}`,
+    // The Frisklivssentraler receive the handover as a Dialogmelding over (the stand-in for) Norsk Helsenett.
+    EDI_BASE_URL: edi.url,
+    EDI_RECEIPT_POLL_MS: '1000',
+    EDI_RECEIPT_POLL_MAX_MS: '5000',
+    HELSEID_ISSUER: helseId.issuer,
+    HELSEID_CLIENT_ID: ediClient.clientId,
+    HELSEID_PRIVATE_KEY: JSON.stringify(ediClient.jwk),
+    HELSEID_SCOPES: EDI_API.scope,
+    HOSPITAL_NAME: EXAMPLE_SENDER.organisation.name,
+    HOSPITAL_HER_ID: EXAMPLE_SENDER.organisation.herId,
+    HOSPITAL_ORGANISATION_NUMBER: EXAMPLE_SENDER.organisation.organisationNumber,
+    HOSPITAL_DEPARTMENT_NAME: EXAMPLE_SENDER.department.name,
+    HOSPITAL_DEPARTMENT_HER_ID: EXAMPLE_SENDER.department.herId,
   });
   service.child.stdout?.pipe(createWriteStream(logFile));
   const listening = await service.waitForLine((line) => line.msg === 'listening', 60_000);
@@ -195,6 +246,17 @@ async function main(): Promise<void> {
   say(`handover ${count(idsByKind, 'discharges')} discharges: ${statusLine(dischargeStatuses)} (${seconds(started)})`);
   say();
 
+  // Each e-message is answered by the receiving system's AppRec; hit-bridge asks for it.
+  const ediPeer = edi;
+  const receipts = await waitForReceipts(baseUrl, idsByKind.get('discharges') ?? [], ediPeer.received().length);
+  say(`Norsk Helsenett (EDI 2.0 stand-in, ${ediPeer.url}):`);
+  say(
+    `  e-messages               ${String(ediPeer.received().length).padStart(5)}   (Dialogmelding 1.1 with the plan as PDF)`,
+  );
+  say(`  schema-valid             ${String(ediPeer.received().filter((m) => m.schemaValid).length).padStart(5)}`);
+  for (const [status, n] of receipts) say(`  ${pad(`apprec-${status}`, 24)} ${String(n).padStart(5)}`);
+  say();
+
   // ---- 5. what happened, read back from the peers ----
   const expectedEhr = expectedEhrCounts(patients);
   const ehrReport = await readEhr(ehr, source, [...expectedEhr.keys()]);
@@ -239,6 +301,30 @@ async function main(): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+}
+
+/** The AppRecs hit-bridge has read for the discharges (their timelines' receipt entries), by status, once all came. */
+async function waitForReceipts(
+  baseUrl: string,
+  dischargeIds: readonly string[],
+  sent: number,
+): Promise<Map<string, number>> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const byStatus = new Map<string, number>();
+    for (const id of dischargeIds) {
+      const body = (await (await fetch(`${baseUrl}/v1/submissions/${id}`)).json()) as {
+        timeline: { kind: string; detail?: { status?: string } }[];
+      };
+      for (const entry of body.timeline.filter((e) => e.kind === 'receipt')) {
+        const status = entry.detail?.status ?? 'none';
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      }
+    }
+    const read = [...byStatus.values()].reduce((a, b) => a + b, 0);
+    if (read >= sent || Date.now() > deadline) return new Map([...byStatus].sort());
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 function count(ids: ReadonlyMap<string, readonly string[]>, kind: string): number {

@@ -611,6 +611,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           'ehr-delivery': { count: 0, oldestAgeMs: 0 },
           'event-publish': { count: 0, oldestAgeMs: 0 },
           handover: { count: 0, oldestAgeMs: 0 },
+          'handover-receipt': { count: 0, oldestAgeMs: 0 },
           'handover-task': { count: 0, oldestAgeMs: 0 },
         });
         await created({ acceptedAt: at(-10 * MINUTE) });
@@ -627,6 +628,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           'ehr-delivery': { count: 2, oldestAgeMs: 5 * MINUTE },
           'event-publish': { count: 1, oldestAgeMs: 2 * MINUTE },
           handover: { count: 0, oldestAgeMs: 0 },
+          'handover-receipt': { count: 0, oldestAgeMs: 0 },
           'handover-task': { count: 0, oldestAgeMs: 0 },
         });
       });

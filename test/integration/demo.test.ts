@@ -93,6 +93,15 @@ describe('npm run demo', () => {
     expect(run.stdout).toContain('handover 24 discharges: 24 delivered');
   });
 
+  it('sends each consenting discharge to its Frisklivssentral as one schema-valid e-message, each answered AppRec OK', () => {
+    const consenting = cohort.filter((patient) => patient.inputs.discharge.consent.frisklivssentral).length;
+    expect(consenting).toBeGreaterThan(0);
+    const printed = section(run.stdout, 'Norsk Helsenett');
+    expect(printed.get('e-messages')).toBe(consenting);
+    expect(printed.get('schema-valid')).toBe(consenting);
+    expect(printed.get('apprec-ok')).toBe(consenting);
+  });
+
   it('prints the EHR counts the cohort makes, and HAPI holds exactly those', async () => {
     const printed = section(run.stdout, 'In the EHR');
     const expected = expectedEhrCounts(cohort);

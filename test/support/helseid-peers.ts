@@ -26,13 +26,23 @@ export interface HelseIdTestClient {
   readonly jwk: JWK;
 }
 
+/** An NHN-style API a client may be registered for: its audience and scope. */
+export interface HelseIdApi {
+  readonly audience: string;
+  readonly scope: string;
+}
+
+/** NHN's message service (EDI 2.0), as HelseID names it. */
+export const EDI_API: HelseIdApi = { audience: 'nhn:msh', scope: 'nhn:msh/api' };
+
 export interface HelseIdPeers {
   /** The realm's issuer as hit-bridge sees it: through the nonce front. */
   readonly issuer: string;
   readonly nonceFront: NonceFront;
   /** The DPoP-secured EHR (HAPI behind the DPoP check). */
   readonly ehr: DpopFront;
-  registerClient(accessTokenLifespanS?: number): Promise<HelseIdTestClient>;
+  /** A client for the test EHR's API, or for another (NHN's message service: `EDI_API`). */
+  registerClient(accessTokenLifespanS?: number, api?: HelseIdApi): Promise<HelseIdTestClient>;
   /** Token requests Keycloak granted this client, from its own event log. */
   tokensIssued(client: HelseIdTestClient): Promise<number>;
   /** The configuration that sends to the DPoP-secured EHR as this client. */
@@ -61,8 +71,10 @@ export async function startHelseIdPeers(options: {
   });
   if (events.status !== 204) throw new Error(`enabling Keycloak's events answered ${events.status}`);
   // A realm made before the HelseID-style scope existed gets it here (409: it is there already).
-  const scope = await admin('POST', '/client-scopes', helseIdScope());
-  if (scope.status !== 201 && scope.status !== 409) throw new Error(`creating the scope answered ${scope.status}`);
+  for (const name of [HELSEID_EHR_SCOPE, EDI_API.scope]) {
+    const scope = await admin('POST', '/client-scopes', helseIdScope(name));
+    if (scope.status !== 201 && scope.status !== 409) throw new Error(`creating the scope answered ${scope.status}`);
+  }
 
   const nonceFront = await startNonceFront({ upstream: options.keycloakUrl });
   const issuer = `${nonceFront.url}/realms/${REALM}`;
@@ -77,7 +89,10 @@ export async function startHelseIdPeers(options: {
     issuer,
     nonceFront,
     ehr,
-    async registerClient(accessTokenLifespanS = 300) {
+    async registerClient(
+      accessTokenLifespanS = 300,
+      api: HelseIdApi = { audience: HELSEID_EHR_AUDIENCE, scope: HELSEID_EHR_SCOPE },
+    ) {
       const clientId = `helseid-it-${randomBytes(4).toString('hex')}`;
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const kid = `${clientId}-key`;
@@ -91,6 +106,8 @@ export async function startHelseIdPeers(options: {
           jwks: { keys: [{ ...publicJwk, use: 'sig' }] },
           algorithm: 'PS256',
           accessTokenLifespanS,
+          audience: api.audience,
+          scope: api.scope,
           parentOrganisation: PARENT_ORGNR,
           childOrganisation: CHILD_ORGNR,
         }),

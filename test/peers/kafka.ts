@@ -58,8 +58,10 @@ export async function startKafka(options: KafkaOptions): Promise<RunningPeer> {
     '-Djava.awt.headless=true',
   ];
 
-  // Cluster id: Kafka's Uuid is 16 bytes written as unpadded base64url (22 characters).
-  const clusterId = randomBytes(16).toString('base64url');
+  // Cluster id: Kafka's Uuid is 16 bytes written as unpadded base64url (22 characters). One that
+  // starts with "-" (1 in 64) is read by the storage tool as an option, and the format fails.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const format = spawnLogged(
     java,
     [...commonJvmArgs, '-Xmx256m', 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile],

@@ -188,8 +188,8 @@ export async function startEdiPeer(options: EdiPeerOptions): Promise<EdiPeer> {
       errorMessage(res, 400, 'businessDocument is not base64.', 1000);
       return;
     }
-    const xml = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-    if (!/^<\?xml[^>]*encoding="UTF-8"/i.test(xml)) {
+    const xml = decodeUtf8(bytes);
+    if (xml === undefined || !/^<\?xml[^>]*encoding="UTF-8"/i.test(xml)) {
       errorMessage(res, 400, 'The business document must be XML declaring encoding UTF-8.', 1000);
       return;
     }
@@ -390,6 +390,15 @@ export async function startEdiPeer(options: EdiPeerOptions): Promise<EdiPeer> {
     },
     stop: close,
   };
+}
+
+/** The text, or undefined when the bytes are not UTF-8 (refused, never repaired). */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /** MsgId and the deepest HER-id of sender and receiver (the department, else the organisation). */

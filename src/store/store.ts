@@ -308,10 +308,8 @@ export type BulkReplayOutcome =
 /** How far one bulk replay got: its submissions by their status now. */
 export type ReplayProgress = Readonly<Record<SubmissionStatus, number>>;
 
-export interface Store {
-  /** Creates the schema or brings it up to date (versioned migrations; never loses data). */
-  migrate(): Promise<void>;
-
+/** Submissions: accepted inputs, their timelines, the message browser, replay and retention. */
+export interface SubmissionStore {
   accept(submission: NewSubmission, firstJob: Omit<NewJob, 'submissionId'>): Promise<AcceptOutcome>;
   getSubmission(id: string): Promise<Submission | undefined>;
   /** The submission of this kind with this input id from this source (input ids are unique per source and kind). */
@@ -326,17 +324,6 @@ export interface Store {
   patientSubmissions(patientKey: string, kinds: readonly SubmissionKind[], since: Date): Promise<Submission[]>;
   /** Adds entries outside a job's completion (e.g. an EHR attempt that will be retried). */
   appendTimeline(submissionId: string, entries: readonly TimelineEntry[]): Promise<void>;
-
-  claim(queue: QueueName, owner: string, options: { now: Date; leaseMs: number; limit: number }): Promise<Job[]>;
-  complete(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
-  /**
-   * complete() for a batch in ONE transaction (one commit, so one disk flush instead of one per
-   * job): each job is fenced on its own lease, and the answer says, in order, which were completed.
-   */
-  completeAll(items: readonly JobCompletion[], now: Date): Promise<boolean[]>;
-  retryLater(job: Job, runAt: Date, effects: JobEffects, now: Date): Promise<boolean>;
-  fail(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
-  reapExpiredLeases(now: Date): Promise<number>;
   /**
    * Re-queues a failed submission (the `replay` command): a new delivery job, status back to
    * accepted. False when it is not failed, or when retention has erased its body (nothing to send).
@@ -365,7 +352,35 @@ export interface Store {
   ): Promise<BulkReplayOutcome>;
   /** The submissions of one bulk replay by their status now; undefined when no submission names it. */
   replayProgress(replayId: string): Promise<ReplayProgress | undefined>;
+  /**
+   * Retention: erases the body of finished submissions past their cutoff (delivered with no job
+   * left, or failed), records an 'erased' timeline entry, and returns their ids. Idempotent and
+   * safe from several replicas at once (each submission is erased by exactly one of them).
+   */
+  erasePersonalData(cutoffs: RetentionCutoffs, now: Date): Promise<string[]>;
+}
 
+/**
+ * The outbox: jobs on named queues, claimed under a lease and finished under that lease's fence,
+ * each finish applying its effects on the submission in the same transaction.
+ */
+export interface JobQueue {
+  claim(queue: QueueName, owner: string, options: { now: Date; leaseMs: number; limit: number }): Promise<Job[]>;
+  complete(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
+  /**
+   * complete() for a batch in ONE transaction (one commit, so one disk flush instead of one per
+   * job): each job is fenced on its own lease, and the answer says, in order, which were completed.
+   */
+  completeAll(items: readonly JobCompletion[], now: Date): Promise<boolean[]>;
+  retryLater(job: Job, runAt: Date, effects: JobEffects, now: Date): Promise<boolean>;
+  fail(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
+  reapExpiredLeases(now: Date): Promise<number>;
+  /** Jobs not yet done, per queue, and the age of the oldest (for /metrics). */
+  backlog(now: Date): Promise<Readonly<Record<QueueName, { count: number; oldestAgeMs: number }>>>;
+}
+
+/** A discharge's handover: started once, its packets sent, the municipality's answer or its silence. */
+export interface HandoverStore {
   /**
    * Starts a discharge's handover exactly once: inserts its state row and, only if there was
    * none, the effects (the handover job, a timeline entry). False when it had already started:
@@ -391,20 +406,19 @@ export interface Store {
    * (no consent for the Frisklivssentral) has nobody to answer, and one that failed sent nothing.
    */
   handoversAwaitingAcknowledgement(): Promise<number>;
+}
+
+export interface AuditLog {
   /** Appends one entry to the audit log. There is no way to change or remove one. */
   recordAudit(entry: AuditEntry): Promise<void>;
   /** Audit entries matching the query, oldest first. */
   auditTrail(query: AuditQuery): Promise<StoredAuditEntry[]>;
+}
 
-  /**
-   * Retention: erases the body of finished submissions past their cutoff (delivered with no job
-   * left, or failed), records an 'erased' timeline entry, and returns their ids. Idempotent and
-   * safe from several replicas at once (each submission is erased by exactly one of them).
-   */
-  erasePersonalData(cutoffs: RetentionCutoffs, now: Date): Promise<string[]>;
-
-  /** Jobs not yet done, per queue, and the age of the oldest (for /metrics). */
-  backlog(now: Date): Promise<Readonly<Record<QueueName, { count: number; oldestAgeMs: number }>>>;
+/** The port: every concern above, the event log (the Kafka stand-in), and the schema's life. */
+export interface Store extends SubmissionStore, JobQueue, HandoverStore, AuditLog {
+  /** Creates the schema or brings it up to date (versioned migrations; never loses data). */
+  migrate(): Promise<void>;
 
   readonly log: EventLog;
 

@@ -1,0 +1,185 @@
+/**
+ * One SQLite connection through node:sqlite, and the ways the SQLite Store's parts use it.
+ *
+ * - WAL journal, synchronous=FULL (a commit is on disk before a write resolves), foreign keys
+ *   on, a busy timeout so a second process on the same file (the `replay` command beside
+ *   `serve`) waits instead of failing.
+ * - Every write is one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so two
+ *   connections never both read and then both try to upgrade (which SQLite answers with BUSY at
+ *   once, whatever the timeout). node:sqlite is synchronous, so a transaction runs start to end
+ *   without yielding to the event loop: nothing else in the process interleaves with it.
+ * - Writes asked for in one turn of the event loop can share a transaction (see grouped()).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { normalize, unavailable } from '../../platform/problem.ts';
+import type { SqlDialect } from '../submission-query.ts';
+
+export interface SqliteDatabaseOptions {
+  /** Path of the database file (its directory is created), or ':memory:' for a throwaway store. */
+  readonly file: string;
+  /** How long a write waits for another connection's lock before giving up; default 5 s. */
+  readonly busyTimeoutMs?: number;
+  /** Told, after each group commit, how many writes it held (for tests). */
+  readonly onGroupCommit?: (size: number) => void;
+}
+
+export interface SqliteDatabase {
+  /** Runs DDL (migrations). */
+  exec(text: string): void;
+  /** The first row, typed by the caller: node:sqlite only knows column values. */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  get<T>(text: string, ...params: SQLInputValue[]): T | undefined;
+  all<T>(text: string, ...params: SQLInputValue[]): T[];
+  /** How many rows the statement changed. */
+  run(text: string, ...params: SQLInputValue[]): number;
+  /** `work` inside BEGIN IMMEDIATE … COMMIT; rolled back if it throws. */
+  transaction<T>(work: () => T): T;
+  /** The port is asynchronous; node:sqlite is not. Errors leave as the one error type. */
+  settle<T>(work: () => T): Promise<T>;
+  /** `work` group-committed with the other grouped writes of this turn of the event loop. */
+  grouped<T>(work: () => T): Promise<T>;
+  /** Makes the writes already asked for, then closes the connection. */
+  close(): void;
+}
+
+/** How the message browser's shared SQL is written for SQLite (src/store/submission-query.ts). */
+export const SQLITE: SqlDialect = {
+  placeholder: () => '?',
+  time: (at) => at.getTime(),
+  jsonField: (column, field) => `cast(json_extract(${column}, '$.${field}') as text)`,
+  containsIgnoringCase: (text, part) => `instr(lower(${text}), lower(${part})) > 0`,
+  timeline: 'timeline',
+};
+
+interface GroupedWrite {
+  /** Runs the write inside the open transaction; returns how to tell its caller, once committed. */
+  readonly write: () => () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** Writes per group commit at most: bounds how long one group holds the event loop and the write lock. */
+const MAX_GROUP = 256;
+
+/** SQLite's primary result codes that mean "try again": BUSY, LOCKED, IOERR, FULL, CANTOPEN. */
+const TRANSIENT_CODES = new Set([5, 6, 10, 13, 14]);
+
+export function openSqliteDatabase(options: SqliteDatabaseOptions): SqliteDatabase {
+  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+  const db = new DatabaseSync(options.file, {
+    enableForeignKeyConstraints: true,
+    timeout: options.busyTimeoutMs ?? 5_000,
+  });
+  db.exec('pragma journal_mode = wal');
+  db.exec('pragma synchronous = full');
+  db.exec('pragma foreign_keys = on');
+
+  const statements = new Map<string, StatementSync>();
+  function sql(text: string): StatementSync {
+    let statement = statements.get(text);
+    if (!statement) {
+      statement = db.prepare(text);
+      statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  function transaction<T>(work: () => T): T {
+    db.exec('begin immediate');
+    try {
+      const result = work();
+      db.exec('commit');
+      return result;
+    } catch (error) {
+      if (db.isTransaction) db.exec('rollback');
+      throw error;
+    }
+  }
+
+  /*
+   * Group commit. With synchronous = full every COMMIT waits for the disk (one fsync), and this
+   * disk manages a few hundred of those a second: one transaction per accept (and another per
+   * audit entry) capped intake there. Writes asked for in the same turn of the event loop are
+   * queued and run in one BEGIN IMMEDIATE … COMMIT, each inside its own SAVEPOINT, so a failing
+   * write rolls back only its own rows and rejects only its own promise, and each sees the writes
+   * before it in the group (two identical accepts: created, then existing). Promises settle only
+   * after the COMMIT returned: nothing is acknowledged that is not on disk.
+   */
+  const pendingWrites: GroupedWrite[] = [];
+
+  function flushWrites(): void {
+    const group = pendingWrites.splice(0, MAX_GROUP);
+    if (group.length === 0) return;
+    if (pendingWrites.length > 0) setImmediate(flushWrites);
+    let settlements: (() => void)[];
+    try {
+      settlements = transaction(() => group.map((pending) => pending.write()));
+    } catch (error) {
+      // BEGIN or COMMIT failed (or SQLite gave up the whole transaction): none of them is stored.
+      for (const pending of group) pending.reject(sqliteError(error));
+      return;
+    }
+    for (const settle of settlements) settle();
+    options.onGroupCommit?.(group.length);
+  }
+
+  return {
+    exec: (text) => {
+      db.exec(text);
+    },
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+    get: <T>(text: string, ...params: SQLInputValue[]) => sql(text).get(...params) as T | undefined,
+    all: <T>(text: string, ...params: SQLInputValue[]) => sql(text).all(...params) as T[],
+    run: (text, ...params) => Number(sql(text).run(...params).changes),
+    transaction,
+    settle<T>(work: () => T): Promise<T> {
+      try {
+        return Promise.resolve(work());
+      } catch (error) {
+        return Promise.reject(sqliteError(error));
+      }
+    },
+    grouped<T>(work: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        pendingWrites.push({
+          write() {
+            db.exec('savepoint grouped');
+            try {
+              const result = work();
+              db.exec('release grouped');
+              return () => {
+                resolve(result);
+              };
+            } catch (error) {
+              // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then all fail.
+              if (!db.isTransaction) throw error;
+              db.exec('rollback to grouped');
+              db.exec('release grouped');
+              return () => {
+                reject(sqliteError(error));
+              };
+            }
+          },
+          reject,
+        });
+        if (pendingWrites.length === 1) setImmediate(flushWrites);
+      });
+    },
+    close() {
+      // Writes already asked for are made, not dropped with the connection.
+      while (pendingWrites.length > 0) flushWrites();
+      statements.clear();
+      if (db.isOpen) db.close();
+    },
+  };
+}
+
+function sqliteError(error: unknown): Error {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  if (typeof code === 'number' && TRANSIENT_CODES.has(code & 0xff)) {
+    const problem = unavailable('The embedded database is busy or cannot be written; try again.');
+    return Object.assign(problem, { cause: error });
+  }
+  return normalize(error);
+}

@@ -1,0 +1,85 @@
+/** The outbox's jobs in SQLite: claimed under a lease, finished under its fence (see JobQueue). */
+import type { SQLInputValue } from 'node:sqlite';
+import { inClaimOrder, fromMillisAndText, jobOf, type JobRow } from '../rows.ts';
+import { backlogOf } from '../store-rules.ts';
+import type { Job, JobEffects, JobQueue } from '../store.ts';
+import type { SqliteDatabase } from './sqlite-database.ts';
+import type { SqliteEffects } from './sqlite-effects.ts';
+
+export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue {
+  /** One fenced change in a transaction of its own. */
+  const fenced = (job: Job, change: string, params: SQLInputValue[], jobEffects: JobEffects, now: Date) =>
+    db.settle(() => db.transaction(() => effects.fencedChange(job, change, params, jobEffects, now)));
+
+  return {
+    claim(queue, owner, options) {
+      const now = options.now.getTime();
+      return db.settle(() => {
+        if (options.limit <= 0) return [];
+        const rows = db.transaction(() =>
+          db.all<JobRow>(
+            `update jobs set lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
+               where id in (
+                 select id from jobs
+                  where queue = ? and done_at is null and run_at <= ?
+                    and (lease_owner is null or lease_expires_at <= ?)
+                  order by run_at, id
+                  limit ?)
+               returning *`,
+            owner,
+            now + options.leaseMs,
+            queue,
+            now,
+            now,
+            options.limit,
+          ),
+        );
+        return inClaimOrder(rows.map((row) => jobOf(row, fromMillisAndText)));
+      });
+    },
+
+    complete: (job, jobEffects, now) =>
+      fenced(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now),
+
+    completeAll(items, now) {
+      return db.settle(() =>
+        items.length === 0
+          ? []
+          : db.transaction(() =>
+              items.map(({ job, effects: jobEffects }) =>
+                effects.fencedChange(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now),
+              ),
+            ),
+      );
+    },
+
+    retryLater: (job, runAt, jobEffects, now) =>
+      fenced(job, 'run_at = ?, lease_owner = null, lease_expires_at = null', [runAt.getTime()], jobEffects, now),
+
+    fail: (job, jobEffects, now) => fenced(job, `done_at = ?, outcome = 'failed'`, [now.getTime()], jobEffects, now),
+
+    reapExpiredLeases(now) {
+      return db.settle(() =>
+        db.transaction(() =>
+          db.run(
+            `update jobs set lease_owner = null, lease_expires_at = null
+               where done_at is null and lease_owner is not null and lease_expires_at <= ?`,
+            now.getTime(),
+          ),
+        ),
+      );
+    },
+
+    backlog(now) {
+      return db.settle(() =>
+        backlogOf(
+          db
+            .all<{ queue: string; count: number; oldest: number }>(
+              `select queue, count(*) as count, min(created_at) as oldest from jobs where done_at is null group by queue`,
+            )
+            .map((row) => ({ queue: row.queue, count: row.count, oldestAgeMs: now.getTime() - row.oldest })),
+        ),
+      );
+    },
+  };
+}

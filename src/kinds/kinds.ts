@@ -5,8 +5,13 @@
  * compiler point at every table that needs a line (README "How to add an input kind").
  * test/unit/kinds/kinds.test.ts fails when a kind is listed anywhere else in src/ or mappings/.
  *
- * Data only (types are imported for typing, nothing at run time), so any layer may import it.
+ * A descriptor names its mapping (a pure function of mappings/) and composes its rules from the
+ * small ones in src/contracts/input-rules.ts; neither imports this file back.
  */
+import type { Bundle } from 'fhir/r4.js';
+import type { MappingOptions } from '../../mappings/common.ts';
+import { mapFitnessTest } from '../../mappings/fitness-test.ts';
+import { mapHitSession } from '../../mappings/hit-session.ts';
 import type {
   DischargeInput,
   FitnessTestInput,
@@ -14,6 +19,22 @@ import type {
   HitSessionInput,
   PrescriptionInput,
 } from '../../mappings/inputs.ts';
+import { mapPrescription } from '../../mappings/prescription.ts';
+import {
+  all,
+  contactReachable,
+  goalTargetRange,
+  herIdRule,
+  idsCarryNoNationalId,
+  intensityLowNotAboveHigh,
+  nationalIdRule,
+  peakNotBelowMean,
+  reasonForStatus,
+  resultForKind,
+  sessionTimes,
+  timeInZoneWithinInterval,
+  type Rule,
+} from '../contracts/input-rules.ts';
 import type { EventType } from '../events/cloud-events.ts';
 
 /** A string field of the input that names another input kind's id (e.g. a session's prescriptionId). */
@@ -24,16 +45,22 @@ interface Descriptor<I> {
   readonly schemaFile: string;
   /** The OAuth scope POST /v1/<kind> needs. */
   readonly scope: 'hit.write' | 'handover.ack';
+  /** What the schema cannot say (check digits, one field against another), run after it. */
+  readonly rules: Rule;
   /**
    * Stored as a submission (with its outbox job and status URL), identified by source + this
    * field; absent for an input that only answers a submission (a handover acknowledgement).
    */
   readonly submission?: { readonly idField: StringField<I> };
   /**
-   * Mapped to a transaction Bundle for the EHR (mappings/registry.ts), announced with this event
-   * type; `occurredAt` is the input's own time of it.
+   * Mapped by `map` to a transaction Bundle for the EHR (mappings/registry.ts shapes it for the
+   * EHR's profile), announced with this event type; `occurredAt` is the input's own time of it.
    */
-  readonly record?: { readonly eventType: EventType; readonly occurredAtField: StringField<I> };
+  readonly record?: {
+    readonly eventType: EventType;
+    readonly occurredAtField: StringField<I>;
+    readonly map: (input: I, options: MappingOptions) => Bundle;
+  };
   /** Delivered only once the EHR holds the input of another kind this field names. */
   readonly waitsFor?: { readonly kind: 'prescriptions'; readonly field: StringField<I> };
   /** Never read: carries the input type, so Inputs can be derived from the descriptors. */
@@ -50,30 +77,57 @@ export const KINDS = {
   'hit-sessions': kind<HitSessionInput>()({
     schemaFile: 'hit-session.schema.json',
     scope: 'hit.write',
+    rules: all(
+      nationalIdRule(['/startedAt']),
+      idsCarryNoNationalId('/source', '/sessionId', '/prescriptionId'),
+      sessionTimes,
+      peakNotBelowMean,
+      timeInZoneWithinInterval,
+    ),
     submission: { idField: 'sessionId' },
-    record: { eventType: 'no.hitbridge.session.recorded.v1', occurredAtField: 'startedAt' },
+    record: { eventType: 'no.hitbridge.session.recorded.v1', occurredAtField: 'startedAt', map: mapHitSession },
     waitsFor: { kind: 'prescriptions', field: 'prescriptionId' },
   }),
   'fitness-tests': kind<FitnessTestInput>()({
     schemaFile: 'fitness-test.schema.json',
     scope: 'hit.write',
+    rules: all(nationalIdRule(['/performedAt']), idsCarryNoNationalId('/source', '/testId'), resultForKind),
     submission: { idField: 'testId' },
-    record: { eventType: 'no.hitbridge.fitness-test.recorded.v1', occurredAtField: 'performedAt' },
+    record: {
+      eventType: 'no.hitbridge.fitness-test.recorded.v1',
+      occurredAtField: 'performedAt',
+      map: mapFitnessTest,
+    },
   }),
   prescriptions: kind<PrescriptionInput>()({
     schemaFile: 'prescription.schema.json',
     scope: 'hit.write',
+    // The prescription mapping computes the age on the start date, which may precede the issue date.
+    rules: all(
+      nationalIdRule(['/issuedAt'], ['/start']),
+      idsCarryNoNationalId('/source', '/prescriptionId'),
+      intensityLowNotAboveHigh,
+      goalTargetRange,
+    ),
     submission: { idField: 'prescriptionId' },
-    record: { eventType: 'no.hitbridge.prescription.issued.v1', occurredAtField: 'issuedAt' },
+    record: { eventType: 'no.hitbridge.prescription.issued.v1', occurredAtField: 'issuedAt', map: mapPrescription },
   }),
   discharges: kind<DischargeInput>()({
     schemaFile: 'discharge.schema.json',
     scope: 'hit.write',
+    rules: all(
+      nationalIdRule(['/dischargedAt']),
+      idsCarryNoNationalId('/source', '/dischargeId', '/prescriptionId'),
+      herIdRule,
+      // A training contact may be known by name only (the Frisklivssentral puts them in touch).
+      contactReachable('/hospitalContact'),
+    ),
     submission: { idField: 'dischargeId' },
   }),
   'handover-acknowledgements': kind<HandoverAcknowledgementInput>()({
     schemaFile: 'handover-acknowledgement.schema.json',
     scope: 'handover.ack',
+    rules: all(idsCarryNoNationalId('/reason', '/by'), reasonForStatus),
   }),
 };
 
@@ -115,6 +169,16 @@ export function idFieldOf(name: SubmissionKind): string {
 /** The record's event type and the input's own time of it. */
 export function recordOf(name: RecordKind): { readonly eventType: EventType; readonly occurredAtField: string } {
   return KINDS[name].record;
+}
+
+/** The kind's own rules, beyond its schema. */
+export function rulesOf(name: InputKind): Rule {
+  return KINDS[name].rules;
+}
+
+/** The generic mapping of a record kind's input (before any EHR profile shapes it). */
+export function mappingOf<K extends RecordKind>(name: K): (input: Inputs[K], options: MappingOptions) => Bundle {
+  return KINDS[name].record.map as (input: Inputs[K], options: MappingOptions) => Bundle;
 }
 
 /** What a kind waits for before delivery, if anything: another kind's input named by one of its fields. */

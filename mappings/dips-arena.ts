@@ -25,7 +25,7 @@ import { fullUrlFor, searchToken } from './common.ts';
 import { DIPS, IDENTIFIER_SYSTEMS, OBAB00, SYSTEMS } from './terminology.ts';
 
 /** Whether a record kind reaches a DIPS Arena EHR at all (the others are kept by hit-bridge only). */
-export const DIPS_ARENA_WRITES: { readonly [K in RecordKind]: boolean } = {
+const DIPS_ARENA_WRITES: { readonly [K in RecordKind]: boolean } = {
   'hit-sessions': true,
   'fitness-tests': false,
   prescriptions: false,
@@ -83,7 +83,7 @@ function dipsProcedure(generic: Procedure, episodeId: string): Procedure {
 }
 
 /** DIPS's External_Identifier slice forbids use, type, period and assigner: system and value only. */
-export function externalIdentifier(identifier: Identifier): Identifier {
+function externalIdentifier(identifier: Identifier): Identifier {
   return { system: identifier.system ?? '', value: identifier.value ?? '' };
 }
 

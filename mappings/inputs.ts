@@ -6,7 +6,7 @@
  */
 
 /** Ids sent by the clinic: `source` names the sending system, the input id is unique within it. */
-export type SourceSystem = string;
+type SourceSystem = string;
 
 export interface PatientRef {
   /** Fødselsnummer, D-nummer or synthetic test id (11 digits, valid check digits). */
@@ -164,7 +164,7 @@ export interface ContactPoint {
 }
 
 /** The patient's own contact details, passed on only where the patient consented. */
-export interface DischargePatient extends PatientRef {
+interface DischargePatient extends PatientRef {
   readonly givenName: string;
   readonly phone?: string;
   readonly email?: string;
@@ -193,7 +193,7 @@ export interface DischargeInput {
 }
 
 /** What the municipality may set on the referral Task (docs/reference/terminology.md §7). */
-export type HandoverAckStatusInput = 'accepted' | 'rejected' | 'in-progress' | 'on-hold' | 'failed' | 'completed';
+type HandoverAckStatusInput = 'accepted' | 'rejected' | 'in-progress' | 'on-hold' | 'failed' | 'completed';
 
 /** The municipality's answer to a handover (HTTP or the handover status topic). */
 export interface HandoverAcknowledgementInput {

@@ -24,7 +24,7 @@ export interface AcceptFigures {
 }
 
 /** A hit-session body whose sessionId is a placeholder, replaced per request. */
-export function sessionTemplate(source: string): string {
+function sessionTemplate(source: string): string {
   const input = JSON.parse(
     readFileSync('test/fixtures/mappings/hit-sessions/typical-4x4.input.json', 'utf8'),
   ) as Record<string, unknown>;

@@ -20,9 +20,9 @@ import { pool } from '../../test/support/workload.ts';
 import { round } from './accept.ts';
 
 /** The relay's default batch (event-relay-worker.ts); the bare producer sends batches of this size. */
-export const RELAY_BATCH = 100;
+const RELAY_BATCH = 100;
 
-export interface RelayRound {
+interface RelayRound {
   readonly relaySeconds: number;
   readonly bareSeconds: number;
   readonly relaySteps: RelaySteps;
@@ -85,7 +85,7 @@ async function fillOutbox(store: Store, events: readonly OutgoingEvent[]): Promi
 }
 
 /** Milliseconds the relay spent per batch in each step, summed over a round. */
-export interface RelaySteps {
+interface RelaySteps {
   readonly batches: number;
   readonly claimMs: number;
   readonly publishMs: number;

@@ -2,7 +2,7 @@
 import { parseFilter } from '../intake/submission-filter.ts';
 import type { SubmissionFilter } from '../store/store.ts';
 
-export type Command =
+type Command =
   | { readonly command: 'serve'; readonly roles: string | undefined }
   | { readonly command: 'replay'; readonly submissionId: string }
   | {

@@ -10,7 +10,7 @@ import { parseNationalId } from '../domain/national-id.ts';
 import type { FieldError } from '../platform/problem.ts';
 
 /** The longest a session may last (startedAt → endedAt); anything longer is a wrong date or time. */
-export const MAX_SESSION_HOURS = 6;
+const MAX_SESSION_HOURS = 6;
 
 type Json = Readonly<Record<string, unknown>>;
 

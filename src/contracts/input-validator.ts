@@ -36,7 +36,7 @@ export interface InputValidator {
 export const MAX_REPORTED_ERRORS = 100;
 
 /** Schema annotation naming a number's unit in words, for the messages ("at most 250 beats per minute"). */
-export const UNIT_KEYWORD = 'x-unit';
+const UNIT_KEYWORD = 'x-unit';
 
 export function createInputValidator(schemas: InputSchemas): InputValidator {
   // No coercion, no defaults, no removal: validation never changes the input it is given.

@@ -20,7 +20,7 @@
  * are ignored. Keep the cool-down at least as long as the request timeout, so that by half-open
  * every such straggler has ended and the next verdict is the probe's.
  */
-export type BreakerState = 'closed' | 'open' | 'half-open';
+type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface CircuitBreakerOptions {
   /** Consecutive transient failures that open the circuit. */

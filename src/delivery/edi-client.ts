@@ -32,7 +32,7 @@ export interface EdiClientSettings {
 }
 
 /** The API version this adapter speaks (the `api-version` header). */
-export const EDI_API_VERSION = '2';
+const EDI_API_VERSION = '2';
 
 const RETRIABLE = new Set([401, 408, 423, 429]);
 

@@ -54,7 +54,7 @@ export interface RequestTarget {
 }
 
 /** Headers to add to one request: Authorization, and with DPoP the request's proof. */
-export type AuthHeaders = Readonly<Record<string, string>>;
+type AuthHeaders = Readonly<Record<string, string>>;
 
 export type Authorization =
   { readonly ok: true; readonly headers: AuthHeaders } | { readonly ok: false; readonly failure: AuthFailure };
@@ -97,7 +97,7 @@ export interface FhirAuthDeps {
 }
 
 /** A client assertion lives 5 minutes at most (SMART Backend Services). */
-export const ASSERTION_LIFETIME_S = 300;
+const ASSERTION_LIFETIME_S = 300;
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 const keep = (): AfterAnswer => 'keep';
@@ -116,7 +116,7 @@ export function createFhirAuth(settings: FhirAuthSettings, deps: FhirAuthDeps): 
 }
 
 /** Thrown out of a request signer when no credentials could be had; withFhirAuth turns it into a failure. */
-export class CredentialsUnavailable extends Error {
+class CredentialsUnavailable extends Error {
   readonly failure: AuthFailure;
   constructor(failure: AuthFailure) {
     super(failure.message);

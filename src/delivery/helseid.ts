@@ -48,16 +48,16 @@ export interface HelseIdSettings {
   readonly dpopJwk?: JWK | undefined;
 }
 
-export const MAX_ASSERTION_LIFETIME_S = 60;
+const MAX_ASSERTION_LIFETIME_S = 60;
 const DISCOVERY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** What a token request gave: the token (never logged) with its lifetime, or why not. */
-export type TokenOutcome =
+type TokenOutcome =
   | { readonly ok: true; readonly accessToken: string; readonly tokenType: string; readonly expiresInS: number }
   | { readonly ok: false; readonly failure: AuthFailure };
 
 /** The decoded header and claims of a JWT: what `helseid token --dry-run` prints, never the signature. */
-export interface DecodedJwt {
+interface DecodedJwt {
   readonly header: Record<string, unknown>;
   readonly claims: Record<string, unknown>;
 }

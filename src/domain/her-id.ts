@@ -5,7 +5,7 @@ import { ok, type Result } from './result.ts';
 // whether a HER-id has a check digit, nor its length (docs/reference/terminology.md §3, §9 item 6), so
 // only "a string of digits" is checked. A deployment that knows the length can pass bounds.
 
-export const HER_ID_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.2';
+const HER_ID_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.2';
 
 export type HerId = { readonly id: string; readonly identifierSystem: typeof HER_ID_SYSTEM };
 

@@ -5,7 +5,7 @@ import { ok, type Result } from './result.ts';
 // check-digit rule nor a length for HPR numbers (docs/reference/terminology.md §3, §9 item 6), so only
 // "a string of digits" is checked. A deployment that knows the length can pass bounds.
 
-export const HPR_NUMBER_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.4';
+const HPR_NUMBER_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.4';
 
 export type HprNumber = { readonly id: string; readonly identifierSystem: typeof HPR_NUMBER_SYSTEM };
 

@@ -46,9 +46,9 @@ export interface Segment {
   readonly meanPower: number | undefined;
 }
 
-export type DetectionMethod = 'laps' | 'speed' | 'power' | 'heart-rate' | 'none';
+type DetectionMethod = 'laps' | 'speed' | 'power' | 'heart-rate' | 'none';
 
-export interface DetectionFlag {
+interface DetectionFlag {
   readonly code:
     'interval-count' | 'no-intervals' | 'peak-above-hrmax' | 'never-in-zone' | 'dropouts' | 'spikes' | 'laps-not-4x4';
   readonly message: string;

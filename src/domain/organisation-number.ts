@@ -6,7 +6,7 @@ import { invalid, ok, type Result } from './result.ts';
 // the number cannot exist (docs/reference/terminology.md §3, brreg.no). No rule on the first digit is
 // documented there, so none is applied.
 
-export const ORGANISATION_NUMBER_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.101';
+const ORGANISATION_NUMBER_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.101';
 
 const WEIGHTS = [3, 2, 7, 6, 5, 4, 3, 2] as const;
 

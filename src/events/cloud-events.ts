@@ -49,7 +49,7 @@ export const DEFAULT_HANDOVER_STATUS_TOPIC = 'no.hitbridge.handover.status.v1';
 export const DEFAULT_EVENT_SOURCE = '/hit-bridge';
 
 /** Where the JSON Schema of each type is published; the file is contracts/events/<name>. */
-export const SCHEMA_BASE_URL = 'https://hit-bridge.no/schemas/events/';
+const SCHEMA_BASE_URL = 'https://hit-bridge.no/schemas/events/';
 
 /** `no.hitbridge.session.recorded.v1` → `session.recorded.v1.schema.json`. */
 export function schemaFileName(type: EventType): string {
@@ -90,7 +90,7 @@ export interface SubmissionRef<K extends string = SubmissionKind> {
   readonly patientKey: string;
 }
 
-export interface RecordedData extends SubmissionRef<RecordKind> {
+interface RecordedData extends SubmissionRef<RecordKind> {
   /** When it happened at the clinic: the session's start, the test's time, the prescription's issue time. */
   readonly occurredAt: string;
   readonly ehr: {
@@ -101,7 +101,7 @@ export interface RecordedData extends SubmissionRef<RecordKind> {
   };
 }
 
-export interface DeliveryFailedData extends SubmissionRef {
+interface DeliveryFailedData extends SubmissionRef {
   /** The EHR's HTTP status; null when the failure came before the EHR answered (e.g. the record could not be mapped). */
   readonly httpStatus: number | null;
   /** Why, in the EHR's words (its OperationOutcome text), national ids removed. */

@@ -11,7 +11,7 @@ import addFormats from 'ajv-formats';
 import { ALL_EVENT_TYPES } from './cloud-events.ts';
 import type { EventSchemas } from './event-schemas.ts';
 
-export type EventValidation = { readonly ok: true } | { readonly ok: false; readonly problems: readonly string[] };
+type EventValidation = { readonly ok: true } | { readonly ok: false; readonly problems: readonly string[] };
 
 export interface EventValidator {
   validateEvent(event: unknown): EventValidation;

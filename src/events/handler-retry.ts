@@ -7,7 +7,7 @@
  */
 import { backoffDelay, type RetryPolicy } from '../platform/retry.ts';
 
-export const HANDLER_RETRY_POLICY: RetryPolicy = {
+const HANDLER_RETRY_POLICY: RetryPolicy = {
   initialDelayMs: 500,
   maxDelayMs: 30_000,
   multiplier: 2,

@@ -61,7 +61,7 @@ import type {
 import { handlerRetryDelayMs } from './handler-retry.ts';
 import { createTopicWithLeaders } from './kafka-client.ts';
 
-export interface KafkaTopicOptions {
+interface KafkaTopicOptions {
   /** Create topics that do not exist yet (default true). */
   readonly create?: boolean;
   /** Partitions of a created topic (default 6). */

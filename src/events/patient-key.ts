@@ -14,7 +14,7 @@
 import { createHmac } from 'node:crypto';
 
 /** Below this the secret could be guessed; 32 random bytes is what we configure. */
-export const MIN_SECRET_BYTES = 16;
+const MIN_SECRET_BYTES = 16;
 
 export type PatientKeyer = (nationalId: string) => string;
 

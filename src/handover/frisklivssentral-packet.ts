@@ -93,7 +93,7 @@ function identifierKey(identifier: Identifier | undefined): string | undefined {
     : `${identifier.system}|${identifier.value}`;
 }
 
-export function frisklivssentralDocument(input: DocumentInput): Bundle {
+function frisklivssentralDocument(input: DocumentInput): Bundle {
   const { facts } = input;
   const nationalId = facts.discharge.patient.nationalId;
   const parsed = parseNationalId(nationalId);
@@ -293,7 +293,7 @@ export function documentCopy<T extends FhirResource>(
 
 // ---- The printed page ----
 
-export function frisklivssentralHtml(input: DocumentInput): string {
+function frisklivssentralHtml(input: DocumentInput): string {
   const { facts } = input;
   const sections = frisklivssentralSections(input, { chart: true });
   const body = sections

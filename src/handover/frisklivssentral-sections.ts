@@ -54,7 +54,7 @@ const ONE_DECIMAL = new Intl.NumberFormat('nb-NO', {
   useGrouping: false,
 });
 
-export function oneDecimalNo(value: number): string {
+function oneDecimalNo(value: number): string {
   return ONE_DECIMAL.format(value);
 }
 

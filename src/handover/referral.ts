@@ -25,7 +25,7 @@ import { IDENTIFIER_SYSTEMS, profileUrl, SNOMED } from '../../mappings/terminolo
 import type { HandoverAckStatus } from '../store/store.ts';
 import type { FrisklivssentralEntry } from './types.ts';
 
-export const REFERRAL_PROFILES = {
+const REFERRAL_PROFILES = {
   serviceRequest: profileUrl('hit-handover-referral'),
   task: profileUrl('hit-referral-task'),
 } as const;
@@ -44,7 +44,7 @@ export function referralIdentifiers(source: string, dischargeId: string) {
   };
 }
 
-export function frisklivssentralReference(entry: FrisklivssentralEntry): Reference {
+function frisklivssentralReference(entry: FrisklivssentralEntry): Reference {
   return {
     type: 'Organization',
     identifier: { system: IDENTIFIER_SYSTEMS.herId, value: entry.herId },

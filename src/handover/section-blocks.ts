@@ -49,7 +49,7 @@ function childrenOf(node: Node): Node[] {
 }
 
 /** Every piece of text under a node, in order, with runs of white space made one space. */
-export function textOf(nodes: readonly Node[]): string {
+function textOf(nodes: readonly Node[]): string {
   const parts: string[] = [];
   const walk = (list: readonly Node[]): void => {
     for (const node of list) {

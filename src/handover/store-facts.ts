@@ -36,7 +36,7 @@ import {
   type Gathered,
 } from './facts-source.ts';
 
-export const STORE_ORIGIN = "hit-bridge's store";
+const STORE_ORIGIN = "hit-bridge's store";
 
 /** The records of a stay besides its prescription: the sessions and the fitness tests. */
 const STAY_RECORDS = RECORD_KINDS.filter((kind) => kind !== 'prescriptions');

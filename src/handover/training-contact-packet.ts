@@ -16,7 +16,7 @@ import type { PrescriptionPlan } from './prescription-plan.ts';
 import { sessionRows } from './session-steps.ts';
 import type { HandoverFacts, TrainingContactPacket, TrainingContactPlan } from './types.ts';
 
-export function trainingContactPlan(
+function trainingContactPlan(
   facts: HandoverFacts,
   plan: PrescriptionPlan,
   trainingContact: { readonly name: string },
@@ -86,7 +86,7 @@ export function buildTrainingContactPacket(
 }
 
 /** The plan's sections (title and escaped XHTML), shared by the HTML page and the PDF. */
-export function trainingContactSections(plan: TrainingContactPlan): { key: string; title: string; xhtml: string }[] {
+function trainingContactSections(plan: TrainingContactPlan): { key: string; title: string; xhtml: string }[] {
   const name = plan.patient.givenName;
   const sections: { key: string; title: string; xhtml: string }[] = [];
   const interval = plan.interval;
@@ -189,7 +189,7 @@ function trainingContactFrame(plan: TrainingContactPlan) {
   };
 }
 
-export function trainingContactHtml(plan: TrainingContactPlan): string {
+function trainingContactHtml(plan: TrainingContactPlan): string {
   const sections = trainingContactSections(plan).map(
     (section) => `<section><h2>${escapeXml(section.title)}</h2>${section.xhtml}</section>`,
   );

@@ -213,7 +213,7 @@ function requestContext(root: Logger, templateOf: RouteTemplateOf): RequestHandl
  * Letters, digits and _ . : - only, at most 128, and nothing that looks like personal data (a
  * national id or phone number as a request id would be echoed and logged): else we make our own.
  */
-export function wellFormedRequestId(offered: string): boolean {
+function wellFormedRequestId(offered: string): boolean {
   return /^[\w.:-]{1,128}$/.test(offered) && scrubText(offered, REDACT_CATEGORIES) === offered;
 }
 

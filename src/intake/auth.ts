@@ -17,7 +17,7 @@ import { scopeFor, type Scope } from './scopes.ts';
  * Asymmetric algorithms only. `none` and the HMAC family are never accepted: with a JWKS of
  * public keys, an HS256 token "signed" with a public key is the classic forgery.
  */
-export const ALLOWED_ALGORITHMS: readonly string[] = [
+const ALLOWED_ALGORITHMS: readonly string[] = [
   'RS256',
   'RS384',
   'RS512',

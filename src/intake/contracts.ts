@@ -48,7 +48,7 @@ export function loadContracts(dir = 'contracts'): Contracts {
  * fetches /openapi.json gets everything in one piece. The input schemas have no references of
  * their own, so the copies need no rewriting.
  */
-export function standalone(document: JsonObject, dir: string): JsonObject {
+function standalone(document: JsonObject, dir: string): JsonObject {
   const added: JsonObject = {};
   const rewrite = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(rewrite);

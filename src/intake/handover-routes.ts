@@ -28,7 +28,7 @@ import { hashOf, IDEMPOTENCY_KEY } from './submissions.ts';
 import type { InputValidator } from '../contracts/input-validator.ts';
 
 /** What intake asks the recipient directory: whether it knows a HER-id or a municipality. */
-export interface KnownRecipients {
+interface KnownRecipients {
   byHerId(herId: string): unknown;
   byMunicipality(municipality: string): unknown;
 }

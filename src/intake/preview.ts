@@ -23,7 +23,7 @@ export interface PreviewDeps {
   readonly bodyLimitBytes: number;
 }
 
-export const FHIR_JSON = 'application/fhir+json';
+const FHIR_JSON = 'application/fhir+json';
 
 export function previewRoutes(deps: PreviewDeps): Router {
   const router = Router();

@@ -33,7 +33,7 @@ import {
 } from './recordings/recording.ts';
 import { acceptInput, answerAccepted, idempotencyOf, type SubmissionDeps } from './submissions.ts';
 
-export const IMPORT_PATH = '/v1/hit-sessions/import';
+const IMPORT_PATH = '/v1/hit-sessions/import';
 const SESSION_KIND = 'hit-sessions' as const satisfies keyof typeof KINDS;
 const PRESCRIPTION_KIND = KINDS[SESSION_KIND].waitsFor.kind;
 

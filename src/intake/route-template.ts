@@ -9,7 +9,7 @@
  */
 import type { Express, Request } from 'express';
 
-export const NO_ROUTE = '(no route)';
+const NO_ROUTE = '(no route)';
 
 interface Layer {
   readonly route?: { readonly path?: unknown };

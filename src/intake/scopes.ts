@@ -6,15 +6,15 @@
  */
 import { INPUT_KINDS, KINDS } from '../kinds/kinds.ts';
 
-export const SCOPES = {
-  'hit.write': 'Submit and preview clinic inputs (HIT sessions, fitness tests, prescriptions, discharges).',
-  'hit.read': 'Read where submissions are (status, timeline, the message browser and its summary).',
-  'handover.ack': 'Acknowledge a handover packet (the municipality).',
-  admin:
-    "Operator actions (bulk replay and its progress, a discharge's handover e-message). Anything under /v1 not listed for another scope.",
-} as const;
-
-export type Scope = keyof typeof SCOPES;
+export type Scope =
+  /** Submit and preview clinic inputs (HIT sessions, fitness tests, prescriptions, discharges). */
+  | 'hit.write'
+  /** Read where submissions are (status, timeline, the message browser and its summary). */
+  | 'hit.read'
+  /** Acknowledge a handover packet (the municipality). */
+  | 'handover.ack'
+  /** Operator actions (bulk replay and its progress, a discharge's handover e-message). Anything under /v1 not listed for another scope. */
+  | 'admin';
 
 /** Paths in the OpenAPI spelling ({name} for one path segment), each with its scope. */
 export const ROUTE_SCOPES: readonly { readonly path: string; readonly scope: Scope }[] = [

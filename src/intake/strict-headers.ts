@@ -35,7 +35,7 @@ export function repeatedHeaders(rawHeaders: readonly string[]): string[] {
   return [...repeated];
 }
 
-export function repeatedHeaderProblem(names: readonly string[]): Problem {
+function repeatedHeaderProblem(names: readonly string[]): Problem {
   return badRequest(
     `${names.join(', ')} ${names.length === 1 ? 'was' : 'were'} sent more than once; ` +
       'each of Authorization, Content-Type, Content-Length, Idempotency-Key and Host may be sent at most once.',

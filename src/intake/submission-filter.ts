@@ -15,7 +15,7 @@ import {
   type SubmissionStatus,
 } from '../store/store.ts';
 
-export const FILTER_FIELDS = [
+const FILTER_FIELDS = [
   'status',
   'kind',
   'source',
@@ -125,7 +125,7 @@ export function parseFilter(
 }
 
 /** A whole number, from a JSON number or a query's digits. */
-export function integer(value: unknown): number | undefined {
+function integer(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
   if (typeof value === 'string' && /^\d{1,9}$/.test(value)) return Number(value);
   return undefined;

@@ -832,6 +832,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
 }
 
 /** A connection URL with its password (in the user part or as a password= parameter) replaced by ***. */
-export function maskUrlPassword(url: string): string {
+function maskUrlPassword(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@').replace(/([?&]password=)[^&]*/gi, '$1***');
 }

@@ -36,7 +36,7 @@ const PERSONS = ['patient', 'trainingContact', 'hospitalContact'];
 const atAnyDepth = (key: string): string[] => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`];
 
 /** Paths of personal data replaced in every logged object, for the chosen categories. */
-export function redactedPaths(categories: readonly RedactCategory[] = REDACT_CATEGORIES): string[] {
+function redactedPaths(categories: readonly RedactCategory[] = REDACT_CATEGORIES): string[] {
   const paths = categories.flatMap((category) => PATH_KEYS[category].flatMap(atAnyDepth));
   if (categories.includes('name')) paths.push(...PERSONS.flatMap((person) => atAnyDepth(`${person}.name`)));
   // With every category on, an object that describes a person goes whole: nothing in it is needed to operate.

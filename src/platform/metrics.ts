@@ -61,7 +61,7 @@ export const METRIC_NAMES = {
 } as const;
 
 /** What the submission gauges read at scrape time. */
-export interface SubmissionGauges {
+interface SubmissionGauges {
   /** Every reason the store knows, 0 included, so a panel sees a reason's failures end. */
   readonly failedByReason: readonly { readonly reason: string; readonly count: number }[];
   /** 0 when nothing is on its way. */
@@ -69,27 +69,24 @@ export interface SubmissionGauges {
 }
 
 /** How one EHR request ended: the classes of src/delivery/fhir-ehr.ts, and the ways no answer came. */
-export const EHR_OUTCOMES = [
-  'success',
+export type EhrOutcome =
+  | 'success'
   /** The EHR answered "not now" (408/425/429/5xx, 401/403, 409) or with something unreadable: retried. */
-  'retriable',
+  | 'retriable'
   /** The EHR refused this Bundle (other 4xx): the submission fails. */
-  'permanent',
+  | 'permanent'
   /** No answer within EHR_TIMEOUT_MS. */
-  'timeout',
+  | 'timeout'
   /** Connection refused, reset, DNS…: no answer at all. */
-  'unreachable',
+  | 'unreachable'
   /** Stopped by us (shutdown) before the EHR answered. */
-  'aborted',
+  | 'aborted'
   /** A fault on our side while sending. */
-  'error',
-] as const;
-export type EhrOutcome = (typeof EHR_OUTCOMES)[number];
+  | 'error';
 
-export const PUBLISH_OUTCOMES = ['success', 'failure'] as const;
-export type PublishOutcome = (typeof PUBLISH_OUTCOMES)[number];
+type PublishOutcome = 'success' | 'failure';
 
-export const BREAKER_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+const BREAKER_STATE_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 
 /** Buckets in seconds. The EHR: a Bundle takes 50 ms to seconds, and EHR_TIMEOUT_MS defaults to 30 s. */
 const EHR_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -97,7 +94,7 @@ const EHR_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const PUBLISH_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** A value read at scrape time (from the store, a Kafka admin call, …). */
-export type Source<T> = () => Promise<T>;
+type Source<T> = () => Promise<T>;
 export type BacklogSource = Source<Readonly<Record<string, { count: number; oldestAgeMs: number }>>>;
 
 export interface MetricsOptions {

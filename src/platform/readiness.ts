@@ -9,7 +9,7 @@ export interface ReadinessCheck {
   check(signal: AbortSignal): Promise<void>;
 }
 
-export interface CheckOutcome {
+interface CheckOutcome {
   readonly name: string;
   readonly status: 'up' | 'down';
   readonly critical: boolean;

@@ -13,8 +13,8 @@ export const REDACT_CATEGORIES = ['national-id', 'name', 'phone', 'email'] as co
 export type RedactCategory = (typeof REDACT_CATEGORIES)[number];
 
 export const REDACTED_NATIONAL_ID = '[national id]';
-export const REDACTED_PHONE = '[phone]';
-export const REDACTED_EMAIL = '[email]';
+const REDACTED_PHONE = '[phone]';
+const REDACTED_EMAIL = '[email]';
 
 /**
  * Anything that could be a national id (fødselsnummer, D-nummer): every run of 11 or more
@@ -59,7 +59,7 @@ const KEY_CATEGORY: Readonly<Record<string, RedactCategory>> = {
   email: 'email',
 };
 /** Objects that describe a person: their `name` is a person's name (elsewhere `name` may be an exercise). */
-export const PERSON_KEYS: readonly string[] = ['patient', 'trainingContact', 'hospitalContact'];
+const PERSON_KEYS: readonly string[] = ['patient', 'trainingContact', 'hospitalContact'];
 
 /**
  * The personal values an input carries (national id, names, phone, e-mail) with their category,

@@ -5,13 +5,7 @@
 import { normalize, notFound, type Problem } from '../platform/problem.ts';
 import type { AcceptOutcome, NewSubmission, QueueName, Store, Submission, TimelineEntry } from './store.ts';
 
-export const QUEUES: readonly QueueName[] = [
-  'ehr-delivery',
-  'event-publish',
-  'handover',
-  'handover-receipt',
-  'handover-task',
-];
+const QUEUES: readonly QueueName[] = ['ehr-delivery', 'event-publish', 'handover', 'handover-receipt', 'handover-task'];
 
 /**
  * A submission that could not be inserted because another one holds its idempotency key or its
@@ -70,7 +64,7 @@ export function backlogOf(rows: readonly { queue: string; count: number; oldestA
   return backlog;
 }
 
-export const REPLAY_MESSAGE = 'Re-queued for delivery to the EHR (replay).';
+const REPLAY_MESSAGE = 'Re-queued for delivery to the EHR (replay).';
 
 /** The timeline entry of a replay; one that is part of a bulk replay names it (its progress is read by it). */
 export function replayedEntry(at: Date, replayId: string | undefined): TimelineEntry {

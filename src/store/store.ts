@@ -157,7 +157,7 @@ export interface HandoverEffects {
 }
 
 /** One job of a completeAll() batch, with what completing it also changes. */
-export interface JobCompletion {
+interface JobCompletion {
   readonly job: Job;
   readonly effects: JobEffects;
 }
@@ -209,7 +209,7 @@ export interface StoredAuditEntry extends AuditEntry {
   readonly seq: number;
 }
 
-export interface AuditQuery {
+interface AuditQuery {
   /** Entries at or after this time. */
   readonly since?: Date | undefined;
   readonly submissionId?: string | undefined;

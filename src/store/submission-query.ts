@@ -39,7 +39,7 @@ const lastFailed = (d: SqlDialect, expression: string): string =>
   `(select ${expression} from ${d.timeline} t where t.submission_id = s.id and t.kind = 'failed' order by t.id desc limit 1)`;
 
 /** The WHERE conditions of a filter (joined with and), its parameters appended to `params`. */
-export function filterConditions(filter: SubmissionFilter, d: SqlDialect, params: unknown[]): string {
+function filterConditions(filter: SubmissionFilter, d: SqlDialect, params: unknown[]): string {
   const p = (value: unknown): string => {
     params.push(value);
     return d.placeholder(params.length);

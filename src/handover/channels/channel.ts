@@ -12,7 +12,7 @@
 import type { EhrFailure, Outcome } from '../../delivery/ehr.ts';
 import type { ChannelName, FrisklivssentralEntry, FrisklivssentralPacket, HandoverFacts } from '../types.ts';
 
-export interface ChannelDelivery {
+interface ChannelDelivery {
   readonly facts: HandoverFacts;
   readonly packet: FrisklivssentralPacket;
   readonly recipient: FrisklivssentralEntry;

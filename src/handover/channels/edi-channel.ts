@@ -73,7 +73,7 @@ export function createEdiChannel(deps: EdiChannelDeps): HandoverChannel {
 }
 
 /** Pure: what one receiver's status and receipt say, in the handover's terms. */
-export function readingOf(state: EdiReceiverState | undefined): ReceiptReading {
+function readingOf(state: EdiReceiverState | undefined): ReceiptReading {
   if (state === undefined) return { kind: 'waiting', transport: 'not listed yet' };
   const appRec = state.appRec;
   if (appRec !== undefined) {

@@ -13,9 +13,9 @@ import { SyntaxValidator } from 'fast-xml-validator';
 import { NAMESPACES } from './kith-codes.ts';
 import type { Result } from '../../domain/result.ts';
 
-export type AppRecOutcome = 'ok' | 'rejected' | 'ok-with-errors';
+type AppRecOutcome = 'ok' | 'rejected' | 'ok-with-errors';
 
-export interface AppRecError {
+interface AppRecError {
   /** V: the error code, e.g. "E21". */
   readonly code: string;
   /** DN: the code's meaning as the receiver wrote it. */
@@ -26,7 +26,7 @@ export interface AppRecError {
   readonly detail?: string;
 }
 
-export interface AppRec {
+interface AppRec {
   readonly version: '1.0' | '1.1';
   readonly id: string;
   readonly generatedAt: string;

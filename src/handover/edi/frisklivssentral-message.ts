@@ -17,7 +17,7 @@ export interface FrisklivssentralMessage extends HandoverMessage {
   readonly pdf: Uint8Array;
 }
 
-export const PDF_FILE_NAME = 'treningsplan-ved-utskrivning.pdf';
+const PDF_FILE_NAME = 'treningsplan-ved-utskrivning.pdf';
 
 export async function buildFrisklivssentralMessage(
   input: DocumentInput,

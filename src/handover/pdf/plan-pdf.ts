@@ -34,7 +34,7 @@ const MARGIN = 48;
 /** Characters Helvetica's WinAnsi encoding lacks, each as the text a reader takes the same way. */
 const PLAIN: Readonly<Record<string, string>> = { '−': '-', '→': '->', '≈': 'ca.', '\u202f': ' ', '\u00a0': ' ' };
 
-export function pdfText(text: string): string {
+function pdfText(text: string): string {
   return text.replace(/[−→≈\u202f\u00a0]/gu, (c) => PLAIN[c] ?? c);
 }
 

@@ -31,7 +31,7 @@ export interface DerivedSession {
   readonly recording: RecordingSummary;
 }
 
-export interface RecordingSummary {
+interface RecordingSummary {
   readonly format: Recording['format'];
   readonly device: string | undefined;
   readonly sport: string | undefined;

@@ -32,7 +32,7 @@ export interface RecordingLap {
   readonly device: DeviceHeartRate;
 }
 
-export interface DeviceHeartRate {
+interface DeviceHeartRate {
   readonly meanHr?: number;
   readonly peakHr?: number;
 }

@@ -22,7 +22,7 @@ const logger = createLogger({
 });
 
 // Before anything that makes spans; undefined (nothing started) unless an OTLP endpoint is set.
-const tracing = startTracing(loaded.config);
+const tracing = await startTracing(loaded.config);
 if (tracing !== undefined) logger.info('tracing on: spans are exported over OTLP/HTTP');
 
 // Signal handlers go in before the service starts: a SIGTERM that arrives while it is starting

@@ -129,7 +129,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // Half a sender identity would put a message on Norsk Helsenett that no receipt can answer.
   const sender = senderIdentityFromConfig(config);
 
-  const configured = createConfiguredStore(config, logger);
+  const configured = await createConfiguredStore(config, logger);
   const { store, engine } = configured;
   closers.push(() => configured.close());
   await store.migrate();
@@ -149,7 +149,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (secret.generated)
     logger.warn({ dataDir: config.DATA_DIR }, 'generated a patient-key secret for this installation');
 
-  const configuredBus = createConfiguredBus(config, store, logger, clock);
+  const configuredBus = await createConfiguredBus(config, store, logger, clock);
   const { bus } = configuredBus;
   if (configuredBus.readiness !== undefined) readiness.push(configuredBus.readiness);
   closers.push(() => configuredBus.close());

@@ -13,10 +13,14 @@ export interface BenchService {
   readonly url: string;
   readonly pid: number;
   readonly logFile: string;
+  /** Milliseconds from spawning the process to the first 2xx answer of the path waited for. */
+  readonly readyMs: number;
   /** CPU seconds (user + system) the process has used so far. */
   cpuSeconds(): number;
   /** Peak resident set size so far, in MB (10^6 bytes; the kernel's high-water mark, VmHWM). */
   peakRssMB(): number;
+  /** Resident set size now, in MB (VmRSS). */
+  rssMB(): number;
   stop(): Promise<void>;
 }
 
@@ -39,27 +43,40 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
-function peakRssMBOf(pid: number): number {
+function statusMBOf(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  if (!match) throw new Error(`no VmHWM for process ${pid}`);
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  if (!match) throw new Error(`no ${field} for process ${pid}`);
   return (Number(match[1]) * 1024) / 1e6;
+}
+
+function peakRssMBOf(pid: number): number {
+  return statusMBOf(pid, 'VmHWM');
+}
+
+function rssMBOf(pid: number): number {
+  return statusMBOf(pid, 'VmRSS');
 }
 
 /**
  * Starts `hit-bridge serve [--roles …]` with `env` on top of a clean environment (only PATH and
- * HOME are inherited, so the peers' variables reach it only when given), waits for /healthz.
+ * HOME are inherited, so the peers' variables reach it only when given), waits for `waitFor`
+ * (/healthz unless told) to answer 2xx, polling every `pollMs` (100 unless told).
  */
 export async function startBenchService(options: {
   readonly env: Readonly<Record<string, string>>;
   readonly roles?: string;
   readonly logDir: string;
   readonly name: string;
+  readonly waitFor?: '/healthz' | '/readyz';
+  readonly pollMs?: number;
 }): Promise<BenchService> {
   const port = await freePort();
   const logFile = join(options.logDir, `${options.name}.log`);
   const out = openSync(logFile, 'w');
+  const waitFor = options.waitFor ?? '/healthz';
   const args = ['src/cli/hit-bridge.ts', 'serve', ...(options.roles === undefined ? [] : ['--roles', options.roles])];
+  const spawnedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? '',
@@ -81,19 +98,24 @@ export async function startBenchService(options: {
   const exited = once(child, 'exit');
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
+  let readyMs: number;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${options.name} exited (${child.exitCode}); see ${logFile}`);
     try {
-      const response = await fetch(`${url}/healthz`);
-      if (response.ok) break;
+      const response = await fetch(`${url}${waitFor}`);
+      await response.arrayBuffer();
+      if (response.ok) {
+        readyMs = performance.now() - spawnedAt;
+        break;
+      }
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${options.name} did not answer /healthz within 60 s; see ${logFile}`);
+      throw new Error(`${options.name} did not answer ${waitFor} within 60 s; see ${logFile}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
   }
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${options.name} has no pid`);
@@ -101,8 +123,10 @@ export async function startBenchService(options: {
     url,
     pid,
     logFile,
+    readyMs,
     cpuSeconds: () => cpuSecondsOf(pid),
     peakRssMB: () => peakRssMBOf(pid),
+    rssMB: () => rssMBOf(pid),
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -40,7 +40,7 @@ function configOrExit(): Config {
 /** Runs `work` on the configured store (migrated), closing it whatever happens. */
 async function withStore(work: (store: Store, config: Config) => Promise<void>): Promise<void> {
   const config = configOrExit();
-  const configured = createConfiguredStore(
+  const configured = await createConfiguredStore(
     config,
     createLogger({ level: 'warn', pretty: false, destination: process.stderr }),
   );
@@ -144,9 +144,9 @@ switch (command.command) {
   case 'tail': {
     const config = configOrExit();
     const logger = createLogger({ level: 'warn', pretty: false, destination: process.stderr });
-    const configured = createConfiguredStore(config, logger);
+    const configured = await createConfiguredStore(config, logger);
     await configured.store.migrate();
-    const configuredBus = createConfiguredBus(config, configured.store, logger, () => new Date());
+    const configuredBus = await createConfiguredBus(config, configured.store, logger, () => new Date());
     const { bus } = configuredBus;
     const topics = command.topics.length > 0 ? command.topics : [TOPICS.records, TOPICS.deliveryFailures];
     // A group of its own: following the stream must never take events from the real consumers.

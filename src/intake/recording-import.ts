@@ -20,7 +20,6 @@ import { badRequest, invalidInput, Problem, unsupportedMediaType } from '../plat
 import { readUpload } from './multipart.ts';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-body.ts';
 import { onlyMethod } from './methods.ts';
-import { parseFit } from './recordings/fit.ts';
 import { parseTcx } from './recordings/tcx.ts';
 import { deriveSession, FIELDS_FROM_RECORDING, type HrMaxUsed } from './recordings/derive-session.ts';
 import {
@@ -57,7 +56,7 @@ export function recordingImportRoutes(deps: RecordingImportDeps): Router {
         },
       ]);
     }
-    const recording = parseRecording(file.bytes, file.mediaType, deps.limits);
+    const recording = await parseRecording(file.bytes, file.mediaType, deps.limits);
     const hrMax = await hrMaxFor(deps, metadata, recording);
     const derived = deriveSession(recording, metadata, hrMax);
     const session = deps.validator.validate(SESSION_KIND, derived.session, deps.ehrProfile);
@@ -133,7 +132,7 @@ function metadataOf(part: string | undefined): Readonly<Record<string, unknown>>
   return metadata;
 }
 
-function parseRecording(bytes: Uint8Array, declaredType: string, limits: RecordingLimits): Recording {
+async function parseRecording(bytes: Uint8Array, declaredType: string, limits: RecordingLimits): Promise<Recording> {
   const declared = (Object.entries(RECORDING_MEDIA_TYPES) as [RecordingFormat, string][]).find(
     ([, mediaType]) => mediaType === declaredType.split(';')[0]?.trim().toLowerCase(),
   )?.[0];
@@ -145,8 +144,11 @@ function parseRecording(bytes: Uint8Array, declaredType: string, limits: Recordi
       `The recording is neither a FIT nor a TCX file; send ${Object.values(RECORDING_MEDIA_TYPES).join(' or ')}.`,
     );
   }
+  // Garmin's FIT SDK is loaded with the first FIT file: a service that never imports one (most
+  // of them) keeps its ~15 MB out of memory and its load time out of start-up.
+  const parseFit = format === 'fit' ? (await import('./recordings/fit.ts')).parseFit : undefined;
   try {
-    return format === 'fit' ? parseFit(bytes, limits) : parseTcx(bytes, limits);
+    return parseFit === undefined ? parseTcx(bytes, limits) : parseFit(bytes, limits);
   } catch (error) {
     if (error instanceof Problem) throw error;
     // A parser tripping over a damaged file is the file's fault, never a 500.

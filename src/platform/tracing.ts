@@ -20,20 +20,7 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-  type Sampler,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 
 export { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 
@@ -59,51 +46,25 @@ export interface RunningTracing {
 
 let enabled = false;
 
-function samplerOf(config: TracingConfig): Sampler {
-  const ratio = config.OTEL_TRACES_SAMPLER_ARG ?? 1;
-  switch (config.OTEL_TRACES_SAMPLER) {
-    case 'always_on':
-      return new AlwaysOnSampler();
-    case 'always_off':
-      return new AlwaysOffSampler();
-    case 'traceidratio':
-      return new TraceIdRatioBasedSampler(ratio);
-    case 'parentbased_always_off':
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case 'parentbased_traceidratio':
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
-    default:
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-  }
-}
-
 /**
  * Starts the SDK when the configuration asks for it (or a test passes its own span processors,
- * e.g. an in-memory exporter); undefined, and nothing started, otherwise.
+ * e.g. an in-memory exporter); undefined, and nothing started, otherwise. The SDK and its OTLP
+ * exporter are loaded only then: they are a few hundred modules and megabytes of heap that a
+ * service without tracing would carry for nothing.
  */
-export function startTracing(
+export async function startTracing(
   config: TracingConfig,
   options: { readonly spanProcessors?: SpanProcessor[] } = {},
-): RunningTracing | undefined {
+): Promise<RunningTracing | undefined> {
   const endpoint = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (config.OTEL_SDK_DISABLED || (endpoint === undefined && options.spanProcessors === undefined)) return undefined;
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': config.OTEL_SERVICE_NAME }),
-    sampler: samplerOf(config),
-    spanProcessors: options.spanProcessors ?? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
-  });
-  trace.setGlobalTracerProvider(provider);
+  const { startTracerProvider } = await import('./tracing-sdk.ts');
+  const provider = startTracerProvider(config, options.spanProcessors);
   enabled = true;
   return {
     async shutdown() {
       enabled = false;
       await provider.shutdown();
-      trace.disable();
-      propagation.disable();
-      context.disable();
     },
   };
 }

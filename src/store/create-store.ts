@@ -2,9 +2,6 @@
 import { join } from 'node:path';
 import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
-import { createPostgresPool } from './postgres-pool.ts';
-import { createPostgresStore } from './postgres-store.ts';
-import { createSqliteStore } from './sqlite-store.ts';
 import type { Store } from './store.ts';
 
 export interface ConfiguredStore {
@@ -14,8 +11,13 @@ export interface ConfiguredStore {
   close(): Promise<void>;
 }
 
-export function createConfiguredStore(config: Config, logger: Logger): ConfiguredStore {
+/** Loads only the adapter the configuration picks: the other one's driver and code stay out of memory. */
+export async function createConfiguredStore(config: Config, logger: Logger): Promise<ConfiguredStore> {
   if (config.DATABASE_URL !== undefined) {
+    const [{ createPostgresPool }, { createPostgresStore }] = await Promise.all([
+      import('./postgres-pool.ts'),
+      import('./postgres-store.ts'),
+    ]);
     const pool = createPostgresPool(withPassword(config.DATABASE_URL, config.DATABASE_PASSWORD), logger);
     const store = createPostgresStore({ pool });
     return {
@@ -30,6 +32,7 @@ export function createConfiguredStore(config: Config, logger: Logger): Configure
       },
     };
   }
+  const { createSqliteStore } = await import('./sqlite-store.ts');
   const store = createSqliteStore({ file: join(config.DATA_DIR, 'hit-bridge.db') });
   return { store, engine: 'sqlite', close: () => store.close() };
 }

@@ -139,7 +139,7 @@ describe('one trace from the clinic to the EHR and Kafka (PostgreSQL + Kafka + H
       AUTH_MODE: 'off',
     });
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
-    tracing = startTracing(loaded.config, { spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    tracing = await startTracing(loaded.config, { spanProcessors: [new SimpleSpanProcessor({ exporter })] });
     service = await startService(loaded.config, silentLogger);
   });
 

@@ -7,7 +7,6 @@
  * Deterministic: the document's dates come from the input, so one handover gives the same bytes
  * on every redelivery. Pure apart from pdfkit's in-memory stream.
  */
-import PDFDocument from 'pdfkit';
 import { formatDateNo, formatNumberNo, osloCalendarDate } from '../../../mappings/common.ts';
 import type { Measurement } from '../fitness-results.ts';
 import type { Block, SectionBlocks } from '../section-blocks.ts';
@@ -38,7 +37,9 @@ function pdfText(text: string): string {
   return text.replace(/[−→≈\u202f\u00a0]/gu, (c) => PLAIN[c] ?? c);
 }
 
-export function renderPlanPdf(input: PlanPdfInput): Promise<Uint8Array> {
+export async function renderPlanPdf(input: PlanPdfInput): Promise<Uint8Array> {
+  // pdfkit and its fonts take ~30 MB and 200 ms to load: only a service that renders a handover pays for them.
+  const { default: PDFDocument } = await import('pdfkit');
   const created = new Date(input.createdAt);
   const doc = new PDFDocument({
     size: 'A4',

@@ -742,8 +742,8 @@ describe('FHIR EHR adapter: tracing on', () => {
   const spans = (): ReadableSpan[] => exporter.getFinishedSpans();
   const clientSpans = (): ReadableSpan[] => spans().filter((span) => span.kind === SpanKind.CLIENT);
 
-  beforeAll(() => {
-    tracing = startTracing(
+  beforeAll(async () => {
+    tracing = await startTracing(
       { OTEL_SDK_DISABLED: false, OTEL_SERVICE_NAME: 'hit-bridge-test', OTEL_TRACES_SAMPLER: 'parentbased_always_on' },
       { spanProcessors: [new SimpleSpanProcessor({ exporter })] },
     );

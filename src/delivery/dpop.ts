@@ -13,19 +13,10 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { calculateJwkThumbprint, SignJWT, type JWK } from 'jose';
+import { RSA_AND_EC_ALGORITHMS } from '../platform/jws-algorithms.ts';
 
 /** The algorithms a DPoP proof may be signed with: the ones HelseID's resource servers accept. */
-export const DPOP_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-] as const;
+export const DPOP_ALGORITHMS = RSA_AND_EC_ALGORITHMS;
 
 export interface SigningKey {
   readonly privateKey: KeyObject;

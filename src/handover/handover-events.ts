@@ -66,15 +66,22 @@ export function buildHandoverOverdueEvent(
 ): CloudEvent<typeof EVENT_TYPES.handoverOverdue> {
   const type = EVENT_TYPES.handoverOverdue;
   return envelope({ id: eventId(ref.submissionId, type), time }, type, ref.submissionId, {
+    ...unansweredHandover(ref, detail),
+    packetsSentAt: detail.packetsSentAt.toISOString(),
+    timeoutHours: detail.timeoutHours,
+  });
+}
+
+/** What an overdue and a rejected handover's events both say: which handover, to which centre, its Task. */
+function unansweredHandover(ref: DischargeRef, detail: { readonly herId: string; readonly taskReference?: string }) {
+  return {
     handoverId: ref.submissionId,
     source: ref.source,
     inputId: ref.dischargeId,
     patientKey: ref.patientKey,
     herId: detail.herId,
     ...(detail.taskReference === undefined ? {} : { taskReference: detail.taskReference }),
-    packetsSentAt: detail.packetsSentAt.toISOString(),
-    timeoutHours: detail.timeoutHours,
-  });
+  };
 }
 
 export function buildHandoverRejectedEvent(
@@ -92,12 +99,7 @@ export function buildHandoverRejectedEvent(
   const type = EVENT_TYPES.handoverRejected;
   // One refusal per message: a redelivered handover carries the same MsgId, and so the same event id.
   return envelope({ id: eventId(ref.submissionId, type, detail.msgId), time }, type, ref.submissionId, {
-    handoverId: ref.submissionId,
-    source: ref.source,
-    inputId: ref.dischargeId,
-    patientKey: ref.patientKey,
-    herId: detail.herId,
-    ...(detail.taskReference === undefined ? {} : { taskReference: detail.taskReference }),
+    ...unansweredHandover(ref, detail),
     channel: 'edi',
     msgId: detail.msgId,
     messageId: detail.messageId,

@@ -32,38 +32,18 @@ export async function updateTask(deps: HandoverWorkerDeps, job: Job, log: Logger
   }
   const task = found.result.find((r): r is Task => r.resourceType === 'Task');
   if (task?.id === undefined) {
-    const now = deps.clock();
-    await deps.store.fail(
-      job,
-      {
-        timeline: [
-          {
-            at: now,
-            kind: 'failed',
-            message: 'The referral Task is not in the EHR; the answer could not be recorded there.',
-          },
-        ],
-      },
-      now,
-    );
+    await endJob(deps, job, 'fail', {
+      kind: 'failed',
+      message: 'The referral Task is not in the EHR; the answer could not be recorded there.',
+    });
     return;
   }
   if (update.status === 'received' && task.status !== 'requested') {
     // The centre answered before its system's receipt was read: its answer stands.
-    const now = deps.clock();
-    await deps.store.complete(
-      job,
-      {
-        timeline: [
-          {
-            at: now,
-            kind: 'note',
-            message: `Referral Task/${task.id} left at ${task.status}: the Frisklivssentral had already answered when its system's receipt came.`,
-          },
-        ],
-      },
-      now,
-    );
+    await endJob(deps, job, 'complete', {
+      kind: 'note',
+      message: `Referral Task/${task.id} left at ${task.status}: the Frisklivssentral had already answered when its system's receipt came.`,
+    });
     return;
   }
   const result = await deps.ehr.transaction({
@@ -75,22 +55,23 @@ export async function updateTask(deps: HandoverWorkerDeps, job: Job, log: Logger
     await taskEhrFailure(deps, job, submission, result.failure, slog);
     return;
   }
-  const now = deps.clock();
-  await deps.store.complete(
-    job,
-    {
-      timeline: [
-        {
-          at: now,
-          kind: 'note',
-          message: `Referral Task/${task.id} set to ${update.status} in the EHR.`,
-          detail: { task: `Task/${task.id}`, status: update.status },
-        },
-      ],
-    },
-    now,
-  );
+  await endJob(deps, job, 'complete', {
+    kind: 'note',
+    message: `Referral Task/${task.id} set to ${update.status} in the EHR.`,
+    detail: { task: `Task/${task.id}`, status: update.status },
+  });
   slog.info({ status: update.status }, 'referral Task updated');
+}
+
+/** Finishes the job, completed or failed, with one timeline entry stamped now. */
+async function endJob(
+  deps: HandoverWorkerDeps,
+  job: Job,
+  end: 'complete' | 'fail',
+  entry: Omit<TimelineEntry, 'at'>,
+): Promise<void> {
+  const now = deps.clock();
+  await deps.store[end](job, { timeline: [{ at: now, ...entry }] }, now);
 }
 
 async function taskEhrFailure(

@@ -8,28 +8,14 @@
  */
 import type { RequestHandler } from 'express';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { RSA_AND_EC_ALGORITHMS } from '../platform/jws-algorithms.ts';
 import type { Logger } from '../platform/logger.ts';
 import { forbidden, unauthorized, unavailable } from '../platform/problem.ts';
 import { setCaller, type Caller } from './caller.ts';
 import { scopeFor, type Scope } from './scopes.ts';
 
-/**
- * Asymmetric algorithms only. `none` and the HMAC family are never accepted: with a JWKS of
- * public keys, an HS256 token "signed" with a public key is the classic forgery.
- */
-const ALLOWED_ALGORITHMS: readonly string[] = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
+/** Asymmetric algorithms only (see RSA_AND_EC_ALGORITHMS), and Edwards-curve keys besides. */
+const ALLOWED_ALGORITHMS: readonly string[] = [...RSA_AND_EC_ALGORITHMS, 'EdDSA', 'Ed25519'];
 
 /** How long a fetched key set is trusted before it is fetched again. */
 const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ConsumedEvent, EventBus, OutgoingEvent, Subscription } from '../../src/events/event-bus.ts';
+import { until } from '../support/until.ts';
 
 export interface EventBusFixture {
   readonly bus: EventBus;
@@ -18,13 +19,8 @@ export interface EventBusFixture {
 
 const WAIT_MS = 60_000;
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = (what: string, condition: () => boolean, timeoutMs = WAIT_MS) =>
+  until(what, condition, { timeoutMs, everyMs: 20 });
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -45,6 +45,7 @@ import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
 import { freshSyntheticId } from '../support/synthetic-ids.ts';
+import { until } from '../support/until.ts';
 
 const databases = scratchDatabases('dips_handover');
 const validator = createEventValidator(loadEventSchemas());
@@ -69,15 +70,8 @@ async function statusOf(base: string, id: string): Promise<StatusBody> {
   return (await (await fetch(`${base}/v1/submissions/${id}`)).json()) as StatusBody;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, explain?: () => Promise<unknown>) {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await explain?.())}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, explain?: () => Promise<unknown>) =>
+  until(what, probe, { timeoutMs: 120_000, ...(explain === undefined ? {} : { explain }) });
 
 describe('discharge handover with EHR_PROFILE=dips-arena on the DIPS-configured HAPI + Kafka + PostgreSQL', () => {
   const dips = peerEnv('DIPS_EHR_BASE_URL');
@@ -139,7 +133,7 @@ describe('discharge handover with EHR_PROFILE=dips-arena on the DIPS-configured 
 
   it('a discharge posted before its prescription waits for it, naming the store', async () => {
     dischargeId = await post(service.url, '/v1/discharges', cohort.discharge);
-    const waiting = await until(
+    const waiting = await waitFor(
       'the handover waiting',
       async () => {
         const body = await statusOf(service.url, dischargeId);
@@ -162,7 +156,7 @@ describe('discharge handover with EHR_PROFILE=dips-arena on the DIPS-configured 
     for (const session of cohort.sessions) ids.push(await post(service.url, '/v1/hit-sessions', withEpisode(session)));
     for (const test of cohort.fitnessTests) ids.push(await post(service.url, '/v1/fitness-tests', withEpisode(test)));
     for (const id of ids) {
-      const status = await until(`submission ${id} settled`, async () => {
+      const status = await waitFor(`submission ${id} settled`, async () => {
         const body = await statusOf(service.url, id);
         return body.status === 'accepted' ? undefined : body.status;
       });
@@ -186,7 +180,7 @@ describe('discharge handover with EHR_PROFILE=dips-arena on the DIPS-configured 
   }, 300_000);
 
   it("yields both packets on Kafka with the stay's plan, attendance and results, read from hit-bridge's store", async () => {
-    await until(
+    await waitFor(
       'two packets',
       () => Promise.resolve(events.length >= 2 ? true : undefined),
       () => statusOf(service.url, dischargeId),
@@ -224,7 +218,7 @@ describe('discharge handover with EHR_PROFILE=dips-arena on the DIPS-configured 
     expect(plan).toEqual(expected.plan);
     expect(JSON.stringify(trainingContact?.value)).not.toContain(nationalId);
 
-    const status = await until('the handover delivered', async () => {
+    const status = await waitFor('the handover delivered', async () => {
       const body = await statusOf(service.url, dischargeId);
       return body.status === 'delivered' ? body : undefined;
     });
@@ -289,11 +283,11 @@ describe('a dips-arena discharge after retention erased its stay (RETENTION_DAYS
 
   it('fails the handover saying retention erased the prescription, instead of sending a plan from nothing', async () => {
     const rx = await post(service.url, '/v1/prescriptions', withEpisode(cohort.prescription));
-    await until('the prescription erased', async () =>
+    await waitFor('the prescription erased', async () =>
       (await statusOf(service.url, rx)).timeline.some((e) => e.kind === 'erased') ? true : undefined,
     );
     const discharge = await post(service.url, '/v1/discharges', cohort.discharge);
-    const status = await until(
+    const status = await waitFor(
       'the handover ended',
       async () => {
         const body = await statusOf(service.url, discharge);

@@ -47,6 +47,7 @@ import { spawnService, type ServiceProcess } from '../support/service-process.ts
 import { silentLogger } from '../support/silent-logger.ts';
 import { freshSyntheticId } from '../support/synthetic-ids.ts';
 import { SCHEMAS, validateAgainstXsd } from '../support/xmllint.ts';
+import { until } from '../support/until.ts';
 
 const databases = scratchDatabases('handover_edi');
 
@@ -67,15 +68,8 @@ interface StatusBody {
 /** Set per test: what to show when a wait times out (the discharge's timeline, the peer's refusals). */
 let explain: () => Promise<unknown> = () => Promise.resolve('');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await explain())}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000) =>
+  until(what, probe, { timeoutMs, explain });
 
 describe('the handover as a Dialogmelding through EDI 2.0, closed by the AppRec', () => {
   const ehr = peerEnv('EHR_BASE_URL');
@@ -117,7 +111,7 @@ describe('the handover as a Dialogmelding through EDI 2.0, closed by the AppRec'
     (await (await fetch(`${base}/v1/submissions/${id}`)).json()) as StatusBody;
 
   const settled = (id: string) =>
-    until(`submission ${id} settled`, async () => {
+    waitFor(`submission ${id} settled`, async () => {
       const body = await statusOf(id);
       return body.status === 'accepted' ? undefined : body.status;
     });
@@ -227,7 +221,7 @@ describe('the handover as a Dialogmelding through EDI 2.0, closed by the AppRec'
       refusals: peer.refusals,
       stderr: service?.stderr(),
     });
-    const task = await until('the Task received', async () => {
+    const task = await waitFor('the Task received', async () => {
       const found = await taskOf(cohorts.ok);
       return found?.status === 'received' ? found : undefined;
     });
@@ -267,20 +261,22 @@ describe('the handover as a Dialogmelding through EDI 2.0, closed by the AppRec'
     peer.setReceiverBehaviour(FRISKLIVSSENTRAL.herId, 'refuse');
     const id = await post('/v1/discharges', cohorts.avvist.discharge);
     ids.avvist = id;
-    await until('the message taken', () => Promise.resolve(messagesFor(cohorts.avvist).length > 0 ? true : undefined));
+    await waitFor('the message taken', () =>
+      Promise.resolve(messagesFor(cohorts.avvist).length > 0 ? true : undefined),
+    );
     peer.setReceiverBehaviour(FRISKLIVSSENTRAL.herId, 'ok');
     // Delivered first (sent), then failed when the AppRec says Avvist.
-    const status = await until('the refusal on the timeline', async () => {
+    const status = await waitFor('the refusal on the timeline', async () => {
       const body = await statusOf(id);
       return body.status === 'failed' && body.timeline.some((e) => e.kind === 'receipt') ? body : undefined;
     });
     const receipt = status.timeline.find((entry) => entry.kind === 'receipt');
     expect(receipt?.message).toContain('AppRec Avvist');
     expect(receipt?.message).toContain('E21 Mottaker finnes ikke');
-    await until('the Task failed', async () =>
+    await waitFor('the Task failed', async () =>
       (await taskOf(cohorts.avvist))?.status === 'failed' ? true : undefined,
     );
-    const rejected = await until('handover.rejected on Kafka', () =>
+    const rejected = await waitFor('handover.rejected on Kafka', () =>
       Promise.resolve(events.find((e) => (e.value.data as { handoverId?: string }).handoverId === id)),
     );
     expect(rejected.value.data).toMatchObject({
@@ -305,7 +301,9 @@ describe('the handover as a Dialogmelding through EDI 2.0, closed by the AppRec'
     );
     await peer.resume();
     for (const cohort of down) {
-      await until('the Task received', async () => ((await taskOf(cohort))?.status === 'received' ? true : undefined));
+      await waitFor('the Task received', async () =>
+        (await taskOf(cohort))?.status === 'received' ? true : undefined,
+      );
       expect(messagesFor(cohort)).toHaveLength(1);
     }
   }, 240_000);
@@ -314,12 +312,14 @@ describe('the handover as a Dialogmelding through EDI 2.0, closed by the AppRec'
     // The peer takes the message but holds its answer: hit-bridge is killed before it hears the id.
     peer.setAnswerDelay(30_000);
     await post('/v1/discharges', cohorts.killed.discharge);
-    await until('the message taken', () => Promise.resolve(messagesFor(cohorts.killed).length > 0 ? true : undefined));
+    await waitFor('the message taken', () =>
+      Promise.resolve(messagesFor(cohorts.killed).length > 0 ? true : undefined),
+    );
     service?.signal('SIGKILL');
     await service?.exited;
     peer.setAnswerDelay(0);
     await startHitBridge();
-    await until(
+    await waitFor(
       'the Task received',
       async () => ((await taskOf(cohorts.killed))?.status === 'received' ? true : undefined),
       180_000,

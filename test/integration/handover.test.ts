@@ -39,6 +39,7 @@ import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
 import { freshSyntheticId } from '../support/synthetic-ids.ts';
+import { until } from '../support/until.ts';
 
 const databases = scratchDatabases('handover');
 
@@ -75,20 +76,12 @@ async function statusOf(base: string, id: string): Promise<StatusBody> {
   return (await (await fetch(`${base}/v1/submissions/${id}`)).json()) as StatusBody;
 }
 
-async function until<T>(
+const waitFor = <T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs = 90_000,
-  explain: () => Promise<unknown> = () => Promise.resolve(''),
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await explain())}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+  explain?: () => Promise<unknown>,
+) => until(what, probe, { timeoutMs, ...(explain === undefined ? {} : { explain }) });
 
 describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
   const ehr = peerEnv('EHR_BASE_URL');
@@ -147,7 +140,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     // The stay, through the API into HAPI: prescription first (sessions point at it), then the rest.
     for (const cohort of [typical, declined]) {
       const rx = await post(service.url, '/v1/prescriptions', cohort.prescription);
-      await until('the prescription delivered', async () =>
+      await waitFor('the prescription delivered', async () =>
         (await statusOf(service.url, rx)).status === 'delivered' ? true : undefined,
       );
     }
@@ -161,7 +154,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
       for (const test of cohort.fitnessTests) ids.push(await post(service.url, '/v1/fitness-tests', test));
     }
     for (const id of ids) {
-      const status = await until(`submission ${id} settled`, async () => {
+      const status = await waitFor(`submission ${id} settled`, async () => {
         const body = await statusOf(service.url, id);
         return body.status === 'accepted' ? undefined : body.status;
       });
@@ -185,7 +178,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     expect(typical.sessions).toHaveLength(24);
     expect(typical.fitnessTests).toHaveLength(2);
     typicalId = await post(service.url, '/v1/discharges', typical.discharge);
-    await until(
+    await waitFor(
       'two packets',
       () => Promise.resolve(packetsOf(typicalId).length >= 2 ? true : undefined),
       90_000,
@@ -238,7 +231,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     );
     expect(stored.body.total ?? stored.body.entry?.length).toBe(1);
 
-    const status = await until('the Task on the status', async () => {
+    const status = await waitFor('the Task on the status', async () => {
       const body = await statusOf(service.url, typicalId);
       return body.handover?.task ? body : undefined;
     });
@@ -269,7 +262,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
       by: 'Frisklivssentralen',
     });
     const taskId = referralIdentifiers(source, typical.discharge.dischargeId).task;
-    const task = await until('the Task accepted', async () => {
+    const task = await waitFor('the Task accepted', async () => {
       const found = await fhir<Bundle>(ehr, 'GET', `Task?identifier=${encodeURIComponent(searchToken(taskId))}`);
       const resource = found.body.entry?.[0]?.resource as Task | undefined;
       return resource?.status === 'accepted' ? resource : undefined;
@@ -281,11 +274,11 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
 
   it('without consent for the training contact sends only the Frisklivssentral packet and says why', async () => {
     declinedId = await post(service.url, '/v1/discharges', declined.discharge);
-    const status = await until('the declined handover sent', async () => {
+    const status = await waitFor('the declined handover sent', async () => {
       const body = await statusOf(service.url, declinedId);
       return body.handover?.packetsSentAt === undefined ? undefined : body;
     });
-    await until('its packet', () => Promise.resolve(packetsOf(declinedId).length >= 1 ? true : undefined));
+    await waitFor('its packet', () => Promise.resolve(packetsOf(declinedId).length >= 1 ? true : undefined));
     // The relay publishes both of a handover's packets in one batch: a second would be here by now.
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(packetsOf(declinedId).map((e) => (e.value.data as { recipient: string }).recipient)).toEqual([
@@ -302,7 +295,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
   }, 120_000);
 
   it('an unanswered handover raises handover.overdue once, and counts it', async () => {
-    const overdue = await until(
+    const overdue = await waitFor(
       'the overdue event',
       () =>
         Promise.resolve(
@@ -322,7 +315,7 @@ describe('discharge handover on PostgreSQL + Kafka + HAPI', () => {
     expect(metrics).toMatch(/^hitbridge_handovers_awaiting_acknowledgement 1$/m);
     // The group's lag on Kafka is read from the broker: a number, and 0 once the worker has caught
     // up with the shared topic (other suites' discharges included, which it skips).
-    await until(
+    await waitFor(
       'the handover consumer lag at 0',
       async () =>
         /^hitbridge_handover_consumer_lag_records 0$/m.test(await (await fetch(`${service.url}/metrics`)).text())

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, Partitioners, logLevel, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { createTopicWithLeaders } from '../../src/events/kafka-client.ts';
+import { until } from '../support/until.ts';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '')
   .split(',')
@@ -32,21 +33,7 @@ interface Received {
   message: KafkaMessage;
 }
 
-function waitFor(description: string, condition: () => boolean, timeoutMs = 60_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const check = (): void => {
-      if (condition()) {
-        resolve();
-      } else if (Date.now() - started > timeoutMs) {
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${description}`));
-      } else {
-        setTimeout(check, 50);
-      }
-    };
-    check();
-  });
-}
+const waitFor = (what: string, condition: () => boolean, timeoutMs = 60_000) => until(what, condition, timeoutMs);
 
 function text(buffer: Buffer | null): string {
   return buffer === null ? '' : buffer.toString('utf8');

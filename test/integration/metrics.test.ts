@@ -27,6 +27,7 @@ import { silentLogger } from '../support/silent-logger.ts';
 import { parseExposition, type Sample } from '../support/prometheus-text.ts';
 import { unregisteredSyntheticId } from '../support/synthetic-ids.ts';
 import { SUBMISSION_KINDS, type RecordKind } from '../../src/kinds/kinds.ts';
+import { poll } from '../support/until.ts';
 
 const ehr = peerEnv('EHR_BASE_URL');
 
@@ -64,14 +65,6 @@ async function post(
 }
 
 /** Polls until `until` holds (or the time is up: the caller's assertions then say what was missing). */
-async function poll<T>(read: () => Promise<T>, until: (value: T) => boolean, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (until(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 function named(kind: RecordKind, name: string): FixtureCase {
   const fixture = fixtureCases([kind]).find((candidate) => candidate.name === name);

@@ -42,6 +42,7 @@ import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
 import { freshSyntheticId } from '../support/synthetic-ids.ts';
+import { until } from '../support/until.ts';
 
 const databases = scratchDatabases('privacy');
 
@@ -80,16 +81,6 @@ async function send(base: string, method: string, path: string, body?: string): 
     ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body }),
   });
   return { path, status: response.status, text: await response.text() };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 describe('privacy over a full run on PostgreSQL + Kafka + HAPI', () => {

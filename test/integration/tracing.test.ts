@@ -27,6 +27,7 @@ import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
 import { randomSource, waitAllSettled } from '../support/workload.ts';
 import type { RecordKind } from '../../src/kinds/kinds.ts';
+import { poll } from '../support/until.ts';
 
 const ehr = peerEnv('EHR_BASE_URL');
 const databases = scratchDatabases('tracing');
@@ -80,14 +81,6 @@ async function post(base: string, kind: RecordKind, input: unknown, headers: Rec
 }
 
 /** Polls until `until` holds (or the time is up: the caller's assertions then say what was missing). */
-async function poll<T>(read: () => T, until: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (until(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function traceparentParts(value: string | undefined): { traceId: string; parentId: string } | undefined {
   const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(value ?? '');
@@ -176,6 +169,8 @@ describe('one trace from the clinic to the EHR and Kafka (PostgreSQL + Kafka + H
     const inTrace = await poll(
       () => exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId),
       (spans) => spans.some((span) => span.kind === SpanKind.PRODUCER),
+      60_000,
+      200,
     );
     const one = (kind: SpanKind, name: string | RegExp): ReadableSpan | undefined => {
       const found = inTrace.filter((span) => span.kind === kind && new RegExp(name).test(span.name));

@@ -26,6 +26,7 @@ import { storeLikeEhr } from '../../support/ehr-view.ts';
 import { createFakeEhr, TRANSIENT, type FakeEhr } from '../../support/fake-ehr.ts';
 import { fixtureCases, readInput } from '../../support/fixtures.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
+import { until } from '../../support/until.ts';
 
 const QUICK: RetryPolicy = {
   initialDelayMs: 20,
@@ -48,14 +49,6 @@ function fixture(kind: 'hit-sessions' | 'prescriptions', name: string): unknown 
   const found = fixtureCases([kind]).find((candidate) => candidate.name === name);
   if (found === undefined) throw new Error(`no fixture ${kind}/${name}`);
   return readInput(found);
-}
-
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const running: RunningWorker[] = [];

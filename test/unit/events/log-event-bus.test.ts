@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { ConsumedEvent } from '../../../src/events/event-bus.ts';
 import { createLogEventBus, endOffset } from '../../../src/events/log-event-bus.ts';
 import type { EventLog, LogRecord, StoredLogRecord } from '../../../src/store/store.ts';
+import { until } from '../../support/until.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -45,11 +46,6 @@ function memoryLog(): EventLog & { reads: number; put(topic: string, offset: num
     },
   };
   return log;
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
-  if (!condition()) throw new Error('condition not met');
 }
 
 describe('endOffset', () => {
@@ -100,7 +96,7 @@ describe('log event bus', () => {
         return Promise.resolve();
       },
     });
-    await until(() => received.length >= 1);
+    await until('the record received', () => received.length >= 1);
     await again.stop();
     expect(received.map((event) => event.value)).toEqual([{ n: 1 }]);
   });
@@ -133,7 +129,7 @@ describe('log event bus', () => {
         return Promise.resolve();
       },
     });
-    await until(() => lines.length >= 3);
+    await until('three lines logged', () => lines.length >= 3);
     await subscription.stop();
     expect(received).toEqual([]);
     const warnings = lines.map((line) => JSON.parse(line) as { msg: string; offset: number; failures: number });

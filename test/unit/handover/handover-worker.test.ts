@@ -42,6 +42,7 @@ import {
   recipientDirectoryYaml,
   type CohortVariant,
 } from '../../support/handover-cohort.ts';
+import { until } from '../../support/until.ts';
 
 const silent = createLogger({ level: 'silent', pretty: false });
 const eventValidator = createEventValidator(loadEventSchemas());
@@ -57,14 +58,6 @@ const QUICK: RetryPolicy = {
   horizonMs: 86_400_000,
   maxRetryAfterMs: 40,
 };
-
-async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 interface Options {
   readonly variant?: CohortVariant;
@@ -267,8 +260,12 @@ async function sentPackets(harness: Harness, id: string, count: number): Promise
 }
 
 /** Every event the outbox holds is on the bus: nothing more is coming unless something new happens. */
-const relayIdle = (harness: Harness): Promise<void> =>
-  until('the event relay idle', async () => (await harness.store.backlog(new Date()))['event-publish'].count === 0);
+const relayIdle = async (harness: Harness): Promise<void> => {
+  await until(
+    'the event relay idle',
+    async () => (await harness.store.backlog(new Date()))['event-publish'].count === 0,
+  );
+};
 
 /** The handover made (packets queued) and its packets on the bus. */
 async function handedOver(harness: Harness, id: string): Promise<void> {

@@ -7,6 +7,7 @@
 import { hash } from 'node:crypto';
 import type { Bundle, BundleEntry, FhirResource, Identifier, Narrative, Reference } from 'fhir/r4.js';
 import { ageOn, parseNationalId, type NationalId } from '../src/domain/national-id.ts';
+import { osloWallClock } from '../src/domain/oslo-time.ts';
 import { CANONICAL_BASE, IDENTIFIER_SYSTEMS } from './terminology.ts';
 
 /**
@@ -136,31 +137,18 @@ export function narrativeTable(title: string, rows: readonly (readonly [string, 
   return narrative(`<p><b>${escapeXml(title)}</b></p>${labelledTableXhtml(rows)}`);
 }
 
-const OSLO_DATE = new Intl.DateTimeFormat('nb-NO', {
-  timeZone: 'Europe/Oslo',
-  day: '2-digit',
-  month: '2-digit',
-  year: 'numeric',
-});
-const OSLO_TIME = new Intl.DateTimeFormat('nb-NO', { timeZone: 'Europe/Oslo', hour: '2-digit', minute: '2-digit' });
+const twoDigits = (value: number): string => String(value).padStart(2, '0');
 
 /** "23.11.2026 kl. 10.15", in Norwegian time whatever offset the input carried. */
 export function formatDateTimeNo(isoDateTime: string): string {
-  const instant = new Date(isoDateTime);
-  return `${OSLO_DATE.format(instant)} kl. ${OSLO_TIME.format(instant).replace(':', '.')}`;
+  const clock = osloWallClock(new Date(isoDateTime));
+  return `${twoDigits(clock.day)}.${twoDigits(clock.month)}.${String(clock.year)} kl. ${twoDigits(clock.hour)}.${twoDigits(clock.minute)}`;
 }
-
-const OSLO_DATE_PARTS = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Oslo',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
 
 /** The calendar day (YYYY-MM-DD) an instant falls on in Norway, whatever offset the input carried. */
 export function osloCalendarDate(isoDateTime: string): string {
-  const parts = Object.fromEntries(OSLO_DATE_PARTS.formatToParts(new Date(isoDateTime)).map((p) => [p.type, p.value]));
-  return `${parts.year ?? ''}-${parts.month ?? ''}-${parts.day ?? ''}`;
+  const clock = osloWallClock(new Date(isoDateTime));
+  return `${String(clock.year)}-${twoDigits(clock.month)}-${twoDigits(clock.day)}`;
 }
 
 /**

@@ -18,6 +18,19 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+// The rules ask for the same few pointers on every input: split each once.
+const SEGMENTS = new Map<string, readonly string[]>();
+
+function segmentsOf(pointer: string): readonly string[] {
+  let segments = SEGMENTS.get(pointer);
+  if (segments === undefined) {
+    segments = pointer.split('/').slice(1);
+    // Pointers with list indexes vary with the input; only a bounded number are kept.
+    if (SEGMENTS.size < 1_000) SEGMENTS.set(pointer, segments);
+  }
+  return segments;
+}
+
 export class RuleContext {
   readonly body: unknown;
   readonly #broken: readonly string[];
@@ -30,7 +43,7 @@ export class RuleContext {
   /** The value at a JSON pointer made of plain segments, or undefined. */
   get(pointer: string): unknown {
     let value: unknown = this.body;
-    for (const segment of pointer.split('/').slice(1)) {
+    for (const segment of segmentsOf(pointer)) {
       if (Array.isArray(value)) value = (value as unknown[])[Number(segment)];
       else if (isObject(value)) value = Object.hasOwn(value, segment) ? value[segment] : undefined;
       else return undefined;

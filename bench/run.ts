@@ -20,6 +20,7 @@ import type { RunningPeer } from '../test/peers/peer.ts';
 import { silentLogger } from '../test/support/silent-logger.ts';
 import { prepareEhr } from '../test/support/workload.ts';
 import { measureAccept, round } from './lib/accept.ts';
+import { measureCommitFloor, type FloorFigures } from './lib/commit-floor.ts';
 import { directToHapi, sessionWorkload, throughBridge } from './lib/end-to-end.ts';
 import { measureMapping } from './lib/mapping.ts';
 import { measureRecording } from './lib/recording.ts';
@@ -199,15 +200,16 @@ try {
             : { DATA_DIR: dataDir, DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret },
         );
         log(`accept path, ${store}, ${rate} req/s for ${KNOBS.acceptSeconds} s`);
-        results.accept.push(
-          await measureAccept(running, store, {
-            rate,
-            seconds: KNOBS.acceptSeconds,
-            connections: KNOBS.acceptConnections,
-            source: `bench-accept-${randomBytes(3).toString('hex')}`,
-          }),
-        );
+        const figures = await measureAccept(running, store, {
+          rate,
+          seconds: KNOBS.acceptSeconds,
+          connections: KNOBS.acceptConnections,
+          source: `bench-accept-${randomBytes(3).toString('hex')}`,
+        });
         await stopService(running);
+        log(`commit floor, ${store}, ${rate} accepts/s for ${KNOBS.acceptSeconds} s (the Store alone)`);
+        figures.floor = await commitFloor(store, rate, join(work, `floor-${store}-${rate}`));
+        results.accept.push(figures);
       }
     }
   }
@@ -286,6 +288,30 @@ try {
 } finally {
   clearTimeout(limit);
   await cleanUp();
+}
+
+/** The store's bare accept at `rate` (bench/lib/commit-floor.ts), on a store of its own like the service's. */
+async function commitFloor(store: 'sqlite' | 'postgres', rate: number, dataDir: string): Promise<FloorFigures> {
+  const options = { rate, seconds: KNOBS.acceptSeconds, source: `bench-floor-${randomBytes(3).toString('hex')}` };
+  if (store === 'sqlite') {
+    const sqlite = createSqliteStore({ file: join(dataDir, 'hit-bridge.db') });
+    await sqlite.migrate();
+    try {
+      return await measureCommitFloor(sqlite, options);
+    } finally {
+      await sqlite.close();
+    }
+  }
+  // The service's pool size (src/store/postgres-pool.ts).
+  const pool = new pg.Pool({ connectionString: await freshDatabase(), max: 10 });
+  const postgres = createPostgresStore({ pool });
+  await postgres.migrate();
+  try {
+    return await measureCommitFloor(postgres, options);
+  } finally {
+    await postgres.close();
+    await pool.end();
+  }
 }
 
 function required(name: string): string {

@@ -6,6 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
+import type { FloorFigures } from './commit-floor.ts';
 import type { BenchService } from './service.ts';
 
 export interface AcceptFigures {
@@ -21,6 +22,8 @@ export interface AcceptFigures {
   readonly errors: number;
   readonly cpuSecondsPer1000: number;
   readonly peakRssMB: number;
+  /** The store's bare accept at the same rate in the same run (bench/lib/commit-floor.ts); absent in older results. */
+  floor?: FloorFigures;
 }
 
 /** A hit-session body whose sessionId is a placeholder, replaced per request. */

@@ -11,7 +11,7 @@ import { buildRecordedEvent, eventId, RECORD_EVENT_TYPE, toOutgoingEvent } from 
 import type { OutgoingEvent } from '../../src/events/event-bus.ts';
 import { createTopicWithLeaders } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus, DEFAULT_PARTITIONS } from '../../src/events/kafka-event-bus.ts';
-import { startEventRelayWorker } from '../../src/events/event-relay-worker.ts';
+import { DEFAULT_RELAY_BATCH, startEventRelayWorker } from '../../src/events/event-relay-worker.ts';
 import { createMetrics } from '../../src/platform/metrics.ts';
 import { DEFAULT_CONNECT_RETRY_POLICY } from '../../src/platform/retry.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -19,8 +19,8 @@ import { silentLogger } from '../../test/support/silent-logger.ts';
 import { pool } from '../../test/support/workload.ts';
 import { round } from './accept.ts';
 
-/** The relay's default batch (event-relay-worker.ts); the bare producer sends batches of this size. */
-const RELAY_BATCH = 100;
+/** The relay's default batch; the bare producer sends batches of this size. */
+const RELAY_BATCH = DEFAULT_RELAY_BATCH;
 
 interface RelayRound {
   readonly relaySeconds: number;

@@ -3,6 +3,16 @@
  * acknowledged it (Kafka: acks=all, idempotent producer); a failed publish leaves the rows to be
  * retried with backoff. A crash between acknowledgement and marking can publish a row twice:
  * consumers tell duplicates by the CloudEvent id, which is the same on every publish.
+ *
+ * The steps of consecutive batches overlap (docs/adr/0031-relay-pipeline.md): batch N+1 is
+ * claimed while N is published, and N is marked sent while N+1 is published. Publishes stay one
+ * at a time, in claim order, each started only after the one before was acknowledged, so events
+ * with the same key reach the bus in outbox order exactly as without the overlap.
+ *
+ * A claimed batch goes out as produce requests of at most `maxRequestBytes` each, in order: a
+ * batch of large records (handover packets) must not become one request the broker refuses as too
+ * large, which would fail the same way on every retry. When one request fails, the records
+ * acknowledged before it are marked sent and the rest retried.
  */
 import type { Logger } from '../platform/logger.ts';
 import { secondsSince, type Metrics } from '../platform/metrics.ts';
@@ -10,7 +20,7 @@ import { endSpan, SpanKind, startSpan } from '../platform/tracing.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { Job, Store } from '../store/store.ts';
-import type { EventBus, OutgoingEvent } from './event-bus.ts';
+import type { EventBus, OutgoingEvent, PublishedEvent } from './event-bus.ts';
 
 export interface EventRelayDeps extends WorkerTuning {
   readonly store: Store;
@@ -19,11 +29,90 @@ export interface EventRelayDeps extends WorkerTuning {
   readonly clock: () => Date;
   readonly logger: Logger;
   readonly metrics: Pick<Metrics, 'eventPublish'>;
+  /** Largest produce request, by the records' estimated size (default DEFAULT_MAX_REQUEST_BYTES). */
+  readonly maxRequestBytes?: number;
+}
+
+/** The relay's claim: events per batch. */
+export const DEFAULT_RELAY_BATCH = 100;
+
+/**
+ * Kafka's defaults: a producer's max.request.size is 1 MiB and a broker's message.max.bytes
+ * (largest record batch) about as much; kept below both, with the records' framing estimated.
+ */
+export const DEFAULT_MAX_REQUEST_BYTES = 1_000_000;
+
+/** A record's framing in a Kafka record batch (length, attributes, deltas, header counts), generously. */
+const RECORD_OVERHEAD_BYTES = 64;
+
+/** An event's size on the wire, near enough: key, JSON value and headers, plus framing. */
+export function estimatedRecordBytes(event: OutgoingEvent): number {
+  let bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(event.key) + Buffer.byteLength(JSON.stringify(event.value));
+  for (const [name, value] of Object.entries(event.headers ?? {}))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
+}
+
+/**
+ * Splits events, in order, into consecutive runs of at most `maxBytes` each; an event larger
+ * than that on its own goes alone (the broker then says whether it takes it).
+ */
+export function produceRequests<T>(events: readonly T[], maxBytes: number, size: (event: T) => number): T[][] {
+  const requests: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const eventBytes = size(event);
+    if (current.length > 0 && bytes + eventBytes > maxBytes) {
+      requests.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(event);
+    bytes += eventBytes;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
 }
 
 export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
   const log = deps.logger.child({ worker: 'event-relay' });
-  return startWorkerLoop({
+  /** The marking of the batch published last; it runs while the next batch is published. */
+  let marking: Promise<void> = Promise.resolve();
+
+  const markSent = async (
+    jobs: readonly Job[],
+    events: readonly OutgoingEvent[],
+    placed: readonly PublishedEvent[],
+  ) => {
+    const now = deps.clock();
+    // The whole batch is marked sent in one transaction: one commit per produce request rather
+    // than one per event, which had held the relay to a fifth of what the producer can send
+    // (bench/README.md).
+    await deps.store.completeAll(
+      jobs.map((job, index) => {
+        const where = placed[index];
+        const type = typeof events[index]?.value.type === 'string' ? events[index].value.type : 'event';
+        return {
+          job,
+          effects: {
+            timeline: [
+              {
+                at: now,
+                kind: 'event-published',
+                message: `Event ${type} published to ${where?.topic ?? '?'} (partition ${where?.partition ?? '?'}, offset ${where?.offset ?? '?'}).`,
+                detail: { type, topic: where?.topic, partition: where?.partition, offset: where?.offset },
+              },
+            ],
+          },
+        };
+      }),
+      now,
+    );
+    log.debug({ events: jobs.length, submissionIds: submissionIdsOf(jobs) }, 'published');
+  };
+
+  const worker = startWorkerLoop({
     name: 'event-relay',
     store: deps.store,
     queue: 'event-publish',
@@ -32,9 +121,10 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     logger: deps.logger,
     leaseMs: deps.leaseMs ?? 60_000,
     // Batches keep up with bursts: one produce request carries many events.
-    batchSize: deps.batchSize ?? 100,
+    batchSize: deps.batchSize ?? DEFAULT_RELAY_BATCH,
     idleMs: deps.idleMs ?? 200,
     reapEveryMs: 10_000,
+    claimAhead: true,
     handle: async (jobs) => {
       const stored = jobs.map((job) => job.payload as OutgoingEvent);
       // One producer span per event, child of the trace its outbox row carries; its context goes
@@ -50,51 +140,56 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
         const carrier = spans[index]?.carrier;
         return carrier === undefined ? event : { ...event, headers: { ...event.headers, ...carrier } };
       });
-      let placed;
-      const started = performance.now();
-      try {
-        placed = await deps.bus.publish(events);
-        deps.metrics.eventPublish('success', secondsSince(started));
-        for (const span of spans) endSpan(span);
-      } catch (error) {
-        deps.metrics.eventPublish('failure', secondsSince(started));
-        for (const span of spans) endSpan(span, error);
+      const maxBytes = deps.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+      const placed: PublishedEvent[] = [];
+      let failure: { error: unknown } | undefined;
+      for (const request of produceRequests(events, maxBytes, estimatedRecordBytes)) {
+        const first = placed.length;
+        const started = performance.now();
+        try {
+          placed.push(...(await deps.bus.publish(request)));
+          deps.metrics.eventPublish('success', secondsSince(started));
+          for (const span of spans.slice(first, placed.length)) endSpan(span);
+        } catch (error) {
+          deps.metrics.eventPublish('failure', secondsSince(started));
+          for (const span of spans.slice(first)) endSpan(span, error);
+          failure = { error };
+          break;
+        }
+      }
+      const sent = placed.length;
+      if (sent > 0) {
+        // At most one batch is being marked at a time: the one before, marked while this was published.
+        await marking;
+        const published = jobs.slice(0, sent);
+        marking = markSent(published, events.slice(0, sent), placed).catch((error: unknown) => {
+          // Published but not marked: the rows come back when their lease expires and are published
+          // again, which consumers tell by the CloudEvent id (as after a crash at this point).
+          log.error(
+            { err: error, events: published.length, submissionIds: submissionIdsOf(published) },
+            'marking published events as sent failed; they will be published again',
+          );
+        });
+      }
+      if (failure !== undefined) {
+        const unsent = jobs.slice(sent);
         const now = deps.clock();
         log.warn(
-          { err: error, events: jobs.length, submissionIds: submissionIdsOf(jobs) },
+          { err: failure.error, events: unsent.length, submissionIds: submissionIdsOf(unsent) },
           'publishing failed; will retry',
         );
-        for (const job of jobs)
-          await deps.store.retryLater(job, nextRunAt(now, job.attempts, deps.retryPolicy), {}, now);
-        return;
+        // One time for all of them: each its own jittered time would shuffle their order (run_at, then id).
+        const runAt = nextRunAt(now, Math.max(...unsent.map((job) => job.attempts)), deps.retryPolicy);
+        for (const job of unsent) await deps.store.retryLater(job, runAt, {}, now);
       }
-      const now = deps.clock();
-      // The whole batch is marked sent in one transaction: one commit per produce request rather
-      // than one per event, which had held the relay to a fifth of what the producer can send
-      // (bench/README.md).
-      await deps.store.completeAll(
-        jobs.map((job, index) => {
-          const where = placed[index];
-          const type = typeof events[index]?.value.type === 'string' ? events[index].value.type : 'event';
-          return {
-            job,
-            effects: {
-              timeline: [
-                {
-                  at: now,
-                  kind: 'event-published',
-                  message: `Event ${type} published to ${where?.topic ?? '?'} (partition ${where?.partition ?? '?'}, offset ${where?.offset ?? '?'}).`,
-                  detail: { type, topic: where?.topic, partition: where?.partition, offset: where?.offset },
-                },
-              ],
-            },
-          };
-        }),
-        now,
-      );
-      log.debug({ events: jobs.length, submissionIds: submissionIdsOf(jobs) }, 'published');
     },
   });
+  return {
+    async stop() {
+      await worker.stop();
+      await marking;
+    },
+  };
 }
 
 /** A batch's lines name every submission in it (the batch is one publish; there is no one submission id). */

@@ -2,6 +2,13 @@
  * The one loop every outbox worker runs: claim due jobs of one queue under a lease, hand the
  * batch to the worker, repeat; reap leases whose holder died; stop on request after the batch
  * in progress. The job's own I/O (EHR, Kafka) happens in `handle`, outside any transaction.
+ *
+ * With `claimAhead`, the next batch is claimed while this one is handled, so the store's round
+ * trip overlaps the handler's I/O instead of following it (docs/adr/0031-relay-pipeline.md). The
+ * batch claimed ahead is handed over only after the batch before it is done, so handle() still
+ * sees one batch at a time, in claim order. Its lease runs while it waits: a batch that waited
+ * past half its lease is given back (where it was in the queue) rather than handled, so handle()
+ * always has at least half a lease to finish in; so is one still waiting when the loop stops.
  */
 import type { Logger } from '../platform/logger.ts';
 import type { Job, QueueName, Store } from './store.ts';
@@ -33,6 +40,8 @@ export interface WorkerLoopOptions {
   readonly idleMs: number;
   /** How often expired leases are reaped. */
   readonly reapEveryMs: number;
+  /** Claim the next batch while this one is handled (default false). */
+  readonly claimAhead?: boolean;
   handle(jobs: readonly Job[]): Promise<void>;
 }
 
@@ -46,6 +55,35 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   let stopping = false;
   let lastReap = 0;
   const idle = wakeableSleep();
+  // Read through a function: stop() changes it while the loop awaits, which narrowing cannot see.
+  const stopRequested = (): boolean => stopping;
+
+  const claim = (now: Date): Promise<Job[]> =>
+    options.store.claim(options.queue, options.owner, { now, leaseMs: options.leaseMs, limit: options.batchSize });
+
+  /** Puts jobs back where they were in the queue (same run_at), for whoever claims next. */
+  const giveBack = async (jobs: readonly Job[], why: string): Promise<void> => {
+    const now = options.clock();
+    for (const job of jobs) await options.store.retryLater(job, job.runAt, {}, now);
+    log.warn({ jobs: jobs.length }, why);
+  };
+
+  /** The batch claimed ahead, if any; its rejection is observed where it is awaited. */
+  let ahead: Promise<Job[]> | undefined;
+  const claimNext = (): void => {
+    const claimed = claim(options.clock());
+    claimed.catch(() => undefined);
+    ahead = claimed;
+  };
+  const takeAhead = async (): Promise<Job[]> => {
+    const claimed = ahead;
+    ahead = undefined;
+    if (claimed === undefined) return [];
+    const jobs = await claimed;
+    if (jobs.length === 0 || leaseLeftMs(jobs, options.clock()) >= options.leaseMs / 2) return jobs;
+    await giveBack(jobs, 'a batch claimed ahead waited past half its lease; gave it back unhandled');
+    return [];
+  };
 
   const loop = async (): Promise<void> => {
     while (!stopping) {
@@ -56,15 +94,15 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
           const reaped = await options.store.reapExpiredLeases(now);
           if (reaped > 0) log.warn({ reaped }, 'took back jobs whose lease expired (their worker died or stalled)');
         }
-        const jobs = await options.store.claim(options.queue, options.owner, {
-          now,
-          leaseMs: options.leaseMs,
-          limit: options.batchSize,
-        });
+        let jobs = await takeAhead();
+        // Nothing claimed ahead (or nothing was due then): what is due now.
+        if (jobs.length === 0) jobs = await claim(options.clock());
         if (jobs.length === 0) {
           await idle.sleep(options.idleMs);
           continue;
         }
+        // Not once stop() was asked for during the claim: the batch would only be given back.
+        if (options.claimAhead === true && !stopRequested()) claimNext();
         await options.handle(jobs);
       } catch (error) {
         // A store that is briefly unreachable must not kill the worker; the jobs stay leased and
@@ -72,6 +110,12 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
         log.error({ err: error }, 'worker cycle failed; trying again');
         await idle.sleep(options.idleMs);
       }
+    }
+    const left = await ahead?.catch(() => []);
+    if (left !== undefined && left.length > 0) {
+      await giveBack(left, 'stopping: gave back the batch claimed ahead').catch((error: unknown) => {
+        log.error({ err: error }, 'could not give back the batch claimed ahead; it comes back when its lease expires');
+      });
     }
   };
 
@@ -83,4 +127,9 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
       await running;
     },
   };
+}
+
+/** Milliseconds until the first of the jobs' leases expires. */
+function leaseLeftMs(jobs: readonly Job[], now: Date): number {
+  return Math.min(...jobs.map((job) => job.leaseExpiresAt.getTime())) - now.getTime();
 }

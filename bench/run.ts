@@ -26,6 +26,7 @@ import { measureMapping } from './lib/mapping.ts';
 import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
 import { startBenchService, type BenchService } from './lib/service.ts';
+import { buildJavaScript, measureStartup } from './lib/startup.ts';
 import { evaluateTargets, renderTable, type BenchResults } from './lib/report.ts';
 
 const KNOBS = {
@@ -38,9 +39,13 @@ const KNOBS = {
   relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 2),
   mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 5_000),
   recordingIterations: Number(process.env.BENCH_RECORDING_ITERATIONS ?? 20),
+  startupRuns: Number(process.env.BENCH_STARTUP_RUNS ?? 5),
+  startupSettleMs: Number(process.env.BENCH_STARTUP_SETTLE_MS ?? 2_000),
   limitMs: Number(process.env.BENCH_LIMIT_MS ?? 15 * 60_000),
 };
-const PARTS = ['mapping', 'recording', 'accept', 'e2e', 'relay'] as const;
+const PARTS = ['startup', 'mapping', 'recording', 'accept', 'e2e', 'relay'] as const;
+/** The parts that talk to Kafka, HAPI FHIR or PostgreSQL; without them no peer is started. */
+const PEER_PARTS: readonly string[] = ['accept', 'e2e', 'relay'];
 /** BENCH_PARTS=relay,mapping runs only those parts (default: all). */
 const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
 for (const part of parts) {
@@ -57,6 +62,7 @@ const startedAt = new Date();
 const startLoad = loadavg().map((value) => round(value, 2));
 const out = process.env.BENCH_OUT ?? join('bench', 'results', `${startedAt.toISOString().slice(0, 10)}.json`);
 const external = process.env.BENCH_PEERS === 'external';
+const needsPeers = PEER_PARTS.some((part) => parts.has(part));
 const work = mkdtempSync(join(process.cwd(), 'bench', 'tmp-'));
 const log = (line: string): void => {
   process.stderr.write(`[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
@@ -130,9 +136,14 @@ const results: Omit<BenchResults, 'versions'> & {
     node: process.version,
   },
   versions: undefined,
-  peers: external ? 'external (shared)' : 'started by the bench (dedicated)',
+  peers: !needsPeers
+    ? 'none (no part needs them)'
+    : external
+      ? 'external (shared)'
+      : 'started by the bench (dedicated)',
   knobs: KNOBS,
   parts: [...parts],
+  startup: [],
   mapping: [],
   recording: [],
   accept: [],
@@ -153,8 +164,23 @@ function writeResults(): void {
 
 try {
   log(`knobs ${JSON.stringify(KNOBS)}; parts ${[...parts].join(',')}; load average ${startLoad.join(' ')}`);
-  let env: Record<string, string>;
-  if (external) {
+  if (parts.has('startup')) {
+    // First, while nothing else this run starts is loading the machine.
+    log('start-up: building the JavaScript as the image does (tsconfig.emit.json)');
+    const builtEntry = buildJavaScript(join(work, 'dist'));
+    log(`start-up: spawn to /readyz 200 and idle RSS, ${KNOBS.startupRuns} runs each, built JS and TypeScript sources`);
+    results.startup = await measureStartup({
+      runs: KNOBS.startupRuns,
+      workDir: join(work, 'startup'),
+      settleMs: KNOBS.startupSettleMs,
+      variants: { 'built JS': builtEntry, 'TypeScript sources': 'src/cli/hit-bridge.ts' },
+    });
+  }
+
+  let env: Record<string, string> = {};
+  if (!needsPeers) {
+    results.versions = { hapi: 'not started', kafka: 'not started', postgres: 'not started' };
+  } else if (external) {
     env = {
       KAFKA_BROKERS: required('KAFKA_BROKERS'),
       EHR_BASE_URL: required('EHR_BASE_URL'),
@@ -172,12 +198,14 @@ try {
   const ehr = env.EHR_BASE_URL ?? '';
   adminUrl = env.DATABASE_URL ?? '';
   const secret = randomBytes(32).toString('hex');
-  results.versions = {
-    ...(await peerVersions(ehr, adminUrl)),
-    kafka: external
-      ? `${process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION} (as the peers harness starts it)`
-      : kafkaVersionOf(peers),
-  };
+  if (needsPeers) {
+    results.versions = {
+      ...(await peerVersions(ehr, adminUrl)),
+      kafka: external
+        ? `${process.env.KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION} (as the peers harness starts it)`
+        : kafkaVersionOf(peers),
+    };
+  }
 
   if (parts.has('mapping')) {
     log('mapping + validation in process');

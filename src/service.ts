@@ -54,11 +54,14 @@ import { createConfiguredStore } from './store/create-store.ts';
 import { startRetentionWorker } from './store/retention-worker.ts';
 import { FAILURE_REASONS } from './store/store.ts';
 
-/** This build's version, for the nhn-source-system header NHN asks of every call. */
+/**
+ * This build's version, for the nhn-source-system header NHN asks of every call. Read from the
+ * working directory, as contracts/ and profiles/ are: the sources and their build (dist/) sit at
+ * different depths below it.
+ */
 const PACKAGE_VERSION = ((): string => {
   try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-      .version;
+    return (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }

@@ -69,13 +69,19 @@ export async function startBenchService(options: {
   readonly logDir: string;
   readonly name: string;
   readonly waitFor?: '/healthz' | '/readyz';
+  /** The hit-bridge command's entry point: the TypeScript sources unless told (e.g. a build of them). */
+  readonly entry?: string;
   readonly pollMs?: number;
 }): Promise<BenchService> {
   const port = await freePort();
   const logFile = join(options.logDir, `${options.name}.log`);
   const out = openSync(logFile, 'w');
   const waitFor = options.waitFor ?? '/healthz';
-  const args = ['src/cli/hit-bridge.ts', 'serve', ...(options.roles === undefined ? [] : ['--roles', options.roles])];
+  const args = [
+    options.entry ?? 'src/cli/hit-bridge.ts',
+    'serve',
+    ...(options.roles === undefined ? [] : ['--roles', options.roles]),
+  ];
   const spawnedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, args, {
     env: {

@@ -47,13 +47,26 @@ describe('Dockerfile', () => {
     expect(instructions).toContain('COPY patches ./patches');
   });
 
-  it('runs the TypeScript entry point with Node 24 as user 1000 under tini, with a health check on /healthz', () => {
+  it('runs the JavaScript tsc emits (tsconfig.emit.json, as npm start does) with Node 24 as user 1000 under tini, with a health check on /healthz', () => {
     expect(instructions.filter((line) => line.startsWith('ARG NODE_IMAGE='))).toEqual([
       'ARG NODE_IMAGE=node:24-bookworm-slim',
     ]);
+    const emit = instructions.find((line) => line.startsWith('RUN npx') && line.includes(' tsc '));
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+      packages: Record<string, { version: string }>;
+    };
+    expect(emit).toBe(
+      `RUN npx --yes --package=typescript@${lock.packages['node_modules/typescript']?.version} tsc -p tsconfig.emit.json`,
+    );
+    const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+    expect(packageJson.scripts.start).toContain(
+      'tsc -p tsconfig.emit.json && node --env-file=dev.env dist/src/main.js',
+    );
+    expect(finalStage).toContain('COPY --from=javascript /app/dist/src ./src');
+    expect(finalStage).toContain('COPY --from=javascript /app/dist/mappings ./mappings');
     expect(finalStage).toContain('USER 1000:1000');
     expect(finalStage).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
-    expect(finalStage).toContain('CMD ["node", "src/main.ts"]');
+    expect(finalStage).toContain('CMD ["node", "src/main.js"]');
     expect(finalStage.find((line) => line.startsWith('HEALTHCHECK'))).toContain('/healthz');
     expect(existsSync('src/main.ts')).toBe(true);
     expect(finalStage.find((line) => line.startsWith('ENV '))).toContain('DATA_DIR=/var/lib/hit-bridge');

@@ -12,6 +12,15 @@ import { peerEnv } from '../support/peers-env.ts';
 interface Results {
   machine: { cores: number; memoryGB: number; loadAverageAtStart: number[] };
   versions: { hapi: string; kafka: string; postgres: string };
+  startup: {
+    variant: string;
+    runs: number;
+    medianReadyMs: number;
+    maxReadyMs: number;
+    medianIdleRssMB: number;
+    readyMs: number[];
+    idleRssMB: number[];
+  }[];
   mapping: { kind: string; validateMicros: number; mapMicros: number; totalMicros: number }[];
   recording: {
     format: string;
@@ -45,7 +54,7 @@ interface Results {
     ratio: number;
     rounds: unknown[];
   }[];
-  targets: { target: string; measured: string; met: unknown }[];
+  targets: { target: string; measured: string; against: string; met: unknown }[];
 }
 
 describe('npm run bench (smoke, tiny N)', () => {
@@ -73,6 +82,8 @@ describe('npm run bench (smoke, tiny N)', () => {
         BENCH_RELAY_ROUNDS: '1',
         BENCH_MAPPING_ITERATIONS: '50',
         BENCH_RECORDING_ITERATIONS: '2',
+        BENCH_STARTUP_RUNS: '2',
+        BENCH_STARTUP_SETTLE_MS: '200',
         BENCH_LIMIT_MS: '280000',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,6 +102,16 @@ describe('npm run bench (smoke, tiny N)', () => {
     expect(results.versions.hapi).toMatch(/\d+\.\d+/);
     expect(results.versions.kafka).toMatch(/\d+\.\d+/);
     expect(results.versions.postgres).toMatch(/\d+/);
+
+    expect(results.startup.map((figures) => figures.variant)).toEqual(['built JS', 'TypeScript sources']);
+    for (const figures of results.startup) {
+      expect(figures.readyMs).toHaveLength(2);
+      expect(figures.idleRssMB).toHaveLength(2);
+      expect(figures.medianReadyMs).toBeGreaterThan(0);
+      expect(figures.maxReadyMs).toBeGreaterThanOrEqual(figures.medianReadyMs);
+      expect(figures.medianIdleRssMB).toBeGreaterThan(20);
+    }
+    expect(stdout).toContain('Start-up on the embedded store');
 
     expect(results.mapping.map((figures) => figures.kind)).toEqual(['hit-sessions', 'fitness-tests', 'prescriptions']);
     for (const figures of results.mapping) {
@@ -135,9 +156,12 @@ describe('npm run bench (smoke, tiny N)', () => {
       expect(run.barePerSecond).toBeGreaterThan(0);
     }
 
-    // Two end-to-end setups beyond the first, two relays, accept p99, mapping, memory.
-    expect(results.targets).toHaveLength(8);
-    for (const verdict of results.targets) expect(typeof verdict.met === 'boolean' || verdict.met === null).toBe(true);
+    // Accept p99 and peak RSS on each store, two relays, mapping, three end-to-end setups, start-up, idle RSS.
+    expect(results.targets).toHaveLength(12);
+    for (const verdict of results.targets) {
+      expect(typeof verdict.met === 'boolean' || verdict.met === null).toBe(true);
+      expect(verdict.against).not.toBe('');
+    }
     expect(stdout).toContain('| store');
     expect(stdout).toContain('Targets:');
   }, 300_000);

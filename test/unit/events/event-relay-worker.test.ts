@@ -12,6 +12,7 @@ import type { RetryPolicy } from '../../../src/platform/retry.ts';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
+import { until } from '../../support/until.ts';
 
 const QUICK: RetryPolicy = { initialDelayMs: 5, maxDelayMs: 10, multiplier: 2, horizonMs: 60_000, maxRetryAfterMs: 10 };
 const KEY = 'patient-key-1';
@@ -96,14 +97,6 @@ function relay(store: Store, bus: EventBus, options: { batchSize: number; maxReq
 async function published(store: Store, index: number): Promise<boolean> {
   const entries = await store.timeline(submissionId(index));
   return entries.some((entry) => entry.kind === 'event-published');
-}
-
-async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('event relay', () => {

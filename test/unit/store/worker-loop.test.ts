@@ -5,6 +5,7 @@ import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Job, Store } from '../../../src/store/store.ts';
 import { startWorkerLoop, type WorkerLoopOptions } from '../../../src/store/worker-loop.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
+import { until } from '../../support/until.ts';
 
 const LEASE_MS = 60_000;
 
@@ -54,14 +55,6 @@ function loopOptions(
     claimAhead: true,
     handle,
   };
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('worker loop with claim-ahead', () => {

@@ -14,6 +14,7 @@
  * large, which would fail the same way on every retry. When one request fails, the records
  * acknowledged before it are marked sent and the rest retried.
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from '../platform/logger.ts';
 import { secondsSince, type Metrics } from '../platform/metrics.ts';
 import { endSpan, SpanKind, startSpan } from '../platform/tracing.ts';
@@ -85,6 +86,9 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     events: readonly OutgoingEvent[],
     placed: readonly PublishedEvent[],
   ) => {
+    // First let the next batch's publish go out: SQLite marks synchronously, on this thread, and
+    // would otherwise finish before that request is even sent.
+    await yieldToLoop();
     const now = deps.clock();
     // The whole batch is marked sent in one transaction: one commit per produce request rather
     // than one per event, which had held the relay to a fifth of what the producer can send

@@ -12,6 +12,7 @@
  */
 import type { Logger } from '../platform/logger.ts';
 import type { Job, QueueName, Store } from './store.ts';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
 
 /** How a worker claims: who it is, how long its lease lasts, how much it takes at once. */
@@ -71,7 +72,12 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   /** The batch claimed ahead, if any; its rejection is observed where it is awaited. */
   let ahead: Promise<Job[]> | undefined;
   const claimNext = (): void => {
-    const claimed = claim(options.clock());
+    const claimed = (async () => {
+      // First let handle() send its I/O: SQLite claims synchronously, on this thread, and would
+      // otherwise run before the request it is meant to overlap has even gone out.
+      await yieldToLoop();
+      return claim(options.clock());
+    })();
     claimed.catch(() => undefined);
     ahead = claimed;
   };

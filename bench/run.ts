@@ -286,6 +286,8 @@ try {
       const base = {
         DATA_DIR: join(work, `e2e-${variant.store}-${variant.workers}`),
         EHR_BASE_URL: ehr,
+        // The bridge may have as many Bundles in flight per worker as the direct client has requests.
+        EHR_DELIVERY_CONCURRENCY: String(KNOBS.e2eConcurrency),
         ...(variant.store === 'postgres'
           ? { DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret, KAFKA_BROKERS: kafkaBrokers }
           : {}),

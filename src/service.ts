@@ -215,6 +215,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           owner: `${owner}-ehr`,
           leaseMs: config.EHR_LEASE_MS,
           concurrency: config.EHR_DELIVERY_CONCURRENCY,
+          adaptive: config.EHR_DELIVERY_ADAPTIVE,
         }),
       );
     }

@@ -45,6 +45,7 @@ import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store
 import type { FailureReason, Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import type { Bundle } from 'fhir/r4.js';
 import { EPISODE_FIELD } from '../../mappings/dips-arena.ts';
+import { adaptiveConcurrency, fixedConcurrency, observedEhr } from './adaptive-concurrency.ts';
 import { createOnlyOnce } from './create-only.ts';
 import type { Ehr, EhrFailure, Outcome, TransactionOutcome } from './ehr.ts';
 import { isRecordKind, waitsForOf, type Inputs, type RecordKind } from '../kinds/kinds.ts';
@@ -60,13 +61,17 @@ export interface EhrDeliveryDeps extends WorkerTuning {
   readonly clock: () => Date;
   readonly logger: Logger;
   readonly metrics: Pick<Metrics, 'submissionDelivered' | 'submissionFailed'>;
-  /** Bundles in flight to the EHR at once (default 1). */
+  /** Bundles in flight to the EHR at once (default 1); with `adaptive`, the most there may be. */
   readonly concurrency?: number;
+  /** Fewer in flight while the EHR answers 429, 503 or not at all (src/delivery/adaptive-concurrency.ts). */
+  readonly adaptive?: boolean;
 }
 
 export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
   const log = deps.logger.child({ worker: 'ehr-delivery' });
   const concurrency = deps.concurrency ?? 1;
+  const limit = deps.adaptive === true ? adaptiveConcurrency(concurrency) : fixedConcurrency(concurrency);
+  const observed: EhrDeliveryDeps = { ...deps, ehr: observedEhr(deps.ehr, limit) };
   return startWorkerLoop({
     name: 'ehr-delivery',
     store: deps.store,
@@ -83,11 +88,16 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
     // batch are independent: conditional creates make a race between two harmless (409, retried),
     // and a session whose prescription is still on its way waits for it.
     handle: (jobs) =>
-      inParallel(jobs, concurrency, (job) =>
-        // The trace the submission's request began (its context is in the job's payload) goes on here.
-        inSpan('ehr-delivery', { kind: SpanKind.CONSUMER, parent: traceCarrierOf(job.payload) }, () =>
-          withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () => deliver(deps, job, log)),
-        ),
+      inParallel(
+        jobs,
+        () => limit.current(),
+        (job) =>
+          // The trace the submission's request began (its context is in the job's payload) goes on here.
+          inSpan('ehr-delivery', { kind: SpanKind.CONSUMER, parent: traceCarrierOf(job.payload) }, () =>
+            withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () =>
+              deliver(observed, job, log),
+            ),
+          ),
       ),
   });
 }

@@ -179,7 +179,13 @@ export const configSchema = {
       maximum: 64,
       default: 4,
       description:
-        'Bundles one delivery worker has in flight to the EHR at once (1: one after the other). A busy EHR answers several at a time faster than one by one; more workers (replicas with the ehr role) add to this.',
+        'Bundles one delivery worker has in flight to the EHR at once (1: one after the other); with EHR_DELIVERY_ADAPTIVE, the most it may have. A busy EHR answers several at a time faster than one by one; more workers (replicas with the ehr role) add to this.',
+    },
+    EHR_DELIVERY_ADAPTIVE: {
+      type: 'boolean',
+      default: true,
+      description:
+        'Halve the Bundles in flight when the EHR answers 429, 503 or not in time, and grow back by one per round of answers in good time, up to EHR_DELIVERY_CONCURRENCY (false: always EHR_DELIVERY_CONCURRENCY).',
     },
     RELAY_LEASE_MS: {
       type: 'integer',

@@ -40,6 +40,28 @@ describe('inParallel', () => {
     expect(done.sort()).toEqual([1, 4]);
   });
 
+  it('asks a limit given as a function again before each start, and allows one at the least', async () => {
+    let allowed = 3;
+    let inFlight = 0;
+    let most = 0;
+    const afterDrop: number[] = [];
+    await inParallel(
+      [1, 2, 3, 4, 5, 6, 7, 8],
+      () => allowed,
+      async (item) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        if (allowed === 0) afterDrop.push(inFlight);
+        await tick();
+        // The first to finish drops the limit to zero: from then on one at a time still runs.
+        if (item === 1) allowed = 0;
+        inFlight -= 1;
+      },
+    );
+    expect(most).toBe(3);
+    expect(afterDrop).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('refuses a limit that is not a positive integer', async () => {
     await expect(inParallel([1], 0, () => Promise.resolve())).rejects.toThrow('positive integer');
   });

@@ -3,8 +3,10 @@
  * Composed of one part per concern under sqlite/ over one connection (sqlite/sqlite-database.ts:
  * WAL, synchronous=FULL, BEGIN IMMEDIATE, group commit).
  *
- * - accept() and recordAudit() — a write or two per HTTP request — are group-committed: those of
- *   one turn of the event loop share a transaction (one fsync), each in a savepoint of its own.
+ * - accept() and recordAudit() — a write or two per HTTP request — are group-committed: those
+ *   asked for together share a transaction (one fsync), each in a savepoint of its own, on a
+ *   write thread with its own connection so the event loop does not wait for the disk
+ *   (sqlite/sqlite-grouped-writes.ts).
  * - Times are INTEGER epoch milliseconds, JSON is TEXT (see migrations/001-initial.ts).
  * - Fencing: a job is held by (lease_owner, attempts) — every claim increments attempts, so even
  *   the same owner claiming the job again after its lease ran out holds a different claim.
@@ -13,6 +15,7 @@ import { migrations, schemaMigrationsTable } from './migrations/index.ts';
 import { openSqliteDatabase, type SqliteDatabaseOptions } from './sqlite/sqlite-database.ts';
 import { sqliteAudit } from './sqlite/sqlite-audit.ts';
 import { sqliteEffects } from './sqlite/sqlite-effects.ts';
+import { groupedOnThisThread, groupedOnWriteThread } from './sqlite/sqlite-grouped-writes.ts';
 import { sqliteEventLog } from './sqlite/sqlite-event-log.ts';
 import { sqliteHandovers } from './sqlite/sqlite-handovers.ts';
 import { sqliteJobs } from './sqlite/sqlite-jobs.ts';
@@ -24,11 +27,12 @@ export type SqliteStoreOptions = SqliteDatabaseOptions;
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const db = openSqliteDatabase(options);
   const effects = sqliteEffects(db);
+  const writes = options.file === ':memory:' ? groupedOnThisThread(db, effects) : groupedOnWriteThread(options);
   return {
-    ...sqliteSubmissions(db, effects),
+    ...sqliteSubmissions(db, effects, writes),
     ...sqliteJobs(db, effects),
     ...sqliteHandovers(db, effects),
-    ...sqliteAudit(db),
+    ...sqliteAudit(db, writes),
     log: sqliteEventLog(db),
 
     migrate: () =>
@@ -56,9 +60,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         db.get('select 1');
       }),
 
-    close: () =>
-      db.settle(() => {
+    async close() {
+      await writes.close();
+      await db.settle(() => {
         db.close();
-      }),
+      });
+    },
   };
 }

@@ -1,19 +1,21 @@
 /** The audit log in SQLite: append-only, its appends group-committed with the accepts (see AuditLog). */
 import { auditEntryOf, auditValues, fromMillisAndText, type AuditRow } from '../rows.ts';
-import type { AuditLog } from '../store.ts';
+import type { AuditEntry, AuditLog } from '../store.ts';
+import type { GroupedWrites } from './sqlite-grouped-writes.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 
-export function sqliteAudit(db: SqliteDatabase): AuditLog {
+/** One audit entry inside the group's transaction, on whichever connection holds it (see acceptWithin). */
+export function insertAudit(db: SqliteDatabase, entry: AuditEntry): void {
+  db.run(
+    `insert into audit_log (at, client_id, method, route, status, submission_id, request_id)
+         values (?, ?, ?, ?, ?, ?, ?)`,
+    ...auditValues(entry).map((value) => (value instanceof Date ? value.getTime() : value)),
+  );
+}
+
+export function sqliteAudit(db: SqliteDatabase, writes: GroupedWrites): AuditLog {
   return {
-    recordAudit(entry) {
-      return db.grouped(() => {
-        db.run(
-          `insert into audit_log (at, client_id, method, route, status, submission_id, request_id)
-               values (?, ?, ?, ?, ?, ?, ?)`,
-          ...auditValues(entry).map((value) => (value instanceof Date ? value.getTime() : value)),
-        );
-      });
-    },
+    recordAudit: (entry) => writes.recordAudit(entry),
 
     auditTrail(query) {
       return db.settle(() =>

@@ -175,7 +175,8 @@ export function openSqliteDatabase(options: SqliteDatabaseOptions): SqliteDataba
   };
 }
 
-function sqliteError(error: unknown): Error {
+/** SQLite's error as the one error type: its transient codes a retriable 503, anything else a 500. */
+export function sqliteError(error: unknown): Error {
   const code = (error as { errcode?: unknown } | null)?.errcode;
   if (typeof code === 'number' && TRANSIENT_CODES.has(code & 0xff)) {
     const problem = unavailable('The embedded database is busy or cannot be written; try again.');

@@ -11,56 +11,14 @@ import * as browser from '../submission-query.ts';
 import type { Sql } from '../submission-query.ts';
 import { SQLITE, type SqliteDatabase } from './sqlite-database.ts';
 import type { SqliteEffects } from './sqlite-effects.ts';
+import type { GroupedWrites } from './sqlite-grouped-writes.ts';
 
-export function sqliteSubmissions(db: SqliteDatabase, effects: SqliteEffects): SubmissionStore {
+export function sqliteSubmissions(db: SqliteDatabase, effects: SqliteEffects, writes: GroupedWrites): SubmissionStore {
   const submission = (text: string, ...params: SQLInputValue[]): Submission | undefined => {
     const row = db.get<SubmissionRow>(text, ...params);
     return row && submissionOf(row, fromMillisAndText);
   };
   const rowsOf = <T>({ text, params }: Sql): T[] => db.all<T>(text, ...(params as SQLInputValue[]));
-
-  /** One accept inside the group's transaction. */
-  function acceptOne(input: NewSubmission, firstJob: Omit<NewJob, 'submissionId'>): AcceptOutcome {
-    const created = submission(
-      `insert into submissions (id, kind, source, input_id, idempotency_key, body_hash, body, patient_key,
-           status, ehr_references, accepted_at, updated_at)
-         values (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', '[]', ?, ?)
-         on conflict do nothing
-         returning *`,
-      input.id,
-      input.kind,
-      input.source,
-      input.inputId,
-      input.idempotencyKey ?? null,
-      input.bodyHash,
-      jsonText(input.body),
-      input.patientKey,
-      input.acceptedAt.getTime(),
-      input.acceptedAt.getTime(),
-    );
-    if (created) {
-      effects.insertJob({ ...firstJob, submissionId: input.id }, input.acceptedAt);
-      effects.insertTimeline(input.id, [acceptedEntry(input.acceptedAt, firstJob.queue)]);
-      return { outcome: 'created', submission: created };
-    }
-    const byKey =
-      input.idempotencyKey === undefined
-        ? undefined
-        : submission(
-            'select * from submissions where source = ? and idempotency_key = ?',
-            input.source,
-            input.idempotencyKey,
-          );
-    const byInput = submission(
-      'select * from submissions where source = ? and kind = ? and input_id = ?',
-      input.source,
-      input.kind,
-      input.inputId,
-    );
-    const outcome = judgeDuplicate(input, byKey, byInput);
-    if (outcome) return outcome;
-    throw new Error(`submission id ${input.id} is already taken by another submission`);
-  }
 
   /** replay() inside a transaction the caller holds; a bulk replay's entry names its id. */
   function replayOne(submissionId: string, now: Date, replayId: string | undefined): boolean {
@@ -89,7 +47,7 @@ export function sqliteSubmissions(db: SqliteDatabase, effects: SqliteEffects): S
   }
 
   return {
-    accept: (input, firstJob) => db.grouped(() => acceptOne(input, firstJob)),
+    accept: (input, firstJob) => writes.accept(input, firstJob),
 
     getSubmission: (id) => db.settle(() => submission('select * from submissions where id = ?', id)),
 
@@ -194,4 +152,59 @@ export function sqliteSubmissions(db: SqliteDatabase, effects: SqliteEffects): S
         });
       }),
   };
+}
+
+/**
+ * One accept inside the group's transaction, on whichever connection holds it: the store's own
+ * (':memory:') or the write thread's (sqlite-writer.ts).
+ */
+export function acceptWithin(
+  db: SqliteDatabase,
+  effects: SqliteEffects,
+  input: NewSubmission,
+  firstJob: Omit<NewJob, 'submissionId'>,
+): AcceptOutcome {
+  const submission = (text: string, ...params: SQLInputValue[]): Submission | undefined => {
+    const row = db.get<SubmissionRow>(text, ...params);
+    return row && submissionOf(row, fromMillisAndText);
+  };
+  const created = submission(
+    `insert into submissions (id, kind, source, input_id, idempotency_key, body_hash, body, patient_key,
+           status, ehr_references, accepted_at, updated_at)
+         values (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', '[]', ?, ?)
+         on conflict do nothing
+         returning *`,
+    input.id,
+    input.kind,
+    input.source,
+    input.inputId,
+    input.idempotencyKey ?? null,
+    input.bodyHash,
+    jsonText(input.body),
+    input.patientKey,
+    input.acceptedAt.getTime(),
+    input.acceptedAt.getTime(),
+  );
+  if (created) {
+    effects.insertJob({ ...firstJob, submissionId: input.id }, input.acceptedAt);
+    effects.insertTimeline(input.id, [acceptedEntry(input.acceptedAt, firstJob.queue)]);
+    return { outcome: 'created', submission: created };
+  }
+  const byKey =
+    input.idempotencyKey === undefined
+      ? undefined
+      : submission(
+          'select * from submissions where source = ? and idempotency_key = ?',
+          input.source,
+          input.idempotencyKey,
+        );
+  const byInput = submission(
+    'select * from submissions where source = ? and kind = ? and input_id = ?',
+    input.source,
+    input.kind,
+    input.inputId,
+  );
+  const outcome = judgeDuplicate(input, byKey, byInput);
+  if (outcome) return outcome;
+  throw new Error(`submission id ${input.id} is already taken by another submission`);
 }

@@ -1,9 +1,13 @@
 /**
- * The SQLite adapter writes the accepts and audit entries of one turn of the event loop in one transaction (one fsync
- * under synchronous = full); the outcomes themselves are pinned by the Store contract. An
- * in-memory database: the grouping does not depend on the file.
+ * The SQLite adapter writes the accepts and audit entries asked for together in one transaction (one fsync
+ * under synchronous = full); the outcomes themselves are pinned by the Store contract. Both
+ * places the group commit runs: on the calling thread (an in-memory database) and on the write
+ * thread a file-backed store hands its accepts and audit entries to.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { NewJob, NewSubmission, Store } from '../../../src/store/store.ts';
 
@@ -25,17 +29,28 @@ function candidate(): NewSubmission {
 
 const job: Omit<NewJob, 'submissionId'> = { queue: 'ehr-delivery', payload: null, runAt: T0 };
 
-describe('SQLite store: group commit of accepts and audit entries', () => {
+describe.each([
+  ['in memory, on the calling thread', false],
+  ['in a file, on the write thread', true],
+])('SQLite store: group commit of accepts and audit entries (%s)', (_, inFile) => {
   let batches: number[];
   let store: Store;
+  let directory: string | undefined;
 
   beforeEach(async () => {
     batches = [];
-    store = createSqliteStore({ file: ':memory:', onGroupCommit: (size) => batches.push(size) });
+    directory = inFile ? await mkdtemp(join(tmpdir(), 'hit-bridge-group-')) : undefined;
+    store = createSqliteStore({
+      file: directory === undefined ? ':memory:' : join(directory, 'hit-bridge.db'),
+      onGroupCommit: (size) => batches.push(size),
+    });
     await store.migrate();
   });
 
-  afterEach(() => store.close());
+  afterEach(async () => {
+    await store.close();
+    if (directory !== undefined) await rm(directory, { recursive: true, force: true });
+  });
 
   it('concurrent accepts share commits: fewer transactions than accepts, every accept in exactly one', async () => {
     const outcomes = await Promise.all(Array.from({ length: 50 }, () => store.accept(candidate(), job)));

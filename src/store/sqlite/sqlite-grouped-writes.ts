@@ -58,6 +58,9 @@ export function groupedOnThisThread(db: SqliteDatabase, effects: SqliteEffects):
   };
 }
 
+/** The thread's module is this one's sibling: TypeScript sources, or the JavaScript tsc emitted (npm start, the image). */
+const MODULE_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
 /** The group commit on a write thread with its own connection to `options.file`. */
 export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWrites {
   const waiting = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>();
@@ -66,7 +69,7 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
   let thread: Worker | undefined;
 
   function start(): Worker {
-    const worker = new Worker(new URL('./sqlite-writer.ts', import.meta.url), {
+    const worker = new Worker(new URL(`./sqlite-writer${MODULE_EXTENSION}`, import.meta.url), {
       workerData: { file: options.file, busyTimeoutMs: options.busyTimeoutMs },
     });
     worker.on('message', (answer: WriteAnswer) => {

@@ -110,7 +110,7 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
     const worker = thread;
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
-      waiting.set(id, { resolve: resolve as (value: never) => void, reject });
+      waiting.set(id, { resolve, reject });
       worker.ref();
       worker.postMessage(request(id));
     });
@@ -124,7 +124,11 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
         const worker = thread;
         if (worker === undefined) return;
         worker.ref();
-        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        const exited = new Promise<void>((resolve) =>
+          worker.once('exit', () => {
+            resolve();
+          }),
+        );
         // The thread makes the writes already asked for before it closes its connection.
         worker.postMessage({ op: 'close' } satisfies WriteRequest);
         await exited;

@@ -20,6 +20,7 @@ import type { RunningPeer } from '../test/peers/peer.ts';
 import { silentLogger } from '../test/support/silent-logger.ts';
 import { prepareEhr } from '../test/support/workload.ts';
 import { measureAccept, round } from './lib/accept.ts';
+import { measureBusy } from './lib/busy.ts';
 import { measureCommitFloor, type FloorFigures } from './lib/commit-floor.ts';
 import { directToHapi, sessionWorkload, throughBridge } from './lib/end-to-end.ts';
 import { measureMapping } from './lib/mapping.ts';
@@ -37,15 +38,17 @@ const KNOBS = {
   e2eConcurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 8),
   relayN: Number(process.env.BENCH_RELAY_N ?? 5_000),
   relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 2),
+  busyBacklog: Number(process.env.BENCH_BUSY_BACKLOG ?? 2_000),
+  busyRate: Number(process.env.BENCH_BUSY_RATE ?? 1_000),
   mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 5_000),
   recordingIterations: Number(process.env.BENCH_RECORDING_ITERATIONS ?? 20),
   startupRuns: Number(process.env.BENCH_STARTUP_RUNS ?? 5),
   startupSettleMs: Number(process.env.BENCH_STARTUP_SETTLE_MS ?? 2_000),
   limitMs: Number(process.env.BENCH_LIMIT_MS ?? 15 * 60_000),
 };
-const PARTS = ['startup', 'mapping', 'recording', 'accept', 'e2e', 'relay'] as const;
+const PARTS = ['startup', 'mapping', 'recording', 'accept', 'e2e', 'relay', 'busy'] as const;
 /** The parts that talk to Kafka, HAPI FHIR or PostgreSQL; without them no peer is started. */
-const PEER_PARTS: readonly string[] = ['accept', 'e2e', 'relay'];
+const PEER_PARTS: readonly string[] = ['accept', 'e2e', 'relay', 'busy'];
 /** BENCH_PARTS=relay,mapping runs only those parts (default: all). */
 const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
 for (const part of parts) {
@@ -118,6 +121,7 @@ async function stopService(running: BenchService): Promise<void> {
 /** Filled as the parts finish, so a run stopped by BENCH_LIMIT_MS still writes what it measured. */
 const results: Omit<BenchResults, 'versions'> & {
   versions: BenchResults['versions'] | undefined;
+  busy: NonNullable<BenchResults['busy']>;
   complete: boolean;
   startedAt: string;
   finishedAt?: string;
@@ -149,6 +153,7 @@ const results: Omit<BenchResults, 'versions'> & {
   accept: [],
   endToEnd: [],
   relay: [],
+  busy: [],
 };
 
 function writeResults(): void {
@@ -312,6 +317,28 @@ try {
       });
       log(`  direct ${direct.perSecond}/s, bridge ${bridge.perSecond}/s`);
     }
+  }
+  if (parts.has('busy')) {
+    log('accept while busy: preparing HAPI (profiles, patients, practitioners)');
+    await prepareEhr(ehr);
+    const idle = await service('busy-idle', { DATA_DIR: join(work, 'busy-idle') });
+    const busy = await service('busy', { DATA_DIR: join(work, 'busy'), EHR_BASE_URL: ehr });
+    log(
+      `accept while busy: ${KNOBS.busyRate} req/s idle, then while delivering a backlog of ${KNOBS.busyBacklog} (SQLite, all roles)`,
+    );
+    results.busy.push(
+      await measureBusy(
+        { idle, busy },
+        {
+          backlog: KNOBS.busyBacklog,
+          rate: KNOBS.busyRate,
+          seconds: KNOBS.acceptSeconds,
+          connections: KNOBS.acceptConnections,
+        },
+      ),
+    );
+    await stopService(idle);
+    await stopService(busy);
   }
   results.complete = true;
   writeResults();

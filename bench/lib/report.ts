@@ -1,5 +1,6 @@
 /** The bench's figures as a plain-text table, and the issue's targets judged against them. */
 import type { AcceptFigures } from './accept.ts';
+import type { BusyFigures } from './busy.ts';
 import type { BridgeFigures, EndToEndFigures } from './end-to-end.ts';
 import type { MappingFigures } from './mapping.ts';
 import type { RecordingFigures } from './recording.ts';
@@ -30,6 +31,8 @@ export interface BenchResults {
     readonly ratio: number;
   }[];
   relay: RelayFigures[];
+  /** Absent in results written before the part existed. */
+  busy?: BusyFigures[];
 }
 
 export interface TargetVerdict {
@@ -82,6 +85,14 @@ export function evaluateTargets(results: BenchResults): TargetVerdict[] {
       measured: `${run.ratio}× (${run.relayPerSecond}/s)`,
       against: `≥ ${RATIO}× bare kafkajs (${run.barePerSecond}/s)`,
       met: run.ratio >= RATIO,
+    });
+  }
+  for (const run of results.busy ?? []) {
+    verdicts.push({
+      target: `accept p99 at ${run.busy.offeredRps} req/s while delivering a backlog of ${run.backlog} (embedded store)`,
+      measured: `${run.busy.p99Ms} ms (achieved ${run.busy.achievedRps}/s, ${run.busy.errors} errors)`,
+      against: `≤ ${ACCEPT_P99_MS.sqlite} ms, no errors; idle p99 ${run.idle.p99Ms} ms`,
+      met: run.busy.p99Ms <= ACCEPT_P99_MS.sqlite && run.busy.errors === 0,
     });
   }
   const sessions = results.mapping.find((figures) => figures.kind === 'hit-sessions');
@@ -221,6 +232,20 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
         run.relayPerSecond,
         run.barePerSecond,
         run.ratio,
+      ]),
+    ),
+    ...section(
+      'Accept while busy (SQLite, all roles: the same rate on an idle service, then on one delivering a backlog to HAPI and relaying its events; backlog left at the start → end of the busy window):',
+      ['offered/s', 'backlog', 'idle p99 ms', 'busy p99 ms', 'busy p50 ms', 'busy errors', 'to deliver', 'to relay'],
+      (results.busy ?? []).map((run) => [
+        run.busy.offeredRps,
+        run.backlog,
+        run.idle.p99Ms,
+        run.busy.p99Ms,
+        run.busy.p50Ms,
+        run.busy.errors,
+        `${run.progress.start.deliveryBacklog} → ${run.progress.end.deliveryBacklog}`,
+        `${run.progress.start.relayBacklog} → ${run.progress.end.relayBacklog}`,
       ]),
     ),
     ...section(

@@ -54,6 +54,12 @@ interface Results {
     ratio: number;
     rounds: unknown[];
   }[];
+  busy: {
+    backlog: number;
+    idle: { accepted: number; errors: number; p99Ms: number };
+    busy: { accepted: number; errors: number; p99Ms: number };
+    progress: Record<'start' | 'end', { deliveryBacklog: number; relayBacklog: number; delivered: number }>;
+  }[];
   targets: { target: string; measured: string; against: string; met: unknown }[];
 }
 
@@ -80,6 +86,8 @@ describe('npm run bench (smoke, tiny N)', () => {
         BENCH_E2E_CONCURRENCY: '2',
         BENCH_RELAY_N: '150',
         BENCH_RELAY_ROUNDS: '1',
+        BENCH_BUSY_BACKLOG: '20',
+        BENCH_BUSY_RATE: '20',
         BENCH_MAPPING_ITERATIONS: '50',
         BENCH_RECORDING_ITERATIONS: '2',
         BENCH_STARTUP_RUNS: '2',
@@ -156,8 +164,23 @@ describe('npm run bench (smoke, tiny N)', () => {
       expect(run.barePerSecond).toBeGreaterThan(0);
     }
 
-    // Accept p99 and peak RSS on each store, two relays, mapping, three end-to-end setups, start-up, idle RSS.
-    expect(results.targets).toHaveLength(12);
+    expect(results.busy).toHaveLength(1);
+    for (const run of results.busy) {
+      expect(run.backlog).toBe(20);
+      for (const figures of [run.idle, run.busy]) {
+        expect(figures.errors).toBe(0);
+        expect(figures.accepted).toBeGreaterThan(0);
+      }
+      for (const point of [run.progress.start, run.progress.end]) {
+        expect(point.deliveryBacklog).toBeGreaterThanOrEqual(0);
+        expect(point.relayBacklog).toBeGreaterThanOrEqual(0);
+      }
+      expect(run.progress.end.delivered).toBeGreaterThanOrEqual(run.progress.start.delivered);
+    }
+    expect(stdout).toContain('Accept while busy');
+
+    // Accept p99 and peak RSS on each store, two relays, mapping, three end-to-end setups, start-up, idle RSS, accept while busy.
+    expect(results.targets).toHaveLength(13);
     for (const verdict of results.targets) {
       expect(typeof verdict.met === 'boolean' || verdict.met === null).toBe(true);
       expect(verdict.against).not.toBe('');

@@ -71,7 +71,8 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
   const log = deps.logger.child({ worker: 'ehr-delivery' });
   const concurrency = deps.concurrency ?? 1;
   const limit = deps.adaptive === true ? adaptiveConcurrency(concurrency) : fixedConcurrency(concurrency);
-  const observed: EhrDeliveryDeps = { ...deps, ehr: observedEhr(deps.ehr, limit) };
+  // Only an adaptive limit learns from the answers: a fixed one needs no timing of each call.
+  const observed: EhrDeliveryDeps = deps.adaptive === true ? { ...deps, ehr: observedEhr(deps.ehr, limit) } : deps;
   return startWorkerLoop({
     name: 'ehr-delivery',
     store: deps.store,

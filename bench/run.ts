@@ -26,7 +26,7 @@ import { directToHapi, sessionWorkload, throughBridge } from './lib/end-to-end.t
 import { measureMapping } from './lib/mapping.ts';
 import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
-import { startBenchService, type BenchService } from './lib/service.ts';
+import { PRODUCTION_NODE_FLAGS, startBenchService, type BenchService } from './lib/service.ts';
 import { buildJavaScript, measureStartup } from './lib/startup.ts';
 import { evaluateTargets, renderTable, type BenchResults } from './lib/report.ts';
 
@@ -107,8 +107,27 @@ async function freshDatabase(): Promise<string> {
   return url.toString();
 }
 
-async function service(name: string, env: Record<string, string>, roles?: string): Promise<BenchService> {
-  const started = await startBenchService({ name, env, logDir: work, ...(roles === undefined ? {} : { roles }) });
+/** The JavaScript the image runs, emitted once per run (tsconfig.emit.json), on first use. */
+let builtEntry: string | undefined;
+function built(): string {
+  builtEntry ??= buildJavaScript(join(work, 'dist'));
+  return builtEntry;
+}
+
+/** `deployed`: the built JavaScript with the production node flags, as `npm start` and the image run it. */
+async function service(
+  name: string,
+  env: Record<string, string>,
+  roles?: string,
+  deployed = false,
+): Promise<BenchService> {
+  const started = await startBenchService({
+    name,
+    env,
+    logDir: work,
+    ...(roles === undefined ? {} : { roles }),
+    ...(deployed ? { entry: built(), nodeFlags: PRODUCTION_NODE_FLAGS } : {}),
+  });
   services.push(started);
   return started;
 }
@@ -172,13 +191,16 @@ try {
   if (parts.has('startup')) {
     // First, while nothing else this run starts is loading the machine.
     log('start-up: building the JavaScript as the image does (tsconfig.emit.json)');
-    const builtEntry = buildJavaScript(join(work, 'dist'));
+    const entry = built();
     log(`start-up: spawn to /readyz 200 and idle RSS, ${KNOBS.startupRuns} runs each, built JS and TypeScript sources`);
     results.startup = await measureStartup({
       runs: KNOBS.startupRuns,
       workDir: join(work, 'startup'),
       settleMs: KNOBS.startupSettleMs,
-      variants: { 'built JS': builtEntry, 'TypeScript sources': 'src/cli/hit-bridge.ts' },
+      variants: {
+        'built JS': { entry, nodeFlags: PRODUCTION_NODE_FLAGS },
+        'TypeScript sources': { entry: 'src/cli/hit-bridge.ts' },
+      },
     });
   }
 
@@ -226,11 +248,14 @@ try {
     for (const store of ['sqlite', 'postgres'] as const) {
       for (const rate of KNOBS.acceptRates) {
         const dataDir = join(work, `accept-${store}-${rate}`);
+        // As deployed: the peak RSS is the image's, not that of type stripping the sources.
         const running = await service(
           `accept-${store}-${rate}`,
           store === 'sqlite'
             ? { DATA_DIR: dataDir }
             : { DATA_DIR: dataDir, DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret },
+          undefined,
+          true,
         );
         log(`accept path, ${store}, ${rate} req/s for ${KNOBS.acceptSeconds} s`);
         const figures = await measureAccept(running, store, {

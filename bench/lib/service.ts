@@ -24,6 +24,15 @@ export interface BenchService {
   stop(): Promise<void>;
 }
 
+/**
+ * The flags `npm start` (package.json) and the image (the Dockerfile's CMD) run the service with;
+ * test/deploy/dockerfile.test.ts holds the three places together. A young generation of at most
+ * 2 × 8 MB semi-spaces: left alone, V8 sizes it from the machine's memory and grows it to
+ * 2 × 64 MB under load, nearly all of it garbage between scavenges
+ * (docs/adr/0040-young-generation-capped.md).
+ */
+export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 async function freePort(): Promise<number> {
@@ -71,6 +80,8 @@ export async function startBenchService(options: {
   readonly waitFor?: '/healthz' | '/readyz';
   /** The hit-bridge command's entry point: the TypeScript sources unless told (e.g. a build of them). */
   readonly entry?: string;
+  /** Node's own flags, before the entry point (PRODUCTION_NODE_FLAGS to run it as deployed). */
+  readonly nodeFlags?: readonly string[];
   readonly pollMs?: number;
 }): Promise<BenchService> {
   const port = await freePort();
@@ -78,6 +89,7 @@ export async function startBenchService(options: {
   const out = openSync(logFile, 'w');
   const waitFor = options.waitFor ?? '/healthz';
   const args = [
+    ...(options.nodeFlags ?? []),
     options.entry ?? 'src/cli/hit-bridge.ts',
     'serve',
     ...(options.roles === undefined ? [] : ['--roles', options.roles]),

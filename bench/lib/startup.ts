@@ -3,15 +3,22 @@
  * DATA_DIR, events in the store's own log, no EHR, no tracing), spawned `runs` times one after
  * the other. Each run times the spawn to the first /readyz 200 (polled every 10 ms, so a figure
  * is at most that late) and reads the resident set size `settleMs` after ready, before anything
- * has been asked of the service. Measured for the built JavaScript (what `npm start` and the
- * image run) and for the TypeScript sources under type stripping, alternating run by run so
- * both see the same machine.
+ * has been asked of the service. Measured for the built JavaScript with the production node flags
+ * (what `npm start` and the image run) and for the TypeScript sources under type stripping
+ * without them (`npm run hit-bridge`, the tests), alternating run by run so both see the same
+ * machine.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { round } from './accept.ts';
 import { startBenchService } from './service.ts';
+
+/** How a variant is started: its entry point and Node's own flags before it. */
+export interface StartupVariant {
+  readonly entry: string;
+  readonly nodeFlags?: readonly string[];
+}
 
 export interface StartupFigures {
   /** 'built JS' or 'TypeScript sources'. */
@@ -42,19 +49,20 @@ export async function measureStartup(options: {
   readonly runs: number;
   readonly workDir: string;
   readonly settleMs: number;
-  /** Entry point of each variant measured. */
-  readonly variants: Readonly<Record<string, string>>;
+  /** Each variant measured, by name. */
+  readonly variants: Readonly<Record<string, StartupVariant>>;
 }): Promise<StartupFigures[]> {
   mkdirSync(options.workDir, { recursive: true });
   const measured = new Map(
     Object.keys(options.variants).map((variant) => [variant, { ready: [] as number[], rss: [] as number[] }]),
   );
   for (let run = 1; run <= options.runs; run += 1) {
-    for (const [variant, entry] of Object.entries(options.variants)) {
+    for (const [variant, { entry, nodeFlags }] of Object.entries(options.variants)) {
       const name = `startup-${variant.replace(/\W+/g, '-')}-${run}`;
       const service = await startBenchService({
         name,
         entry,
+        ...(nodeFlags === undefined ? {} : { nodeFlags }),
         env: { DATA_DIR: join(options.workDir, name) },
         logDir: options.workDir,
         waitFor: '/readyz',

@@ -4,6 +4,7 @@
  * its working directory, runs as a numeric non-root user under tini, and has a health check.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { PRODUCTION_NODE_FLAGS } from '../../bench/lib/service.ts';
 import { run, tools } from './tools.ts';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
@@ -47,7 +48,7 @@ describe('Dockerfile', () => {
     expect(instructions).toContain('COPY patches ./patches');
   });
 
-  it('runs the JavaScript tsc emits (tsconfig.emit.json, as npm start does) with Node 24 as user 1000 under tini, with a health check on /healthz', () => {
+  it('runs the JavaScript tsc emits (tsconfig.emit.json), with the same node flags as npm start and the bench, with Node 24 as user 1000 under tini, with a health check on /healthz', () => {
     expect(instructions.filter((line) => line.startsWith('ARG NODE_IMAGE='))).toEqual([
       'ARG NODE_IMAGE=node:24-bookworm-slim',
     ]);
@@ -60,13 +61,15 @@ describe('Dockerfile', () => {
     );
     const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
     expect(packageJson.scripts.start).toContain(
-      'tsc -p tsconfig.emit.json && node --env-file=dev.env dist/src/main.js',
+      `tsc -p tsconfig.emit.json && node ${PRODUCTION_NODE_FLAGS.join(' ')} --env-file=dev.env dist/src/main.js`,
     );
     expect(finalStage).toContain('COPY --from=javascript /app/dist/src ./src');
     expect(finalStage).toContain('COPY --from=javascript /app/dist/mappings ./mappings');
     expect(finalStage).toContain('USER 1000:1000');
     expect(finalStage).toContain('ENTRYPOINT ["/usr/bin/tini", "--"]');
-    expect(finalStage).toContain('CMD ["node", "src/main.js"]');
+    expect(finalStage).toContain(
+      `CMD [${['node', ...PRODUCTION_NODE_FLAGS, 'src/main.js'].map((word) => JSON.stringify(word)).join(', ')}]`,
+    );
     expect(finalStage.find((line) => line.startsWith('HEALTHCHECK'))).toContain('/healthz');
     expect(existsSync('src/main.ts')).toBe(true);
     expect(finalStage.find((line) => line.startsWith('ENV '))).toContain('DATA_DIR=/var/lib/hit-bridge');

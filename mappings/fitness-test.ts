@@ -42,7 +42,7 @@ import {
   fullUrlFor,
   narrativeTable,
   patientOn,
-  patientReference,
+  referenceToPatient,
   practitionerReference,
   transactionBundle,
   type MappingOptions,
@@ -132,7 +132,7 @@ function contextOf(input: FitnessTestInput): TestContext {
     input,
     sex: patient.id.sex,
     ageYears: patient.age,
-    subject: patientReference(input.patient.nationalId),
+    subject: referenceToPatient(patient.id),
     performer: practitionerReference(input.performer.hprNumber),
     when: formatDateTimeNo(input.performedAt),
   };

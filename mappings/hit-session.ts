@@ -65,7 +65,7 @@ import {
   narrative,
   narrativeTable,
   patientOn,
-  patientReference,
+  referenceToPatient,
   practitionerReference,
   transactionBundle,
   type MappingOptions,
@@ -124,6 +124,9 @@ interface SessionContext {
   readonly performer: Reference;
   readonly period: Period;
   readonly procedureIdentifier: Identifier;
+  /** Every Observation is partOf the Procedure: its fullUrl is derived (hashed) once per session. */
+  readonly procedureFullUrl: string;
+  readonly procedureReference: Reference;
   readonly ageYears: number;
   /** Where the birth date came from, as a clinician names it ("fødselsnummeret", "D-nummeret"). */
   readonly birthDateFrom: string;
@@ -146,49 +149,43 @@ export function mapHitSession(input: HitSessionInput, options: MappingOptions): 
   const hrMax = usesHeartRate ? resolveSessionHrMax(ctx) : undefined;
   const assessment = hrMax === undefined ? undefined : assess(hrMax, intervals, ctx.ageYears);
 
-  const observations: Observation[] = [];
+  const procedure = procedureOf(ctx, options, hrMax, assessment, intervals);
+  const entries: BundleEntry[] = [createOnce(procedure, ctx.procedureFullUrl)];
+  const add = (observation: Observation | undefined): void => {
+    if (observation !== undefined) entries.push(createOnce(observation));
+  };
   if (hrMax !== undefined && assessment !== undefined) {
     const hrMaxObs = hrMaxObservation(ctx, hrMax, assessment);
-    const hr: HeartRate = {
-      hrMax,
-      assessment,
-      hrMaxReference: localReference('Observation', hrMaxObs.identifier?.[0]),
-    };
-    observations.push(hrMaxObs);
+    const hrMaxReference = localReference('Observation', hrMaxObs.identifier?.[0]);
+    const hr: HeartRate = { hrMax, assessment, hrMaxReference };
+    entries.push(createOnce(hrMaxObs, hrMaxReference.reference));
     for (const [index, interval] of intervals.entries()) {
-      const made = intervalHeartRateObservation(ctx, hr, index + 1, intervals.length, interval);
-      if (made !== undefined) observations.push(made);
+      add(intervalHeartRateObservation(ctx, hr, index + 1, intervals.length, interval));
     }
-    for (const [index, pause] of pauses.entries()) {
-      const made = pauseHeartRateObservation(ctx, hr, index + 1, pause);
-      if (made !== undefined) observations.push(made);
-    }
+    for (const [index, pause] of pauses.entries()) add(pauseHeartRateObservation(ctx, hr, index + 1, pause));
     if (assessment.minutesInZone !== undefined && intervals.length > 0) {
-      observations.push(timeInZoneObservation(ctx, hr, intervals));
+      add(timeInZoneObservation(ctx, hr, intervals));
     }
   }
-  if (input.borgRpe !== undefined) observations.push(borgObservation(ctx, input.borgRpe));
-  for (const [index, set] of (input.strengthSets ?? []).entries()) {
-    observations.push(strengthSetObservation(ctx, index + 1, set));
-  }
-
-  const procedure = procedureOf(ctx, options, hrMax, assessment, intervals);
-  return transactionBundle(ctx.procedureIdentifier, [
-    createOnce(procedure),
-    ...observations.map((observation): BundleEntry => createOnce(observation)),
-  ]);
+  if (input.borgRpe !== undefined) add(borgObservation(ctx, input.borgRpe));
+  for (const [index, set] of (input.strengthSets ?? []).entries()) add(strengthSetObservation(ctx, index + 1, set));
+  return transactionBundle(ctx.procedureIdentifier, entries);
 }
 
 // ---- The patient and the session ----
 
 function contextOf(input: HitSessionInput): SessionContext {
   const patient = patientOn(input.patient.nationalId, input.startedAt);
+  const procedureIdentifier = businessIdentifier(input.source, 'session', input.sessionId);
+  const procedureFullUrl = fullUrlFor(procedureIdentifier);
   return {
     input,
-    subject: patientReference(input.patient.nationalId),
+    subject: referenceToPatient(patient.id),
     performer: practitionerReference(input.performer.hprNumber),
     period: { start: input.startedAt, end: input.endedAt },
-    procedureIdentifier: businessIdentifier(input.source, 'session', input.sessionId),
+    procedureIdentifier,
+    procedureFullUrl,
+    procedureReference: { reference: procedureFullUrl, type: 'Procedure' },
     ageYears: patient.age,
     birthDateFrom: ID_KIND_NO[patient.id.kind],
   };
@@ -335,40 +332,47 @@ interface ObservationParts {
   readonly title: string;
   readonly rows: readonly (readonly [string, string | undefined])[];
   readonly effective?: { readonly effectiveDateTime: string } | { readonly effectivePeriod: Period };
-  readonly value?: Quantity;
+  readonly value?: Quantity | undefined;
   readonly extension?: Extension[];
   readonly method?: string;
-  readonly interpretation?: Coding;
-  readonly referenceRange?: ObservationReferenceRange;
+  readonly interpretation?: Coding | undefined;
+  readonly referenceRange?: ObservationReferenceRange | undefined;
   readonly component?: ObservationComponent[];
   readonly derivedFrom?: Reference[];
   readonly notes?: readonly string[];
 }
 
 function makeObservation(ctx: SessionContext, parts: ObservationParts): Observation {
-  const identifier = identifierFor(ctx, parts.role);
-  const notes: Annotation[] = (parts.notes ?? []).map((text) => ({ text }));
-  return {
+  // Elements are added one by one in the order they are serialised (the golden files pin it):
+  // spreading an object literal per optional element cost more than the rest of this function.
+  const observation: Partial<Observation> = {
     resourceType: 'Observation',
     meta: { profile: [parts.profile] },
     text: narrativeTable(parts.title, parts.rows),
-    ...(parts.extension === undefined ? {} : { extension: parts.extension }),
-    identifier: [identifier],
-    partOf: [localReference('Procedure', ctx.procedureIdentifier)],
-    status: 'final',
-    category: parts.category.map((coding) => ({ coding: [coding] })),
-    code: parts.code,
-    subject: ctx.subject,
-    ...(parts.effective ?? { effectivePeriod: ctx.period }),
-    performer: [ctx.performer],
-    ...(parts.value === undefined ? {} : { valueQuantity: parts.value }),
-    ...(parts.interpretation === undefined ? {} : { interpretation: [{ coding: [parts.interpretation] }] }),
-    ...(notes.length === 0 ? {} : { note: notes }),
-    ...(parts.method === undefined ? {} : { method: { text: parts.method } }),
-    ...(parts.referenceRange === undefined ? {} : { referenceRange: [parts.referenceRange] }),
-    ...(parts.derivedFrom === undefined ? {} : { derivedFrom: parts.derivedFrom }),
-    ...(parts.component === undefined || parts.component.length === 0 ? {} : { component: parts.component }),
-  } satisfies Observation;
+  };
+  if (parts.extension !== undefined) observation.extension = parts.extension;
+  observation.identifier = [identifierFor(ctx, parts.role)];
+  observation.partOf = [ctx.procedureReference];
+  observation.status = 'final';
+  observation.category = parts.category.map((coding) => ({ coding: [coding] }));
+  observation.code = parts.code;
+  observation.subject = ctx.subject;
+  const effective = parts.effective;
+  if (effective === undefined) observation.effectivePeriod = ctx.period;
+  else if ('effectiveDateTime' in effective) observation.effectiveDateTime = effective.effectiveDateTime;
+  else observation.effectivePeriod = effective.effectivePeriod;
+  observation.performer = [ctx.performer];
+  if (parts.value !== undefined) observation.valueQuantity = parts.value;
+  if (parts.interpretation !== undefined) observation.interpretation = [{ coding: [parts.interpretation] }];
+  if (parts.notes !== undefined && parts.notes.length > 0) {
+    observation.note = parts.notes.map((text): Annotation => ({ text }));
+  }
+  if (parts.method !== undefined) observation.method = { text: parts.method };
+  if (parts.referenceRange !== undefined) observation.referenceRange = [parts.referenceRange];
+  if (parts.derivedFrom !== undefined) observation.derivedFrom = parts.derivedFrom;
+  if (parts.component !== undefined && parts.component.length > 0) observation.component = parts.component;
+  // resourceType, status and code, all Observation requires, are set above.
+  return observation as Observation;
 }
 
 function quantity(value: number, unit: string): Quantity {
@@ -427,6 +431,15 @@ function intervalHeartRateObservation(
     flagText(flag, hr.hrMax, hr.assessment.intervals, number),
   );
   const position = zonePosition(assessed, zones.interval.lowBpm, zones.interval.highBpm);
+  const zone = zoneText(hr);
+  const component: ObservationComponent[] = [];
+  if (assessed.peakBpm !== undefined) {
+    component.push({
+      code: { coding: [HIT_CODES.heartRatePeak] },
+      valueQuantity: quantity(assessed.peakBpm, UNITS.perMinute),
+    });
+  }
+  component.push(durationComponent(interval.durationSeconds));
   return makeObservation(ctx, {
     role: `hr-interval-${number}`,
     profile: HIT_SESSION_PROFILES.heartRate,
@@ -437,28 +450,21 @@ function intervalHeartRateObservation(
       ['Varighet', durationText(interval.durationSeconds)],
       ['Snittpuls', bpmWithPercent(assessed.meanBpm, hrMaxBpm)],
       ['Topppuls', bpmWithPercent(assessed.peakBpm, hrMaxBpm)],
-      ['Målsone', zoneText(hr)],
+      ['Målsone', zone],
       ['Vurdering', position === undefined ? undefined : POSITION_NO[position]],
       ['Tid i sone', assessed.secondsInZone === undefined ? undefined : durationText(assessed.secondsInZone)],
       ['Fart og stigning', workloadText(interval)],
       ['Advarsler', warnings.length === 0 ? undefined : warnings.join(' ')],
     ],
     extension: [DURING_EXERCISE],
-    ...(assessed.meanBpm === undefined ? {} : { value: quantity(round1(assessed.meanBpm), UNITS.perMinute) }),
-    ...(position === undefined ? {} : { interpretation: INTERPRETATION[position] }),
+    value: assessed.meanBpm === undefined ? undefined : quantity(round1(assessed.meanBpm), UNITS.perMinute),
+    interpretation: position === undefined ? undefined : INTERPRETATION[position],
     referenceRange: {
       low: quantity(zones.interval.lowBpm, UNITS.perMinute),
       high: quantity(zones.interval.highBpm, UNITS.perMinute),
-      text: `Målsone for arbeidsintervall: ${zoneText(hr)}`,
+      text: `Målsone for arbeidsintervall: ${zone}`,
     },
-    component: [
-      ...(assessed.peakBpm === undefined
-        ? []
-        : [
-            { code: { coding: [HIT_CODES.heartRatePeak] }, valueQuantity: quantity(assessed.peakBpm, UNITS.perMinute) },
-          ]),
-      durationComponent(interval.durationSeconds),
-    ],
+    component,
     notes: warnings,
   });
 }
@@ -544,15 +550,13 @@ function borgObservation(ctx: SessionContext, score: number): Observation {
       ],
     ],
     value: quantity(score, UNITS.score),
-    ...(intervalSession
+    referenceRange: intervalSession
       ? {
-          referenceRange: {
-            low: quantity(INTERVAL_ZONE_BORG.low, UNITS.score),
-            high: quantity(INTERVAL_ZONE_BORG.high, UNITS.score),
-            text: 'Forventet i 4x4-intervallene: Borg 16–18, tilsvarer 85–95 % av HRmax (St. Olavs hospital)',
-          },
+          low: quantity(INTERVAL_ZONE_BORG.low, UNITS.score),
+          high: quantity(INTERVAL_ZONE_BORG.high, UNITS.score),
+          text: 'Forventet i 4x4-intervallene: Borg 16–18, tilsvarer 85–95 % av HRmax (St. Olavs hospital)',
         }
-      : {}),
+      : undefined,
   });
 }
 
@@ -611,28 +615,28 @@ function procedureOf(
   intervals: readonly IntervalInput[],
 ): Procedure {
   const { input } = ctx;
-  const coding: Coding[] = [
-    OBAB00,
-    ...(options.ncmpDipsCoding ? [{ ...OBAB00, system: SYSTEMS.ncmpDips }] : []),
-    SNOMED.exerciseTherapy,
-  ];
-  const prescription =
-    input.prescriptionId === undefined
-      ? undefined
-      : conditionalReference('ServiceRequest', businessIdentifier(input.source, 'prescription', input.prescriptionId));
-  return {
+  const coding: Coding[] = options.ncmpDipsCoding
+    ? [OBAB00, { ...OBAB00, system: SYSTEMS.ncmpDips }, SNOMED.exerciseTherapy]
+    : [OBAB00, SNOMED.exerciseTherapy];
+  // Elements in the order they are serialised, optional ones only when present (as in makeObservation).
+  const procedure: Partial<Procedure> = {
     resourceType: 'Procedure',
     meta: { profile: [HIT_SESSION_PROFILES.procedure] },
     text: narrative(procedureNarrative(ctx, hrMax, assessment, intervals)),
     identifier: [ctx.procedureIdentifier],
-    ...(prescription === undefined ? {} : { basedOn: [prescription] }),
-    status: 'completed',
-    code: { coding, text: `Fysisk trening: ${sessionKindText(input)}` },
-    subject: ctx.subject,
-    performedPeriod: ctx.period,
-    performer: [{ actor: ctx.performer }],
-    ...(input.note === undefined ? {} : { note: [{ text: input.note }] }),
-  } satisfies Procedure;
+  };
+  if (input.prescriptionId !== undefined) {
+    const prescription = businessIdentifier(input.source, 'prescription', input.prescriptionId);
+    procedure.basedOn = [conditionalReference('ServiceRequest', prescription)];
+  }
+  procedure.status = 'completed';
+  procedure.code = { coding, text: `Fysisk trening: ${sessionKindText(input)}` };
+  procedure.subject = ctx.subject;
+  procedure.performedPeriod = ctx.period;
+  procedure.performer = [{ actor: ctx.performer }];
+  if (input.note !== undefined) procedure.note = [{ text: input.note }];
+  // resourceType, status and subject, all Procedure requires, are set above.
+  return procedure as Procedure;
 }
 
 function sessionKindText(input: HitSessionInput): string {

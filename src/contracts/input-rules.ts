@@ -53,6 +53,8 @@ export class RuleContext {
 
   /** True when the schema found nothing wrong at (or under) any of these fields. */
   sound(...pointers: string[]): boolean {
+    // A valid input, the common case, has nothing broken: there is nothing to compare.
+    if (this.#broken.length === 0) return true;
     return pointers.every((p) => !this.#broken.some((field) => field === p || field.startsWith(`${p}/`)));
   }
 
@@ -64,6 +66,19 @@ export class RuleContext {
   number(pointer: string): number | undefined {
     const value = this.get(pointer);
     return typeof value === 'number' && this.sound(pointer) ? value : undefined;
+  }
+
+  /**
+   * The number at `field` of item `index` of the list at `list`, if sound: what
+   * number(`${list}/${index}/${field}`) gives, without building and splitting that pointer for
+   * every item of every input (only a broken input needs it, to compare).
+   */
+  itemNumber(list: string, index: number, field: string): number | undefined {
+    const items = this.get(list);
+    const item: unknown = Array.isArray(items) ? (items as unknown[])[index] : undefined;
+    const value = isObject(item) && Object.hasOwn(item, field) ? item[field] : undefined;
+    if (typeof value !== 'number') return undefined;
+    return this.#broken.length === 0 || this.sound(`${list}/${index}/${field}`) ? value : undefined;
   }
 
   /** Indexes of the list at a pointer (none if it is not a list). */
@@ -130,8 +145,8 @@ export const sessionTimes: Rule = (ctx) => {
 
 export const peakNotBelowMean: Rule = (ctx) =>
   ctx.indexes('/intervals').flatMap((i) => {
-    const mean = ctx.number(`/intervals/${i}/meanHr`);
-    const peak = ctx.number(`/intervals/${i}/peakHr`);
+    const mean = ctx.itemNumber('/intervals', i, 'meanHr');
+    const peak = ctx.itemNumber('/intervals', i, 'peakHr');
     if (mean === undefined || peak === undefined || peak >= mean) return [];
     return [
       {
@@ -144,8 +159,8 @@ export const peakNotBelowMean: Rule = (ctx) =>
 
 export const timeInZoneWithinInterval: Rule = (ctx) =>
   ctx.indexes('/intervals').flatMap((i) => {
-    const inZone = ctx.number(`/intervals/${i}/secondsInZone`);
-    const duration = ctx.number(`/intervals/${i}/durationSeconds`);
+    const inZone = ctx.itemNumber('/intervals', i, 'secondsInZone');
+    const duration = ctx.itemNumber('/intervals', i, 'durationSeconds');
     if (inZone === undefined || duration === undefined || inZone <= duration) return [];
     return [
       {

@@ -2,15 +2,16 @@
 // is 1–10, so none is a multiple of 11 (a prime): changing any single digit changes the sum by
 // weight × difference, which is never 0 mod 11, so one-digit typos are always caught.
 
+// Plain loops: every input's national id is checked on intake and again when it is mapped.
 export function digitsOf(text: string): number[] {
-  return Array.from(text, (c) => c.charCodeAt(0) - 48);
+  const digits: number[] = [];
+  for (let i = 0; i < text.length; i += 1) digits.push(text.charCodeAt(i) - 48);
+  return digits;
 }
 
 export function weightedRemainder(digits: readonly number[], weights: readonly number[]): number {
   let sum = 0;
-  weights.forEach((weight, i) => {
-    sum += weight * (digits[i] ?? 0);
-  });
+  for (let i = 0; i < weights.length; i += 1) sum += (weights[i] ?? 0) * (digits[i] ?? 0);
   return sum % 11;
 }
 

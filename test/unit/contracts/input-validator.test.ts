@@ -351,6 +351,15 @@ describe('rules the schema cannot say', () => {
     ]);
   });
 
+  it("does not compare an interval's peak with a mean the schema already rejected", () => {
+    // Only the schema's complaint: 251 breaks the maximum, so "peak below mean" would be noise.
+    expect(
+      errorsOf('hit-sessions', { '/intervals/2/meanHr': 251, '/intervals/2/peakHr': 168 }).map(
+        (e) => `${e.field} ${e.rule}`,
+      ),
+    ).toEqual(['/intervals/2/meanHr maximum']);
+  });
+
   it('rejects an input id or source with 11 digits in a row, as it could be a national id', () => {
     expect(errorsOf('hit-sessions', { '/sessionId': `S-${NATIONAL_ID}` }).map((e) => `${e.field} ${e.rule}`)).toEqual([
       '/sessionId no-national-id',

@@ -327,7 +327,7 @@ function flagsForInterval(flags: readonly HeartRateFlag[], interval: number): He
 interface ObservationParts {
   readonly role: string;
   readonly profile: string;
-  readonly category: readonly Coding[];
+  readonly category: CodeableConcept[];
   readonly code: CodeableConcept;
   readonly title: string;
   readonly rows: readonly (readonly [string, string | undefined])[];
@@ -354,7 +354,7 @@ function makeObservation(ctx: SessionContext, parts: ObservationParts): Observat
   observation.identifier = [identifierFor(ctx, parts.role)];
   observation.partOf = [ctx.procedureReference];
   observation.status = 'final';
-  observation.category = parts.category.map((coding) => ({ coding: [coding] }));
+  observation.category = parts.category;
   observation.code = parts.code;
   observation.subject = ctx.subject;
   const effective = parts.effective;
@@ -374,6 +374,11 @@ function makeObservation(ctx: SessionContext, parts: ObservationParts): Observat
   // resourceType, status and code, all Observation requires, are set above.
   return observation as Observation;
 }
+
+// Shared by every Observation of every session, as the codings are: the Bundle is only ever
+// serialised or read, never changed (its one wrapper, withProvenance, copies what it adds to).
+const ACTIVITY: CodeableConcept = { coding: [CATEGORY.activity] };
+const VITAL_SIGNS: CodeableConcept = { coding: [CATEGORY.vitalSigns] };
 
 function quantity(value: number, unit: string): Quantity {
   return { value, unit, system: SYSTEMS.ucum, code: unit };
@@ -396,7 +401,7 @@ function hrMaxObservation(ctx: SessionContext, hrMax: UsedHrMax, assessment: Ses
   return makeObservation(ctx, {
     role: 'hrmax',
     profile: HIT_SESSION_PROFILES.hrMax,
-    category: [CATEGORY.activity],
+    category: [ACTIVITY],
     code: { coding: [measured ? HIT_CODES.hrMaxMeasured : HIT_CODES.hrMaxEstimated], text: 'Makspuls (HRmax)' },
     title: measured ? 'Makspuls (HRmax), målt' : 'Makspuls (HRmax), estimert',
     rows: [
@@ -443,7 +448,7 @@ function intervalHeartRateObservation(
   return makeObservation(ctx, {
     role: `hr-interval-${number}`,
     profile: HIT_SESSION_PROFILES.heartRate,
-    category: [CATEGORY.vitalSigns, CATEGORY.activity],
+    category: [VITAL_SIGNS, ACTIVITY],
     code: { coding: [LOINC.heartRate], text: `Puls i arbeidsintervall ${number}` },
     title: `Puls, arbeidsintervall ${number} av ${count}`,
     rows: [
@@ -480,7 +485,7 @@ function pauseHeartRateObservation(
   return makeObservation(ctx, {
     role: `hr-pause-${number}`,
     profile: HIT_SESSION_PROFILES.heartRate,
-    category: [CATEGORY.vitalSigns, CATEGORY.activity],
+    category: [VITAL_SIGNS, ACTIVITY],
     code: { coding: [LOINC.heartRate], text: `Puls i aktiv pause ${number}` },
     title: `Puls, aktiv pause ${number}`,
     rows: [
@@ -514,7 +519,7 @@ function timeInZoneObservation(ctx: SessionContext, hr: HeartRate, intervals: re
   return makeObservation(ctx, {
     role: 'time-in-zone',
     profile: HIT_SESSION_PROFILES.timeInZone,
-    category: [CATEGORY.activity],
+    category: [ACTIVITY],
     code: { coding: [HIT_CODES.timeInZone], text: 'Tid i pulssonen (85–95 % av HRmax)' },
     title: 'Tid i pulssonen (85–95 % av HRmax)',
     rows: [
@@ -538,7 +543,7 @@ function borgObservation(ctx: SessionContext, score: number): Observation {
   return makeObservation(ctx, {
     role: 'borg-rpe',
     profile: HIT_SESSION_PROFILES.borgRpe,
-    category: [CATEGORY.activity],
+    category: [ACTIVITY],
     code: { coding: [HIT_CODES.borgRpe], text: 'Opplevd anstrengelse (Borg 6–20)' },
     title: 'Opplevd anstrengelse (Borg RPE 6–20)',
     rows: [
@@ -574,7 +579,7 @@ function strengthSetObservation(ctx: SessionContext, number: number, set: Streng
   return makeObservation(ctx, {
     role: `strength-${number}`,
     profile: HIT_SESSION_PROFILES.strengthSet,
-    category: [CATEGORY.activity],
+    category: [ACTIVITY],
     code: { coding: [HIT_CODES.strengthSet], text: `Styrkeøvelse: ${set.exercise}` },
     title: `Styrketrening: ${set.exercise}`,
     rows: [
@@ -697,9 +702,16 @@ function procedureNarrative(
 
 function grid(title: string, head: readonly string[], rows: readonly (readonly string[])[]): string {
   if (rows.length === 0) return '';
-  const th = head.map((cell) => `<th>${escapeXml(cell)}</th>`).join('');
-  const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeXml(cell)}</td>`).join('')}</tr>`).join('');
-  return `<p><b>${escapeXml(title)}</b></p><table><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`;
+  // Concatenated in one pass, as labelledTableXhtml: no array and closure per row and cell.
+  let xhtml = `<p><b>${escapeXml(title)}</b></p><table><thead><tr>`;
+  for (const cell of head) xhtml += `<th>${escapeXml(cell)}</th>`;
+  xhtml += '</tr></thead><tbody>';
+  for (const row of rows) {
+    xhtml += '<tr>';
+    for (const cell of row) xhtml += `<td>${escapeXml(cell)}</td>`;
+    xhtml += '</tr>';
+  }
+  return `${xhtml}</tbody></table>`;
 }
 
 function intervalsTable(
@@ -709,29 +721,27 @@ function intervalsTable(
   const hrMaxBpm = assessment?.zones.hrMaxBpm;
   // The time-in-zone column only when some interval reported it.
   const withTimeInZone = intervals.some((interval) => interval.secondsInZone !== undefined);
-  const withWorkload = intervals.some((interval) => workloadText(interval) !== undefined);
-  return grid(
-    'Arbeidsintervaller',
-    [
-      'Nr.',
-      'Varighet',
-      'Snittpuls',
-      'Topppuls',
-      ...(withTimeInZone ? ['Tid i sone'] : []),
-      ...(withWorkload ? ['Fart og stigning'] : []),
-    ],
-    intervals.map((interval, index) => {
-      const seconds = assessment?.intervals[index]?.secondsInZone;
-      return [
-        String(index + 1),
-        durationText(interval.durationSeconds),
-        bpmWithPercent(interval.meanHr, hrMaxBpm) ?? '–',
-        bpmWithPercent(interval.peakHr, hrMaxBpm) ?? '–',
-        ...(withTimeInZone ? [seconds === undefined ? 'ikke registrert' : durationText(seconds)] : []),
-        ...(withWorkload ? [workloadText(interval) ?? '–'] : []),
-      ];
-    }),
+  const withWorkload = intervals.some(
+    (interval) => interval.speedKmh !== undefined || interval.inclinePercent !== undefined,
   );
+  const head = ['Nr.', 'Varighet', 'Snittpuls', 'Topppuls'];
+  if (withTimeInZone) head.push('Tid i sone');
+  if (withWorkload) head.push('Fart og stigning');
+  const rows = intervals.map((interval, index) => {
+    const row = [
+      String(index + 1),
+      durationText(interval.durationSeconds),
+      bpmWithPercent(interval.meanHr, hrMaxBpm) ?? '–',
+      bpmWithPercent(interval.peakHr, hrMaxBpm) ?? '–',
+    ];
+    if (withTimeInZone) {
+      const seconds = assessment?.intervals[index]?.secondsInZone;
+      row.push(seconds === undefined ? 'ikke registrert' : durationText(seconds));
+    }
+    if (withWorkload) row.push(workloadText(interval) ?? '–');
+    return row;
+  });
+  return grid('Arbeidsintervaller', head, rows);
 }
 
 function pausesTable(pauses: readonly ActivePauseInput[], assessment: SessionHeartRateAssessment | undefined): string {
@@ -806,11 +816,11 @@ function bpmWithPercent(bpm: number | undefined, hrMaxBpm: number | undefined): 
 }
 
 function workloadText(interval: IntervalInput): string | undefined {
-  const parts = [
-    interval.speedKmh === undefined ? undefined : `${formatNumberNo(interval.speedKmh)} km/t`,
-    interval.inclinePercent === undefined ? undefined : `${formatNumberNo(interval.inclinePercent)} % stigning`,
-  ].filter((part): part is string => part !== undefined);
-  return parts.length === 0 ? undefined : parts.join(', ');
+  const { speedKmh, inclinePercent } = interval;
+  const speed = speedKmh === undefined ? undefined : `${formatNumberNo(speedKmh)} km/t`;
+  const incline = inclinePercent === undefined ? undefined : `${formatNumberNo(inclinePercent)} % stigning`;
+  if (speed === undefined || incline === undefined) return speed ?? incline;
+  return `${speed}, ${incline}`;
 }
 
 function durationText(seconds: number): string {

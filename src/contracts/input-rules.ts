@@ -243,8 +243,16 @@ export const idsCarryNoNationalId =
 
 export const all =
   (...rules: Rule[]): Rule =>
-  (ctx) =>
-    rules.flatMap((rule) => rule(ctx));
+  (ctx) => {
+    // A loop, not flatMap: on a valid input every rule answers an empty list, and there is
+    // nothing to copy.
+    const errors: FieldError[] = [];
+    for (const rule of rules) {
+      const found = rule(ctx);
+      if (found.length > 0) errors.push(...found);
+    }
+    return errors;
+  };
 
 /** A HER-id named for the Frisklivssentral must be one (digits; UNCONFIRMED length, see her-id.ts). */
 export const herIdRule: Rule = (ctx) => {

@@ -52,7 +52,11 @@ export function createInputValidator(schemas: InputSchemas): InputValidator {
     const validateSchema = compiled[kind];
     const schemaErrors = validateSchema(body) ? [] : describeSchemaErrors(validateSchema.errors ?? []);
     const context = new RuleContext(body, schemaErrors);
-    return [...schemaErrors, ...rulesOf(kind)(context), ...profileRules(kind, profile, context)];
+    const ruleErrors = rulesOf(kind)(context);
+    const profileErrors = profileRules(kind, profile, context);
+    // Most inputs are valid: then all three lists are empty and there is nothing to join.
+    if (ruleErrors.length === 0 && profileErrors.length === 0) return schemaErrors;
+    return [...schemaErrors, ...ruleErrors, ...profileErrors];
   };
 
   return {

@@ -8,7 +8,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import helmet from 'helmet';
 import type { MappingOptions } from '../../mappings/common.ts';
 import { mappers as registeredMappers } from '../../mappings/registry.ts';
-import { currentLogContext, withLogContext, type Logger } from '../platform/logger.ts';
+import { currentLogContext, logRequest, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { normalize, notFound, unavailable, type Problem } from '../platform/problem.ts';
 import { REDACT_CATEGORIES, scrubText } from '../platform/redaction.ts';
@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps): Express {
   // Before anything reads Authorization, Content-Type, Idempotency-Key or Host.
   app.use(strictHeaders());
   // An API answers JSON only, but a browser that is pointed at it still gets the safe headers.
-  app.use(helmet());
+  app.use(securityHeaders());
   if (deps.requestTimeoutMs !== undefined) app.use(deadline(deps.requestTimeoutMs));
 
   app.get('/healthz', (_req, res) => {
@@ -186,16 +186,13 @@ function requestContext(root: Logger, templateOf: RouteTemplateOf): RequestHandl
         res.on('finish', () => {
           // The route's template, not the path as sent (which could carry personal data).
           const route = templateOf(req, path);
-          root.info(
-            {
-              ...fields,
-              method: req.method,
-              route,
-              status: res.statusCode,
-              ms: Math.round(performance.now() - started),
-            },
-            'request',
-          );
+          logRequest(root, {
+            ...fields,
+            method: req.method,
+            route,
+            status: res.statusCode,
+            ms: Math.round(performance.now() - started),
+          });
           if (span !== undefined) {
             span.span.updateName(`${req.method} ${route}`);
             span.span.setAttribute('http.route', route);
@@ -206,6 +203,37 @@ function requestContext(root: Logger, templateOf: RouteTemplateOf): RequestHandl
         next();
       });
     });
+  };
+}
+
+/**
+ * helmet's headers, worked out once: with its defaults they do not depend on the request, and
+ * asking helmet per request cost a dozen middleware calls on every answer. Whatever helmet sets
+ * (and the headers it removes) is what every answer carries, as before.
+ */
+function securityHeaders(): RequestHandler {
+  const set = new Map<string, string>();
+  const removed: string[] = [];
+  const probe = {
+    setHeader(name: string, value: unknown) {
+      set.set(name, String(value));
+    },
+    removeHeader(name: string) {
+      removed.push(name);
+    },
+  };
+  const outcome: { done: boolean; error?: unknown } = { done: false };
+  const setHeaders = helmet() as (req: unknown, res: unknown, next: (error?: unknown) => void) => void;
+  setHeaders({}, probe, (error?: unknown) => {
+    outcome.done = true;
+    outcome.error = error;
+  });
+  // helmet answers synchronously with its defaults; anything else would mean it needs the request.
+  if (!outcome.done || outcome.error !== undefined) throw new Error('helmet did not set its headers without a request');
+  return (_req, res, next) => {
+    res.setHeaders(set);
+    for (const name of removed) res.removeHeader(name);
+    next();
   };
 }
 

@@ -59,7 +59,9 @@ export function postgresSubmissions(db: PostgresDatabase, effects: PostgresEffec
            insert into ${T.timeline} (submission_id, at, kind, message, detail)
            select s.id, $9, $13, $14, $15::jsonb from s
          )
-         select * from s`,
+         select id, kind, source, input_id, idempotency_key, body_hash, null as body, patient_key, status,
+                ehr_references, accepted_at, updated_at, body_erased_at
+           from s`,
         [
           submission.id,
           submission.kind,
@@ -78,7 +80,8 @@ export function postgresSubmissions(db: PostgresDatabase, effects: PostgresEffec
           jsonText(entry.detail),
         ],
       );
-      if (created) return { outcome: 'created', submission: created };
+      // The body is not read back: the row holds this input's text, so the input is the body.
+      if (created) return { outcome: 'created', submission: { ...created, body: submission.body } };
 
       const existing = await submissions(
         `select * from ${T.submissions}

@@ -19,6 +19,7 @@ import { unavailable } from '../../platform/problem.ts';
 import { insertAudit } from './sqlite-audit.ts';
 import { sqliteError, type SqliteDatabase, type SqliteDatabaseOptions } from './sqlite-database.ts';
 import type { SqliteEffects } from './sqlite-effects.ts';
+import { jsonText } from '../store-rules.ts';
 import { acceptWithin } from './sqlite-submissions.ts';
 
 export interface GroupedWrites {
@@ -28,16 +29,24 @@ export interface GroupedWrites {
   close(): Promise<void>;
 }
 
-/** What the store asks the write thread for. */
+/**
+ * One write the store asks the write thread for. An accept's body goes as the JSON text the row
+ * stores, made here once: a string crosses to the thread as one copy, where the object would be
+ * cloned field by field there and turned into text again on the other side.
+ */
 export type WriteRequest =
   | {
       readonly id: number;
       readonly op: 'accept';
+      /** Its body is left out (null): `bodyText` carries it. */
       readonly input: NewSubmission;
+      readonly bodyText: string;
       readonly firstJob: Omit<NewJob, 'submissionId'>;
     }
-  | { readonly id: number; readonly op: 'audit'; readonly entry: AuditEntry }
-  | { readonly op: 'close' };
+  | { readonly id: number; readonly op: 'audit'; readonly entry: AuditEntry };
+
+/** What the store posts to the thread: the writes asked for in one turn of its event loop, or that it closes. */
+export type WriteMessage = { readonly writes: readonly WriteRequest[] } | { readonly close: true };
 
 /** What the write thread answers: a write's outcome once committed, a group's size, or that it closed. */
 export type WriteAnswer =
@@ -61,9 +70,14 @@ export function groupedOnThisThread(db: SqliteDatabase, effects: SqliteEffects):
 /** The thread's module is this one's sibling: TypeScript sources, or the JavaScript tsc emitted (npm start, the image). */
 const MODULE_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
-/** The group commit on a write thread with its own connection to `options.file`. */
+/**
+ * The group commit on a write thread with its own connection to `options.file`. Messages cost
+ * per message, not only per byte: the writes asked for in one turn of the event loop go to the
+ * thread in one message, and the thread answers a group's writes in one.
+ */
 export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWrites {
   const waiting = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>();
+  let outbox: WriteRequest[] = [];
   let nextId = 0;
   let closing: Promise<void> | undefined;
   let thread: Worker | undefined;
@@ -72,19 +86,21 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
     const worker = new Worker(new URL(`./sqlite-writer${MODULE_EXTENSION}`, import.meta.url), {
       workerData: { file: options.file, busyTimeoutMs: options.busyTimeoutMs },
     });
-    worker.on('message', (answer: WriteAnswer) => {
-      if ('group' in answer) {
-        options.onGroupCommit?.(answer.group);
-        return;
+    worker.on('message', (answers: readonly WriteAnswer[]) => {
+      for (const answer of answers) {
+        if ('group' in answer) {
+          options.onGroupCommit?.(answer.group);
+          continue;
+        }
+        if ('closed' in answer) continue;
+        const caller = waiting.get(answer.id);
+        waiting.delete(answer.id);
+        if (caller === undefined) continue;
+        if ('error' in answer) caller.reject(sqliteError(Object.assign(new Error(answer.error.message), answer.error)));
+        else caller.resolve(answer.value as never);
       }
-      if ('closed' in answer) return;
-      const caller = waiting.get(answer.id);
-      waiting.delete(answer.id);
       // The thread keeps the process alive only while a caller waits for it.
       if (waiting.size === 0) worker.unref();
-      if (caller === undefined) return;
-      if ('error' in answer) caller.reject(sqliteError(Object.assign(new Error(answer.error.message), answer.error)));
-      else caller.resolve(answer.value as never);
     });
     const lost = (reason: unknown): void => {
       if (thread === worker) thread = undefined;
@@ -95,6 +111,7 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
       });
       for (const caller of waiting.values()) caller.reject(problem);
       waiting.clear();
+      outbox = [];
     };
     worker.on('error', lost);
     worker.on('exit', (code) => {
@@ -102,6 +119,12 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
     });
     worker.unref();
     return worker;
+  }
+
+  function post(): void {
+    const writes = outbox;
+    outbox = [];
+    if (writes.length > 0) thread?.postMessage({ writes } satisfies WriteMessage);
   }
 
   function ask<T>(request: (id: number) => WriteRequest): Promise<T> {
@@ -112,12 +135,26 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
     return new Promise<T>((resolve, reject) => {
       waiting.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage(request(id));
+      outbox.push(request(id));
+      if (outbox.length === 1) setImmediate(post);
     });
   }
 
   return {
-    accept: (input, firstJob) => ask<AcceptOutcome>((id) => ({ id, op: 'accept', input, firstJob })),
+    async accept(input, firstJob) {
+      const bodyText = jsonText(input.body);
+      const outcome = await ask<AcceptOutcome>((id) => ({
+        id,
+        op: 'accept',
+        input: { ...input, body: null },
+        bodyText,
+        firstJob,
+      }));
+      // The stored body is this input's text: the submission carries the input, not a copy back.
+      return outcome.outcome === 'created'
+        ? { outcome: 'created', submission: { ...outcome.submission, body: input.body } }
+        : outcome;
+    },
     recordAudit: (entry) => ask<undefined>((id) => ({ id, op: 'audit', entry })),
     close() {
       closing ??= (async () => {
@@ -129,8 +166,9 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
             resolve();
           }),
         );
-        // The thread makes the writes already asked for before it closes its connection.
-        worker.postMessage({ op: 'close' } satisfies WriteRequest);
+        // The thread makes the writes already asked for (these first) before it closes its connection.
+        post();
+        worker.postMessage({ close: true } satisfies WriteMessage);
         await exited;
       })();
       return closing;

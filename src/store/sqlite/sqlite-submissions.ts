@@ -163,12 +163,13 @@ export function acceptWithin(
   effects: SqliteEffects,
   input: NewSubmission,
   firstJob: Omit<NewJob, 'submissionId'>,
+  bodyText: string = jsonText(input.body),
 ): AcceptOutcome {
   const submission = (text: string, ...params: SQLInputValue[]): Submission | undefined => {
     const row = db.get<SubmissionRow>(text, ...params);
     return row && submissionOf(row, fromMillisAndText);
   };
-  const created = submission(
+  const created = db.get<SubmissionRow>(
     `insert into submissions (id, kind, source, input_id, idempotency_key, body_hash, body, patient_key,
            status, ehr_references, accepted_at, updated_at)
          values (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', '[]', ?, ?)
@@ -180,7 +181,7 @@ export function acceptWithin(
     input.inputId,
     input.idempotencyKey ?? null,
     input.bodyHash,
-    jsonText(input.body),
+    bodyText,
     input.patientKey,
     input.acceptedAt.getTime(),
     input.acceptedAt.getTime(),
@@ -188,7 +189,9 @@ export function acceptWithin(
   if (created) {
     effects.insertJob({ ...firstJob, submissionId: input.id }, input.acceptedAt);
     effects.insertTimeline(input.id, [acceptedEntry(input.acceptedAt, firstJob.queue)]);
-    return { outcome: 'created', submission: created };
+    // The row's body is the input's own text: the input is the body, not a copy parsed back.
+    const stored = submissionOf({ ...created, body: null }, fromMillisAndText);
+    return { outcome: 'created', submission: { ...stored, body: input.body } };
   }
   const byKey =
     input.idempotencyKey === undefined

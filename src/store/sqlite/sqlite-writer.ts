@@ -6,12 +6,23 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import { sqliteEffects } from './sqlite-effects.ts';
-import { groupedOnThisThread, type WriteAnswer, type WriteRequest } from './sqlite-grouped-writes.ts';
+import type { WriteAnswer, WriteMessage, WriteRequest } from './sqlite-grouped-writes.ts';
+import { insertAudit } from './sqlite-audit.ts';
+import { acceptWithin } from './sqlite-submissions.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('sqlite-writer.ts runs as a worker thread of the SQLite Store');
+
+/** Answers wait for the end of the turn: a group's writes settle together, and go back in one message. */
+let outbox: WriteAnswer[] = [];
+function sendAnswers(): void {
+  const answers = outbox;
+  outbox = [];
+  if (answers.length > 0) port?.postMessage(answers);
+}
 const answer = (message: WriteAnswer): void => {
-  port.postMessage(message);
+  outbox.push(message);
+  if (outbox.length === 1) setImmediate(sendAnswers);
 };
 
 const { file, busyTimeoutMs } = workerData as { file: string; busyTimeoutMs: number | undefined };
@@ -22,7 +33,7 @@ const db = openSqliteDatabase({
     answer({ group: size });
   },
 });
-const writes = groupedOnThisThread(db, sqliteEffects(db));
+const effects = sqliteEffects(db);
 
 function settle(id: number, work: Promise<unknown>): void {
   work.then(
@@ -37,15 +48,34 @@ function settle(id: number, work: Promise<unknown>): void {
   );
 }
 
-port.on('message', (request: WriteRequest) => {
-  if (request.op === 'accept') settle(request.id, writes.accept(request.input, request.firstJob));
-  else if (request.op === 'audit') settle(request.id, writes.recordAudit(request.entry));
-  else {
-    // close() makes the writes already queued; their answers go out before the port closes.
-    db.close();
-    setImmediate(() => {
-      answer({ closed: true });
-      port.close();
-    });
+function write(request: WriteRequest): void {
+  if (request.op === 'accept') {
+    const { input, bodyText, firstJob } = request;
+    settle(
+      request.id,
+      db.grouped(() => acceptWithin(db, effects, input, firstJob, bodyText)),
+    );
+  } else {
+    settle(
+      request.id,
+      db.grouped(() => {
+        insertAudit(db, request.entry);
+      }),
+    );
   }
+}
+
+port.on('message', (message: WriteMessage) => {
+  if ('writes' in message) {
+    for (const request of message.writes) write(request);
+    return;
+  }
+  // close() makes the writes already queued; their answers (settled by the next microtasks) go
+  // out before the port closes.
+  db.close();
+  setImmediate(() => {
+    outbox.push({ closed: true });
+    sendAnswers();
+    port.close();
+  });
 });

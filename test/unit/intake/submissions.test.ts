@@ -123,6 +123,18 @@ describe('POST /v1/<kind>', () => {
     expect(hashOf(variant(HIT_SESSION, { '/borgRpe': 13 }))).not.toBe(hashOf(HIT_SESSION));
   });
 
+  it('hashes content exactly as stored hashes were made: a resend after an upgrade is still the same request', () => {
+    // Sorted keys (by UTF-16 code unit), undefined fields left out, JSON's own spelling of values.
+    const content = {
+      b: [1, 'two', { z: null, a: true }],
+      a: { é: 1.5, A: -0, ' ': 'x"\\' },
+      u: undefined,
+      n: [],
+      e: {},
+    };
+    expect(hashOf(content)).toBe('bdf1d4ff7b9eb20a68022ee1b278b884707947b98f5ca1ba56288eae586ee08e');
+  });
+
   it('refuses a resent session id with other content (409), keeping the first', async () => {
     const { app, store } = await setup();
     const first = await request(app).post('/v1/hit-sessions').send(HIT_SESSION);

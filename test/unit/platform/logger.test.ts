@@ -1,5 +1,12 @@
 import { Writable } from 'node:stream';
-import { addLogContext, addPersonalValues, createLogger, withLogContext } from '../../../src/platform/logger.ts';
+import { pino } from 'pino';
+import {
+  addLogContext,
+  addPersonalValues,
+  createLogger,
+  logRequest,
+  withLogContext,
+} from '../../../src/platform/logger.ts';
 import { withCheckDigits } from '../domain/synthetic-national-ids.ts';
 
 const NATIONAL_ID = withCheckDigits('018190123');
@@ -111,6 +118,55 @@ describe('logger', () => {
     expect(out.lines()[0]).toMatchObject({
       patient: { nationalId: '[redacted]', givenName: 'Kari' },
       email: 'kari@example.no',
+    });
+  });
+
+  describe('the request line (logRequest)', () => {
+    it('is a JSON line like any other: level, time, service, the fields given, msg "request"', () => {
+      const out = capture();
+      const logger = createLogger({ level: 'info', pretty: false, destination: out.stream });
+      logRequest(logger, { requestId: 'r-1', method: 'POST', route: '/v1/hit-sessions', status: 202, ms: 3 });
+      const [line] = out.lines();
+      expect(line).toMatchObject({
+        level: 'info',
+        service: 'hit-bridge',
+        requestId: 'r-1',
+        method: 'POST',
+        route: '/v1/hit-sessions',
+        status: 202,
+        ms: 3,
+        msg: 'request',
+      });
+      expect(typeof line?.time).toBe('string');
+    });
+
+    it("scrubs every field by value, the input's own personal values included, and replaces a field named for personal data", () => {
+      const out = capture();
+      const logger = createLogger({ level: 'info', pretty: false, destination: out.stream });
+      withLogContext({ requestId: 'r-1' }, () => {
+        addPersonalValues({ patient: { nationalId: NATIONAL_ID, givenName: 'Kari', familyName: 'Nordmann' } });
+        logRequest(logger, {
+          requestId: 'Nordmann-1',
+          route: `/v1/${NATIONAL_ID}`,
+          method: 'kari@example.org',
+          nationalId: 'not-a-pattern-match',
+          status: 202,
+        });
+      });
+      const written = JSON.stringify(out.lines());
+      for (const secret of ['Nordmann', NATIONAL_ID, 'kari@example.org', 'not-a-pattern-match']) {
+        expect(written).not.toContain(secret);
+      }
+      expect(out.lines()[0]).toMatchObject({ nationalId: '[redacted]', status: 202 });
+    });
+
+    it('is written only at level info or below, and by a logger not made here as an ordinary line', () => {
+      const quiet = capture();
+      logRequest(createLogger({ level: 'warn', pretty: false, destination: quiet.stream }), { status: 200 });
+      expect(quiet.lines()).toEqual([]);
+      const other = capture();
+      logRequest(pino(other.stream), { status: 200 });
+      expect(other.lines()[0]).toMatchObject({ status: 200, msg: 'request' });
     });
   });
 });

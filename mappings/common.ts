@@ -122,6 +122,20 @@ export function escapeXml(text: string): string {
   return XML_SPECIAL.test(text) ? text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`) : text;
 }
 
+// Labels and column heads are the mappings' own few dozen words, escaped again for every row of
+// every narrative; kept once escaped (bounded, in case a label is ever built from input).
+const ESCAPED_LABELS = new Map<string, string>();
+
+/** escapeXml for a table label or column head. */
+export function escapeLabel(label: string): string {
+  let escaped = ESCAPED_LABELS.get(label);
+  if (escaped === undefined) {
+    escaped = escapeXml(label);
+    if (ESCAPED_LABELS.size < 1_000) ESCAPED_LABELS.set(label, escaped);
+  }
+  return escaped;
+}
+
 /** XHTML narrative from already-escaped fragments (use `escapeXml` on every piece of input text). */
 export function narrative(xhtml: string): Narrative {
   return { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${xhtml}</div>` };
@@ -136,7 +150,7 @@ export function labelledTableXhtml(rows: readonly (readonly [string, string | un
   // arrays and a closure call per row for what is one string.
   let xhtml = '<table>';
   for (const [label, value] of rows) {
-    if (value !== undefined) xhtml += `<tr><th>${escapeXml(label)}</th><td>${escapeXml(value)}</td></tr>`;
+    if (value !== undefined) xhtml += `<tr><th>${escapeLabel(label)}</th><td>${escapeXml(value)}</td></tr>`;
   }
   return `${xhtml}</table>`;
 }

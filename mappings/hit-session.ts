@@ -57,6 +57,7 @@ import {
   businessIdentifier,
   createOnce,
   conditionalReference,
+  escapeLabel,
   escapeXml,
   formatDateTimeNo,
   formatNumberNo,
@@ -704,7 +705,7 @@ function grid(title: string, head: readonly string[], rows: readonly (readonly s
   if (rows.length === 0) return '';
   // Concatenated in one pass, as labelledTableXhtml: no array and closure per row and cell.
   let xhtml = `<p><b>${escapeXml(title)}</b></p><table><thead><tr>`;
-  for (const cell of head) xhtml += `<th>${escapeXml(cell)}</th>`;
+  for (const cell of head) xhtml += `<th>${escapeLabel(cell)}</th>`;
   xhtml += '</tr></thead><tbody>';
   for (const row of rows) {
     xhtml += '<tr>';

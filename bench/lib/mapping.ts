@@ -20,7 +20,18 @@ export interface MappingFigures {
   readonly totalMicros: number;
 }
 
+/**
+ * Calls before measuring, per step. V8 goes on optimising (and deoptimising and re-optimising) the
+ * mapping's functions for some 15,000–20,000 calls of a session (--trace-opt, bench/README.md), and
+ * its compiler threads' CPU counts in process.cpuUsage: after the 2,000 calls this warmed up with
+ * before, the figure was up to twice the settled one, most of it the compiler at work, which a
+ * long-running service pays once.
+ */
+const SETTLED_AFTER_CALLS = 20_000;
+
 export function measureMapping(iterations: number): MappingFigures[] {
+  // Short runs (the bench's own test) warm up in proportion.
+  const warmUp = Math.min(4 * iterations, SETTLED_AFTER_CALLS);
   const validator = createInputValidator(loadContracts().schemas);
   return RECORD_KINDS.map((kind) => {
     const inputs = fixtureCases([kind]).map((fixture) => readInput(fixture) as unknown);
@@ -39,8 +50,8 @@ export function measureMapping(iterations: number): MappingFigures[] {
       if (sink !== count) throw new Error(`${kind}: a call returned nothing`);
       return micros;
     };
-    time(validateOnce, Math.min(iterations, 2_000));
-    time(mapOnce, Math.min(iterations, 2_000));
+    time(validateOnce, warmUp);
+    time(mapOnce, warmUp);
     const validateMicros = time(validateOnce, iterations);
     const mapMicros = time(mapOnce, iterations);
     return {

@@ -119,8 +119,8 @@ async function drainWithRelay(
   const timedStore: Store = {
     ...store,
     claim: (...args) => timed('claimMs', () => store.claim(...args)),
-    completeAll: async (items, now) => {
-      const answers = await timed('completeMs', () => store.completeAll(items, now));
+    completeAll: async (items, now, options) => {
+      const answers = await timed('completeMs', () => store.completeAll(items, now, options));
       steps.batches += 1;
       completed += answers.filter(Boolean).length;
       if (completed >= events.length) drained();

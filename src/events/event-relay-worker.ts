@@ -92,7 +92,9 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     const now = deps.clock();
     // The whole batch is marked sent in one transaction: one commit per produce request rather
     // than one per event, which had held the relay to a fifth of what the producer can send
-    // (bench/README.md).
+    // (bench/README.md). The commit does not wait for the disk: a mark a power loss undoes means
+    // the batch is published again, which consumers tell by the CloudEvent id
+    // (docs/adr/0036-relay-commits-without-flush.md).
     await deps.store.completeAll(
       jobs.map((job, index) => {
         const where = placed[index];
@@ -112,6 +114,7 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
         };
       }),
       now,
+      { waitForDisk: false },
     );
     log.debug({ events: jobs.length, submissionIds: submissionIdsOf(jobs) }, 'published');
   };

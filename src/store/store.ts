@@ -10,7 +10,9 @@
  *   submission without its job or a job without its submission.
  * - claim() takes due jobs nobody holds (never leased, released, or with an expired lease) in a
  *   short transaction (PostgreSQL: FOR UPDATE SKIP LOCKED), sets a lease (owner + expiry) and
- *   increments attempts; the caller then does its I/O (EHR, Kafka) OUTSIDE any transaction.
+ *   increments attempts; the caller then does its I/O (EHR, Kafka) OUTSIDE any transaction Its
+ *   commit does not wait for the disk: a claim a power loss undoes is a lease the process that
+ *   died with it held, so the jobs are simply claimable again (docs/adr/0036-relay-commits-without-flush.md).
  * - complete()/completeAll()/retryLater()/fail() are fenced on the lease: they change nothing and return false
  *   when the caller no longer holds the job's lease (it expired and someone else took it).
  * - reapExpiredLeases() makes jobs whose holder died claimable again.
@@ -154,6 +156,11 @@ export interface HandoverState {
 export interface HandoverEffects {
   readonly timeline?: readonly TimelineEntry[];
   readonly enqueue?: readonly NewJob[];
+}
+
+/** How durable a completeAll() must be before it resolves (default: on disk). */
+interface CompletionOptions {
+  readonly waitForDisk?: boolean;
 }
 
 /** One job of a completeAll() batch, with what completing it also changes. */
@@ -370,8 +377,10 @@ export interface JobQueue {
   /**
    * complete() for a batch in ONE transaction (one commit, so one disk flush instead of one per
    * job): each job is fenced on its own lease, and the answer says, in order, which were completed.
+   * With `waitForDisk: false` the commit does not wait for the disk: a power loss may undo it
+   * (all of it), and the jobs are then done again — only for work whose repeat is harmless.
    */
-  completeAll(items: readonly JobCompletion[], now: Date): Promise<boolean[]>;
+  completeAll(items: readonly JobCompletion[], now: Date, options?: CompletionOptions): Promise<boolean[]>;
   retryLater(job: Job, runAt: Date, effects: JobEffects, now: Date): Promise<boolean>;
   fail(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
   reapExpiredLeases(now: Date): Promise<number>;

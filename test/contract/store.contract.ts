@@ -369,39 +369,46 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.complete(job, { status: 'delivered' }, at(2 * SECOND))).toBe(true);
       });
 
-      it('completeAll completes a batch with the effects of each job, and answers false, changing nothing, for a job whose lease had passed', async () => {
-        const first = await created();
-        const second = await created();
-        const third = await created();
-        const one = async (leaseMs: number) =>
-          only(await store.claim('ehr-delivery', 'worker-1', { now: T0, leaseMs, limit: 1 }));
-        const a = await one(10 * MINUTE);
-        const b = await one(30 * SECOND);
-        const c = await one(10 * MINUTE);
-        // b's lease expires and another worker takes it: worker-1's copy is stale.
-        const taken = await claimOne('ehr-delivery', 'worker-2', at(MINUTE), 30 * SECOND);
-        expect(taken.id).toBe(b.id);
-        const entry = (message: string) => ({ timeline: [{ at: at(MINUTE), kind: 'note' as const, message }] });
-        const done = await store.completeAll(
-          [
-            { job: a, effects: { status: 'delivered', ...entry('first') } },
-            { job: b, effects: { status: 'delivered', ...entry('second') } },
-            { job: c, effects: { status: 'failed', ...entry('third') } },
-          ],
-          at(MINUTE),
-        );
-        expect(done).toEqual([true, false, true]);
-        expect(await store.getSubmission(a.submissionId)).toMatchObject({ status: 'delivered' });
-        expect(await store.getSubmission(b.submissionId)).toMatchObject({ status: 'accepted' });
-        expect(await store.getSubmission(c.submissionId)).toMatchObject({ status: 'failed' });
-        expect((await store.timeline(b.submissionId)).map((line) => line.message)).not.toContain('second');
-        expect((await store.timeline(c.submissionId)).map((line) => line.message)).toContain('third');
-        expect([first.id, second.id, third.id].sort()).toEqual([a, b, c].map((job) => job.submissionId).sort());
-        // The current holder of b still completes it; the others are done.
-        expect(await store.complete(taken, {}, at(MINUTE))).toBe(true);
-        expect(await store.claim('ehr-delivery', 'w', { now: at(HOUR), leaseMs: MINUTE, limit: 10 })).toEqual([]);
-        expect(await store.completeAll([], at(HOUR))).toEqual([]);
-      });
+      it.each([
+        ['waiting for the disk', undefined],
+        ['not waiting for the disk', { waitForDisk: false }],
+      ])(
+        'completeAll (%s) completes a batch with the effects of each job, and answers false, changing nothing, for a job whose lease had passed',
+        async (_, options) => {
+          const first = await created();
+          const second = await created();
+          const third = await created();
+          const one = async (leaseMs: number) =>
+            only(await store.claim('ehr-delivery', 'worker-1', { now: T0, leaseMs, limit: 1 }));
+          const a = await one(10 * MINUTE);
+          const b = await one(30 * SECOND);
+          const c = await one(10 * MINUTE);
+          // b's lease expires and another worker takes it: worker-1's copy is stale.
+          const taken = await claimOne('ehr-delivery', 'worker-2', at(MINUTE), 30 * SECOND);
+          expect(taken.id).toBe(b.id);
+          const entry = (message: string) => ({ timeline: [{ at: at(MINUTE), kind: 'note' as const, message }] });
+          const done = await store.completeAll(
+            [
+              { job: a, effects: { status: 'delivered', ...entry('first') } },
+              { job: b, effects: { status: 'delivered', ...entry('second') } },
+              { job: c, effects: { status: 'failed', ...entry('third') } },
+            ],
+            at(MINUTE),
+            options,
+          );
+          expect(done).toEqual([true, false, true]);
+          expect(await store.getSubmission(a.submissionId)).toMatchObject({ status: 'delivered' });
+          expect(await store.getSubmission(b.submissionId)).toMatchObject({ status: 'accepted' });
+          expect(await store.getSubmission(c.submissionId)).toMatchObject({ status: 'failed' });
+          expect((await store.timeline(b.submissionId)).map((line) => line.message)).not.toContain('second');
+          expect((await store.timeline(c.submissionId)).map((line) => line.message)).toContain('third');
+          expect([first.id, second.id, third.id].sort()).toEqual([a, b, c].map((job) => job.submissionId).sort());
+          // The current holder of b still completes it; the others are done.
+          expect(await store.complete(taken, {}, at(MINUTE))).toBe(true);
+          expect(await store.claim('ehr-delivery', 'w', { now: at(HOUR), leaseMs: MINUTE, limit: 10 })).toEqual([]);
+          expect(await store.completeAll([], at(HOUR))).toEqual([]);
+        },
+      );
 
       it('completeAll is one transaction: effects that cannot be written undo the whole batch', async () => {
         const submission = await created();

@@ -41,6 +41,15 @@ export interface PostgresDatabase {
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
 }
 
+/**
+ * A CTE that makes the statement's transaction commit without waiting for the WAL flush
+ * (`synchronous_commit = off` for that transaction only, as SET LOCAL would, but without a round
+ * trip of its own); the statement must read it (`from …, lazy_commit`) so that it runs. A crash of
+ * the server may then undo the transaction — whole, never half — so it is only for writes whose
+ * loss means work done again (docs/adr/0036-relay-commits-without-flush.md).
+ */
+export const LAZY_COMMIT = `lazy_commit as materialized (select set_config('synchronous_commit', 'off', true))`;
+
 /** SQLSTATEs that mean "try again": connection lost, server shutting down, overloaded, lock conflicts. */
 const TRANSIENT_SQLSTATE = /^(08|53|57P0[123]|40001|40P01|55P03)/;
 const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);

@@ -10,7 +10,7 @@
 import { fromDatesAndJson, inClaimOrder, jobOf, type JobRow } from '../rows.ts';
 import { backlogOf, jsonText } from '../store-rules.ts';
 import type { Job, JobEffects, JobQueue } from '../store.ts';
-import type { PostgresDatabase } from './postgres-database.ts';
+import { LAZY_COMMIT, type PostgresDatabase } from './postgres-database.ts';
 import type { PostgresEffects } from './postgres-effects.ts';
 
 export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): JobQueue {
@@ -22,8 +22,9 @@ export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): Jo
   return {
     async claim(queue, owner, options) {
       if (options.limit <= 0) return [];
+      // Its commit does not wait for the WAL flush: a claim a crash undoes is only a lease lost.
       const { rows } = await db.query<JobRow>(
-        `with due as (
+        `with ${LAZY_COMMIT}, due as (
            select id from ${T.jobs}
             where queue = $1 and done_at is null and run_at <= $2
               and (lease_owner is null or lease_expires_at <= $2)
@@ -33,7 +34,7 @@ export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): Jo
          )
          update ${T.jobs} as j
             set lease_owner = $4, lease_expires_at = $5, attempts = j.attempts + 1
-           from due
+           from due, lazy_commit
           where j.id = due.id
          returning j.*`,
         [queue, options.now, options.limit, owner, new Date(options.now.getTime() + options.leaseMs)],
@@ -43,48 +44,56 @@ export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): Jo
 
     complete: (job, jobEffects, now) => fenced(job, `done_at = $4, outcome = 'completed'`, [now], jobEffects, now),
 
-    async completeAll(items, now) {
+    async completeAll(items, now, options) {
       if (items.length === 0) return [];
-      // Set-based: a round trip per statement, not per job, is what a batch of a hundred costs.
-      return db.transaction(async (client) => {
+      const entries = items.flatMap(({ job, effects: jobEffects }) =>
+        (jobEffects.timeline ?? []).map((entry) => ({ job, entry })),
+      );
+      const lazy = options?.waitForDisk === false;
+      // Set-based and one statement: the fenced update and the timeline entries of exactly the
+      // jobs it completed, so a batch of a hundred costs one round trip.
+      const completeBatch = async (client: Pick<PostgresDatabase, 'query'>): Promise<Set<string>> => {
         const { rows } = await client.query<{ id: string }>(
-          `update ${T.jobs} as j set done_at = $1, outcome = 'completed'
-             from unnest($2::bigint[], $3::text[], $4::int[]) as u(id, owner, attempts)
-            where j.id = u.id and j.lease_owner = u.owner and j.attempts = u.attempts and j.done_at is null
-           returning j.id`,
+          `with ${lazy ? `${LAZY_COMMIT},` : ''} done as (
+             update ${T.jobs} as j set done_at = $1, outcome = 'completed'
+               from unnest($2::bigint[], $3::text[], $4::int[]) as u(id, owner, attempts)${lazy ? ', lazy_commit' : ''}
+              where j.id = u.id and j.lease_owner = u.owner and j.attempts = u.attempts and j.done_at is null
+             returning j.id
+           ), entries as (
+             insert into ${T.timeline} (submission_id, at, kind, message, detail)
+             select e.submission_id, e.at, e.kind, e.message, e.detail
+               from unnest($5::bigint[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::jsonb[])
+                    with ordinality as e(job_id, submission_id, at, kind, message, detail, n)
+              where e.job_id in (select id from done)
+              order by e.n
+           )
+           select id from done`,
           [
             now,
             items.map(({ job }) => job.id),
             items.map(({ job }) => job.leaseOwner),
             items.map(({ job }) => job.attempts),
+            entries.map(({ job }) => job.id),
+            entries.map(({ job }) => job.submissionId),
+            entries.map(({ entry }) => entry.at),
+            entries.map(({ entry }) => entry.kind),
+            entries.map(({ entry }) => entry.message),
+            entries.map(({ entry }) => (entry.detail === undefined ? null : jsonText(entry.detail))),
           ],
         );
-        const completed = new Set(rows.map((row) => row.id));
-        const applied = items.filter(({ job }) => completed.has(job.id));
-        const entries = applied.flatMap(({ job, effects: jobEffects }) =>
-          (jobEffects.timeline ?? []).map((entry) => ({ submissionId: job.submissionId, entry })),
-        );
-        if (entries.length > 0) {
-          await client.query(
-            `insert into ${T.timeline} (submission_id, at, kind, message, detail)
-             select u.submission_id, u.at, u.kind, u.message, u.detail
-               from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::jsonb[])
-                    with ordinality as u(submission_id, at, kind, message, detail, n)
-              order by u.n`,
-            [
-              entries.map(({ submissionId }) => submissionId),
-              entries.map(({ entry }) => entry.at),
-              entries.map(({ entry }) => entry.kind),
-              entries.map(({ entry }) => entry.message),
-              entries.map(({ entry }) => (entry.detail === undefined ? null : jsonText(entry.detail))),
-            ],
-          );
+        return new Set(rows.map((row) => row.id));
+      };
+      const answers = (completed: Set<string>) => items.map(({ job }) => completed.has(job.id));
+      // The statement is its own transaction, unless rarer effects (status, EHR references,
+      // follow-on jobs) must be written with it, job by job.
+      if (items.every(({ effects: jobEffects }) => onlyTimeline(jobEffects))) return answers(await completeBatch(db));
+      return db.transaction(async (client) => {
+        const completed = await completeBatch(client);
+        for (const { job, effects: jobEffects } of items) {
+          if (completed.has(job.id))
+            await effects.applyEffects(client, job.submissionId, { ...jobEffects, timeline: [] }, now);
         }
-        // The rarer effects (status, EHR references, follow-on jobs) job by job; none cost a query when absent.
-        for (const { job, effects: jobEffects } of applied) {
-          await effects.applyEffects(client, job.submissionId, { ...jobEffects, timeline: [] }, now);
-        }
-        return items.map(({ job }) => completed.has(job.id));
+        return answers(completed);
       });
     },
 
@@ -118,4 +127,11 @@ export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): Jo
       );
     },
   };
+}
+
+/** Effects that are timeline entries and nothing else (any other field, even one added later, is not). */
+function onlyTimeline(effects: JobEffects): boolean {
+  return Object.entries(effects).every(
+    ([name, value]) => name === 'timeline' || value === undefined || (Array.isArray(value) && value.length === 0),
+  );
 }

@@ -1,7 +1,8 @@
 /**
  * One SQLite connection through node:sqlite, and the ways the SQLite Store's parts use it.
  *
- * - WAL journal, synchronous=FULL (a commit is on disk before a write resolves), foreign keys
+ * - WAL journal, synchronous=FULL (a commit is on disk before a write resolves; a transaction
+ *   may opt out where losing it costs only a repeat, see TransactionOptions), foreign keys
  *   on, a busy timeout so a second process on the same file (the `replay` command beside
  *   `serve`) waits instead of failing.
  * - Every write is one `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so two
@@ -35,13 +36,22 @@ export interface SqliteDatabase {
   /** How many rows the statement changed. */
   run(text: string, ...params: SQLInputValue[]): number;
   /** `work` inside BEGIN IMMEDIATE … COMMIT; rolled back if it throws. */
-  transaction<T>(work: () => T): T;
+  transaction<T>(work: () => T, options?: TransactionOptions): T;
   /** The port is asynchronous; node:sqlite is not. Errors leave as the one error type. */
   settle<T>(work: () => T): Promise<T>;
   /** `work` group-committed with the other grouped writes of this turn of the event loop. */
   grouped<T>(work: () => T): Promise<T>;
   /** Makes the writes already asked for, then closes the connection. */
   close(): void;
+}
+
+interface TransactionOptions {
+  /**
+   * false: the COMMIT does not wait for the disk (synchronous = normal for this transaction
+   * only). A power loss may then undo it — never half of it, and never a commit that waited —
+   * so it is only for writes whose loss means work done again (docs/adr/0036-relay-commits-without-flush.md).
+   */
+  readonly waitForDisk?: boolean;
 }
 
 /** How the message browser's shared SQL is written for SQLite (src/store/submission-query.ts). */
@@ -85,15 +95,23 @@ export function openSqliteDatabase(options: SqliteDatabaseOptions): SqliteDataba
     return statement;
   }
 
-  function transaction<T>(work: () => T): T {
-    db.exec('begin immediate');
+  function transaction<T>(work: () => T, options?: TransactionOptions): T {
+    // In WAL mode `normal` still syncs at checkpoints, so the commits of the other connections
+    // that did wait (accepts, on the write thread) stay on disk whoever runs the checkpoint.
+    const lazy = options?.waitForDisk === false;
+    if (lazy) db.exec('pragma synchronous = normal');
     try {
-      const result = work();
-      db.exec('commit');
-      return result;
-    } catch (error) {
-      if (db.isTransaction) db.exec('rollback');
-      throw error;
+      db.exec('begin immediate');
+      try {
+        const result = work();
+        db.exec('commit');
+        return result;
+      } catch (error) {
+        if (db.isTransaction) db.exec('rollback');
+        throw error;
+      }
+    } finally {
+      if (lazy) db.exec('pragma synchronous = full');
     }
   }
 

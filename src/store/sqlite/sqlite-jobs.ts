@@ -16,9 +16,10 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
       const now = options.now.getTime();
       return db.settle(() => {
         if (options.limit <= 0) return [];
-        const rows = db.transaction(() =>
-          db.all<JobRow>(
-            `update jobs set lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
+        const rows = db.transaction(
+          () =>
+            db.all<JobRow>(
+              `update jobs set lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
                where id in (
                  select id from jobs
                   where queue = ? and done_at is null and run_at <= ?
@@ -26,13 +27,15 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
                   order by run_at, id
                   limit ?)
                returning *`,
-            owner,
-            now + options.leaseMs,
-            queue,
-            now,
-            now,
-            options.limit,
-          ),
+              owner,
+              now + options.leaseMs,
+              queue,
+              now,
+              now,
+              options.limit,
+            ),
+          // The loop stands still for a flush (milliseconds on this disk): not for a lease.
+          { waitForDisk: false },
         );
         return inClaimOrder(rows.map((row) => jobOf(row, fromMillisAndText)));
       });
@@ -41,14 +44,16 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
     complete: (job, jobEffects, now) =>
       fenced(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now),
 
-    completeAll(items, now) {
+    completeAll(items, now, options) {
       return db.settle(() =>
         items.length === 0
           ? []
-          : db.transaction(() =>
-              items.map(({ job, effects: jobEffects }) =>
-                effects.fencedChange(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now),
-              ),
+          : db.transaction(
+              () =>
+                items.map(({ job, effects: jobEffects }) =>
+                  effects.fencedChange(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now),
+                ),
+              { waitForDisk: options?.waitForDisk ?? true },
             ),
       );
     },

@@ -410,6 +410,46 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         },
       );
 
+      it.each([
+        ['waiting for the disk', undefined],
+        ['not waiting for the disk', { waitForDisk: false }],
+      ])(
+        'completeAll of a batch with timeline entries only (%s) writes them, in order, for exactly the jobs it completed',
+        async (_, options) => {
+          await created();
+          await created();
+          const a = only(await store.claim('ehr-delivery', 'worker-1', { now: T0, leaseMs: 10 * MINUTE, limit: 1 }));
+          const b = only(await store.claim('ehr-delivery', 'worker-1', { now: T0, leaseMs: 30 * SECOND, limit: 1 }));
+          // b's lease expires and another worker takes it: worker-1's copy is stale.
+          expect((await claimOne('ehr-delivery', 'worker-2', at(MINUTE), 30 * SECOND)).id).toBe(b.id);
+          const line = (message: string, detail?: Record<string, unknown>) => ({
+            at: at(MINUTE),
+            kind: 'event-published' as const,
+            message,
+            ...(detail === undefined ? {} : { detail }),
+          });
+          const done = await store.completeAll(
+            [
+              { job: a, effects: { timeline: [line('a one', { offset: '7' }), line('a two')] } },
+              { job: b, effects: { timeline: [line('b one')] } },
+            ],
+            at(MINUTE),
+            options,
+          );
+          expect(done).toEqual([true, false]);
+          const lines = (await store.timeline(a.submissionId)).slice(1);
+          expect(lines.map((entry) => [entry.message, entry.detail])).toEqual([
+            ['a one', { offset: '7' }],
+            ['a two', undefined],
+          ]);
+          expect((await store.timeline(b.submissionId)).map((entry) => entry.message)).not.toContain('b one');
+          expect(await store.getSubmission(a.submissionId)).toMatchObject({ status: 'accepted' });
+          // a is done; b is still there for its current holder (claimable again once that lease passed).
+          const left = await store.claim('ehr-delivery', 'w', { now: at(HOUR), leaseMs: MINUTE, limit: 10 });
+          expect(left.map((job) => job.id)).toEqual([b.id]);
+        },
+      );
+
       it('completeAll is one transaction: effects that cannot be written undo the whole batch', async () => {
         const submission = await created();
         const other = await created();

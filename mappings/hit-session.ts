@@ -831,14 +831,15 @@ function durationText(seconds: number): string {
   return minutes === 0 ? `${rest} s` : `${minutes} min ${rest} s`;
 }
 
+/** "23.11.2026 kl. 10.00–10.40 (40 min)"; both dates in full when the session crossed midnight. */
 function periodText(start: string, end: string): string {
-  const [startDate, startTime] = formatDateTimeNo(start).split(' kl. ');
-  const [endDate, endTime] = formatDateTimeNo(end).split(' kl. ');
+  const from = formatDateTimeNo(start);
+  const to = formatDateTimeNo(end);
+  const fromTime = from.indexOf(' kl. ');
+  const toTime = to.indexOf(' kl. ');
+  const sameDay = from.slice(0, fromTime) === to.slice(0, toTime);
   const minutes = Math.round((Date.parse(end) - Date.parse(start)) / 60_000);
-  const span =
-    startDate === endDate
-      ? `${startDate ?? ''} kl. ${startTime ?? ''}–${endTime ?? ''}`
-      : `${formatDateTimeNo(start)} – ${formatDateTimeNo(end)}`;
+  const span = sameDay ? `${from}–${to.slice(toTime + ' kl. '.length)}` : `${from} – ${to}`;
   return `${span} (${minutes} min)`;
 }
 

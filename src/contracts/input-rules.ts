@@ -103,13 +103,16 @@ export function nationalIdRule(dateTimeFields: readonly string[], dateFields: re
   return (ctx) => {
     const id = ctx.string('/patient/nationalId');
     if (id === undefined) return [];
-    const days = [
-      ...dateTimeFields
-        .map((field) => ctx.string(field))
-        .map((value) => (value === undefined ? value : osloDay(value))),
-      ...dateFields.map((field) => ctx.string(field)),
-    ].filter((day): day is string => day !== undefined);
-    const asOf = days.sort()[0];
+    // The earliest day (YYYY-MM-DD compares as text), without a list per input.
+    let asOf: string | undefined;
+    const consider = (day: string | undefined): void => {
+      if (day !== undefined && (asOf === undefined || day < asOf)) asOf = day;
+    };
+    for (const field of dateTimeFields) {
+      const value = ctx.string(field);
+      consider(value === undefined ? undefined : osloDay(value));
+    }
+    for (const field of dateFields) consider(ctx.string(field));
     const parsed = parseNationalId(id, asOf === undefined ? {} : { asOf });
     if (parsed.ok) return [];
     return [

@@ -22,7 +22,7 @@ import { prepareEhr } from '../test/support/workload.ts';
 import { measureAccept, round } from './lib/accept.ts';
 import { measureBusy } from './lib/busy.ts';
 import { measureCommitFloor, type FloorFigures } from './lib/commit-floor.ts';
-import { directToHapi, sessionWorkload, throughBridge } from './lib/end-to-end.ts';
+import { directToHapi, sessionWorkload, splitConcurrency, throughBridge } from './lib/end-to-end.ts';
 import { measureMapping } from './lib/mapping.ts';
 import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
@@ -316,15 +316,28 @@ try {
       const base = {
         DATA_DIR: join(work, `e2e-${variant.store}-${variant.workers}`),
         EHR_BASE_URL: ehr,
-        // The bridge may have as many Bundles in flight per worker as the direct client has requests.
-        EHR_DELIVERY_CONCURRENCY: String(KNOBS.e2eConcurrency),
         ...(variant.store === 'postgres'
           ? { DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret, KAFKA_BROKERS: kafkaBrokers }
           : {}),
       };
-      const bridgeServices = [await service(`e2e-${variant.store}-${variant.workers}-main`, base)];
-      for (let extra = 1; extra < variant.workers; extra += 1) {
-        bridgeServices.push(await service(`e2e-${variant.store}-${variant.workers}-ehr${extra}`, base, 'ehr'));
+      // All the bridge's workers together may have as many Bundles in flight as the direct client
+      // has requests: the client's concurrency is split between them, not given to each.
+      const [first = 1, ...others] = splitConcurrency(KNOBS.e2eConcurrency, variant.workers);
+      // Every process is up (its /healthz answers) before the measured window opens.
+      const bridgeServices = [
+        await service(`e2e-${variant.store}-${variant.workers}-main`, {
+          ...base,
+          EHR_DELIVERY_CONCURRENCY: String(first),
+        }),
+      ];
+      for (const [extra, concurrency] of others.entries()) {
+        bridgeServices.push(
+          await service(
+            `e2e-${variant.store}-${variant.workers}-ehr${extra + 1}`,
+            { ...base, EHR_DELIVERY_CONCURRENCY: String(concurrency) },
+            'ehr',
+          ),
+        );
       }
       const bridge = await throughBridge(
         bridgeServices,

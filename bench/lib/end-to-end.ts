@@ -45,6 +45,17 @@ export function sessionWorkload(n: number, source: string): WorkItem[] {
   });
 }
 
+/**
+ * The direct client's concurrency shared out between `workers` delivery workers, as evenly as
+ * whole numbers allow (8 over 3: 3, 3, 2), so the bridge never has more Bundles in flight than
+ * the client it is compared with. Each worker has at least one, whatever the total.
+ */
+export function splitConcurrency(total: number, workers: number): number[] {
+  return Array.from({ length: workers }, (_, index) =>
+    Math.max(1, Math.floor(total / workers) + (index < total % workers ? 1 : 0)),
+  );
+}
+
 export async function directToHapi(
   ehr: string,
   items: readonly WorkItem[],

@@ -40,8 +40,8 @@ import { currentTraceCarrier, inSpan, SpanKind, traceCarrierOf } from '../platfo
 import { addPersonalValues, withLogContext, type Logger } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
-import { inParallel } from '../platform/in-parallel.ts';
-import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
+import { startContinuousWorkerLoop } from '../store/continuous-worker-loop.ts';
+import type { RunningWorker, WorkerTuning } from '../store/worker-loop.ts';
 import type { FailureReason, Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import type { Bundle } from 'fhir/r4.js';
 import { EPISODE_FIELD } from '../../mappings/dips-arena.ts';
@@ -73,7 +73,7 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
   const limit = deps.adaptive === true ? adaptiveConcurrency(concurrency) : fixedConcurrency(concurrency);
   // Only an adaptive limit learns from the answers: a fixed one needs no timing of each call.
   const observed: EhrDeliveryDeps = deps.adaptive === true ? { ...deps, ehr: observedEhr(deps.ehr, limit) } : deps;
-  return startWorkerLoop({
+  return startContinuousWorkerLoop({
     name: 'ehr-delivery',
     store: deps.store,
     queue: 'ehr-delivery',
@@ -84,21 +84,16 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
     batchSize: deps.batchSize ?? Math.max(8, concurrency),
     idleMs: deps.idleMs ?? 500,
     reapEveryMs: 10_000,
-    // A bounded number of Bundles in flight (EHR_DELIVERY_CONCURRENCY): one at a time left the EHR
-    // idle between answers and the bridge below direct posting (bench/README.md). Bundles of one
-    // batch are independent: conditional creates make a race between two harmless (409, retried),
-    // and a session whose prescription is still on its way waits for it.
-    handle: (jobs) =>
-      inParallel(
-        jobs,
-        () => limit.current(),
-        (job) =>
-          // The trace the submission's request began (its context is in the job's payload) goes on here.
-          inSpan('ehr-delivery', { kind: SpanKind.CONSUMER, parent: traceCarrierOf(job.payload) }, () =>
-            withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () =>
-              deliver(observed, job, log),
-            ),
-          ),
+    // A bounded number of Bundles in flight (EHR_DELIVERY_CONCURRENCY), each slot refilled as soon
+    // as its Bundle is answered: one at a time left the EHR idle between answers, and a batch
+    // waited for its slowest Bundle (bench/README.md). Bundles are independent: conditional creates
+    // make a race between two harmless (409, retried), and a session whose prescription is still
+    // on its way waits for it.
+    slots: () => limit.current(),
+    handle: (job) =>
+      // The trace the submission's request began (its context is in the job's payload) goes on here.
+      inSpan('ehr-delivery', { kind: SpanKind.CONSUMER, parent: traceCarrierOf(job.payload) }, () =>
+        withLogContext({ submissionId: job.submissionId, attempt: job.attempts }, () => deliver(observed, job, log)),
       ),
   });
 }

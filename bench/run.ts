@@ -217,7 +217,7 @@ try {
     log('starting the peers (Kafka, HAPI FHIR, PostgreSQL)');
     const runDir = join(process.cwd(), '.peers', 'bench');
     mkdirSync(runDir, { recursive: true });
-    peers = await startPeers({ runDir });
+    peers = await startPeers({ runDir, durablePostgres: true });
     env = Object.assign({}, ...peers.map((peer) => peer.env)) as Record<string, string>;
     for (const peer of peers) log(`peer ${peer.name} ready in ${(peer.readyMs / 1000).toFixed(1)} s`);
   }
@@ -423,11 +423,15 @@ async function peerVersions(ehr: string, databaseUrl: string): Promise<{ hapi: s
   };
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
-  const { rows } = await client.query<{ server_version: string }>('show server_version');
+  const setting = async (name: string): Promise<string> =>
+    (await client.query<Record<string, string>>(`show ${name}`)).rows[0]?.[name] ?? '?';
+  const version = await setting('server_version');
+  // The accept figures on PostgreSQL mean "a 202 is on disk" only if the server flushes: say which.
+  const durability = `fsync ${await setting('fsync')}, synchronous_commit ${await setting('synchronous_commit')}`;
   await client.end();
   return {
     hapi: `${metadata.software?.name ?? 'HAPI FHIR'} ${metadata.software?.version ?? '?'}`,
-    postgres: rows[0]?.server_version ?? '?',
+    postgres: `${version} (${durability})`,
   };
 }
 

@@ -13,13 +13,13 @@ import { startKafka } from './kafka.ts';
 import type { PeerOptions, RunningPeer } from './peer.ts';
 import { startKeycloak } from './keycloak.ts';
 import { REALM } from './keycloak-realm.ts';
-import { startPostgres } from './postgres.ts';
+import { startPostgres, type PostgresOptions } from './postgres.ts';
 import { defaultCacheDir, freePort, isAlive } from './process.ts';
 
 export type PeerName = 'kafka' | 'hapi' | 'hapi-dips' | 'postgres' | 'keycloak';
 export const ALL_PEERS: readonly PeerName[] = ['kafka', 'hapi', 'hapi-dips', 'postgres', 'keycloak'];
 
-const starters: Record<PeerName, (options: PeerOptions & HapiOptions) => Promise<RunningPeer>> = {
+const starters: Record<PeerName, (options: PeerOptions & HapiOptions & PostgresOptions) => Promise<RunningPeer>> = {
   kafka: startKafka,
   hapi: startHapi,
   'hapi-dips': startHapiDips,
@@ -31,6 +31,8 @@ export interface StartPeersOptions {
   /** Where peers keep data and logs: <runDir>/<name>/ (under the git-ignored .peers/). */
   readonly runDir: string;
   readonly peers?: readonly PeerName[];
+  /** PostgreSQL flushes its commits (the bench's accept figures are about a 202 being on disk). */
+  readonly durablePostgres?: boolean;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function startPeers(options: StartPeersOptions): Promise<RunningPee
           ...(port === undefined ? {} : { port }),
           ...(authIssuer === undefined ? {} : { authIssuer }),
           ...(readyTimeoutMs === undefined ? {} : { readyTimeoutMs }),
+          ...(name === 'postgres' && options.durablePostgres === true ? { durable: true } : {}),
         }),
       ];
     }),

@@ -12,7 +12,16 @@ import { freePort, spawnLogged, stopProcess, waitUntilReady } from './process.ts
 const USER = 'hitbridge';
 const DATABASE = 'postgres';
 
-export async function startPostgres(options: PeerOptions): Promise<RunningPeer> {
+export interface PostgresOptions extends PeerOptions {
+  /**
+   * Flush commits to disk as a production server does. Off by default: for the tests' throwaway
+   * databases durability across power loss buys nothing; the bench turns it on, because its
+   * accept figures are about a 202 being on disk.
+   */
+  readonly durable?: boolean;
+}
+
+export async function startPostgres(options: PostgresOptions): Promise<RunningPeer> {
   const bin = postgresBinDir();
   const port = options.port ?? (await freePort());
   const dataDir = join(options.workDir, 'data');
@@ -51,13 +60,9 @@ export async function startPostgres(options: PeerOptions): Promise<RunningPeer> 
       // The unix socket goes into the data dir: /var/run/postgresql may not exist or be ours.
       '-c',
       `unix_socket_directories=${dataDir}`,
-      // A throwaway test database: durability across power loss buys nothing here.
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
+      ...(options.durable === true
+        ? []
+        : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
       '-c',
       'max_connections=200',
     ],

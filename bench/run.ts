@@ -33,6 +33,7 @@ import { evaluateTargets, renderTable, type BenchResults } from './lib/report.ts
 const KNOBS = {
   acceptRates: (process.env.BENCH_ACCEPT_RATES ?? '200,1000,5000').split(',').map(Number),
   acceptSeconds: Number(process.env.BENCH_ACCEPT_SECONDS ?? 10),
+  acceptWarmupSeconds: Number(process.env.BENCH_ACCEPT_WARMUP_SECONDS ?? 3),
   acceptConnections: Number(process.env.BENCH_ACCEPT_CONNECTIONS ?? 64),
   e2eN: Number(process.env.BENCH_E2E_N ?? 100),
   e2eConcurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 8),
@@ -261,6 +262,7 @@ try {
         const figures = await measureAccept(running, store, {
           rate,
           seconds: KNOBS.acceptSeconds,
+          warmupSeconds: KNOBS.acceptWarmupSeconds,
           connections: KNOBS.acceptConnections,
           source: `bench-accept-${randomBytes(3).toString('hex')}`,
         });
@@ -371,6 +373,7 @@ try {
           backlog: KNOBS.busyBacklog,
           rate: KNOBS.busyRate,
           seconds: KNOBS.acceptSeconds,
+          warmupSeconds: KNOBS.acceptWarmupSeconds,
           connections: KNOBS.acceptConnections,
         },
       ),

@@ -1,12 +1,14 @@
 /**
- * The accept path at a fixed offered load: autocannon sends POST /v1/hit-sessions at
- * `rate` requests per second for `seconds`, every body a new session (its own sessionId), so
- * each request is a real first acceptance (store write + job), not a replay answered from the
- * idempotency check.
+ * The accept path at a fixed offered load: POST /v1/hit-sessions at `rate` requests per second
+ * for `seconds`, as an open loop (bench/lib/open-loop.ts: each request sent when due, its
+ * latency from when it was due), over at most `connections` kept-alive connections; every body
+ * a new session (its own sessionId), so each request is a real first acceptance (store write +
+ * job), not a replay answered from the idempotency check.
  */
-import autocannon from 'autocannon';
+import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { FloorFigures } from './commit-floor.ts';
+import { openLoop, percentile } from './open-loop.ts';
 import type { BenchService } from './service.ts';
 
 export interface AcceptFigures {
@@ -38,39 +40,62 @@ function sessionTemplate(source: string): string {
 export async function measureAccept(
   service: BenchService,
   store: AcceptFigures['store'],
-  options: { readonly rate: number; readonly seconds: number; readonly connections: number; readonly source: string },
+  options: {
+    readonly rate: number;
+    readonly seconds: number;
+    readonly warmupSeconds: number;
+    readonly connections: number;
+    readonly source: string;
+  },
 ): Promise<AcceptFigures> {
   const template = sessionTemplate(options.source);
-  let next = 0;
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const url = new URL('/v1/hit-sessions', service.url);
+  const post = (n: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const body = template.replace('@ID@', `S-${options.rate}-${n}`);
+      const sent = request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          timeout: 10_000,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => {
+            resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300);
+          });
+          response.on('error', () => {
+            resolve(false);
+          });
+        },
+      );
+      sent.on('timeout', () => sent.destroy(new Error('timed out')));
+      sent.on('error', () => {
+        resolve(false);
+      });
+      sent.end(body);
+    });
+  // Not counted: the first seconds of a fresh process (the JIT cold, the SQLite write thread and
+  // the lazily loaded modules starting on first use) are start-up, not the steady accept path.
+  if (options.warmupSeconds > 0) await openLoop(options.rate, options.warmupSeconds, (n) => post(-1 - n));
   const cpuBefore = service.cpuSeconds();
-  const result = await autocannon({
-    url: service.url,
-    connections: options.connections,
-    overallRate: options.rate,
-    duration: options.seconds,
-    timeout: 10,
-    requests: [
-      {
-        method: 'POST',
-        path: '/v1/hit-sessions',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: template.replace('@ID@', `S-${options.rate}-${next++}`) }),
-      },
-    ],
-  });
+  const result = await openLoop(options.rate, options.seconds, post);
   const cpu = service.cpuSeconds() - cpuBefore;
-  const accepted = result['2xx'];
+  agent.destroy();
   return {
     store,
     offeredRps: options.rate,
-    seconds: result.duration,
-    achievedRps: round(accepted / result.duration, 1),
-    accepted,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    maxMs: result.latency.max,
-    errors: result.non2xx + result.errors + result.timeouts,
-    cpuSecondsPer1000: accepted === 0 ? Number.NaN : round((cpu / accepted) * 1000, 3),
+    seconds: round(result.seconds, 2),
+    achievedRps: round(result.ok / result.seconds, 1),
+    accepted: result.ok,
+    p50Ms: round(percentile(result.latenciesMs, 0.5), 1),
+    p99Ms: round(percentile(result.latenciesMs, 0.99), 1),
+    maxMs: round(result.latenciesMs.at(-1) ?? Number.NaN, 1),
+    errors: result.errors,
+    cpuSecondsPer1000: result.ok === 0 ? Number.NaN : round((cpu / result.ok) * 1000, 3),
     peakRssMB: round(service.peakRssMB(), 1),
   };
 }

@@ -52,10 +52,16 @@ export async function measureBusy(
     readonly backlog: number;
     readonly rate: number;
     readonly seconds: number;
+    readonly warmupSeconds: number;
     readonly connections: number;
   },
 ): Promise<BusyFigures> {
-  const accept = { rate: options.rate, seconds: options.seconds, connections: options.connections };
+  const accept = {
+    rate: options.rate,
+    seconds: options.seconds,
+    warmupSeconds: options.warmupSeconds,
+    connections: options.connections,
+  };
   const idle = await measureAccept(services.idle, 'sqlite', {
     ...accept,
     source: `bench-busy-idle-${randomBytes(3).toString('hex')}`,

@@ -81,6 +81,7 @@ describe('npm run bench (smoke, tiny N)', () => {
         BENCH_OUT: out,
         BENCH_ACCEPT_RATES: '20,50',
         BENCH_ACCEPT_SECONDS: '1',
+        BENCH_ACCEPT_WARMUP_SECONDS: '1',
         BENCH_ACCEPT_CONNECTIONS: '4',
         BENCH_E2E_N: '4',
         BENCH_E2E_CONCURRENCY: '2',

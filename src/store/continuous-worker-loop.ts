@@ -18,27 +18,11 @@
  * A job whose handler throws is logged and left under its lease; it comes back when the lease
  * expires, as with a worker that died.
  */
-import type { Logger } from '../platform/logger.ts';
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
-import type { Job, QueueName, Store } from './store.ts';
-import type { RunningWorker } from './worker-loop.ts';
+import type { Job } from './store.ts';
+import type { LoopBasics, RunningWorker } from './worker-loop.ts';
 
-export interface ContinuousWorkerLoopOptions {
-  readonly name: string;
-  readonly store: Store;
-  readonly queue: QueueName;
-  /** Unique per process and worker: whose lease a job is under. */
-  readonly owner: string;
-  readonly clock: () => Date;
-  readonly logger: Logger;
-  /** Longer than the slowest `handle` can take, or another worker will take the job too. */
-  readonly leaseMs: number;
-  /** The most one claim takes. */
-  readonly batchSize: number;
-  /** Pause after a claim that drained the queue. */
-  readonly idleMs: number;
-  /** How often expired leases are reaped. */
-  readonly reapEveryMs: number;
+export interface ContinuousWorkerLoopOptions extends LoopBasics {
   /** Jobs allowed in flight now (asked before every claim; at least 1 is always allowed). */
   slots(): number;
   handle(job: Job): Promise<void>;

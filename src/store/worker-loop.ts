@@ -26,7 +26,8 @@ export interface WorkerTuning {
   readonly idleMs?: number;
 }
 
-export interface WorkerLoopOptions {
+/** What every worker loop is told: which queue, whose leases, how long, how often. */
+export interface LoopBasics {
   readonly name: string;
   readonly store: Store;
   readonly queue: QueueName;
@@ -36,11 +37,15 @@ export interface WorkerLoopOptions {
   readonly logger: Logger;
   /** Longer than the slowest `handle` can take, or another worker will take the job too. */
   readonly leaseMs: number;
+  /** The most one claim takes. */
   readonly batchSize: number;
-  /** Pause after an empty claim. */
+  /** Pause after a claim that found the queue empty (or, claiming for slots, drained). */
   readonly idleMs: number;
   /** How often expired leases are reaped. */
   readonly reapEveryMs: number;
+}
+
+export interface WorkerLoopOptions extends LoopBasics {
   /** Claim the next batch while this one is handled (default false). */
   readonly claimAhead?: boolean;
   handle(jobs: readonly Job[]): Promise<void>;

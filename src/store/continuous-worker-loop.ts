@@ -20,7 +20,7 @@
  */
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
 import type { Job } from './store.ts';
-import type { LoopBasics, RunningWorker } from './worker-loop.ts';
+import { leaseReaper, type LoopBasics, type RunningWorker } from './worker-loop.ts';
 
 export interface ContinuousWorkerLoopOptions extends LoopBasics {
   /** Jobs allowed in flight now (asked before every claim; at least 1 is always allowed). */
@@ -30,8 +30,8 @@ export interface ContinuousWorkerLoopOptions extends LoopBasics {
 
 export function startContinuousWorkerLoop(options: ContinuousWorkerLoopOptions): RunningWorker {
   const log = options.logger.child({ worker: options.name });
+  const reapWhenDue = leaseReaper(options, log);
   let stopping = false;
-  let lastReap = 0;
   const idle = wakeableSleep();
   const slotFreed = wakeableSleep();
   const inFlight = new Set<Promise<void>>();
@@ -54,12 +54,7 @@ export function startContinuousWorkerLoop(options: ContinuousWorkerLoopOptions):
   const loop = async (): Promise<void> => {
     while (!stopRequested()) {
       try {
-        const now = options.clock();
-        if (now.getTime() - lastReap >= options.reapEveryMs) {
-          lastReap = now.getTime();
-          const reaped = await options.store.reapExpiredLeases(now);
-          if (reaped > 0) log.warn({ reaped }, 'took back jobs whose lease expired (their worker died or stalled)');
-        }
+        await reapWhenDue();
         const free = Math.min(options.batchSize, Math.max(1, options.slots()) - inFlight.size);
         if (free <= 0) {
           // Woken by the next job to finish (or by stop); the lease bounds the wait so reaping goes on.

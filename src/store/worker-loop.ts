@@ -56,10 +56,25 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/**
+ * Takes back the jobs whose lease expired (their worker died or stalled), at most once per
+ * `reapEveryMs`; called from a worker loop's every turn.
+ */
+export function leaseReaper(options: LoopBasics, log: Logger): () => Promise<void> {
+  let lastReap = 0;
+  return async () => {
+    const now = options.clock();
+    if (now.getTime() - lastReap < options.reapEveryMs) return;
+    lastReap = now.getTime();
+    const reaped = await options.store.reapExpiredLeases(now);
+    if (reaped > 0) log.warn({ reaped }, 'took back jobs whose lease expired (their worker died or stalled)');
+  };
+}
+
 export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   const log = options.logger.child({ worker: options.name });
+  const reapWhenDue = leaseReaper(options, log);
   let stopping = false;
-  let lastReap = 0;
   const idle = wakeableSleep();
   // Read through a function: stop() changes it while the loop awaits, which narrowing cannot see.
   const stopRequested = (): boolean => stopping;
@@ -99,12 +114,7 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   const loop = async (): Promise<void> => {
     while (!stopping) {
       try {
-        const now = options.clock();
-        if (now.getTime() - lastReap >= options.reapEveryMs) {
-          lastReap = now.getTime();
-          const reaped = await options.store.reapExpiredLeases(now);
-          if (reaped > 0) log.warn({ reaped }, 'took back jobs whose lease expired (their worker died or stalled)');
-        }
+        await reapWhenDue();
         let jobs = await takeAhead();
         // Nothing claimed ahead (or nothing was due then): what is due now.
         if (jobs.length === 0) jobs = await claim(options.clock());

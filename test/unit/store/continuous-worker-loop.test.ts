@@ -2,39 +2,16 @@
 // claiming as jobs finish (a slow job holds only its own slot), asks for every free slot in one
 // claim, follows a limit that shrinks, and on stop claims nothing more but lets the jobs in
 // flight finish.
-import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Job, Store } from '../../../src/store/store.ts';
 import {
   startContinuousWorkerLoop,
   type ContinuousWorkerLoopOptions,
 } from '../../../src/store/continuous-worker-loop.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
+import { storeWithJobs } from '../../support/store-with-jobs.ts';
 import { until } from '../../support/until.ts';
 
 const AT = new Date('2026-12-05T10:00:00Z');
-
-async function storeWithJobs(count: number): Promise<Store> {
-  const store = createSqliteStore({ file: ':memory:' });
-  await store.migrate();
-  for (let index = 0; index < count; index += 1) {
-    const id = `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
-    await store.accept(
-      {
-        id,
-        kind: 'hit-sessions',
-        source: 'continuous-loop-test',
-        inputId: `S-${index}`,
-        bodyHash: id,
-        body: {},
-        patientKey: 'key-1',
-        acceptedAt: AT,
-      },
-      // One run_at per job, in order: the claim order is run_at, then id.
-      { queue: 'ehr-delivery', payload: { index }, runAt: new Date(AT.getTime() - count + index) },
-    );
-  }
-  return store;
-}
 
 const indexOf = (job: Job): number => (job.payload as { index: number }).index;
 
@@ -104,7 +81,7 @@ function heldJobs(store: Store) {
 
 describe('continuous worker loop', () => {
   it('claims for a slot as soon as its job is done, while a slow job of the same claim is still in flight', async () => {
-    const store = await storeWithJobs(6);
+    const store = await storeWithJobs(6, 'ehr-delivery', AT);
     const jobs = heldJobs(store);
     const worker = startContinuousWorkerLoop(loopOptions(store, () => 3, jobs.handle));
     await until('three jobs in flight', () => jobs.started.length === 3);
@@ -126,7 +103,7 @@ describe('continuous worker loop', () => {
   });
 
   it('asks for every free slot in one claim, and never claims while the slots are full', async () => {
-    const { store, claims } = countingClaims(await storeWithJobs(20));
+    const { store, claims } = countingClaims(await storeWithJobs(20, 'ehr-delivery', AT));
     const jobs = heldJobs(store);
     const worker = startContinuousWorkerLoop(loopOptions(store, () => 4, jobs.handle));
     await until('four jobs in flight', () => jobs.started.length === 4);
@@ -152,7 +129,7 @@ describe('continuous worker loop', () => {
   });
 
   it('follows a limit that shrinks: the jobs in flight finish, and it claims again only below the new limit', async () => {
-    const store = await storeWithJobs(8);
+    const store = await storeWithJobs(8, 'ehr-delivery', AT);
     const jobs = heldJobs(store);
     let limit = 4;
     const worker = startContinuousWorkerLoop(loopOptions(store, () => limit, jobs.handle));
@@ -176,7 +153,7 @@ describe('continuous worker loop', () => {
   });
 
   it('on stop, claims nothing more and resolves only after the jobs in flight are done', async () => {
-    const { store, claims } = countingClaims(await storeWithJobs(5));
+    const { store, claims } = countingClaims(await storeWithJobs(5, 'ehr-delivery', AT));
     const jobs = heldJobs(store);
     const worker = startContinuousWorkerLoop(loopOptions(store, () => 2, jobs.handle));
     await until('two jobs in flight', () => jobs.started.length === 2);
@@ -198,7 +175,7 @@ describe('continuous worker loop', () => {
   });
 
   it('keeps going when a job throws: the job stays under its lease, the others are handled', async () => {
-    const store = await storeWithJobs(4);
+    const store = await storeWithJobs(4, 'ehr-delivery', AT);
     const done: number[] = [];
     const worker = startContinuousWorkerLoop(
       loopOptions(

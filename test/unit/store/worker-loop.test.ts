@@ -1,36 +1,13 @@
 // The outbox worker loop with claim-ahead, on a real SQLite store in memory: the next batch is
 // claimed while one is handled, batches are still handed over one at a time in claim order, and
 // a batch claimed ahead never reaches the handler once it has waited past half its lease.
-import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Job, Store } from '../../../src/store/store.ts';
 import { startWorkerLoop, type WorkerLoopOptions } from '../../../src/store/worker-loop.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
+import { storeWithJobs } from '../../support/store-with-jobs.ts';
 import { until } from '../../support/until.ts';
 
 const LEASE_MS = 60_000;
-
-async function storeWithJobs(count: number, at: Date): Promise<Store> {
-  const store = createSqliteStore({ file: ':memory:' });
-  await store.migrate();
-  for (let index = 0; index < count; index += 1) {
-    const id = `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
-    await store.accept(
-      {
-        id,
-        kind: 'hit-sessions',
-        source: 'worker-loop-test',
-        inputId: `S-${index}`,
-        bodyHash: id,
-        body: {},
-        patientKey: 'key-1',
-        acceptedAt: at,
-      },
-      // One run_at per job, in order: the claim order is run_at, then id.
-      { queue: 'event-publish', payload: { index }, runAt: new Date(at.getTime() - count + index) },
-    );
-  }
-  return store;
-}
 
 function indexes(jobs: readonly Job[]): number[] {
   return jobs.map((job) => (job.payload as { index: number }).index);
@@ -60,7 +37,7 @@ function loopOptions(
 describe('worker loop with claim-ahead', () => {
   it('claims the next batch while one is handled, and hands batches over one at a time in claim order', async () => {
     const at = new Date('2026-12-05T10:00:00Z');
-    const store = await storeWithJobs(7, at);
+    const store = await storeWithJobs(7, 'event-publish', at);
     let claims = 0;
     const counted: Store = {
       ...store,
@@ -99,7 +76,7 @@ describe('worker loop with claim-ahead', () => {
 
   it('gives back, unhandled, a batch claimed ahead that waited past half its lease; it is handled later under a fresh lease', async () => {
     const at = new Date('2026-12-05T10:00:00Z');
-    const store = await storeWithJobs(4, at);
+    const store = await storeWithJobs(4, 'event-publish', at);
     let now = at.getTime();
     const clock = (): Date => new Date(now);
     const handled: number[][] = [];
@@ -126,7 +103,7 @@ describe('worker loop with claim-ahead', () => {
 
   it('on stop, gives back the batch claimed ahead so another worker can take it at once', async () => {
     const at = new Date('2026-12-05T10:00:00Z');
-    const store = await storeWithJobs(4, at);
+    const store = await storeWithJobs(4, 'event-publish', at);
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     const handled: number[][] = [];

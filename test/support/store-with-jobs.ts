@@ -1,0 +1,26 @@
+/** A throwaway embedded store holding `count` due jobs of one queue, claimable in index order. */
+import { createSqliteStore } from '../../src/store/sqlite-store.ts';
+import type { QueueName, Store } from '../../src/store/store.ts';
+
+export async function storeWithJobs(count: number, queue: QueueName, at: Date): Promise<Store> {
+  const store = createSqliteStore({ file: ':memory:' });
+  await store.migrate();
+  for (let index = 0; index < count; index += 1) {
+    const id = `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
+    await store.accept(
+      {
+        id,
+        kind: 'hit-sessions',
+        source: 'worker-loop-test',
+        inputId: `S-${index}`,
+        bodyHash: id,
+        body: {},
+        patientKey: 'key-1',
+        acceptedAt: at,
+      },
+      // One run_at per job, in order: the claim order is run_at, then id.
+      { queue, payload: { index }, runAt: new Date(at.getTime() - count + index) },
+    );
+  }
+  return store;
+}

@@ -22,7 +22,7 @@ import { prepareEhr } from '../test/support/workload.ts';
 import { measureAccept, round } from './lib/accept.ts';
 import { measureBusy } from './lib/busy.ts';
 import { measureCommitFloor, type FloorFigures } from './lib/commit-floor.ts';
-import { directToHapi, sessionWorkload, splitConcurrency, throughBridge } from './lib/end-to-end.ts';
+import { bracketedRatio, directToHapi, sessionWorkload, splitConcurrency, throughBridge } from './lib/end-to-end.ts';
 import { measureMapping } from './lib/mapping.ts';
 import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
@@ -309,7 +309,7 @@ try {
       KNOBS.e2eConcurrency,
     );
     for (const variant of variants) {
-      log(`end to end, ${variant.name}: direct to HAPI, then through the bridge (N=${KNOBS.e2eN})`);
+      log(`end to end, ${variant.name}: direct to HAPI, through the bridge, direct again (N=${KNOBS.e2eN})`);
       const direct = await directToHapi(
         ehr,
         sessionWorkload(KNOBS.e2eN, `bench-direct-${randomBytes(3).toString('hex')}`),
@@ -348,14 +348,19 @@ try {
         KNOBS.limitMs,
       );
       for (const running of bridgeServices) await stopService(running);
+      const directAfter = await directToHapi(
+        ehr,
+        sessionWorkload(KNOBS.e2eN, `bench-direct-${randomBytes(3).toString('hex')}`),
+        KNOBS.e2eConcurrency,
+      );
       results.endToEnd.push({
         name: variant.name,
         direct,
+        directAfter,
         bridge,
-        // Same N: the ratio of rates is the inverse ratio of times (taken unrounded).
-        ratio: round(direct.seconds / bridge.seconds, 2),
+        ratio: bracketedRatio(direct, directAfter, bridge),
       });
-      log(`  direct ${direct.perSecond}/s, bridge ${bridge.perSecond}/s`);
+      log(`  direct ${direct.perSecond}/s, bridge ${bridge.perSecond}/s, direct again ${directAfter.perSecond}/s`);
     }
   }
   if (parts.has('busy')) {

@@ -56,6 +56,21 @@ export function splitConcurrency(total: number, workers: number): number[] {
   );
 }
 
+/**
+ * The bridge's rate against the direct client's, with a direct run before and after the bridge's:
+ * HAPI slows as its database grows and speeds up as its JIT settles, so a single direct run
+ * before the bridge's would charge (or credit) that drift to the bridge. Same N in every run, so
+ * the ratio of rates is the mean direct time over the bridge's time (unrounded).
+ */
+export function bracketedRatio(
+  before: EndToEndFigures,
+  after: EndToEndFigures | undefined,
+  bridge: EndToEndFigures,
+): number {
+  const directSeconds = after === undefined ? before.seconds : (before.seconds + after.seconds) / 2;
+  return round(directSeconds / bridge.seconds, 2);
+}
+
 export async function directToHapi(
   ehr: string,
   items: readonly WorkItem[],

@@ -101,6 +101,10 @@ describe('bench targets', () => {
       verdict(evaluateTargets(results({ endToEnd: [endToEnd(ratio) as never] })), 'end to end into HAPI (embedded)');
     expect(e2eVerdict(0.96)).toMatchObject({ against: '≥ 0.95× direct (20/s)', met: true });
     expect(e2eVerdict(0.9)?.met).toBe(false);
+    const bracketed = { ...endToEnd(0.96), directAfter: { perSecond: 18 } };
+    expect(
+      verdict(evaluateTargets(results({ endToEnd: [bracketed as never] })), 'end to end into HAPI (embedded)'),
+    ).toMatchObject({ against: '≥ 0.95× direct (20/s, 18/s)' });
   });
 
   it('says "not run" for what the run left out, and renders only the tables it measured', () => {

@@ -24,8 +24,30 @@ export interface AcceptFigures {
   readonly errors: number;
   readonly cpuSecondsPer1000: number;
   readonly peakRssMB: number;
+  /**
+   * The service's own event-loop delay over the measured window, from its /metrics (prom-client's
+   * nodejs_eventloop_lag_*: a monitorEventLoopDelay histogram sampled every 10 ms and reset at each
+   * scrape, so a delay includes those 10 ms). A max far above the p99 of the accepts' latency tells
+   * that the tail is the event loop standing still, not the commit. Absent in older results.
+   */
+  readonly eventLoopDelay?: EventLoopDelay;
   /** The store's bare accept at the same rate in the same run (bench/lib/commit-floor.ts); absent in older results. */
   floor?: FloorFigures;
+}
+
+export interface EventLoopDelay {
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** The event-loop delay since the previous scrape of the service's /metrics (which resets it). */
+export async function eventLoopDelayOf(service: BenchService): Promise<EventLoopDelay> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const seconds = (name: string): number => {
+    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return match === null ? Number.NaN : round(Number(match[1]) * 1000, 1);
+  };
+  return { p99Ms: seconds('nodejs_eventloop_lag_p99_seconds'), maxMs: seconds('nodejs_eventloop_lag_max_seconds') };
 }
 
 /** A hit-session body whose sessionId is a placeholder, replaced per request. */
@@ -81,9 +103,12 @@ export async function measureAccept(
   // Not counted: the first seconds of a fresh process (the JIT cold, the SQLite write thread and
   // the lazily loaded modules starting on first use) are start-up, not the steady accept path.
   if (options.warmupSeconds > 0) await openLoop(options.rate, options.warmupSeconds, (n) => post(-1 - n));
+  // This scrape resets the service's event-loop histogram: the one after covers the window alone.
+  await eventLoopDelayOf(service);
   const cpuBefore = service.cpuSeconds();
   const result = await openLoop(options.rate, options.seconds, post);
   const cpu = service.cpuSeconds() - cpuBefore;
+  const eventLoopDelay = await eventLoopDelayOf(service);
   agent.destroy();
   return {
     store,
@@ -97,6 +122,7 @@ export async function measureAccept(
     errors: result.errors,
     cpuSecondsPer1000: result.ok === 0 ? Number.NaN : round((cpu / result.ok) * 1000, 3),
     peakRssMB: round(service.peakRssMB(), 1),
+    eventLoopDelay,
   };
 }
 

@@ -190,6 +190,7 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
         'peak RSS MB',
         'floor p50 / p99 ms',
         'p99 / floor',
+        'loop delay p99 / max ms',
       ],
       results.accept.map((run) => [
         run.store,
@@ -203,6 +204,7 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
         run.peakRssMB,
         run.floor === undefined ? '' : `${run.floor.p50Ms} / ${run.floor.p99Ms}`,
         run.floor === undefined ? '' : `${Math.round((run.p99Ms / run.floor.p99Ms) * 10) / 10}×`,
+        loopDelay(run),
       ]),
     ),
     ...section(
@@ -245,7 +247,17 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
     ),
     ...section(
       'Accept while busy (SQLite, all roles: the same rate on an idle service, then on one delivering a backlog to HAPI and relaying its events; backlog left at the start → end of the busy window):',
-      ['offered/s', 'backlog', 'idle p99 ms', 'busy p99 ms', 'busy p50 ms', 'busy errors', 'to deliver', 'to relay'],
+      [
+        'offered/s',
+        'backlog',
+        'idle p99 ms',
+        'busy p99 ms',
+        'busy p50 ms',
+        'busy errors',
+        'to deliver',
+        'to relay',
+        'loop delay p99 / max ms (idle, busy)',
+      ],
       (results.busy ?? []).map((run) => [
         run.busy.offeredRps,
         run.backlog,
@@ -255,6 +267,7 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
         run.busy.errors,
         `${run.progress.start.deliveryBacklog} → ${run.progress.end.deliveryBacklog}`,
         `${run.progress.start.relayBacklog} → ${run.progress.end.relayBacklog}`,
+        `${loopDelay(run.idle)}, ${loopDelay(run.busy)}`,
       ]),
     ),
     ...section(
@@ -285,4 +298,9 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
       ]),
     ),
   ].join('\n');
+}
+
+/** The service's event-loop delay over an accept window (empty for results from before it was read). */
+function loopDelay(run: AcceptFigures): string {
+  return run.eventLoopDelay === undefined ? '' : `${run.eventLoopDelay.p99Ms} / ${run.eventLoopDelay.maxMs}`;
 }

@@ -35,13 +35,13 @@ export interface AcceptFigures {
   floor?: FloorFigures;
 }
 
-export interface EventLoopDelay {
+interface EventLoopDelay {
   readonly p99Ms: number;
   readonly maxMs: number;
 }
 
 /** The event-loop delay since the previous scrape of the service's /metrics (which resets it). */
-export async function eventLoopDelayOf(service: BenchService): Promise<EventLoopDelay> {
+async function eventLoopDelayOf(service: BenchService): Promise<EventLoopDelay> {
   const text = await (await fetch(`${service.url}/metrics`)).text();
   const seconds = (name: string): number => {
     const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);

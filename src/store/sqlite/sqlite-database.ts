@@ -9,12 +9,16 @@
  *   connections never both read and then both try to upgrade (which SQLite answers with BUSY at
  *   once, whatever the timeout). node:sqlite is synchronous, so a transaction runs start to end
  *   without yielding to the event loop: nothing else in the process interleaves with it.
+ * - The event loop never sleeps for the write lock (see settle()): the write thread holds that
+ *   lock through each fsync'd group commit, and SQLite's busy handler waits by sleeping the
+ *   calling thread, which on the event loop stood every request in flight still with it.
  * - Writes asked for in one turn of the event loop can share a transaction (see grouped()).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { normalize, unavailable } from '../../platform/problem.ts';
+import { retry, type RetryPolicy } from '../../platform/retry.ts';
 import type { SqlDialect } from '../submission-query.ts';
 
 export interface SqliteDatabaseOptions {
@@ -37,7 +41,15 @@ export interface SqliteDatabase {
   run(text: string, ...params: SQLInputValue[]): number;
   /** `work` inside BEGIN IMMEDIATE … COMMIT; rolled back if it throws. */
   transaction<T>(work: () => T, options?: TransactionOptions): T;
-  /** The port is asynchronous; node:sqlite is not. Errors leave as the one error type. */
+  /**
+   * The port is asynchronous; node:sqlite is not. Errors leave as the one error type.
+   * If the first transaction() of `work` finds the write lock held by another connection (the
+   * write thread, another process), `work` stops there — nothing of it written — and is run
+   * again, from its start, once a timer says try again, until the busy timeout has passed
+   * (then a retriable 503). So `work` must not catch that error, and what it does before its
+   * first transaction must be safe to do twice (reads). A later transaction of the same `work`
+   * waits for the lock in place, as SQLite's busy timeout makes it.
+   */
   settle<T>(work: () => T): Promise<T>;
   /** `work` group-committed with the other grouped writes of this turn of the event loop. */
   grouped<T>(work: () => T): Promise<T>;
@@ -74,16 +86,45 @@ const MAX_GROUP = 256;
 
 /** SQLite's primary result codes that mean "try again": BUSY, LOCKED, IOERR, FULL, CANTOPEN. */
 const TRANSIENT_CODES = new Set([5, 6, 10, 13, 14]);
+const SQLITE_BUSY = 5;
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+
+/**
+ * The write lock was held by another connection when a settle()'s first transaction asked for
+ * it: nothing of that settle was written, so it can be run again.
+ */
+class LockTaken extends Error {
+  readonly sqlite: unknown;
+  constructor(sqlite: unknown) {
+    super('the SQLite write lock is held by another connection');
+    this.sqlite = sqlite;
+  }
+}
+
+const isBusy = (error: unknown): boolean => {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' && (code & 0xff) === SQLITE_BUSY;
+};
+
+/**
+ * How often a settle() asks again for a write lock another connection holds: every few
+ * milliseconds (a group commit holds it for about one fsync), jittered so that asking again is
+ * not in step with the holder's commits, for as long as the busy timeout allows.
+ */
+function lockPolicy(busyTimeoutMs: number): RetryPolicy {
+  return { initialDelayMs: 1, maxDelayMs: 8, multiplier: 2, horizonMs: busyTimeoutMs, maxRetryAfterMs: 0 };
+}
 
 export function openSqliteDatabase(options: SqliteDatabaseOptions): SqliteDatabase {
   if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
-  const db = new DatabaseSync(options.file, {
-    enableForeignKeyConstraints: true,
-    timeout: options.busyTimeoutMs ?? 5_000,
-  });
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const db = new DatabaseSync(options.file, { enableForeignKeyConstraints: true, timeout: busyTimeoutMs });
   db.exec('pragma journal_mode = wal');
   db.exec('pragma synchronous = full');
   db.exec('pragma foreign_keys = on');
+
+  const policy = lockPolicy(busyTimeoutMs);
 
   const statements = new Map<string, StatementSync>();
   function sql(text: string): StatementSync {
@@ -95,16 +136,37 @@ export function openSqliteDatabase(options: SqliteDatabaseOptions): SqliteDataba
     return statement;
   }
 
+  /** Inside settle()'s work: whether a transaction of it has committed yet. */
+  let settling: { committed: boolean } | undefined;
+
+  function begin(): void {
+    if (settling === undefined || settling.committed) {
+      db.exec('begin immediate');
+      return;
+    }
+    // Asked once, without SQLite's busy handler: if the lock is held, settle() asks again later.
+    db.exec('pragma busy_timeout = 0');
+    try {
+      db.exec('begin immediate');
+    } catch (error) {
+      if (isBusy(error)) throw new LockTaken(error);
+      throw error;
+    } finally {
+      db.exec(`pragma busy_timeout = ${String(busyTimeoutMs)}`);
+    }
+  }
+
   function transaction<T>(work: () => T, options?: TransactionOptions): T {
     // In WAL mode `normal` still syncs at checkpoints, so the commits of the other connections
     // that did wait (accepts, on the write thread) stay on disk whoever runs the checkpoint.
     const lazy = options?.waitForDisk === false;
     if (lazy) db.exec('pragma synchronous = normal');
     try {
-      db.exec('begin immediate');
+      begin();
       try {
         const result = work();
         db.exec('commit');
+        if (settling !== undefined) settling.committed = true;
         return result;
       } catch (error) {
         if (db.isTransaction) db.exec('rollback');
@@ -152,11 +214,21 @@ export function openSqliteDatabase(options: SqliteDatabaseOptions): SqliteDataba
     run: (text, ...params) => Number(sql(text).run(...params).changes),
     transaction,
     settle<T>(work: () => T): Promise<T> {
-      try {
-        return Promise.resolve(work());
-      } catch (error) {
-        return Promise.reject(sqliteError(error));
-      }
+      // The first attempt runs now, synchronously, as `work` always has: only a lock found taken waits.
+      return retry(
+        () => {
+          settling = { committed: false };
+          try {
+            return Promise.resolve(work());
+          } finally {
+            settling = undefined;
+          }
+        },
+        policy,
+        { bail: (error) => !(error instanceof LockTaken) },
+      ).catch((error: unknown) => {
+        throw sqliteError(error instanceof LockTaken ? error.sqlite : error);
+      });
     },
     grouped<T>(work: () => T): Promise<T> {
       return new Promise<T>((resolve, reject) => {

@@ -57,19 +57,19 @@ import {
   businessIdentifier,
   createOnce,
   conditionalReference,
-  escapeLabel,
   escapeXml,
   formatDateTimeNo,
   formatNumberNo,
   fullUrlFor,
-  labelledTableXhtml,
   narrative,
-  narrativeTable,
   patientOn,
   referenceToPatient,
   practitionerReference,
   transactionBundle,
+  xhtmlNarrativeTable,
+  xhtmlTable,
   type MappingOptions,
+  type TableRow,
 } from './common.ts';
 import type { ActivePauseInput, HitSessionInput, IntervalInput, Modality, StrengthSetInput } from './inputs.ts';
 import {
@@ -330,8 +330,12 @@ interface ObservationParts {
   readonly profile: string;
   readonly category: CodeableConcept[];
   readonly code: CodeableConcept;
-  readonly title: string;
-  readonly rows: readonly (readonly [string, string | undefined])[];
+  /**
+   * The narrative's title and rows, as XHTML: what this mapping writes from numbers and its own
+   * words goes in as it is; text from the input (an exercise's name) is escaped with escapeXml.
+   */
+  readonly titleXhtml: string;
+  readonly rows: readonly TableRow[];
   readonly effective?: { readonly effectiveDateTime: string } | { readonly effectivePeriod: Period };
   readonly value?: Quantity | undefined;
   readonly extension?: Extension[];
@@ -349,7 +353,7 @@ function makeObservation(ctx: SessionContext, parts: ObservationParts): Observat
   const observation: Partial<Observation> = {
     resourceType: 'Observation',
     meta: { profile: [parts.profile] },
-    text: narrativeTable(parts.title, parts.rows),
+    text: xhtmlNarrativeTable(parts.titleXhtml, parts.rows),
   };
   if (parts.extension !== undefined) observation.extension = parts.extension;
   observation.identifier = [identifierFor(ctx, parts.role)];
@@ -404,7 +408,7 @@ function hrMaxObservation(ctx: SessionContext, hrMax: UsedHrMax, assessment: Ses
     profile: HIT_SESSION_PROFILES.hrMax,
     category: [ACTIVITY],
     code: { coding: [measured ? HIT_CODES.hrMaxMeasured : HIT_CODES.hrMaxEstimated], text: 'Makspuls (HRmax)' },
-    title: measured ? 'Makspuls (HRmax), målt' : 'Makspuls (HRmax), estimert',
+    titleXhtml: measured ? 'Makspuls (HRmax), målt' : 'Makspuls (HRmax), estimert',
     rows: [
       ['Verdi', `${hrMax.bpm} slag/min`],
       ['Metode', method],
@@ -451,7 +455,7 @@ function intervalHeartRateObservation(
     profile: HIT_SESSION_PROFILES.heartRate,
     category: [VITAL_SIGNS, ACTIVITY],
     code: { coding: [LOINC.heartRate], text: `Puls i arbeidsintervall ${number}` },
-    title: `Puls, arbeidsintervall ${number} av ${count}`,
+    titleXhtml: `Puls, arbeidsintervall ${number} av ${count}`,
     rows: [
       ['Varighet', durationText(interval.durationSeconds)],
       ['Snittpuls', bpmWithPercent(assessed.meanBpm, hrMaxBpm)],
@@ -488,7 +492,7 @@ function pauseHeartRateObservation(
     profile: HIT_SESSION_PROFILES.heartRate,
     category: [VITAL_SIGNS, ACTIVITY],
     code: { coding: [LOINC.heartRate], text: `Puls i aktiv pause ${number}` },
-    title: `Puls, aktiv pause ${number}`,
+    titleXhtml: `Puls, aktiv pause ${number}`,
     rows: [
       ['Varighet', durationText(pause.durationSeconds)],
       ['Snittpuls', bpmWithPercent(pause.meanHr, zones.hrMaxBpm)],
@@ -522,7 +526,7 @@ function timeInZoneObservation(ctx: SessionContext, hr: HeartRate, intervals: re
     profile: HIT_SESSION_PROFILES.timeInZone,
     category: [ACTIVITY],
     code: { coding: [HIT_CODES.timeInZone], text: 'Tid i pulssonen (85–95 % av HRmax)' },
-    title: 'Tid i pulssonen (85–95 % av HRmax)',
+    titleXhtml: 'Tid i pulssonen (85–95 % av HRmax)',
     rows: [
       ['Tid i sone', timeInZoneSummary(hr.assessment, intervals)],
       ['Per intervall', perInterval],
@@ -546,7 +550,7 @@ function borgObservation(ctx: SessionContext, score: number): Observation {
     profile: HIT_SESSION_PROFILES.borgRpe,
     category: [ACTIVITY],
     code: { coding: [HIT_CODES.borgRpe], text: 'Opplevd anstrengelse (Borg 6–20)' },
-    title: 'Opplevd anstrengelse (Borg RPE 6–20)',
+    titleXhtml: 'Opplevd anstrengelse (Borg RPE 6–20)',
     rows: [
       ['Verdi', borgText(score)],
       ['Gjelder', 'Økten som helhet'],
@@ -577,14 +581,15 @@ function borgText(score: number): string {
 
 function strengthSetObservation(ctx: SessionContext, number: number, set: StrengthSetInput): Observation {
   const percent = set.oneRepMaxKg === undefined ? undefined : round1((100 * set.loadKg) / set.oneRepMaxKg);
+  const exercise = escapeXml(set.exercise);
   return makeObservation(ctx, {
     role: `strength-${number}`,
     profile: HIT_SESSION_PROFILES.strengthSet,
     category: [ACTIVITY],
     code: { coding: [HIT_CODES.strengthSet], text: `Styrkeøvelse: ${set.exercise}` },
-    title: `Styrketrening: ${set.exercise}`,
+    titleXhtml: `Styrketrening: ${exercise}`,
     rows: [
-      ['Øvelse', set.exercise],
+      ['Øvelse', exercise],
       ['Sett × repetisjoner', `${set.sets} × ${set.reps}`],
       ['Belastning', `${formatNumberNo(set.loadKg)} kg`],
       ['1RM', set.oneRepMaxKg === undefined ? undefined : `${formatNumberNo(set.oneRepMaxKg)} kg`],
@@ -650,6 +655,11 @@ function sessionKindText(input: HitSessionInput): string {
   return `${protocolText(input)} på ${MODALITY_NO[input.modality]}`;
 }
 
+/**
+ * The Procedure's narrative as XHTML. Everything in it is written here from numbers and this
+ * mapping's own words, except the input's own text (exercise names, the prescription's id, the HPR
+ * number, the clinic's note), which is escaped where it is put in.
+ */
 function procedureNarrative(
   ctx: SessionContext,
   hrMax: UsedHrMax | undefined,
@@ -658,7 +668,7 @@ function procedureNarrative(
 ): string {
   const { input } = ctx;
   const zones = assessment?.zones;
-  const summary: (readonly [string, string | undefined])[] = [
+  const summary: TableRow[] = [
     ['Tidsrom', periodText(input.startedAt, input.endedAt)],
     ['Prosedyre', `${OBAB00.code} ${OBAB00.display}`],
     ['Treningsform', capitalise(MODALITY_NO[input.modality])],
@@ -685,13 +695,15 @@ function procedureNarrative(
     ['Borg (opplevd anstrengelse)', input.borgRpe === undefined ? undefined : borgText(input.borgRpe)],
     [
       'Forskrivning',
-      input.prescriptionId === undefined ? undefined : `Gjennomført etter forskrivning ${input.prescriptionId}`,
+      input.prescriptionId === undefined
+        ? undefined
+        : `Gjennomført etter forskrivning ${escapeXml(input.prescriptionId)}`,
     ],
-    ['Utført av', `Helsepersonell med HPR-nummer ${input.performer.hprNumber}`],
+    ['Utført av', `Helsepersonell med HPR-nummer ${escapeXml(input.performer.hprNumber)}`],
   ];
   const parts = [
-    `<p><b>${escapeXml(`Treningsøkt: ${sessionKindText(input)}`)}</b></p>`,
-    labelledTableXhtml(summary),
+    `<p><b>Treningsøkt: ${sessionKindText(input)}</b></p>`,
+    xhtmlTable(summary),
     intervalsTable(intervals, assessment),
     pausesTable(input.activePauses ?? [], assessment),
     strengthTable(input.strengthSets ?? []),
@@ -701,19 +713,22 @@ function procedureNarrative(
   return parts.join('');
 }
 
-function grid(title: string, head: readonly string[], rows: readonly (readonly string[])[]): string {
-  if (rows.length === 0) return '';
-  // Concatenated in one pass, as labelledTableXhtml: no array and closure per row and cell.
-  let xhtml = `<p><b>${escapeXml(title)}</b></p><table><thead><tr>`;
-  for (const cell of head) xhtml += `<th>${escapeLabel(cell)}</th>`;
-  xhtml += '</tr></thead><tbody>';
-  for (const row of rows) {
-    xhtml += '<tr>';
-    for (const cell of row) xhtml += `<td>${escapeXml(cell)}</td>`;
-    xhtml += '</tr>';
-  }
-  return `${xhtml}</tbody></table>`;
+/** The heads of a table's columns, as XHTML (built once per table, not once per narrative). */
+function headCells(heads: readonly string[]): string {
+  let xhtml = '';
+  for (const head of heads) xhtml += `<th>${escapeXml(head)}</th>`;
+  return xhtml;
 }
+
+/** A table with column heads and a title; nothing when it has no rows. Heads and rows are XHTML. */
+function grid(title: string, headXhtml: string, rowsXhtml: string): string {
+  if (rowsXhtml === '') return '';
+  return `<p><b>${title}</b></p><table><thead><tr>${headXhtml}</tr></thead><tbody>${rowsXhtml}</tbody></table>`;
+}
+
+const INTERVAL_HEADS = headCells(['Nr.', 'Varighet', 'Snittpuls', 'Topppuls']);
+const TIME_IN_ZONE_HEAD = headCells(['Tid i sone']);
+const WORKLOAD_HEAD = headCells(['Fart og stigning']);
 
 function intervalsTable(
   intervals: readonly IntervalInput[],
@@ -725,59 +740,55 @@ function intervalsTable(
   const withWorkload = intervals.some(
     (interval) => interval.speedKmh !== undefined || interval.inclinePercent !== undefined,
   );
-  const head = ['Nr.', 'Varighet', 'Snittpuls', 'Topppuls'];
-  if (withTimeInZone) head.push('Tid i sone');
-  if (withWorkload) head.push('Fart og stigning');
-  const rows = intervals.map((interval, index) => {
-    const row = [
-      String(index + 1),
-      durationText(interval.durationSeconds),
-      bpmWithPercent(interval.meanHr, hrMaxBpm) ?? '–',
-      bpmWithPercent(interval.peakHr, hrMaxBpm) ?? '–',
-    ];
+  const heads = INTERVAL_HEADS + (withTimeInZone ? TIME_IN_ZONE_HEAD : '') + (withWorkload ? WORKLOAD_HEAD : '');
+  let rows = '';
+  for (const [index, interval] of intervals.entries()) {
+    rows +=
+      `<tr><td>${index + 1}</td><td>${durationText(interval.durationSeconds)}</td>` +
+      `<td>${bpmWithPercent(interval.meanHr, hrMaxBpm) ?? '–'}</td><td>${bpmWithPercent(interval.peakHr, hrMaxBpm) ?? '–'}</td>`;
     if (withTimeInZone) {
       const seconds = assessment?.intervals[index]?.secondsInZone;
-      row.push(seconds === undefined ? 'ikke registrert' : durationText(seconds));
+      rows += `<td>${seconds === undefined ? 'ikke registrert' : durationText(seconds)}</td>`;
     }
-    if (withWorkload) row.push(workloadText(interval) ?? '–');
-    return row;
-  });
-  return grid('Arbeidsintervaller', head, rows);
+    if (withWorkload) rows += `<td>${workloadText(interval) ?? '–'}</td>`;
+    rows += '</tr>';
+  }
+  return grid('Arbeidsintervaller', heads, rows);
 }
+
+const PAUSE_HEADS = headCells(['Nr.', 'Varighet', 'Snittpuls']);
 
 function pausesTable(pauses: readonly ActivePauseInput[], assessment: SessionHeartRateAssessment | undefined): string {
   const hrMaxBpm = assessment?.zones.hrMaxBpm;
-  return grid(
-    'Aktive pauser',
-    ['Nr.', 'Varighet', 'Snittpuls'],
-    pauses.map((pause, index) => [
-      String(index + 1),
-      durationText(pause.durationSeconds),
-      bpmWithPercent(pause.meanHr, hrMaxBpm) ?? '–',
-    ]),
-  );
+  let rows = '';
+  for (const [index, pause] of pauses.entries()) {
+    rows +=
+      `<tr><td>${index + 1}</td><td>${durationText(pause.durationSeconds)}</td>` +
+      `<td>${bpmWithPercent(pause.meanHr, hrMaxBpm) ?? '–'}</td></tr>`;
+  }
+  return grid('Aktive pauser', PAUSE_HEADS, rows);
 }
 
+const STRENGTH_HEADS = headCells(['Øvelse', 'Sett × repetisjoner', 'Belastning', 'Andel av 1RM']);
+
 function strengthTable(sets: readonly StrengthSetInput[]): string {
-  return grid(
-    'Styrketrening',
-    ['Øvelse', 'Sett × repetisjoner', 'Belastning', 'Andel av 1RM'],
-    sets.map((set) => [
-      set.exercise,
-      `${set.sets} × ${set.reps}`,
-      `${formatNumberNo(set.loadKg)} kg`,
+  let rows = '';
+  for (const set of sets) {
+    const share =
       set.oneRepMaxKg === undefined
         ? '1RM ikke oppgitt'
-        : `${formatNumberNo((100 * set.loadKg) / set.oneRepMaxKg, 0)} % av ${formatNumberNo(set.oneRepMaxKg)} kg`,
-    ]),
-  );
+        : `${formatNumberNo((100 * set.loadKg) / set.oneRepMaxKg, 0)} % av ${formatNumberNo(set.oneRepMaxKg)} kg`;
+    rows +=
+      `<tr><td>${escapeXml(set.exercise)}</td><td>${set.sets} × ${set.reps}</td>` +
+      `<td>${formatNumberNo(set.loadKg)} kg</td><td>${share}</td></tr>`;
+  }
+  return grid('Styrketrening', STRENGTH_HEADS, rows);
 }
 
 function warningsList(assessment: SessionHeartRateAssessment | undefined, hrMax: UsedHrMax | undefined): string {
   if (assessment === undefined || hrMax === undefined || assessment.flags.length === 0) return '';
-  const items = assessment.flags
-    .map((flag) => `<li>${escapeXml(flagText(flag, hrMax, assessment.intervals))}</li>`)
-    .join('');
+  let items = '';
+  for (const flag of assessment.flags) items += `<li>${flagText(flag, hrMax, assessment.intervals)}</li>`;
   return `<p><b>Advarsler</b></p><ul>${items}</ul>`;
 }
 

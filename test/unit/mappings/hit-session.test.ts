@@ -6,6 +6,7 @@
  * break. The golden fixtures pin the whole Bundle; these tests pin the rules behind it.
  */
 import type { Bundle, Coding, Observation, Procedure } from 'fhir/r4.js';
+import { SyntaxValidator } from 'fast-xml-validator';
 import { businessIdentifier, DEFAULT_MAPPING_OPTIONS, searchToken } from '../../../mappings/common.ts';
 import { HIT_SESSION_PROFILES, mapHitSession } from '../../../mappings/hit-session.ts';
 import type { HitSessionInput, IntervalInput } from '../../../mappings/inputs.ts';
@@ -368,6 +369,39 @@ describe('narrative', () => {
     expect(mustHave(bundle, 'strength-1').text?.div).not.toContain('<b>dyp</b>');
     // The note itself is data, kept as sent (Annotation.text is markdown; viewers escape it).
     expect(procedureOf(bundle).note?.[0]?.text).toBe('Bra <script>alert("x")</script> & videre');
+  });
+
+  it('escapes every piece of input text it writes (<, &, quotes), and every narrative stays well-formed XHTML', () => {
+    // The narratives insert the mapping's own text as it is and escape only the input's text:
+    // each place input text appears is pinned here, the ids the schema restricts included.
+    const hostile = `<b>&amp; "dyp" 'x'</b> & <`;
+    const escaped = '&#60;b&#62;&#38;amp; &#34;dyp&#34; &#39;x&#39;&#60;/b&#62; &#38; &#60;';
+    const bundle = map({
+      note: `Merknad ${hostile}`,
+      prescriptionId: `RX${hostile}`,
+      performer: { hprNumber: `9144901${hostile}` },
+      intervals: [interval(171, 180)],
+      activePauses: [{ durationSeconds: 180, meanHr: 130 }],
+      borgRpe: 17,
+      strengthSets: [{ exercise: `Knebøy ${hostile}`, sets: 4, reps: 4, loadKg: 60, oneRepMaxKg: 80 }],
+    });
+    const procedureDiv = procedureOf(bundle).text?.div ?? '';
+    expect(procedureDiv).toContain(`<p><b>Merknad fra klinikken:</b> Merknad ${escaped}</p>`);
+    expect(procedureDiv).toContain(
+      `<tr><th>Forskrivning</th><td>Gjennomført etter forskrivning RX${escaped}</td></tr>`,
+    );
+    expect(procedureDiv).toContain(
+      `<tr><th>Utført av</th><td>Helsepersonell med HPR-nummer 9144901${escaped}</td></tr>`,
+    );
+    expect(procedureDiv).toContain(`<tr><td>Knebøy ${escaped}</td><td>4 × 4</td>`);
+    const strengthDiv = mustHave(bundle, 'strength-1').text?.div ?? '';
+    expect(strengthDiv).toContain(`<p><b>Styrketrening: Knebøy ${escaped}</b></p>`);
+    expect(strengthDiv).toContain(`<tr><th>Øvelse</th><td>Knebøy ${escaped}</td></tr>`);
+    for (const resource of resources(bundle)) {
+      const div = resource.text?.div ?? '';
+      expect(div).not.toContain(hostile);
+      expect(() => SyntaxValidator.validate(div)).not.toThrow();
+    }
   });
 
   it('is Norwegian and readable on its own: the session, HRmax, intervals and Borg', () => {

@@ -1,4 +1,11 @@
-import { escapeXml, formatNumberNo, labelledTableXhtml } from '../../../mappings/common.ts';
+import {
+  escapeXml,
+  formatNumberNo,
+  labelledTableXhtml,
+  narrativeTable,
+  xhtmlNarrativeTable,
+  xhtmlTable,
+} from '../../../mappings/common.ts';
 
 /** What nb-NO Intl writes, the reference formatNumberNo is held to. */
 function intlNo(value: number, maximumFractionDigits: number): string {
@@ -55,5 +62,23 @@ describe('narrative XHTML', () => {
         '<tr><th>O&#39;Neil</th><td>&#34;sitat&#34;</td></tr></table>',
     );
     expect(escapeXml('ingenting å gjøre')).toBe('ingenting å gjøre');
+  });
+
+  it('puts the values of an XHTML table in as they are (the caller escaped input text) and still escapes labels', () => {
+    expect(
+      xhtmlTable([
+        ['Fart & stigning', '6 km/t, <i>8 %</i>'],
+        ['Tom', undefined],
+      ]),
+    ).toBe('<table><tr><th>Fart &#38; stigning</th><td>6 km/t, <i>8 %</i></td></tr></table>');
+    const rows = [['Øvelse', 'Knebøy &#38; utfall']] as const;
+    expect(xhtmlNarrativeTable('Styrke: Knebøy &#38; utfall', rows).div).toBe(
+      '<div xmlns="http://www.w3.org/1999/xhtml"><p><b>Styrke: Knebøy &#38; utfall</b></p>' +
+        '<table><tr><th>Øvelse</th><td>Knebøy &#38; utfall</td></tr></table></div>',
+    );
+    // The same table from unescaped text, through the escaping variant, is the same XHTML.
+    expect(narrativeTable('Styrke: Knebøy & utfall', [['Øvelse', 'Knebøy & utfall']])).toEqual(
+      xhtmlNarrativeTable('Styrke: Knebøy &#38; utfall', rows),
+    );
   });
 });

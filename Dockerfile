@@ -54,9 +54,11 @@ COPY src ./src
 # facts) are where its code looks for them.
 COPY --from=javascript /app/dist/src ./src
 COPY --from=javascript /app/dist/mappings ./mappings
+# MALLOC_ARENA_MAX as `npm start` sets it (docs/adr/0048-two-malloc-arenas.md).
 ENV NODE_ENV=production \
   PORT=8080 \
-  DATA_DIR=/var/lib/hit-bridge
+  DATA_DIR=/var/lib/hit-bridge \
+  MALLOC_ARENA_MAX=2
 VOLUME ["/var/lib/hit-bridge"]
 # The node user of the official image, by number so Kubernetes can verify runAsNonRoot.
 USER 1000:1000

@@ -19,6 +19,22 @@ export default tseslint.config(
     },
   },
   ...importBoundaries,
+  {
+    files: ['src/**/*.ts', 'mappings/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['http', 'node:http'].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message:
+              "An ES import of node:http loads Node's undici and http2 (about 13 MB) through its WebSocket getters: take what is needed from src/platform/node-http.ts.",
+          })),
+        },
+      ],
+    },
+  },
   { files: ['**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.cjs'], languageOptions: { globals: { module: 'writable', require: 'readonly' } } },
 );

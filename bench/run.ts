@@ -26,7 +26,7 @@ import { bracketedRatio, directToHapi, sessionWorkload, splitConcurrency, throug
 import { measureMapping } from './lib/mapping.ts';
 import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
-import { PRODUCTION_NODE_FLAGS, startBenchService, type BenchService } from './lib/service.ts';
+import { PRODUCTION_ENVIRONMENT, PRODUCTION_NODE_FLAGS, startBenchService, type BenchService } from './lib/service.ts';
 import { buildJavaScript, measureStartup } from './lib/startup.ts';
 import { evaluateTargets, renderTable, type BenchResults } from './lib/report.ts';
 
@@ -115,7 +115,10 @@ function built(): string {
   return builtEntry;
 }
 
-/** `deployed`: the built JavaScript with the production node flags, as `npm start` and the image run it. */
+/**
+ * `deployed`: the built JavaScript with the production node flags and environment, as `npm start`
+ * and the image run it.
+ */
 async function service(
   name: string,
   env: Record<string, string>,
@@ -124,7 +127,7 @@ async function service(
 ): Promise<BenchService> {
   const started = await startBenchService({
     name,
-    env,
+    env: deployed ? { ...PRODUCTION_ENVIRONMENT, ...env } : env,
     logDir: work,
     ...(roles === undefined ? {} : { roles }),
     ...(deployed ? { entry: built(), nodeFlags: PRODUCTION_NODE_FLAGS } : {}),
@@ -199,7 +202,7 @@ try {
       workDir: join(work, 'startup'),
       settleMs: KNOBS.startupSettleMs,
       variants: {
-        'built JS': { entry, nodeFlags: PRODUCTION_NODE_FLAGS },
+        'built JS': { entry, nodeFlags: PRODUCTION_NODE_FLAGS, env: PRODUCTION_ENVIRONMENT },
         'TypeScript sources': { entry: 'src/cli/hit-bridge.ts' },
       },
     });

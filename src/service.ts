@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer } from './platform/node-http.ts';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';

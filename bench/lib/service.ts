@@ -33,6 +33,15 @@ export interface BenchService {
  */
 export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
+/**
+ * The environment `npm start` and the image add for the C library, held together with the flags
+ * above by the same test. glibc gives a thread that finds the allocator busy an arena of its own
+ * (up to 8 per core); how many V8's and libuv's threads get at start-up depends on how much they
+ * ran at once, and each kept 1–4 MB resident: the idle RSS moved by 10 MB between starts of the
+ * same build. Two arenas hold it steady (docs/adr/0048-two-malloc-arenas.md).
+ */
+export const PRODUCTION_ENVIRONMENT: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 async function freePort(): Promise<number> {

@@ -4,7 +4,7 @@
  * the other. Each run times the spawn to the first /readyz 200 (polled every 10 ms, so a figure
  * is at most that late) and reads the resident set size `settleMs` after ready, before anything
  * has been asked of the service. Measured for the built JavaScript with the production node flags
- * (what `npm start` and the image run) and for the TypeScript sources under type stripping
+ * and environment (what `npm start` and the image run) and for the TypeScript sources under type stripping
  * without them (`npm run hit-bridge`, the tests), alternating run by run so both see the same
  * machine.
  */
@@ -14,10 +14,11 @@ import { join } from 'node:path';
 import { round } from './accept.ts';
 import { startBenchService } from './service.ts';
 
-/** How a variant is started: its entry point and Node's own flags before it. */
+/** How a variant is started: its entry point, Node's own flags before it, and its environment. */
 export interface StartupVariant {
   readonly entry: string;
   readonly nodeFlags?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface StartupFigures {
@@ -57,13 +58,13 @@ export async function measureStartup(options: {
     Object.keys(options.variants).map((variant) => [variant, { ready: [] as number[], rss: [] as number[] }]),
   );
   for (let run = 1; run <= options.runs; run += 1) {
-    for (const [variant, { entry, nodeFlags }] of Object.entries(options.variants)) {
+    for (const [variant, { entry, nodeFlags, env }] of Object.entries(options.variants)) {
       const name = `startup-${variant.replace(/\W+/g, '-')}-${run}`;
       const service = await startBenchService({
         name,
         entry,
         ...(nodeFlags === undefined ? {} : { nodeFlags }),
-        env: { DATA_DIR: join(options.workDir, name) },
+        env: { ...env, DATA_DIR: join(options.workDir, name) },
         logDir: options.workDir,
         waitFor: '/readyz',
         pollMs: POLL_MS,

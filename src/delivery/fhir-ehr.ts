@@ -35,7 +35,7 @@
  * (platform/redaction.ts): both end up in the status timeline, the failure event and the logs,
  * where a national id must never appear.
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from '../platform/node-http.ts';
 import { Client } from 'fhir-kit-client';
 import type { Bundle, BundleEntry, FhirResource, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import type { Logger } from '../platform/logger.ts';

@@ -4,7 +4,7 @@
  * its working directory, runs as a numeric non-root user under tini, and has a health check.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { PRODUCTION_NODE_FLAGS } from '../../bench/lib/service.ts';
+import { PRODUCTION_ENVIRONMENT, PRODUCTION_NODE_FLAGS } from '../../bench/lib/service.ts';
 import { run, tools } from './tools.ts';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
@@ -48,7 +48,7 @@ describe('Dockerfile', () => {
     expect(instructions).toContain('COPY patches ./patches');
   });
 
-  it('runs the JavaScript tsc emits (tsconfig.emit.json), with the same node flags as npm start and the bench, with Node 24 as user 1000 under tini, with a health check on /healthz', () => {
+  it('runs the JavaScript tsc emits (tsconfig.emit.json), with the same node flags and environment as npm start and the bench, with Node 24 as user 1000 under tini, with a health check on /healthz', () => {
     expect(instructions.filter((line) => line.startsWith('ARG NODE_IMAGE='))).toEqual([
       'ARG NODE_IMAGE=node:24-bookworm-slim',
     ]);
@@ -61,7 +61,9 @@ describe('Dockerfile', () => {
     );
     const packageJson = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
     expect(packageJson.scripts.start).toContain(
-      `tsc -p tsconfig.emit.json && node ${PRODUCTION_NODE_FLAGS.join(' ')} --env-file=dev.env dist/src/main.js`,
+      `tsc -p tsconfig.emit.json && ${Object.entries(PRODUCTION_ENVIRONMENT)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' ')} node ${PRODUCTION_NODE_FLAGS.join(' ')} --env-file=dev.env dist/src/main.js`,
     );
     expect(finalStage).toContain('COPY --from=javascript /app/dist/src ./src');
     expect(finalStage).toContain('COPY --from=javascript /app/dist/mappings ./mappings');
@@ -72,7 +74,10 @@ describe('Dockerfile', () => {
     );
     expect(finalStage.find((line) => line.startsWith('HEALTHCHECK'))).toContain('/healthz');
     expect(existsSync('src/main.ts')).toBe(true);
-    expect(finalStage.find((line) => line.startsWith('ENV '))).toContain('DATA_DIR=/var/lib/hit-bridge');
+    const env = finalStage.find((line) => line.startsWith('ENV ')) ?? '';
+    expect(env).toContain('DATA_DIR=/var/lib/hit-bridge');
+    for (const [name, value] of Object.entries(PRODUCTION_ENVIRONMENT))
+      expect(env.split(/\s+/)).toContain(`${name}=${value}`);
   });
 
   it('carries the OCI labels', () => {

@@ -46,6 +46,7 @@ import {
   practitionerReference,
   transactionBundle,
   type MappingOptions,
+  type TableRow,
 } from './common.ts';
 import type { FitnessTestInput, FitnessTestKind, HrMaxMethod } from './inputs.ts';
 import { CATEGORY, HIT_CODES, LOINC, profileUrl, SYSTEMS, UNITS } from './terminology.ts';
@@ -437,7 +438,7 @@ function panelObservation(
 
 interface ObservationParts {
   readonly title: string;
-  readonly rows: readonly (readonly [string, string | undefined])[];
+  readonly rows: readonly TableRow[];
   readonly code: CodeableConcept & { coding: Coding[] };
   readonly value?: Observation['valueQuantity'];
   readonly method?: string;

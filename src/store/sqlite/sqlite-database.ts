@@ -48,7 +48,8 @@ export interface SqliteDatabase {
    * again, from its start, once a timer says try again, until the busy timeout has passed
    * (then a retriable 503). So `work` must not catch that error, and what it does before its
    * first transaction must be safe to do twice (reads). A later transaction of the same `work`
-   * waits for the lock in place, as SQLite's busy timeout makes it.
+   * waits for the lock in place, as SQLite's busy timeout makes it
+   * (docs/adr/0044-event-loop-never-sleeps-for-the-sqlite-write-lock.md).
    */
   settle<T>(work: () => T): Promise<T>;
   /** `work` group-committed with the other grouped writes of this turn of the event loop. */

@@ -176,7 +176,8 @@ export function narrativeTable(title: string, rows: readonly TableRow[]): Narrat
  * labelledTableXhtml for values that are XHTML already: text a mapping writes itself from numbers
  * and its own words (none of which holds an XML special character), with any text from the input
  * escaped by the caller (escapeXml). Most of a session's narrative is such text, and testing every
- * value for characters it cannot hold was a tenth of the mapping's time (bench/README.md).
+ * value for characters it cannot hold was a tenth of the mapping's time (bench/README.md,
+ * docs/adr/0046-session-narratives-escape-input-text-where-it-goes-in.md).
  */
 export function xhtmlTable(rows: readonly TableRow[]): string {
   return tableXhtml(rows, false);

@@ -138,6 +138,10 @@ interface HeartRate {
   readonly hrMax: UsedHrMax;
   readonly assessment: SessionHeartRateAssessment;
   readonly hrMaxReference: Reference;
+  /** The interval zone in words, the same for every interval of the session: written once. */
+  readonly zoneText: string;
+  /** The interval zone as every interval's reference range, shared as the patient reference is. */
+  readonly intervalRange: ObservationReferenceRange;
 }
 
 export function mapHitSession(input: HitSessionInput, options: MappingOptions): Bundle {
@@ -158,7 +162,14 @@ export function mapHitSession(input: HitSessionInput, options: MappingOptions): 
   if (hrMax !== undefined && assessment !== undefined) {
     const hrMaxObs = hrMaxObservation(ctx, hrMax, assessment);
     const hrMaxReference = localReference('Observation', hrMaxObs.identifier?.[0]);
-    const hr: HeartRate = { hrMax, assessment, hrMaxReference };
+    const zone = zoneText(assessment);
+    const hr: HeartRate = {
+      hrMax,
+      assessment,
+      hrMaxReference,
+      zoneText: zone,
+      intervalRange: intervalRange(assessment, zone),
+    };
     entries.push(createOnce(hrMaxObs, hrMaxReference.reference));
     for (const [index, interval] of intervals.entries()) {
       add(intervalHeartRateObservation(ctx, hr, index + 1, intervals.length, interval));
@@ -441,7 +452,6 @@ function intervalHeartRateObservation(
     flagText(flag, hr.hrMax, hr.assessment.intervals, number),
   );
   const position = zonePosition(assessed, zones.interval.lowBpm, zones.interval.highBpm);
-  const zone = zoneText(hr);
   const component: ObservationComponent[] = [];
   if (assessed.peakBpm !== undefined) {
     component.push({
@@ -460,7 +470,7 @@ function intervalHeartRateObservation(
       ['Varighet', durationText(interval.durationSeconds)],
       ['Snittpuls', bpmWithPercent(assessed.meanBpm, hrMaxBpm)],
       ['Topppuls', bpmWithPercent(assessed.peakBpm, hrMaxBpm)],
-      ['Målsone', zone],
+      ['Målsone', hr.zoneText],
       ['Vurdering', position === undefined ? undefined : POSITION_NO[position]],
       ['Tid i sone', assessed.secondsInZone === undefined ? undefined : durationText(assessed.secondsInZone)],
       ['Fart og stigning', workloadText(interval)],
@@ -469,11 +479,7 @@ function intervalHeartRateObservation(
     extension: [DURING_EXERCISE],
     value: assessed.meanBpm === undefined ? undefined : quantity(round1(assessed.meanBpm), UNITS.perMinute),
     interpretation: position === undefined ? undefined : INTERPRETATION[position],
-    referenceRange: {
-      low: quantity(zones.interval.lowBpm, UNITS.perMinute),
-      high: quantity(zones.interval.highBpm, UNITS.perMinute),
-      text: `Målsone for arbeidsintervall: ${zone}`,
-    },
+    referenceRange: hr.intervalRange,
     component,
     notes: warnings,
   });
@@ -508,8 +514,17 @@ function durationComponent(seconds: number): ObservationComponent {
   return { code: { coding: [LOINC.exerciseDuration] }, valueQuantity: quantity(round1(seconds / 60), UNITS.minutes) };
 }
 
-function zoneText(hr: HeartRate): string {
-  const { zones } = hr.assessment;
+function intervalRange(assessment: SessionHeartRateAssessment, zoneText: string): ObservationReferenceRange {
+  const { interval } = assessment.zones;
+  return {
+    low: quantity(interval.lowBpm, UNITS.perMinute),
+    high: quantity(interval.highBpm, UNITS.perMinute),
+    text: `Målsone for arbeidsintervall: ${zoneText}`,
+  };
+}
+
+function zoneText(assessment: SessionHeartRateAssessment): string {
+  const { zones } = assessment;
   return (
     `${zones.interval.lowBpm}–${zones.interval.highBpm} slag/min ` +
     `(${zones.interval.lowPercent}–${zones.interval.highPercent} % av HRmax ${zones.hrMaxBpm} slag/min)`
@@ -530,7 +545,7 @@ function timeInZoneObservation(ctx: SessionContext, hr: HeartRate, intervals: re
     rows: [
       ['Tid i sone', timeInZoneSummary(hr.assessment, intervals)],
       ['Per intervall', perInterval],
-      ['Sone', zoneText(hr)],
+      ['Sone', hr.zoneText],
       ['Metode', TIME_IN_ZONE_METHOD],
     ],
     value: quantity(minutes, UNITS.minutes),

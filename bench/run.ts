@@ -38,7 +38,7 @@ const KNOBS = {
   e2eN: Number(process.env.BENCH_E2E_N ?? 100),
   e2eConcurrency: Number(process.env.BENCH_E2E_CONCURRENCY ?? 8),
   relayN: Number(process.env.BENCH_RELAY_N ?? 5_000),
-  relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 2),
+  relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 5),
   busyBacklog: Number(process.env.BENCH_BUSY_BACKLOG ?? 2_000),
   busyRate: Number(process.env.BENCH_BUSY_RATE ?? 1_000),
   mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 5_000),

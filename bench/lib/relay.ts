@@ -1,32 +1,66 @@
 /**
  * The event relay: N "session recorded" events waiting in the outbox, drained by the relay
- * worker into Kafka, against a bare kafkajs producer sending the same records (same keys, values
- * and headers) with the same settings (idempotent, one request in flight, acks -1) in batches of
- * the relay's size. Rounds alternate relay, bare, relay, bare…, each into a fresh topic, so both
- * see the same machine load; the outbox is filled before a relay round starts, outside its time.
+ * worker into Kafka, against a bare kafkajs producer sending records built the same way (keys,
+ * values, headers), with the same settings (idempotent, one request in flight, acks -1), in
+ * produce requests cut exactly as the relay cuts them, into a topic created as the relay's bus
+ * creates its own. Each side is timed from its first request to its last acknowledgement (the
+ * relay: to its last marking), and the bare producer serialises each request inside its time as
+ * the bus does.
+ *
+ * On a shared machine the bare producer's own rate moves several-fold between runs minutes apart,
+ * so one pair says little: rounds alternate bare, relay, bare, relay…, each into fresh topics
+ * after the outbox was filled, and the figures are the medians of each side, their ratio, and
+ * the spread (slowest and fastest round of each side, and of the per-round ratios). The CPU this
+ * process spent per event is recorded for both: steadier than rates while other work shares the
+ * cores. (A PostgreSQL outbox's own work runs in the server and is not in it.)
  */
+import { loadavg } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { buildRecordedEvent, eventId, RECORD_EVENT_TYPE, toOutgoingEvent } from '../../src/events/cloud-events.ts';
 import type { OutgoingEvent } from '../../src/events/event-bus.ts';
 import { createTopicWithLeaders } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus, DEFAULT_PARTITIONS } from '../../src/events/kafka-event-bus.ts';
-import { DEFAULT_RELAY_BATCH, startEventRelayWorker } from '../../src/events/event-relay-worker.ts';
+import {
+  DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_RELAY_BATCH,
+  estimatedRecordBytes,
+  produceRequests,
+  startEventRelayWorker,
+} from '../../src/events/event-relay-worker.ts';
 import { createMetrics } from '../../src/platform/metrics.ts';
 import { DEFAULT_CONNECT_RETRY_POLICY } from '../../src/platform/retry.ts';
 import type { Store } from '../../src/store/store.ts';
+import type { RunningWorker } from '../../src/store/worker-loop.ts';
 import { silentLogger } from '../../test/support/silent-logger.ts';
 import { pool } from '../../test/support/workload.ts';
 import { round } from './accept.ts';
+import { median, spreadOf } from './stats.ts';
 
-/** The relay's default batch; the bare producer sends batches of this size. */
+/** The relay's default claim; the bare producer's requests are cut from batches of this size. */
 const RELAY_BATCH = DEFAULT_RELAY_BATCH;
 
-interface RelayRound {
-  readonly relaySeconds: number;
-  readonly bareSeconds: number;
-  readonly relaySteps: RelaySteps;
+/** One side of a round: its time, requests and the CPU this process spent on it. */
+interface SideFigures {
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** Produce requests sent (the relay's: publish calls). */
+  readonly requests: number;
+  /** User + system CPU of this process per event, µs. */
+  readonly cpuMicrosPerEvent: number;
 }
+
+interface RelayRound {
+  /** 1-minute load average when the round started. */
+  readonly loadAverage: number;
+  readonly bare: SideFigures;
+  readonly relay: SideFigures & { readonly steps: RelaySteps };
+  /** This round's relay rate over its bare rate. */
+  readonly ratio: number;
+}
+
+/** Slowest and fastest of a figure over the rounds. */
+type Spread = ReturnType<typeof spreadOf>;
 
 export interface RelayFigures {
   readonly store: 'sqlite' | 'postgres';
@@ -34,10 +68,17 @@ export interface RelayFigures {
   readonly batch: number;
   readonly valueBytes: number;
   readonly rounds: readonly RelayRound[];
+  /** Median over the rounds. */
   readonly relayPerSecond: number;
+  /** Median over the rounds. */
   readonly barePerSecond: number;
-  /** Relay rate over bare rate, from the rounds' total times. */
+  /** Median relay rate over median bare rate. */
   readonly ratio: number;
+  readonly spread: { readonly relayPerSecond: Spread; readonly barePerSecond: Spread; readonly ratio: Spread };
+  /** Medians over the rounds, µs of this process's CPU per event. */
+  readonly cpuMicrosPerEvent: { readonly relay: number; readonly bare: number };
+  /** Events per produce request, over all rounds, for each side (alike by construction; shown so it can be seen). */
+  readonly eventsPerRequest: { readonly relay: number; readonly bare: number };
 }
 
 function sampleEvents(n: number, topic: string): OutgoingEvent[] {
@@ -92,19 +133,34 @@ interface RelaySteps {
   readonly completeMs: number;
 }
 
+/** Times `work` by the wall clock and by this process's CPU. */
+async function timedSide(n: number, work: () => Promise<number>): Promise<SideFigures> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const requests = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return {
+    seconds: round(seconds, 3),
+    perSecond: Math.round(n / seconds),
+    requests,
+    cpuMicrosPerEvent: round((used.user + used.system) / n, 1),
+  };
+}
+
 async function drainWithRelay(
   store: Store,
   kafka: Kafka,
   events: readonly OutgoingEvent[],
-): Promise<{ seconds: number; steps: RelaySteps }> {
+): Promise<SideFigures & { steps: RelaySteps }> {
   const bus = createKafkaEventBus({ kafka, logger: silentLogger });
   // Connects the producer and creates the topic before the clock starts, as the bare run does.
   const first = events[0];
   if (first !== undefined) await bus.publish([{ ...first, value: { ...first.value, id: 'warm-up' } }]);
-  await fillOutbox(store, events);
   // The store and bus as the relay sees them, timed: the drain ends when the last job is marked
   // sent (no polling, which would take the relay's own CPU), and each step's share is known.
   const steps = { batches: 0, claimMs: 0, publishMs: 0, completeMs: 0 };
+  let requests = 0;
   let completed = 0;
   let drained: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (drained = resolve));
@@ -129,25 +185,30 @@ async function drainWithRelay(
   };
   const timedBus = {
     ...bus,
-    publish: (batch: readonly OutgoingEvent[]) => timed('publishMs', () => bus.publish(batch)),
+    publish: (batch: readonly OutgoingEvent[]) => {
+      requests += 1;
+      return timed('publishMs', () => bus.publish(batch));
+    },
   };
-  const started = performance.now();
-  const worker = startEventRelayWorker({
-    store: timedStore,
-    bus: timedBus,
-    retryPolicy: DEFAULT_CONNECT_RETRY_POLICY,
-    clock: () => new Date(),
-    logger: silentLogger,
-    // Counted as in the service (prom-client histograms), so the relay pays what it pays there.
-    metrics: createMetrics({ defaultMetrics: false }),
-    owner: `bench-relay-${randomBytes(3).toString('hex')}`,
+  let worker: RunningWorker | undefined;
+  const side = await timedSide(events.length, async () => {
+    worker = startEventRelayWorker({
+      store: timedStore,
+      bus: timedBus,
+      retryPolicy: DEFAULT_CONNECT_RETRY_POLICY,
+      clock: () => new Date(),
+      logger: silentLogger,
+      // Counted as in the service (prom-client histograms), so the relay pays what it pays there.
+      metrics: createMetrics({ defaultMetrics: false }),
+      owner: `bench-relay-${randomBytes(3).toString('hex')}`,
+    });
+    await done;
+    return requests;
   });
-  await done;
-  const seconds = (performance.now() - started) / 1000;
-  await worker.stop();
+  await worker?.stop();
   await bus.close();
   return {
-    seconds,
+    ...side,
     steps: {
       batches: steps.batches,
       claimMs: Math.round(steps.claimMs),
@@ -157,31 +218,44 @@ async function drainWithRelay(
   };
 }
 
-async function sendBare(kafka: Kafka, events: readonly OutgoingEvent[]): Promise<number> {
-  const topic = events[0]?.topic;
-  if (topic === undefined) return 0;
+/** The relay's produce requests for events claimed in outbox order: claims of RELAY_BATCH, each cut by bytes. */
+function requestsLikeTheRelay<T extends OutgoingEvent>(events: readonly T[]): T[][] {
+  const requests: T[][] = [];
+  for (let index = 0; index < events.length; index += RELAY_BATCH) {
+    requests.push(
+      ...produceRequests(events.slice(index, index + RELAY_BATCH), DEFAULT_MAX_REQUEST_BYTES, estimatedRecordBytes),
+    );
+  }
+  return requests;
+}
+
+async function sendBare(kafka: Kafka, events: readonly OutgoingEvent[]): Promise<SideFigures> {
+  const topic = events[0]?.topic ?? 'unused';
   const admin = kafka.admin();
   await admin.connect();
-  await createTopicWithLeaders(admin, { topic, numPartitions: DEFAULT_PARTITIONS, replicationFactor: 1 });
+  // As the bus creates its topics: the same partitions, replicas min(3, brokers).
+  const replicationFactor = Math.min(3, (await admin.describeCluster()).brokers.length);
+  await createTopicWithLeaders(admin, { topic, numPartitions: DEFAULT_PARTITIONS, replicationFactor });
   await admin.disconnect();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
-  const messages = events.map((event) => ({
+  const toMessage = (event: OutgoingEvent) => ({
     key: event.key,
     value: JSON.stringify(event.value),
     headers: { ...event.headers },
-  }));
-  await producer.send({ topic, acks: -1, messages: messages.slice(0, 1) });
-  const started = performance.now();
-  for (let index = 0; index < messages.length; index += RELAY_BATCH) {
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [{ topic, messages: messages.slice(index, index + RELAY_BATCH) }],
-    });
-  }
-  const seconds = (performance.now() - started) / 1000;
+  });
+  const first = events[0];
+  if (first !== undefined) await producer.send({ topic, acks: -1, messages: [toMessage(first)] });
+  const requests = requestsLikeTheRelay(events);
+  const side = await timedSide(events.length, async () => {
+    for (const request of requests) {
+      // Serialised inside the time, request by request, as the bus does.
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: request.map(toMessage) }] });
+    }
+    return requests.length;
+  });
   await producer.disconnect();
-  return seconds;
+  return side;
 }
 
 export async function measureRelay(
@@ -197,25 +271,40 @@ export async function measureRelay(
     const relayEvents = sampleEvents(options.n, `${prefix}-outbox`);
     const bareEvents = sampleEvents(options.n, `${prefix}-bare`);
     valueBytes = JSON.stringify(relayEvents[0]?.value).length;
+    // Filled before both sides of the round, so whatever the filling leaves behind (a checkpoint,
+    // a vacuum) can fall on either.
+    await fillOutbox(store, relayEvents);
+    const loadAverage = round(loadavg()[0] ?? 0, 1);
+    const bare = await sendBare(kafka, bareEvents);
     const relay = await drainWithRelay(store, kafka, relayEvents);
-    const bareSeconds = await sendBare(kafka, bareEvents);
-    rounds.push({ relaySeconds: round3(relay.seconds), bareSeconds: round3(bareSeconds), relaySteps: relay.steps });
+    rounds.push({ loadAverage, bare, relay, ratio: round(relay.perSecond / bare.perSecond, 2) });
   }
-  const relayTotal = rounds.reduce((sum, r) => sum + r.relaySeconds, 0);
-  const bareTotal = rounds.reduce((sum, r) => sum + r.bareSeconds, 0);
-  const total = options.n * options.rounds;
+  const relayRates = rounds.map((r) => r.relay.perSecond);
+  const bareRates = rounds.map((r) => r.bare.perSecond);
+  const relayPerSecond = Math.round(median(relayRates));
+  const barePerSecond = Math.round(median(bareRates));
+  const requests = (side: 'relay' | 'bare') => rounds.reduce((sum, r) => sum + r[side].requests, 0);
   return {
     store: storeName,
     n: options.n,
     batch: RELAY_BATCH,
     valueBytes,
     rounds,
-    relayPerSecond: Math.round(total / relayTotal),
-    barePerSecond: Math.round(total / bareTotal),
-    ratio: round(bareTotal / relayTotal, 2),
+    relayPerSecond,
+    barePerSecond,
+    ratio: round(relayPerSecond / barePerSecond, 2),
+    spread: {
+      relayPerSecond: spreadOf(relayRates),
+      barePerSecond: spreadOf(bareRates),
+      ratio: spreadOf(rounds.map((r) => r.ratio)),
+    },
+    cpuMicrosPerEvent: {
+      relay: round(median(rounds.map((r) => r.relay.cpuMicrosPerEvent)), 1),
+      bare: round(median(rounds.map((r) => r.bare.cpuMicrosPerEvent)), 1),
+    },
+    eventsPerRequest: {
+      relay: round((options.n * rounds.length) / requests('relay'), 1),
+      bare: round((options.n * rounds.length) / requests('bare'), 1),
+    },
   };
-}
-
-function round3(value: number): number {
-  return round(value, 3);
 }

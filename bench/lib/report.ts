@@ -85,7 +85,7 @@ export function evaluateTargets(results: BenchResults): TargetVerdict[] {
   for (const run of results.relay) {
     verdicts.push({
       target: `relay into Kafka (${run.store} outbox)`,
-      measured: `${run.ratio}× (${run.relayPerSecond}/s)`,
+      measured: `${run.ratio}× (${run.relayPerSecond}/s; rounds ${run.spread.ratio.join('–')}×)`,
       against: `≥ ${RATIO}× bare kafkajs (${run.barePerSecond}/s)`,
       met: run.ratio >= RATIO,
     });
@@ -233,16 +233,28 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
       ]),
     ),
     ...section(
-      'Event relay into Kafka (rounds alternate relay and bare kafkajs):',
-      ['outbox', 'N × rounds', 'batch', 'value bytes', 'relay/s', 'bare kafkajs/s', 'ratio'],
+      'Event relay into Kafka (rounds alternate bare kafkajs and relay; rates are medians over the rounds, [slowest, fastest] beside them; CPU is this process’s per event, median):',
+      [
+        'outbox',
+        'N × rounds',
+        'events per request (relay/bare)',
+        'value bytes',
+        'relay/s',
+        'bare kafkajs/s',
+        'ratio of medians',
+        'per-round ratios',
+        'CPU µs/event relay/bare',
+      ],
       results.relay.map((run) => [
         run.store,
         `${run.n} × ${run.rounds.length}`,
-        run.batch,
+        `${run.eventsPerRequest.relay} / ${run.eventsPerRequest.bare}`,
         run.valueBytes,
-        run.relayPerSecond,
-        run.barePerSecond,
+        `${run.relayPerSecond} [${run.spread.relayPerSecond.join(', ')}]`,
+        `${run.barePerSecond} [${run.spread.barePerSecond.join(', ')}]`,
         run.ratio,
+        `[${run.spread.ratio.join(', ')}]`,
+        `${run.cpuMicrosPerEvent.relay} / ${run.cpuMicrosPerEvent.bare}`,
       ]),
     ),
     ...section(

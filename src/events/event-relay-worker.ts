@@ -41,7 +41,7 @@ export const DEFAULT_RELAY_BATCH = 100;
  * Kafka's defaults: a producer's max.request.size is 1 MiB and a broker's message.max.bytes
  * (largest record batch) about as much; kept below both, with the records' framing estimated.
  */
-const DEFAULT_MAX_REQUEST_BYTES = 1_000_000;
+export const DEFAULT_MAX_REQUEST_BYTES = 1_000_000;
 
 /** A record's framing in a Kafka record batch (length, attributes, deltas, header counts), generously. */
 const RECORD_OVERHEAD_BYTES = 64;

@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { round } from './accept.ts';
 import { startBenchService } from './service.ts';
+import { median } from './stats.ts';
 
 /** How a variant is started: its entry point, Node's own flags before it, and its environment. */
 export interface StartupVariant {
@@ -90,10 +91,4 @@ export async function measureStartup(options: {
     readyMs: ready,
     idleRssMB: rss,
   }));
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }

@@ -1,8 +1,16 @@
-/** A throwaway embedded store holding `count` due jobs of one queue, claimable in index order. */
+/**
+ * A throwaway embedded store holding `count` due jobs of one queue, claimable in index order;
+ * each job's payload is `payload(index)` (`{ index }` unless told, e.g. an outbox event).
+ */
 import { createSqliteStore } from '../../src/store/sqlite-store.ts';
 import type { QueueName, Store } from '../../src/store/store.ts';
 
-export async function storeWithJobs(count: number, queue: QueueName, at: Date): Promise<Store> {
+export async function storeWithJobs(
+  count: number,
+  queue: QueueName,
+  at: Date,
+  payload: (index: number) => unknown = (index) => ({ index }),
+): Promise<Store> {
   const store = createSqliteStore({ file: ':memory:' });
   await store.migrate();
   for (let index = 0; index < count; index += 1) {
@@ -19,7 +27,7 @@ export async function storeWithJobs(count: number, queue: QueueName, at: Date): 
         acceptedAt: at,
       },
       // One run_at per job, in order: the claim order is run_at, then id.
-      { queue, payload: { index }, runAt: new Date(at.getTime() - count + index) },
+      { queue, payload: payload(index), runAt: new Date(at.getTime() - count + index) },
     );
   }
   return store;

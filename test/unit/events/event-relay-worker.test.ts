@@ -9,14 +9,15 @@ import {
 } from '../../../src/events/event-relay-worker.ts';
 import { createMetrics } from '../../../src/platform/metrics.ts';
 import type { RetryPolicy } from '../../../src/platform/retry.ts';
-import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
+import { storeWithJobs } from '../../support/store-with-jobs.ts';
 import { until } from '../../support/until.ts';
 
 const QUICK: RetryPolicy = { initialDelayMs: 5, maxDelayMs: 10, multiplier: 2, horizonMs: 60_000, maxRetryAfterMs: 10 };
 const KEY = 'patient-key-1';
 
+/** The submission storeWithJobs files job `index` under. */
 function submissionId(index: number): string {
   return `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
 }
@@ -25,27 +26,9 @@ function event(index: number): OutgoingEvent {
   return { topic: 'relay-test', key: KEY, value: { id: `event-${index}`, type: 'test', index } };
 }
 
-async function outboxOf(count: number): Promise<Store> {
-  const store = createSqliteStore({ file: ':memory:' });
-  await store.migrate();
-  const at = Date.now() - 60_000;
-  for (let index = 0; index < count; index += 1) {
-    const id = submissionId(index);
-    await store.accept(
-      {
-        id,
-        kind: 'hit-sessions',
-        source: 'relay-test',
-        inputId: `S-${index}`,
-        bodyHash: id,
-        body: {},
-        patientKey: KEY,
-        acceptedAt: new Date(at),
-      },
-      { queue: 'event-publish', payload: event(index), runAt: new Date(at + index) },
-    );
-  }
-  return store;
+/** An outbox of `count` due events, published in index order, all due a minute ago. */
+function outboxOf(count: number): Promise<Store> {
+  return storeWithJobs(count, 'event-publish', new Date(Date.now() - 60_000 + count), event);
 }
 
 /** A bus whose publishes the test paces; it remembers what it acknowledged, in order. */

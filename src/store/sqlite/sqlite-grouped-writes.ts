@@ -10,8 +10,9 @@
  * its COMMIT returned — the durability promise of a 202 is unchanged, only who waits for the
  * disk moved. Reads and the workers' writes stay on the store's own connection (WAL lets readers
  * run beside the thread's transaction; writers take turns under BEGIN IMMEDIATE: the thread
- * waits out the busy timeout, the event loop asks again from a timer, see settle()). An in-memory database cannot be shared between connections, so ':memory:' keeps the
- * group commit on the calling thread.
+ * waits out the busy timeout, the event loop asks again from a timer, see settle()). An
+ * in-memory database cannot be shared between connections, so ':memory:' keeps the group
+ * commit on the calling thread.
  */
 import { Worker } from 'node:worker_threads';
 import type { AcceptOutcome, AuditEntry, NewJob, NewSubmission } from '../store.ts';

@@ -21,7 +21,7 @@ import { endSpan, SpanKind, startSpan } from '../platform/tracing.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { Job, Store } from '../store/store.ts';
-import type { EventBus, OutgoingEvent, PublishedEvent } from './event-bus.ts';
+import { valueTextOf, type EventBus, type OutgoingEvent, type PublishedEvent } from './event-bus.ts';
 
 export interface EventRelayDeps extends WorkerTuning {
   readonly store: Store;
@@ -48,7 +48,7 @@ const RECORD_OVERHEAD_BYTES = 64;
 
 /** An event's size on the wire, near enough: key, JSON value and headers, plus framing. */
 export function estimatedRecordBytes(event: OutgoingEvent): number {
-  let bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(event.key) + Buffer.byteLength(JSON.stringify(event.value));
+  let bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(event.key) + Buffer.byteLength(valueTextOf(event));
   for (const [name, value] of Object.entries(event.headers ?? {}))
     bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
   return bytes;

@@ -107,6 +107,9 @@ export async function startBenchService(options: {
   const waitFor = options.waitFor ?? '/healthz';
   const args = [
     ...(options.nodeFlags ?? []),
+    // For profiling a part's services (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): Node refuses
+    // those flags in NODE_OPTIONS, and the services inherit no environment but PATH and HOME.
+    ...(process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),
     options.entry ?? 'src/cli/hit-bridge.ts',
     'serve',
     ...(options.roles === undefined ? [] : ['--roles', options.roles]),

@@ -21,13 +21,7 @@
 import type { Logger } from '../platform/logger.ts';
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
 import type { EventLog, StoredLogRecord } from '../store/store.ts';
-import {
-  valueTextOf,
-  type ConsumedEvent,
-  type EventBus,
-  type SubscribeOptions,
-  type Subscription,
-} from './event-bus.ts';
+import type { ConsumedEvent, EventBus, SubscribeOptions, Subscription } from './event-bus.ts';
 import { handlerRetryDelayMs } from './handler-retry.ts';
 
 export interface LogEventBusOptions {
@@ -190,7 +184,7 @@ export function createLogEventBus(options: LogEventBusOptions): EventBus {
         events.map((event) => ({
           topic: event.topic,
           key: event.key,
-          value: valueTextOf(event),
+          value: JSON.stringify(event.value),
           headers: { ...event.headers },
         })),
         clock(),

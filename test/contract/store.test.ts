@@ -11,7 +11,7 @@ import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import { createPostgresStore } from '../../src/store/postgres-store.ts';
 import { createSqliteStore } from '../../src/store/sqlite-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { NewSubmission, Store } from '../../src/store/store.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { describeStoreContract, type StoreUnderTest } from './store.contract.ts';
 import { describePatientRecordsContract } from './patient-records.contract.ts';
@@ -131,6 +131,45 @@ describe('Store adapters: failures are the one error type, and say whether to re
       });
       await expect(pool.query(`truncate "${schema}".audit_log`)).rejects.toThrow(/append-only: TRUNCATE refused/);
       expect(await store.auditTrail({ limit: 10 })).toHaveLength(1);
+    } finally {
+      await pool.query(`drop schema if exists "${schema}" cascade`);
+      await pool.end();
+    }
+  });
+
+  it('PostgreSQL: an input the database refuses fails alone, not the accepts that shared its statement', async () => {
+    const schema = `accept_group_${randomBytes(6).toString('hex')}`;
+    const pool = new pg.Pool({ connectionString: peerEnv('DATABASE_URL'), max: 2 });
+    const at = new Date('2026-03-02T08:00:00Z');
+    const submission = (inputId: string, note: string): NewSubmission => ({
+      id: randomUUID(),
+      kind: 'hit-sessions',
+      source: 'clinic-a',
+      inputId,
+      bodyHash: 'a'.repeat(64),
+      body: { sessionId: inputId, note },
+      patientKey: 'pk-3f9a1c',
+      acceptedAt: at,
+    });
+    try {
+      const store = createPostgresStore({ pool, schema });
+      await store.migrate();
+      const job = { queue: 'ehr-delivery', payload: {}, runAt: at } as const;
+      // Asked for in one turn, so they share a statement. jsonb cannot hold the NUL character.
+      const outcomes = await Promise.allSettled([
+        store.accept(submission('before', 'fine'), job),
+        store.accept(submission('refused', 'a NUL \u0000 here'), job),
+        store.accept(submission('after', 'fine'), job),
+      ]);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.outcome : 'refused'))).toEqual([
+        'created',
+        'refused',
+        'created',
+      ]);
+      expect(await store.findSubmission('clinic-a', 'hit-sessions', 'before')).toBeDefined();
+      expect(await store.findSubmission('clinic-a', 'hit-sessions', 'refused')).toBeUndefined();
+      expect(await store.findSubmission('clinic-a', 'hit-sessions', 'after')).toBeDefined();
     } finally {
       await pool.query(`drop schema if exists "${schema}" cascade`);
       await pool.end();

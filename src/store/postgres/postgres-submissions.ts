@@ -1,18 +1,21 @@
 /**
  * Submissions in PostgreSQL (see SubmissionStore). accept() is one statement (data-modifying
- * CTEs): atomic without a BEGIN/COMMIT round trip, holding row locks for that statement only.
+ * CTEs) shared with the accepts asked for beside it (postgres-accept-groups.ts): atomic without a
+ * BEGIN/COMMIT round trip, holding row locks for that statement only.
  */
 import { normalize } from '../../platform/problem.ts';
 import { fromDatesAndJson, submissionOf, timelineEntryOf, type SubmissionRow, type TimelineRow } from '../rows.ts';
 import { patientSubmissionsSql } from '../patient-records.ts';
-import { acceptedEntry, erasedEntry, judgeDuplicate, jsonText, noSubmission, replayedEntry } from '../store-rules.ts';
+import { erasedEntry, judgeDuplicate, noSubmission, replayedEntry } from '../store-rules.ts';
 import type { BulkReplayOutcome, SubmissionStore } from '../store.ts';
 import * as browser from '../submission-query.ts';
 import type { PostgresDatabase, Queryable } from './postgres-database.ts';
 import type { PostgresEffects } from './postgres-effects.ts';
+import { postgresAcceptGroups } from './postgres-accept-groups.ts';
 
 export function postgresSubmissions(db: PostgresDatabase, effects: PostgresEffects): SubmissionStore {
   const { tables: T, dialect } = db;
+  const acceptGroups = postgresAcceptGroups(db);
   const submissions = async (text: string, params: unknown[]) =>
     (await db.query<SubmissionRow>(text, params)).rows.map((row) => submissionOf(row, fromDatesAndJson));
 
@@ -40,48 +43,16 @@ export function postgresSubmissions(db: PostgresDatabase, effects: PostgresEffec
 
   return {
     async accept(submission, firstJob) {
-      const at = submission.acceptedAt;
-      const entry = acceptedEntry(at, firstJob.queue);
-      // One statement: the submission, its first job and its first timeline entry, or nothing.
-      // ON CONFLICT DO NOTHING covers both unique keys: a concurrent accept of the same input waits
-      // for the other to commit and then inserts nothing (and the lookup below finds its row).
-      const [created] = await submissions(
-        `with s as (
-           insert into ${T.submissions} (id, kind, source, input_id, idempotency_key, body_hash, body, patient_key,
-             status, ehr_references, accepted_at, updated_at)
-           values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, 'accepted', '[]', $9, $9)
-           on conflict do nothing
-           returning *
-         ), j as (
-           insert into ${T.jobs} (queue, submission_id, payload, run_at, created_at)
-           select $10, s.id, $11::jsonb, $12, $9 from s
-         ), t as (
-           insert into ${T.timeline} (submission_id, at, kind, message, detail)
-           select s.id, $9, $13, $14, $15::jsonb from s
-         )
-         select id, kind, source, input_id, idempotency_key, body_hash, null as body, patient_key, status,
-                ehr_references, accepted_at, updated_at, body_erased_at
-           from s`,
-        [
-          submission.id,
-          submission.kind,
-          submission.source,
-          submission.inputId,
-          submission.idempotencyKey ?? null,
-          submission.bodyHash,
-          jsonText(submission.body),
-          submission.patientKey,
-          at,
-          firstJob.queue,
-          jsonText(firstJob.payload),
-          firstJob.runAt,
-          entry.kind,
-          entry.message,
-          jsonText(entry.detail),
-        ],
-      );
+      // Not created: an accept holding one of its keys (earlier, concurrent, or before it in the
+      // same group) committed first, and the lookup below finds that row.
+      const created = await acceptGroups.insert(submission, firstJob);
       // The body is not read back: the row holds this input's text, so the input is the body.
-      if (created) return { outcome: 'created', submission: { ...created, body: submission.body } };
+      if (created) {
+        return {
+          outcome: 'created',
+          submission: { ...submissionOf(created, fromDatesAndJson), body: submission.body },
+        };
+      }
 
       const existing = await submissions(
         `select * from ${T.submissions}

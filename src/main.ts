@@ -4,6 +4,7 @@
  */
 import { loadConfig, redactCategories } from './platform/config.ts';
 import { createLogger } from './platform/logger.ts';
+import { releaseStartUpGarbage } from './platform/release-start-up-garbage.ts';
 import { startTracing } from './platform/tracing.ts';
 import { startService } from './service.ts';
 
@@ -63,3 +64,5 @@ lifecycle.stop = async () => {
   }
 };
 if (lifecycle.stopRequested) shutdown();
+// Listening already: a request that comes in meanwhile waits for it, as for any collection.
+else releaseStartUpGarbage();

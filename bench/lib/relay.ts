@@ -22,6 +22,7 @@ import type { OutgoingEvent } from '../../src/events/event-bus.ts';
 import { createTopicWithLeaders } from '../../src/events/kafka-client.ts';
 import { createKafkaEventBus, DEFAULT_PARTITIONS } from '../../src/events/kafka-event-bus.ts';
 import {
+  claimSizeAfter,
   DEFAULT_MAX_REQUEST_BYTES,
   DEFAULT_RELAY_BATCH,
   estimatedRecordBytes,
@@ -37,7 +38,7 @@ import { pool } from '../../test/support/workload.ts';
 import { round } from './accept.ts';
 import { median, spreadOf } from './stats.ts';
 
-/** The relay's default claim; the bare producer's requests are cut from batches of this size. */
+/** The relay's first claim; the bare producer's requests are cut from claims sized as the relay's. */
 const RELAY_BATCH = DEFAULT_RELAY_BATCH;
 
 /** One side of a round: its time, requests and the CPU this process spent on it. */
@@ -218,13 +219,25 @@ async function drainWithRelay(
   };
 }
 
-/** The relay's produce requests for events claimed in outbox order: claims of RELAY_BATCH, each cut by bytes. */
+/**
+ * The relay's produce requests for events claimed in outbox order: claims sized as the relay sizes
+ * them (the first RELAY_BATCH, each next one by claimSizeAfter the one before), each cut by bytes.
+ */
 function requestsLikeTheRelay<T extends OutgoingEvent>(events: readonly T[]): T[][] {
   const requests: T[][] = [];
-  for (let index = 0; index < events.length; index += RELAY_BATCH) {
+  let claim = RELAY_BATCH;
+  for (let index = 0; index < events.length;) {
+    const batch = events.slice(index, index + claim);
+    index += batch.length;
+    let bytes = 0;
     requests.push(
-      ...produceRequests(events.slice(index, index + RELAY_BATCH), DEFAULT_MAX_REQUEST_BYTES, estimatedRecordBytes),
+      ...produceRequests(batch, DEFAULT_MAX_REQUEST_BYTES, (event) => {
+        const eventBytes = estimatedRecordBytes(event);
+        bytes += eventBytes;
+        return eventBytes;
+      }),
     );
+    claim = claimSizeAfter(batch.length, bytes, DEFAULT_MAX_REQUEST_BYTES);
   }
   return requests;
 }

@@ -29,9 +29,17 @@ export interface BenchService {
  * test/deploy/dockerfile.test.ts holds the three places together. A young generation of at most
  * 2 × 8 MB semi-spaces: left alone, V8 sizes it from the machine's memory and grows it to
  * 2 × 64 MB under load, nearly all of it garbage between scavenges
- * (docs/adr/0040-young-generation-capped.md).
+ * (docs/adr/0040-young-generation-capped.md). An old generation that may grow by a quarter past
+ * what the last full collection left, not up to 4×: under load it fills with requests that
+ * outlived two scavenges (docs/adr/0052-old-generation-grows-by-a-quarter.md). V8's gc
+ * extension, through which the service gives back start-up's garbage once ready
+ * (docs/adr/0051-start-up-garbage-released-once-ready.md).
  */
-export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+export const PRODUCTION_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=8',
+  '--heap-growing-percent=25',
+  '--expose-gc',
+];
 
 /**
  * The environment `npm start` and the image add for the C library, held together with the flags

@@ -23,6 +23,19 @@ export interface OutgoingEvent {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** Each value's JSON text, made once: the relay sizes its requests by it and the bus sends it. */
+const valueTexts = new WeakMap<object, string>();
+
+/** An event's value as JSON text, the record value an adapter sends; one JSON.stringify per value object. */
+export function valueTextOf(event: OutgoingEvent): string {
+  let text = valueTexts.get(event.value);
+  if (text === undefined) {
+    text = JSON.stringify(event.value);
+    valueTexts.set(event.value, text);
+  }
+  return text;
+}
+
 export interface PublishedEvent {
   readonly topic: string;
   readonly partition: number;

@@ -9,10 +9,13 @@
  * at a time, in claim order, each started only after the one before was acknowledged, so events
  * with the same key reach the bus in outbox order exactly as without the overlap.
  *
- * A claimed batch goes out as produce requests of at most `maxRequestBytes` each, in order: a
- * batch of large records (handover packets) must not become one request the broker refuses as too
- * large, which would fail the same way on every retry. When one request fails, the records
- * acknowledged before it are marked sent and the rest retried.
+ * Claims are sized by bytes: after a batch, the next claim takes as many events as fill one
+ * produce request at that batch's mean size, between DEFAULT_RELAY_BATCH and MAX_RELAY_BATCH
+ * (docs/adr/0049-relay-claims-sized-by-bytes.md). A claimed batch goes out as produce requests of
+ * at most `maxRequestBytes` each, in order: a batch of large records (handover packets) must not
+ * become one request the broker refuses as too large, which would fail the same way on every
+ * retry. When one request fails, the records acknowledged before it are marked sent and the rest
+ * retried.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from '../platform/logger.ts';
@@ -21,7 +24,7 @@ import { endSpan, SpanKind, startSpan } from '../platform/tracing.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { Job, Store } from '../store/store.ts';
-import type { EventBus, OutgoingEvent, PublishedEvent } from './event-bus.ts';
+import { valueTextOf, type EventBus, type OutgoingEvent, type PublishedEvent } from './event-bus.ts';
 
 export interface EventRelayDeps extends WorkerTuning {
   readonly store: Store;
@@ -30,12 +33,20 @@ export interface EventRelayDeps extends WorkerTuning {
   readonly clock: () => Date;
   readonly logger: Logger;
   readonly metrics: Pick<Metrics, 'eventPublish'>;
+  /** Events per claim, always; unset, claims are sized by the events' bytes (claimSizeAfter). */
+  readonly batchSize?: number;
   /** Largest produce request, by the records' estimated size (default DEFAULT_MAX_REQUEST_BYTES). */
   readonly maxRequestBytes?: number;
 }
 
-/** The relay's claim: events per batch. */
+/** The relay's first claim, and its least: events per batch. */
 export const DEFAULT_RELAY_BATCH = 100;
+
+/**
+ * The most one claim takes, however small its events: on SQLite the claim and the marking are
+ * synchronous transactions on the loop that also serves intake, about 1 ms per hundred events each.
+ */
+export const MAX_RELAY_BATCH = 500;
 
 /**
  * Kafka's defaults: a producer's max.request.size is 1 MiB and a broker's message.max.bytes
@@ -48,7 +59,7 @@ const RECORD_OVERHEAD_BYTES = 64;
 
 /** An event's size on the wire, near enough: key, JSON value and headers, plus framing. */
 export function estimatedRecordBytes(event: OutgoingEvent): number {
-  let bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(event.key) + Buffer.byteLength(JSON.stringify(event.value));
+  let bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(event.key) + Buffer.byteLength(valueTextOf(event));
   for (const [name, value] of Object.entries(event.headers ?? {}))
     bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
   return bytes;
@@ -76,8 +87,23 @@ export function produceRequests<T>(events: readonly T[], maxBytes: number, size:
   return requests;
 }
 
+/**
+ * The next claim after a batch of `events` events of `bytes` estimated bytes in all: as many as
+ * fill one produce request of `maxBytes` at their mean size, between DEFAULT_RELAY_BATCH and
+ * MAX_RELAY_BATCH. Small events then share a claim, a marking and a request by the hundreds;
+ * large ones (handover packets) are claimed a hundred at a time, as always.
+ */
+export function claimSizeAfter(events: number, bytes: number, maxBytes: number): number {
+  if (events === 0 || bytes <= 0) return DEFAULT_RELAY_BATCH;
+  const filling = Math.floor(maxBytes / (bytes / events));
+  return Math.min(MAX_RELAY_BATCH, Math.max(DEFAULT_RELAY_BATCH, filling));
+}
+
 export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
   const log = deps.logger.child({ worker: 'event-relay' });
+  const maxBytes = deps.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  /** The next claim's size: set by each batch's bytes, read when the next batch is claimed (ahead). */
+  let claimSize = deps.batchSize ?? DEFAULT_RELAY_BATCH;
   /** The marking of the batch published last; it runs while the next batch is published. */
   let marking: Promise<void> = Promise.resolve();
 
@@ -128,7 +154,8 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     logger: deps.logger,
     leaseMs: deps.leaseMs ?? 60_000,
     // Batches keep up with bursts: one produce request carries many events.
-    batchSize: deps.batchSize ?? DEFAULT_RELAY_BATCH,
+    batchSize: claimSize,
+    claimSize: () => claimSize,
     idleMs: deps.idleMs ?? 200,
     reapEveryMs: 10_000,
     claimAhead: true,
@@ -147,10 +174,17 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
         const carrier = spans[index]?.carrier;
         return carrier === undefined ? event : { ...event, headers: { ...event.headers, ...carrier } };
       });
-      const maxBytes = deps.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+      let bytes = 0;
+      const requests = produceRequests(events, maxBytes, (event) => {
+        const eventBytes = estimatedRecordBytes(event);
+        bytes += eventBytes;
+        return eventBytes;
+      });
+      // Before the first await: the claim ahead, which runs once this handler waits, reads it.
+      if (deps.batchSize === undefined) claimSize = claimSizeAfter(events.length, bytes, maxBytes);
       const placed: PublishedEvent[] = [];
       let failure: { error: unknown } | undefined;
-      for (const request of produceRequests(events, maxBytes, estimatedRecordBytes)) {
+      for (const request of requests) {
         const first = placed.length;
         const started = performance.now();
         try {

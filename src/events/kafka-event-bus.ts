@@ -50,13 +50,14 @@ import {
 import type { Logger } from '../platform/logger.ts';
 import { retry, type RetryPolicy } from '../platform/retry.ts';
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
-import type {
-  ConsumedEvent,
-  EventBus,
-  OutgoingEvent,
-  PublishedEvent,
-  SubscribeOptions,
-  Subscription,
+import {
+  valueTextOf,
+  type ConsumedEvent,
+  type EventBus,
+  type OutgoingEvent,
+  type PublishedEvent,
+  type SubscribeOptions,
+  type Subscription,
 } from './event-bus.ts';
 import { handlerRetryDelayMs } from './handler-retry.ts';
 import { createTopicWithLeaders } from './kafka-client.ts';
@@ -278,7 +279,7 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
     await ensureTopics(events.map((event) => event.topic));
     const messages = events.map((event) => ({
       key: event.key,
-      value: JSON.stringify(event.value),
+      value: valueTextOf(event),
       headers: { ...event.headers },
     }));
     const byTopic = new Map<string, typeof messages>();

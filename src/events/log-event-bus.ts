@@ -21,7 +21,13 @@
 import type { Logger } from '../platform/logger.ts';
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
 import type { EventLog, StoredLogRecord } from '../store/store.ts';
-import type { ConsumedEvent, EventBus, SubscribeOptions, Subscription } from './event-bus.ts';
+import {
+  valueTextOf,
+  type ConsumedEvent,
+  type EventBus,
+  type SubscribeOptions,
+  type Subscription,
+} from './event-bus.ts';
 import { handlerRetryDelayMs } from './handler-retry.ts';
 
 export interface LogEventBusOptions {
@@ -184,7 +190,7 @@ export function createLogEventBus(options: LogEventBusOptions): EventBus {
         events.map((event) => ({
           topic: event.topic,
           key: event.key,
-          value: JSON.stringify(event.value),
+          value: valueTextOf(event),
           headers: { ...event.headers },
         })),
         clock(),

@@ -48,6 +48,8 @@ export interface LoopBasics {
 export interface WorkerLoopOptions extends LoopBasics {
   /** Claim the next batch while this one is handled (default false). */
   readonly claimAhead?: boolean;
+  /** The most the next claim takes, asked before each claim, when it varies (default `batchSize`). */
+  readonly claimSize?: () => number;
   handle(jobs: readonly Job[]): Promise<void>;
 }
 
@@ -80,7 +82,11 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   const stopRequested = (): boolean => stopping;
 
   const claim = (now: Date): Promise<Job[]> =>
-    options.store.claim(options.queue, options.owner, { now, leaseMs: options.leaseMs, limit: options.batchSize });
+    options.store.claim(options.queue, options.owner, {
+      now,
+      leaseMs: options.leaseMs,
+      limit: options.claimSize?.() ?? options.batchSize,
+    });
 
   /** Puts jobs back where they were in the queue (same run_at), for whoever claims next. */
   const giveBack = async (jobs: readonly Job[], why: string): Promise<void> => {

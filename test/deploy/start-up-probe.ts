@@ -1,10 +1,11 @@
 /**
  * Loaded with `node --import` ahead of the service by start-up-modules.test.ts. It records every
  * module file loaded and every Intl object made, and on SIGUSR2 writes them, with Node's own list
- * of the built-in modules it has loaded, to the file START_UP_PROBE_OUT names.
+ * of the built-in modules it has loaded and the size of each V8 heap space, to the file START_UP_PROBE_OUT names.
  */
 import { writeFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const loaded = new Set<string>();
 registerHooks({
@@ -43,5 +44,6 @@ const out = process.env.START_UP_PROBE_OUT;
 if (out === undefined) throw new Error('START_UP_PROBE_OUT is not set');
 process.on('SIGUSR2', () => {
   const builtins = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
-  writeFileSync(out, JSON.stringify({ files: [...loaded], builtins, intlMade }));
+  const heapSpaces = Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]));
+  writeFileSync(out, JSON.stringify({ files: [...loaded], builtins, intlMade, heapSpaces }));
 });

@@ -137,13 +137,29 @@ export async function startHapi(options: HapiOptions): Promise<RunningPeer> {
   };
 }
 
+/** Builds under way in this process, by build directory. */
+const buildsUnderWay = new Map<string, Promise<string>>();
+
 /**
  * The compiled launcher and its jars, from the cache when present for this exact pom and these
  * sources, else built with Maven into a staging directory that is then renamed into place
  * (so a half-finished build is never taken for a finished one).
+ *
+ * The EHR and the DIPS-configured EHR start at once from one process: on a cold cache they must
+ * share one build. Two Mavens copying into the same staging directory (named by this process's
+ * id) and filling the same local repository at once failed both on a fresh machine.
  */
-async function buildLauncher(cacheDir: string, logFile: string): Promise<string> {
+export function buildLauncher(cacheDir: string, logFile: string): Promise<string> {
   const buildDir = join(cacheDir, `hapi-${launcherHash()}`);
+  let build = buildsUnderWay.get(buildDir);
+  if (build === undefined) {
+    build = buildLauncherInto(buildDir, cacheDir, logFile).finally(() => buildsUnderWay.delete(buildDir));
+    buildsUnderWay.set(buildDir, build);
+  }
+  return build;
+}
+
+async function buildLauncherInto(buildDir: string, cacheDir: string, logFile: string): Promise<string> {
   if (existsSync(join(buildDir, 'classes')) && existsSync(join(buildDir, 'lib'))) return buildDir;
 
   mkdirSync(cacheDir, { recursive: true });

@@ -3,7 +3,10 @@
 // it, publishes never overlap and keep outbox order, and produce requests stay under a size.
 import type { EventBus, OutgoingEvent, PublishedEvent } from '../../../src/events/event-bus.ts';
 import {
+  claimSizeAfter,
+  DEFAULT_RELAY_BATCH,
   estimatedRecordBytes,
+  MAX_RELAY_BATCH,
   produceRequests,
   startEventRelayWorker,
 } from '../../../src/events/event-relay-worker.ts';
@@ -63,7 +66,7 @@ function pacedBus(pace: (call: number, events: readonly OutgoingEvent[]) => Prom
   return { bus, acknowledged, mostInFlight: () => mostInFlight };
 }
 
-function relay(store: Store, bus: EventBus, options: { batchSize: number; maxRequestBytes?: number }) {
+function relay(store: Store, bus: EventBus, options: { batchSize?: number; maxRequestBytes?: number }) {
   return startEventRelayWorker({
     store,
     bus,
@@ -148,6 +151,31 @@ describe('event relay', () => {
     expect(await published(store, 0)).toBe(true);
     expect(await published(store, 1)).toBe(true);
     await store.close();
+  });
+});
+
+describe('claims sized by bytes', () => {
+  it('after a claim of small events, claims as many as fill one request (up to the most), in order', async () => {
+    const store = await outboxOf(300);
+    const sizes: number[] = [];
+    const paced = pacedBus((_call, events) => {
+      sizes.push(events.length);
+      return Promise.resolve();
+    });
+    const worker = relay(store, paced.bus, {});
+    await until('every event published', () => paced.acknowledged.length === 300);
+    await worker.stop();
+    // The first claim is the default hundred; these events are ~100 bytes, so the next takes the rest.
+    expect(sizes).toEqual([DEFAULT_RELAY_BATCH, 300 - DEFAULT_RELAY_BATCH]);
+    expect(paced.acknowledged).toEqual([...Array(300).keys()]);
+    await store.close();
+  });
+
+  it("takes as many as fill a request at the last batch's mean size, no fewer than the default, no more than the most", () => {
+    expect(claimSizeAfter(100, 400_000, 1_000_000)).toBe(250);
+    expect(claimSizeAfter(100, 100_000, 1_000_000)).toBe(MAX_RELAY_BATCH);
+    expect(claimSizeAfter(100, 5_000_000, 1_000_000)).toBe(DEFAULT_RELAY_BATCH);
+    expect(claimSizeAfter(0, 0, 1_000_000)).toBe(DEFAULT_RELAY_BATCH);
   });
 });
 

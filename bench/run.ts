@@ -116,21 +116,19 @@ function built(): string {
 }
 
 /**
- * `deployed`: the built JavaScript with the production node flags and environment, as `npm start`
- * and the image run it.
+ * Every part's service runs as deployed: the built JavaScript with the production node flags and
+ * environment, as `npm start` and the image run it. (The end-to-end and busy parts had run the
+ * TypeScript sources without those flags, so their figures were not those of the service a
+ * hospital runs.)
  */
-async function service(
-  name: string,
-  env: Record<string, string>,
-  roles?: string,
-  deployed = false,
-): Promise<BenchService> {
+async function service(name: string, env: Record<string, string>, roles?: string): Promise<BenchService> {
   const started = await startBenchService({
     name,
-    env: deployed ? { ...PRODUCTION_ENVIRONMENT, ...env } : env,
+    env: { ...PRODUCTION_ENVIRONMENT, ...env },
     logDir: work,
     ...(roles === undefined ? {} : { roles }),
-    ...(deployed ? { entry: built(), nodeFlags: PRODUCTION_NODE_FLAGS } : {}),
+    entry: built(),
+    nodeFlags: PRODUCTION_NODE_FLAGS,
   });
   services.push(started);
   return started;
@@ -254,14 +252,11 @@ try {
     for (const store of ['sqlite', 'postgres'] as const) {
       for (const rate of KNOBS.acceptRates) {
         const dataDir = join(work, `accept-${store}-${rate}`);
-        // As deployed: the peak RSS is the image's, not that of type stripping the sources.
         const running = await service(
           `accept-${store}-${rate}`,
           store === 'sqlite'
             ? { DATA_DIR: dataDir }
             : { DATA_DIR: dataDir, DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret },
-          undefined,
-          true,
         );
         log(`accept path, ${store}, ${rate} req/s for ${KNOBS.acceptSeconds} s`);
         const figures = await measureAccept(running, store, {

@@ -276,12 +276,19 @@ try {
 
   if (parts.has('relay')) {
     const kafka = createKafka(kafkaBrokers, silentLogger);
+    // The peers whose CPU each round records beside the bench's own (bench/lib/machine-cpu.ts).
+    const kafkaPort = Number(kafkaBrokers.split(',')[0]?.split(':').at(-1));
+    const postgresPort = Number(new URL(adminUrl).port || 5432);
     {
       log(`event relay, PostgreSQL outbox vs bare kafkajs (N=${KNOBS.relayN} × ${KNOBS.relayRounds} rounds)`);
-      const pgPool = new pg.Pool({ connectionString: await freshDatabase(), max: 10 });
+      const databaseUrl = await freshDatabase();
+      const pgPool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
       const store = createPostgresStore({ pool: pgPool });
       await store.migrate();
-      results.relay.push(await measureRelay(store, 'postgres', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds }));
+      const peers = { kafkaPort, postgresPort, postgresDatabase: new URL(databaseUrl).pathname.slice(1) };
+      results.relay.push(
+        await measureRelay(store, 'postgres', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds, peers }),
+      );
       await store.close();
       await pgPool.end();
     }
@@ -289,7 +296,10 @@ try {
       log(`event relay, SQLite outbox vs bare kafkajs (N=${KNOBS.relayN} × ${KNOBS.relayRounds} rounds)`);
       const store = createSqliteStore({ file: join(work, 'relay', 'hit-bridge.db') });
       await store.migrate();
-      results.relay.push(await measureRelay(store, 'sqlite', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds }));
+      const peers = { kafkaPort, postgresPort };
+      results.relay.push(
+        await measureRelay(store, 'sqlite', kafka, { n: KNOBS.relayN, rounds: KNOBS.relayRounds, peers }),
+      );
       await store.close();
     }
   }

@@ -12,7 +12,10 @@
  * after the outbox was filled, and the figures are the medians of each side, their ratio, and
  * the spread (slowest and fastest round of each side, and of the per-round ratios). The CPU this
  * process spent per event is recorded for both: steadier than rates while other work shares the
- * cores. (A PostgreSQL outbox's own work runs in the server and is not in it.)
+ * cores. (A PostgreSQL outbox's own work runs in the server and is not in it.) Beside it, each
+ * round records where the machine's CPU went while each side ran (machine-cpu.ts): this process's
+ * loop and its other threads, the broker, PostgreSQL's backends for the outbox, the rest of the
+ * machine and what was left idle, so a round shows what the peers leave for the relay's own work.
  */
 import { loadavg } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -36,6 +39,7 @@ import type { RunningWorker } from '../../src/store/worker-loop.ts';
 import { silentLogger } from '../../test/support/silent-logger.ts';
 import { pool } from '../../test/support/workload.ts';
 import { round } from './accept.ts';
+import { cpuMeter, cpuShares, sumOfWindows, type CpuMeter, type CpuWindow, type WatchedPeers } from './machine-cpu.ts';
 import { median, spreadOf } from './stats.ts';
 
 /** The relay's first claim; the bare producer's requests are cut from claims sized as the relay's. */
@@ -49,7 +53,13 @@ interface SideFigures {
   readonly requests: number;
   /** User + system CPU of this process per event, µs. */
   readonly cpuMicrosPerEvent: number;
+  /** Where the machine's CPU went while this side ran: per event and as a share of the cores. */
+  readonly machine: MachineShares;
+  /** The same in µs over the side's window, for the sums over rounds. */
+  readonly machineWindow: CpuWindow;
 }
+
+type MachineShares = ReturnType<typeof cpuShares>;
 
 interface RelayRound {
   /** 1-minute load average when the round started. */
@@ -80,6 +90,8 @@ export interface RelayFigures {
   readonly cpuMicrosPerEvent: { readonly relay: number; readonly bare: number };
   /** Events per produce request, over all rounds, for each side (alike by construction; shown so it can be seen). */
   readonly eventsPerRequest: { readonly relay: number; readonly bare: number };
+  /** Where the machine's CPU went on each side, summed over the rounds (the machine's ticks are 10 ms). */
+  readonly machine: { readonly relay: MachineShares; readonly bare: MachineShares };
 }
 
 function sampleEvents(n: number, topic: string): OutgoingEvent[] {
@@ -134,24 +146,29 @@ interface RelaySteps {
   readonly completeMs: number;
 }
 
-/** Times `work` by the wall clock and by this process's CPU. */
-async function timedSide(n: number, work: () => Promise<number>): Promise<SideFigures> {
+/** Times `work` by the wall clock, by this process's CPU and by where the machine's CPU went. */
+async function timedSide(n: number, meter: CpuMeter, work: () => Promise<number>): Promise<SideFigures> {
+  const stopMeter = meter.start();
   const cpu = process.cpuUsage();
   const started = performance.now();
   const requests = await work();
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  const window = stopMeter();
   return {
     seconds: round(seconds, 3),
     perSecond: Math.round(n / seconds),
     requests,
     cpuMicrosPerEvent: round((used.user + used.system) / n, 1),
+    machine: cpuShares(window, n),
+    machineWindow: window,
   };
 }
 
 async function drainWithRelay(
   store: Store,
   kafka: Kafka,
+  meter: CpuMeter,
   events: readonly OutgoingEvent[],
 ): Promise<SideFigures & { steps: RelaySteps }> {
   const bus = createKafkaEventBus({ kafka, logger: silentLogger });
@@ -192,7 +209,7 @@ async function drainWithRelay(
     },
   };
   let worker: RunningWorker | undefined;
-  const side = await timedSide(events.length, async () => {
+  const side = await timedSide(events.length, meter, async () => {
     worker = startEventRelayWorker({
       store: timedStore,
       bus: timedBus,
@@ -242,7 +259,7 @@ function requestsLikeTheRelay<T extends OutgoingEvent>(events: readonly T[]): T[
   return requests;
 }
 
-async function sendBare(kafka: Kafka, events: readonly OutgoingEvent[]): Promise<SideFigures> {
+async function sendBare(kafka: Kafka, meter: CpuMeter, events: readonly OutgoingEvent[]): Promise<SideFigures> {
   const topic = events[0]?.topic ?? 'unused';
   const admin = kafka.admin();
   await admin.connect();
@@ -260,7 +277,7 @@ async function sendBare(kafka: Kafka, events: readonly OutgoingEvent[]): Promise
   const first = events[0];
   if (first !== undefined) await producer.send({ topic, acks: -1, messages: [toMessage(first)] });
   const requests = requestsLikeTheRelay(events);
-  const side = await timedSide(events.length, async () => {
+  const side = await timedSide(events.length, meter, async () => {
     for (const request of requests) {
       // Serialised inside the time, request by request, as the bus does.
       await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: request.map(toMessage) }] });
@@ -275,8 +292,9 @@ export async function measureRelay(
   store: Store,
   storeName: RelayFigures['store'],
   kafka: Kafka,
-  options: { readonly n: number; readonly rounds: number },
+  options: { readonly n: number; readonly rounds: number; readonly peers?: WatchedPeers },
 ): Promise<RelayFigures> {
+  const meter = cpuMeter(options.peers ?? {});
   const rounds: RelayRound[] = [];
   let valueBytes = 0;
   for (let index = 0; index < options.rounds; index += 1) {
@@ -288,8 +306,8 @@ export async function measureRelay(
     // a vacuum) can fall on either.
     await fillOutbox(store, relayEvents);
     const loadAverage = round(loadavg()[0] ?? 0, 1);
-    const bare = await sendBare(kafka, bareEvents);
-    const relay = await drainWithRelay(store, kafka, relayEvents);
+    const bare = await sendBare(kafka, meter, bareEvents);
+    const relay = await drainWithRelay(store, kafka, meter, relayEvents);
     rounds.push({ loadAverage, bare, relay, ratio: round(relay.perSecond / bare.perSecond, 2) });
   }
   const relayRates = rounds.map((r) => r.relay.perSecond);
@@ -297,6 +315,8 @@ export async function measureRelay(
   const relayPerSecond = Math.round(median(relayRates));
   const barePerSecond = Math.round(median(bareRates));
   const requests = (side: 'relay' | 'bare') => rounds.reduce((sum, r) => sum + r[side].requests, 0);
+  const overRounds = (side: 'relay' | 'bare') =>
+    cpuShares(sumOfWindows(rounds.map((r) => r[side].machineWindow)), options.n * rounds.length);
   return {
     store: storeName,
     n: options.n,
@@ -319,5 +339,6 @@ export async function measureRelay(
       relay: round((options.n * rounds.length) / requests('relay'), 1),
       bare: round((options.n * rounds.length) / requests('bare'), 1),
     },
+    machine: { relay: overRounds('relay'), bare: overRounds('bare') },
   };
 }

@@ -258,6 +258,44 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
       ]),
     ),
     ...section(
+      'Where the machine’s CPU went during each side of the relay part (summed over its rounds): µs per event, and in brackets % of all the machine’s cores over the side’s wall time; idle is what was left:',
+      [
+        'outbox',
+        'side',
+        'cores',
+        'bench loop',
+        'bench other threads',
+        'Kafka broker',
+        'PostgreSQL (outbox db)',
+        'PostgreSQL other',
+        'rest of machine',
+        'machine busy',
+        'idle',
+        'steal',
+      ],
+      results.relay.flatMap((run) =>
+        (['bare', 'relay'] as const).map((side) => {
+          const shares = run.machine[side];
+          const cell = (key: keyof typeof shares.microsPerEvent) =>
+            `${shares.microsPerEvent[key]} (${shares.percentOfCores[key]} %)`;
+          return [
+            run.store,
+            side,
+            shares.cores,
+            cell('benchLoop'),
+            cell('benchThreads'),
+            cell('broker'),
+            cell('postgres'),
+            cell('postgresOther'),
+            cell('rest'),
+            cell('machine'),
+            cell('idle'),
+            cell('steal'),
+          ];
+        }),
+      ),
+    ),
+    ...section(
       'Accept while busy (SQLite, all roles: the same rate on an idle service, then on one delivering a backlog to HAPI and relaying its events; backlog left at the start → end of the busy window):',
       [
         'offered/s',

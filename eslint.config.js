@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { importBoundaries } from './eslint.import-boundaries.ts';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', '.peers/', 'test/peers/**/target/', 'helm/'] },
+  { ignores: ['node_modules/', 'dist/', 'coverage/', '.peers/', 'test/peers/**/target/', 'helm/', 'bench/tmp-*/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -92,7 +92,9 @@ async function cleanUp(): Promise<void> {
     await client.end();
   }
   await stopPeers(peers);
-  rmSync(work, { recursive: true, force: true });
+  // BENCH_KEEP_WORK=1 keeps the services' logs (and any --cpu-prof or --trace-gc output in them).
+  if (process.env.BENCH_KEEP_WORK === '1') log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }
 
 /** A fresh database on the PostgreSQL peer for each run of the service, so no run sees another's rows. */

@@ -233,6 +233,10 @@ async function recordOutcome(
         enqueue: [publishJob(deps, submission, event, now)],
       },
       now,
+      // Not a flush on the event loop per delivery: a completion a power loss undoes is delivered
+      // again, which creates nothing new in the EHR, and its event keeps its id
+      // (docs/adr/0055-sqlite-event-loop-never-waits-for-the-disk.md).
+      { waitForDisk: false },
     );
     if (done) {
       deps.metrics.submissionDelivered(kind);

@@ -22,12 +22,26 @@ import { sqliteJobs } from './sqlite/sqlite-jobs.ts';
 import { sqliteSubmissions } from './sqlite/sqlite-submissions.ts';
 import type { Store } from './store.ts';
 
-export type SqliteStoreOptions = SqliteDatabaseOptions;
+export type SqliteStoreOptions = Omit<SqliteDatabaseOptions, 'checkpointAfterPages'>;
+
+/**
+ * The event loop's connection checkpoints only once the WAL holds four times what makes the
+ * write thread's connection do it (SQLite's default, 1,000 pages). A checkpoint runs inside the
+ * commit that crossed the mark, and flushes the database file: on the event loop that stood
+ * every request still for tens of milliseconds while the write thread's fsyncs kept the disk busy.
+ * While anything is accepted, the write thread crosses the mark first; a service that only
+ * delivers (nothing accepted since it started, so no write thread) still checkpoints, four
+ * times more at a time (docs/adr/0055-sqlite-event-loop-never-waits-for-the-disk.md).
+ */
+const EVENT_LOOP_CHECKPOINT_PAGES = 4_000;
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  const db = openSqliteDatabase(options);
+  const onWriteThread = options.file !== ':memory:';
+  const db = openSqliteDatabase(
+    onWriteThread ? { ...options, checkpointAfterPages: EVENT_LOOP_CHECKPOINT_PAGES } : options,
+  );
   const effects = sqliteEffects(db);
-  const writes = options.file === ':memory:' ? groupedOnThisThread(db, effects) : groupedOnWriteThread(options);
+  const writes = onWriteThread ? groupedOnWriteThread(options) : groupedOnThisThread(db, effects);
   return {
     ...sqliteSubmissions(db, effects, writes),
     ...sqliteJobs(db, effects),

@@ -158,7 +158,7 @@ export interface HandoverEffects {
   readonly enqueue?: readonly NewJob[];
 }
 
-/** How durable a completeAll() must be before it resolves (default: on disk). */
+/** How durable a complete() or completeAll() must be before it resolves (default: on disk). */
 interface CompletionOptions {
   readonly waitForDisk?: boolean;
 }
@@ -373,7 +373,13 @@ export interface SubmissionStore {
  */
 export interface JobQueue {
   claim(queue: QueueName, owner: string, options: { now: Date; leaseMs: number; limit: number }): Promise<Job[]>;
-  complete(job: Job, effects: JobEffects, now: Date): Promise<boolean>;
+  /**
+   * With `waitForDisk: false` the commit need not wait for the disk: a power loss may undo it, and
+   * the job is then done again — only for work whose repeat is harmless (an EHR delivery, whose
+   * repeat creates nothing new). An adapter whose wait holds none of the service's threads (a
+   * PostgreSQL server flushing its WAL) may wait anyway.
+   */
+  complete(job: Job, effects: JobEffects, now: Date, options?: CompletionOptions): Promise<boolean>;
   /**
    * complete() for a batch in ONE transaction (one commit, so one disk flush instead of one per
    * job): each job is fenced on its own lease, and the answer says, in order, which were completed.

@@ -303,52 +303,59 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     describe('complete, retryLater and fail', () => {
-      it('complete applies status, EHR references, timeline and follow-on jobs in the same transaction', async () => {
-        const submission = await created();
-        const job = await claimOne();
-        const ok = await store.complete(
-          job,
-          {
+      it.each([
+        ['waiting for the disk', undefined],
+        ['not waiting for the disk', { waitForDisk: false }],
+      ])(
+        'complete (%s) applies status, EHR references, timeline and follow-on jobs in the same transaction',
+        async (_, options) => {
+          const submission = await created();
+          const job = await claimOne();
+          const ok = await store.complete(
+            job,
+            {
+              status: 'delivered',
+              ehrReferences: ['Procedure/17/_history/1', 'Observation/18/_history/1'],
+              timeline: [
+                {
+                  at: at(SECOND),
+                  kind: 'ehr-attempt',
+                  message: 'EHR answered 200.',
+                  detail: { status: 200, attempt: 1 },
+                },
+                { at: at(2 * SECOND), kind: 'delivered', message: 'Delivered to the EHR.' },
+              ],
+              enqueue: [
+                {
+                  queue: 'event-publish',
+                  submissionId: submission.id,
+                  payload: { type: 'recorded' },
+                  runAt: at(2 * SECOND),
+                },
+              ],
+            },
+            at(2 * SECOND),
+            options,
+          );
+          expect(ok).toBe(true);
+          expect(await store.getSubmission(submission.id)).toMatchObject({
             status: 'delivered',
             ehrReferences: ['Procedure/17/_history/1', 'Observation/18/_history/1'],
-            timeline: [
-              {
-                at: at(SECOND),
-                kind: 'ehr-attempt',
-                message: 'EHR answered 200.',
-                detail: { status: 200, attempt: 1 },
-              },
-              { at: at(2 * SECOND), kind: 'delivered', message: 'Delivered to the EHR.' },
-            ],
-            enqueue: [
-              {
-                queue: 'event-publish',
-                submissionId: submission.id,
-                payload: { type: 'recorded' },
-                runAt: at(2 * SECOND),
-              },
-            ],
-          },
-          at(2 * SECOND),
-        );
-        expect(ok).toBe(true);
-        expect(await store.getSubmission(submission.id)).toMatchObject({
-          status: 'delivered',
-          ehrReferences: ['Procedure/17/_history/1', 'Observation/18/_history/1'],
-          updatedAt: at(2 * SECOND),
-        });
-        expect((await store.timeline(submission.id)).map((entry) => entry.kind)).toEqual([
-          'accepted',
-          'ehr-attempt',
-          'delivered',
-        ]);
-        expect((await store.timeline(submission.id))[1]?.detail).toEqual({ status: 200, attempt: 1 });
-        expect(await store.claim('ehr-delivery', 'w', { now: at(HOUR), leaseMs: MINUTE, limit: 10 })).toEqual([]);
-        const followOn = only(
-          await store.claim('event-publish', 'relay', { now: at(2 * SECOND), leaseMs: MINUTE, limit: 10 }),
-        );
-        expect(followOn).toMatchObject({ submissionId: submission.id, payload: { type: 'recorded' }, attempts: 1 });
-      });
+            updatedAt: at(2 * SECOND),
+          });
+          expect((await store.timeline(submission.id)).map((entry) => entry.kind)).toEqual([
+            'accepted',
+            'ehr-attempt',
+            'delivered',
+          ]);
+          expect((await store.timeline(submission.id))[1]?.detail).toEqual({ status: 200, attempt: 1 });
+          expect(await store.claim('ehr-delivery', 'w', { now: at(HOUR), leaseMs: MINUTE, limit: 10 })).toEqual([]);
+          const followOn = only(
+            await store.claim('event-publish', 'relay', { now: at(2 * SECOND), leaseMs: MINUTE, limit: 10 }),
+          );
+          expect(followOn).toMatchObject({ submissionId: submission.id, payload: { type: 'recorded' }, attempts: 1 });
+        },
+      );
 
       it('effects that cannot be written undo the whole change: the job stays held, nothing else moves', async () => {
         const submission = await created();

@@ -8,8 +8,15 @@ import type { SqliteEffects } from './sqlite-effects.ts';
 
 export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue {
   /** One fenced change in a transaction of its own. */
-  const fenced = (job: Job, change: string, params: SQLInputValue[], jobEffects: JobEffects, now: Date) =>
-    db.settle(() => db.transaction(() => effects.fencedChange(job, change, params, jobEffects, now)));
+  const fenced = (
+    job: Job,
+    change: string,
+    params: SQLInputValue[],
+    jobEffects: JobEffects,
+    now: Date,
+    waitForDisk = true,
+  ) =>
+    db.settle(() => db.transaction(() => effects.fencedChange(job, change, params, jobEffects, now), { waitForDisk }));
 
   return {
     claim(queue, owner, options) {
@@ -41,8 +48,8 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
       });
     },
 
-    complete: (job, jobEffects, now) =>
-      fenced(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now),
+    complete: (job, jobEffects, now, options) =>
+      fenced(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now, options?.waitForDisk),
 
     completeAll(items, now, options) {
       return db.settle(() =>

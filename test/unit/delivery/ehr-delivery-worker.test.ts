@@ -62,6 +62,8 @@ async function start(
   before: (prescription: PrescriptionInput) => void = () => undefined,
   mappingOptions: MappingOptions = DEFAULT_MAPPING_OPTIONS,
   extra: Partial<HitSessionInput> = {},
+  /** What the worker is given in place of the store (to watch its calls). */
+  seenByWorker: (store: Store) => Store = (store) => store,
 ): Promise<{ store: Store; prescription: PrescriptionInput; id: string }> {
   const source = `clinic-${randomUUID().slice(0, 8)}`;
   const session = { ...(fixture('hit-sessions', 'typical-4x4') as HitSessionInput), source, ...extra };
@@ -86,7 +88,7 @@ async function start(
   );
   running.push(
     startEhrDeliveryWorker({
-      store,
+      store: seenByWorker(store),
       ehr,
       ehrBaseUrl: undefined,
       mappers,
@@ -153,6 +155,30 @@ describe('a session whose prescription this bridge has not seen', () => {
     );
     ehr.hold(prescriptionAsHeld(prescription));
     await until('delivered', async () => (await store.getSubmission(id))?.status === 'delivered');
+  });
+});
+
+describe('recording a delivery', () => {
+  it('commits the completion without waiting for the disk: a power loss that undoes it means a redelivery, which creates nothing new', async () => {
+    const ehr = createFakeEhr();
+    const completions: { waitForDisk?: boolean }[] = [];
+    const { store, id } = await start(
+      ehr,
+      (prescription) => {
+        ehr.hold(prescriptionAsHeld(prescription));
+      },
+      DEFAULT_MAPPING_OPTIONS,
+      {},
+      (real) => ({
+        ...real,
+        complete: (job, effects, now, options) => {
+          completions.push({ ...options });
+          return real.complete(job, effects, now, options);
+        },
+      }),
+    );
+    await until('delivered', async () => (await store.getSubmission(id))?.status === 'delivered');
+    expect(completions).toEqual([{ waitForDisk: false }]);
   });
 });
 

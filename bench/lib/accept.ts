@@ -24,6 +24,8 @@ export interface AcceptFigures {
   readonly errors: number;
   readonly cpuSecondsPer1000: number;
   readonly peakRssMB: number;
+  /** kB the service had written to the disk per accepted request in the window (SQLite: its database, WAL and log). */
+  readonly diskKBPerAccept?: number;
   /**
    * The service's own event-loop delay over the measured window, from its /metrics (prom-client's
    * nodejs_eventloop_lag_*: a monitorEventLoopDelay histogram sampled every 10 ms and reset at each
@@ -106,8 +108,10 @@ export async function measureAccept(
   // This scrape resets the service's event-loop histogram: the one after covers the window alone.
   await eventLoopDelayOf(service);
   const cpuBefore = service.cpuSeconds();
+  const diskBefore = service.diskWriteBytes();
   const result = await openLoop(options.rate, options.seconds, post);
   const cpu = service.cpuSeconds() - cpuBefore;
+  const disk = service.diskWriteBytes() - diskBefore;
   const eventLoopDelay = await eventLoopDelayOf(service);
   agent.destroy();
   return {
@@ -122,6 +126,7 @@ export async function measureAccept(
     errors: result.errors,
     cpuSecondsPer1000: result.ok === 0 ? Number.NaN : round((cpu / result.ok) * 1000, 3),
     peakRssMB: round(service.peakRssMB(), 1),
+    diskKBPerAccept: result.ok === 0 ? Number.NaN : round(disk / result.ok / 1000, 2),
     eventLoopDelay,
   };
 }

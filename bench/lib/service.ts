@@ -21,6 +21,11 @@ export interface BenchService {
   peakRssMB(): number;
   /** Resident set size now, in MB (VmRSS). */
   rssMB(): number;
+  /**
+   * Bytes the process has had written to the disk so far (/proc/<pid>/io write_bytes, counted
+   * when it dirties page cache): its SQLite file, WAL and log file; not what a peer wrote.
+   */
+  diskWriteBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -74,6 +79,12 @@ function statusMBOf(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
   if (!match) throw new Error(`no ${field} for process ${pid}`);
   return (Number(match[1]) * 1024) / 1e6;
+}
+
+function diskWriteBytesOf(pid: number): number {
+  const match = /^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  if (!match) throw new Error(`no write_bytes for process ${pid}`);
+  return Number(match[1]);
 }
 
 function peakRssMBOf(pid: number): number {
@@ -165,6 +176,7 @@ export async function startBenchService(options: {
     cpuSeconds: () => cpuSecondsOf(pid),
     peakRssMB: () => peakRssMBOf(pid),
     rssMB: () => rssMBOf(pid),
+    diskWriteBytes: () => diskWriteBytesOf(pid),
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

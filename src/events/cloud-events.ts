@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { redactNationalIds } from '../platform/redaction.ts';
+import { uuidText } from '../platform/uuid.ts';
 import type { OutgoingEvent } from './event-bus.ts';
 import { RECORD_KINDS, recordOf, type RecordKind, type SubmissionKind } from '../kinds/kinds.ts';
 
@@ -132,8 +133,7 @@ export function eventId(submissionId: string, type: EventType, occurrence?: stri
   const bytes = hash.subarray(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return uuidText(bytes);
 }
 
 /** Longest reason kept; an EHR can answer with pages of OperationOutcome. */

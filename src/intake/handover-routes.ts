@@ -13,13 +13,13 @@
  * What the handover itself does (recording an answer, knowing the recipients) is passed in by the
  * composition root: intake does not import the handover.
  */
-import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { DischargeInput, HandoverAcknowledgementInput } from '../../mappings/inputs.ts';
 import type { EventValidator } from '../events/event-validator.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
 import { buildDischargeRequestedEvent, handoverOutgoing } from '../events/discharge-requested.ts';
 import { badRequest, conflict, invalidInput, type FieldError } from '../platform/problem.ts';
+import { timeOrderedUuid } from '../platform/uuid.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import type { Store } from '../store/store.ts';
 import { jsonBody } from './json-body.ts';
@@ -64,8 +64,8 @@ export function handoverRoutes(deps: HandoverRouteDeps): Router {
     const problems = recipientProblems(input, deps);
     if (problems.length > 0) throw invalidInput(problems);
 
-    const id = randomUUID();
     const now = deps.clock();
+    const id = timeOrderedUuid(now);
     const patientKey = deps.patientKey(input.patient.nationalId);
     const event = buildDischargeRequestedEvent(
       { submissionId: id, source: input.source, dischargeId: input.dischargeId, patientKey },

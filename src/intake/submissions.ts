@@ -9,9 +9,10 @@
  * for other content, or an input id resent with other content, is refused (409) rather than
  * silently dropped or silently overwriting what the EHR may already hold.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { redactNationalIds } from '../platform/redaction.ts';
+import { timeOrderedUuid } from '../platform/uuid.ts';
 import type { PatientKeyer } from '../events/patient-key.ts';
 import { addLogContext } from '../platform/logger.ts';
 import type { Metrics } from '../platform/metrics.ts';
@@ -105,7 +106,7 @@ export async function acceptInput<K extends RecordKind>(
   const input = deps.validator.validate(kind, raw, deps.ehrProfile);
   return deps.store.accept(
     {
-      id: randomUUID(),
+      id: timeOrderedUuid(deps.clock()),
       kind,
       source: input.source,
       inputId: inputIdOf(kind, input),

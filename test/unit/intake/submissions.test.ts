@@ -106,6 +106,14 @@ describe('POST /v1/<kind>', () => {
     expect(await queued(store)).toBe(1);
   });
 
+  it('names each submission with a time-ordered UUID (version 7) that carries when it was accepted', async () => {
+    const { app } = await setup();
+    const response = await request(app).post('/v1/hit-sessions').send(EXAMPLES['hit-sessions']);
+    const { id } = accepted(response);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(parseInt(id.slice(0, 8) + id.slice(9, 13), 16)).toBe(NOW.getTime());
+  });
+
   it('answers the same input sent twice with the same submission (200) and no new work', async () => {
     const { app, store } = await setup();
     const first = await request(app).post('/v1/hit-sessions').send(HIT_SESSION);

@@ -23,6 +23,7 @@ import { measureAccept, round } from './lib/accept.ts';
 import { measureBusy } from './lib/busy.ts';
 import { measureCommitFloor, type FloorFigures } from './lib/commit-floor.ts';
 import { bracketedRatio, directToHapi, sessionWorkload, splitConcurrency, throughBridge } from './lib/end-to-end.ts';
+import { cpuMeter } from './lib/machine-cpu.ts';
 import { measureMapping } from './lib/mapping.ts';
 import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
@@ -55,6 +56,13 @@ const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
 for (const part of parts) {
   if (!(PARTS as readonly string[]).includes(part))
     throw new Error(`BENCH_PARTS: unknown part "${part}" (${PARTS.join(', ')})`);
+}
+/** BENCH_E2E_SETUPS=postgres-1,postgres-2 runs only those end-to-end setups (default: all three). */
+const E2E_SETUPS = ['sqlite-1', 'postgres-1', 'postgres-2'] as const;
+const e2eSetups = new Set((process.env.BENCH_E2E_SETUPS ?? E2E_SETUPS.join(',')).split(','));
+for (const setup of e2eSetups) {
+  if (!(E2E_SETUPS as readonly string[]).includes(setup))
+    throw new Error(`BENCH_E2E_SETUPS: unknown setup "${setup}" (${E2E_SETUPS.join(', ')})`);
 }
 for (const [name, value] of Object.entries(KNOBS)) {
   const values = Array.isArray(value) ? value : [value];
@@ -314,24 +322,35 @@ try {
       { name: 'PostgreSQL + Kafka, 1 ehr worker', store: 'postgres', workers: 1 },
       { name: 'PostgreSQL + Kafka, 2 ehr workers', store: 'postgres', workers: 2 },
     ] as const;
+    const chosen = variants.filter((variant) => e2eSetups.has(`${variant.store}-${variant.workers}`));
     // Warms HAPI up (JIT, caches, profile snapshots) so the first measured run does not pay for it.
     await directToHapi(
       ehr,
       sessionWorkload(Math.min(KNOBS.e2eN, 20), `bench-warm-${randomBytes(3).toString('hex')}`),
       KNOBS.e2eConcurrency,
     );
-    for (const variant of variants) {
+    for (const variant of chosen) {
       log(`end to end, ${variant.name}: direct to HAPI, through the bridge, direct again (N=${KNOBS.e2eN})`);
+      const databaseUrl = variant.store === 'postgres' ? await freshDatabase() : undefined;
+      // Each window's CPU by where it went (bench/lib/machine-cpu.ts): HAPI, the bridge's
+      // PostgreSQL backends and the rest of that server, Kafka, the bench, the whole machine.
+      const meter = cpuMeter({
+        ehrPort: Number(new URL(ehr).port || 80),
+        kafkaPort: Number(kafkaBrokers.split(',')[0]?.split(':').at(-1)),
+        postgresPort: Number(new URL(adminUrl).port || 5432),
+        ...(databaseUrl === undefined ? {} : { postgresDatabase: new URL(databaseUrl).pathname.slice(1) }),
+      });
       const direct = await directToHapi(
         ehr,
         sessionWorkload(KNOBS.e2eN, `bench-direct-${randomBytes(3).toString('hex')}`),
         KNOBS.e2eConcurrency,
+        meter,
       );
       const base = {
         DATA_DIR: join(work, `e2e-${variant.store}-${variant.workers}`),
         EHR_BASE_URL: ehr,
-        ...(variant.store === 'postgres'
-          ? { DATABASE_URL: await freshDatabase(), PATIENT_KEY_SECRET: secret, KAFKA_BROKERS: kafkaBrokers }
+        ...(databaseUrl !== undefined
+          ? { DATABASE_URL: databaseUrl, PATIENT_KEY_SECRET: secret, KAFKA_BROKERS: kafkaBrokers }
           : {}),
       };
       // All the bridge's workers together may have as many Bundles in flight as the direct client
@@ -358,12 +377,14 @@ try {
         sessionWorkload(KNOBS.e2eN, `bench-bridge-${randomBytes(3).toString('hex')}`),
         KNOBS.e2eConcurrency,
         KNOBS.limitMs,
+        meter,
       );
       for (const running of bridgeServices) await stopService(running);
       const directAfter = await directToHapi(
         ehr,
         sessionWorkload(KNOBS.e2eN, `bench-direct-${randomBytes(3).toString('hex')}`),
         KNOBS.e2eConcurrency,
+        meter,
       );
       results.endToEnd.push({
         name: variant.name,
@@ -373,6 +394,21 @@ try {
         ratio: bracketedRatio(direct, directAfter, bridge),
       });
       log(`  direct ${direct.perSecond}/s, bridge ${bridge.perSecond}/s, direct again ${directAfter.perSecond}/s`);
+      for (const [run, figures] of [
+        ['direct', direct],
+        ['bridge', bridge],
+        ['direct again', directAfter],
+      ] as const) {
+        const { cpu } = figures;
+        if (cpu === undefined) continue;
+        const ms = (micros: number | undefined) => (micros === undefined ? '?' : (micros / 1000).toFixed(1));
+        const per = cpu.microsPerEvent;
+        log(
+          `  ${run}: CPU ms per session — machine ${ms(per.machine)} (idle ${ms(per.idle)}), HAPI ${ms(per.ehr)}, ` +
+            `bridge ${ms(cpu.bridgeMicrosPerSession)}, its PostgreSQL ${ms(per.postgres)} (rest of the server ${ms(per.postgresOther)}), ` +
+            `Kafka ${ms(per.broker)}, bench ${ms(per.benchLoop + per.benchThreads)}, rest ${ms(per.rest)}; HAPI ${cpu.percentOfCores.ehr} % of the cores over ${cpu.seconds} s`,
+        );
+      }
     }
   }
   if (parts.has('busy')) {

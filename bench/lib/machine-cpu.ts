@@ -19,6 +19,8 @@ const USER_HZ = 100;
 /** The peer processes to watch, found by the ports they listen on. */
 export interface WatchedPeers {
   readonly kafkaPort?: number;
+  /** The EHR (HAPI's JVM), which the end-to-end part compares the bridge against. */
+  readonly ehrPort?: number;
   readonly postgresPort?: number;
   /** The database whose backends count as the bench's own (the relay's outbox); the rest are "other". */
   readonly postgresDatabase?: string;
@@ -31,6 +33,8 @@ interface CpuMicros {
   /** The bench process's other threads (V8's GC helpers, libuv's pool, SQLite's write thread). */
   readonly benchThreads: number;
   readonly broker: number;
+  /** The EHR's JVM (HAPI), when its port was given. */
+  readonly ehr: number;
   /** PostgreSQL backends connected to the bench's database. */
   readonly postgres: number;
   /** The rest of that PostgreSQL server (other databases, its background processes). */
@@ -56,6 +60,7 @@ interface Snapshot {
   readonly benchLoop: number;
   readonly benchThreads: number;
   readonly broker: number;
+  readonly ehr: number;
   readonly postgres: ReadonlyMap<number, { readonly ours: boolean; readonly nanos: number }>;
   readonly machine: { readonly busy: number; readonly idle: number; readonly steal: number };
 }
@@ -146,7 +151,11 @@ export interface CpuMeter {
 
 export function cpuMeter(peers: WatchedPeers): CpuMeter {
   // Found once: the peers do not move during a part.
-  const pids = { broker: listeningPid(peers.kafkaPort), postmaster: listeningPid(peers.postgresPort) };
+  const pids = {
+    broker: listeningPid(peers.kafkaPort),
+    ehr: listeningPid(peers.ehrPort),
+    postmaster: listeningPid(peers.postgresPort),
+  };
   const own = () => {
     const self = process.pid;
     let benchThreads = 0;
@@ -155,6 +164,7 @@ export function cpuMeter(peers: WatchedPeers): CpuMeter {
   };
   const others = () => ({
     broker: processNanos(pids.broker),
+    ehr: processNanos(pids.ehr),
     postgres: postgresChildren(pids.postmaster, peers.postgresDatabase),
     machine: machineTicks(),
   });
@@ -180,6 +190,7 @@ export function cpuMeter(peers: WatchedPeers): CpuMeter {
           benchLoop: micros(after.benchLoop - before.benchLoop),
           benchThreads: micros(after.benchThreads - before.benchThreads),
           broker: micros(after.broker - before.broker),
+          ehr: micros(after.ehr - before.ehr),
           postgres: micros(postgres),
           postgresOther: micros(postgresOther),
           machine: ticks(after.machine.busy - before.machine.busy),
@@ -187,7 +198,12 @@ export function cpuMeter(peers: WatchedPeers): CpuMeter {
           steal: ticks(after.machine.steal - before.machine.steal),
         };
         const known =
-          figures.benchLoop + figures.benchThreads + figures.broker + figures.postgres + figures.postgresOther;
+          figures.benchLoop +
+          figures.benchThreads +
+          figures.broker +
+          figures.ehr +
+          figures.postgres +
+          figures.postgresOther;
         return {
           seconds: (after.at - before.at) / 1000,
           cores: availableParallelism(),
@@ -204,6 +220,7 @@ export function sumOfWindows(windows: readonly CpuWindow[]): CpuWindow {
     'benchLoop',
     'benchThreads',
     'broker',
+    'ehr',
     'postgres',
     'postgresOther',
     'machine',

@@ -52,6 +52,7 @@ import { DEFAULT_CONNECT_RETRY_POLICY, ehrRetryPolicy } from './platform/retry.t
 import type { RunningWorker } from './store/worker-loop.ts';
 import { createConfiguredStore } from './store/create-store.ts';
 import { startRetentionWorker } from './store/retention-worker.ts';
+import { jobSignals, signallingAccepts } from './store/job-signals.ts';
 import { FAILURE_REASONS } from './store/store.ts';
 
 /**
@@ -160,6 +161,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const patientKey = createPatientKeyer(secret.secret);
 
   const workers: RunningWorker[] = [];
+  // What this process accepts wakes its own delivery worker at once; other replicas' work is
+  // found by the worker's poll as before
+  // (docs/adr/0050-delivery-wakes-on-local-accepts-and-finishes-in-one-statement.md).
+  const signals = jobSignals();
   const eventValidator = createEventValidator(loadEventSchemas());
   // One HelseID client per process: every audience shares its DPoP key, discovery and nonces.
   const helseIdConfig = helseIdSettings(config);
@@ -216,6 +221,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           leaseMs: config.EHR_LEASE_MS,
           concurrency: config.EHR_DELIVERY_CONCURRENCY,
           adaptive: config.EHR_DELIVERY_ADAPTIVE,
+          signals,
         }),
       );
     }
@@ -315,7 +321,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     audit: { store, clock },
     ...(roles.has('api')
       ? {
-          submissions: { store, patientKey, clock },
+          submissions: { store: signallingAccepts(store, signals, clock), patientKey, clock },
           browser: { store, clock, replayMax: config.REPLAY_MAX },
           handover: {
             store,

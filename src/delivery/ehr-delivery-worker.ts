@@ -41,6 +41,7 @@ import { addPersonalValues, withLogContext, type Logger } from '../platform/logg
 import type { Metrics } from '../platform/metrics.ts';
 import { nextRunAt, retryHorizonReached, type RetryPolicy } from '../platform/retry.ts';
 import { startContinuousWorkerLoop } from '../store/continuous-worker-loop.ts';
+import type { JobSignals } from '../store/job-signals.ts';
 import type { RunningWorker, WorkerTuning } from '../store/worker-loop.ts';
 import type { FailureReason, Job, NewJob, Store, Submission, TimelineEntry } from '../store/store.ts';
 import type { Bundle } from 'fhir/r4.js';
@@ -65,6 +66,8 @@ export interface EhrDeliveryDeps extends WorkerTuning {
   readonly concurrency?: number;
   /** Fewer in flight while the EHR answers 429, 503 or not at all (src/delivery/adaptive-concurrency.ts). */
   readonly adaptive?: boolean;
+  /** Submissions this process accepted, claimed at once rather than at the next poll (src/store/job-signals.ts). */
+  readonly signals?: JobSignals;
 }
 
 export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
@@ -90,6 +93,7 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
     // make a race between two harmless (409, retried), and a session whose prescription is still
     // on its way waits for it.
     slots: () => limit.current(),
+    ...(deps.signals === undefined ? {} : { signals: deps.signals }),
     handle: (job) =>
       // The trace the submission's request began (its context is in the job's payload) goes on here.
       inSpan('ehr-delivery', { kind: SpanKind.CONSUMER, parent: traceCarrierOf(job.payload) }, () =>

@@ -13,12 +13,17 @@
  *   waits `idleMs` (a finished job does not end that wait; it adds nothing to the queue).
  * - `slots()` is asked before every claim: a limit that shrinks (an EHR answering 429/503) lets
  *   the jobs in flight finish and claims again only below the new limit.
+ * - With `signals`, a job this process wrote to the queue (an accept) ends an idle wait at once:
+ *   the first Bundle of a burst goes out when it is accepted, not up to `idleMs` later
+ *   (docs/adr/0050-delivery-wakes-on-local-accepts-and-finishes-in-one-statement.md). The polls
+ *   go on as before.
  * - stop() claims nothing more and resolves once every job in flight has finished.
  *
  * A job whose handler throws is logged and left under its lease; it comes back when the lease
  * expires, as with a worker that died.
  */
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
+import type { JobSignals } from './job-signals.ts';
 import type { Job } from './store.ts';
 import { leaseReaper, type LoopBasics, type RunningWorker } from './worker-loop.ts';
 
@@ -26,6 +31,8 @@ export interface ContinuousWorkerLoopOptions extends LoopBasics {
   /** Jobs allowed in flight now (asked before every claim; at least 1 is always allowed). */
   slots(): number;
   handle(job: Job): Promise<void>;
+  /** This process's own new jobs, which end an idle wait early (src/store/job-signals.ts). */
+  readonly signals?: JobSignals;
 }
 
 export function startContinuousWorkerLoop(options: ContinuousWorkerLoopOptions): RunningWorker {
@@ -34,6 +41,7 @@ export function startContinuousWorkerLoop(options: ContinuousWorkerLoopOptions):
   let stopping = false;
   const idle = wakeableSleep();
   const slotFreed = wakeableSleep();
+  const unsubscribe = options.signals?.subscribe(options.queue, idle.wake);
   const inFlight = new Set<Promise<void>>();
   // Read through a function: stop() changes it while the loop awaits, which narrowing cannot see.
   const stopRequested = (): boolean => stopping;
@@ -76,6 +84,7 @@ export function startContinuousWorkerLoop(options: ContinuousWorkerLoopOptions):
         if (!stopRequested()) await idle.sleep(options.idleMs);
       }
     }
+    unsubscribe?.();
     // start() never rejects: every handler's failure is logged where it happens.
     while (inFlight.size > 0) await Promise.all(inFlight);
   };

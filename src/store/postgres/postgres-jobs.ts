@@ -4,8 +4,8 @@
  * - claim() is one statement: `FOR UPDATE SKIP LOCKED` over the due, unleased (or lease-expired)
  *   jobs of a queue, then lease owner + expiry and attempts + 1 on exactly those rows. A replica
  *   never waits for another's claim and never gets a row another claim has locked.
- * - complete/retryLater/fail update the job only under its fence, then apply the effects in the
- *   same transaction.
+ * - complete/retryLater/fail update the job only under its fence and apply the effects in the
+ *   same statement (one round trip, its own transaction).
  */
 import { fromDatesAndJson, inClaimOrder, jobOf, type JobRow } from '../rows.ts';
 import { backlogOf, jsonText } from '../store-rules.ts';
@@ -15,9 +15,9 @@ import type { PostgresEffects } from './postgres-effects.ts';
 
 export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): JobQueue {
   const T = db.tables;
-  /** One fenced change in a transaction of its own. */
+  /** One fenced change and its effects: one statement, its own transaction. */
   const fenced = (job: Job, change: string, params: unknown[], jobEffects: JobEffects, now: Date) =>
-    db.transaction((client) => effects.fencedChange(client, job, change, params, jobEffects, now));
+    effects.fencedChange(db, job, change, params, jobEffects, now);
 
   return {
     async claim(queue, owner, options) {

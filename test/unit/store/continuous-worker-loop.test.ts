@@ -7,7 +7,7 @@ import {
   startContinuousWorkerLoop,
   type ContinuousWorkerLoopOptions,
 } from '../../../src/store/continuous-worker-loop.ts';
-import { silentLogger } from '../../support/silent-logger.ts';
+import { continuousLoopOptions } from '../../support/continuous-loop-options.ts';
 import { storeWithJobs } from '../../support/store-with-jobs.ts';
 import { until } from '../../support/until.ts';
 
@@ -36,20 +36,7 @@ function loopOptions(
   slots: () => number,
   handle: (job: Job) => Promise<void>,
 ): ContinuousWorkerLoopOptions {
-  return {
-    name: 'test',
-    store,
-    queue: 'ehr-delivery',
-    owner: 'test-owner',
-    clock: () => AT,
-    logger: silentLogger,
-    leaseMs: 60_000,
-    batchSize: 8,
-    idleMs: 5,
-    reapEveryMs: 3_600_000,
-    slots,
-    handle,
-  };
+  return continuousLoopOptions(store, AT, { slots, handle });
 }
 
 /** A handler whose jobs finish only when the test says so. */

@@ -5,7 +5,7 @@ import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import { startContinuousWorkerLoop } from '../../../src/store/continuous-worker-loop.ts';
 import { jobSignals, signallingAccepts } from '../../../src/store/job-signals.ts';
 import type { Job, NewSubmission, Store } from '../../../src/store/store.ts';
-import { silentLogger } from '../../support/silent-logger.ts';
+import { continuousLoopOptions } from '../../support/continuous-loop-options.ts';
 import { until } from '../../support/until.ts';
 
 const AT = new Date('2026-12-06T10:00:00Z');
@@ -41,24 +41,17 @@ async function fixture(idleMs = IDLE_MS) {
       return jobs;
     },
   };
-  const worker = startContinuousWorkerLoop({
-    name: 'test',
-    store: counted,
-    queue: 'ehr-delivery',
-    owner: 'test-owner',
-    clock: () => AT,
-    logger: silentLogger,
-    leaseMs: 60_000,
-    batchSize: 8,
-    idleMs,
-    reapEveryMs: 3_600_000,
-    slots: () => 4,
-    signals,
-    handle: async (job: Job) => {
-      handled.push(job.submissionId);
-      await store.complete(job, {}, AT);
-    },
-  });
+  const worker = startContinuousWorkerLoop(
+    continuousLoopOptions(counted, AT, {
+      idleMs,
+      slots: () => 4,
+      signals,
+      handle: async (job: Job) => {
+        handled.push(job.submissionId);
+        await store.complete(job, {}, AT);
+      },
+    }),
+  );
   // The first claim found the queue empty: the worker now waits out its idle interval.
   await until('the first, empty claim', () => claims.length >= 1);
   return { store, intake, signals, claims, handled, worker };

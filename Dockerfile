@@ -68,8 +68,9 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # The young generation capped and the old one's growth bounded as `npm start` does it
 # (docs/adr/0040-young-generation-capped.md, docs/adr/0052-old-generation-grows-by-a-quarter.md), and
-# the gc extension that gives back start-up's garbage (docs/adr/0051-start-up-garbage-released-once-ready.md).
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "--expose-gc", "src/main.js"]
+# the gc extension that gives back start-up's garbage (docs/adr/0051-start-up-garbage-released-once-ready.md),
+# without V8's Maglev compiler, whose compiles kept 10-16 MB in malloc (docs/adr/0054-no-maglev.md).
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "--no-maglev", "--expose-gc", "src/main.js"]
 LABEL org.opencontainers.image.title="hit-bridge" \
   org.opencontainers.image.description="HIT sessions, fitness tests and exercise prescriptions to FHIR R4 (OBAB00), Kafka events and discharge handover" \
   org.opencontainers.image.version="${VERSION}" \

@@ -1,5 +1,6 @@
 /**
- * Only the in-process mapping + validation figures, for profiling:
+ * Only the in-process mapping + validation figures, as JSON on stdout: the bench runs it with the
+ * service's Node flags, and it serves for profiling:
  * `npx node --cpu-prof --cpu-prof-dir=bench/tmp bench/mapping-only.ts [iterations]`.
  */
 import { measureMapping } from './lib/mapping.ts';

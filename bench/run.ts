@@ -24,7 +24,7 @@ import { measureBusy } from './lib/busy.ts';
 import { measureCommitFloor, type FloorFigures } from './lib/commit-floor.ts';
 import { bracketedRatio, directToHapi, sessionWorkload, splitConcurrency, throughBridge } from './lib/end-to-end.ts';
 import { cpuMeter } from './lib/machine-cpu.ts';
-import { measureMapping } from './lib/mapping.ts';
+import { measureMappingWithFlags } from './lib/mapping.ts';
 import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
 import { PRODUCTION_ENVIRONMENT, PRODUCTION_NODE_FLAGS, startBenchService, type BenchService } from './lib/service.ts';
@@ -249,8 +249,8 @@ try {
   }
 
   if (parts.has('mapping')) {
-    log('mapping + validation in process');
-    results.mapping = measureMapping(KNOBS.mappingIterations);
+    log("mapping + validation in a child process with the service's Node flags");
+    results.mapping = measureMappingWithFlags(KNOBS.mappingIterations, PRODUCTION_NODE_FLAGS);
   }
 
   if (parts.has('recording')) {

@@ -3,6 +3,8 @@
  * JSON and storing it (validation) and between claiming it and posting it (mapping), for every
  * golden fixture of each kind, after a warm-up so the JIT has settled.
  */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAPPING_OPTIONS } from '../../mappings/common.ts';
 import { mappers } from '../../mappings/registry.ts';
 import { loadContracts } from '../../src/intake/contracts.ts';
@@ -28,6 +30,17 @@ export interface MappingFigures {
  * long-running service pays once.
  */
 const SETTLED_AFTER_CALLS = 20_000;
+
+/**
+ * The same figures from a child Node started with `nodeFlags`: the service's flags decide which of
+ * V8's compilers run the mapping (docs/adr/0054-no-maglev.md), and the bench's own process runs
+ * without them.
+ */
+export function measureMappingWithFlags(iterations: number, nodeFlags: readonly string[]): MappingFigures[] {
+  const script = fileURLToPath(new URL('../mapping-only.ts', import.meta.url));
+  const output = execFileSync(process.execPath, [...nodeFlags, script, String(iterations)], { encoding: 'utf8' });
+  return JSON.parse(output) as MappingFigures[];
+}
 
 export function measureMapping(iterations: number): MappingFigures[] {
   // Short runs (the bench's own test) warm up in proportion.

@@ -323,7 +323,7 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
       ]),
     ),
     ...section(
-      'Mapping + validation in process (µs per input):',
+      "Mapping + validation in process, with the service's Node flags (µs per input):",
       ['kind', 'fixtures', 'validate µs', 'map µs', 'total µs'],
       results.mapping.map((run) => [run.kind, run.fixtures, run.validateMicros, run.mapMicros, run.totalMicros]),
     ),

@@ -38,11 +38,14 @@ export interface BenchService {
  * what the last full collection left, not up to 4×: under load it fills with requests that
  * outlived two scavenges (docs/adr/0052-old-generation-grows-by-a-quarter.md). V8's gc
  * extension, through which the service gives back start-up's garbage once ready
- * (docs/adr/0051-start-up-garbage-released-once-ready.md).
+ * (docs/adr/0051-start-up-garbage-released-once-ready.md). No Maglev, V8's middle compiler: its
+ * compiles at start-up and under load left 10–16 MB in malloc's arenas, and hot code reaches
+ * TurboFan without it (docs/adr/0054-no-maglev.md).
  */
 export const PRODUCTION_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=8',
   '--heap-growing-percent=25',
+  '--no-maglev',
   '--expose-gc',
 ];
 

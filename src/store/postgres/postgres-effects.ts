@@ -24,6 +24,16 @@ function parameters(first: readonly unknown[] = []): { values: unknown[]; param:
   };
 }
 
+/** `unnest($a::type[], …)` over the given columns, each a list and its array type, in that order. */
+function unnest(param: Parameter, columns: readonly (readonly [readonly unknown[], string])[]): string {
+  return `unnest(${columns.map(([values, cast]) => param(values, cast)).join(', ')})`;
+}
+
+/** ` and <guard>` to append to a WHERE clause, or nothing without a guard. */
+function andAlso(guard: string | undefined): string {
+  return guard === undefined ? '' : ` and ${guard}`;
+}
+
 export function postgresEffects({ tables: T }: PostgresDatabase) {
   /**
    * The effects as CTEs, each written only when `guard` (a condition, or none) holds. The
@@ -37,7 +47,6 @@ export function postgresEffects({ tables: T }: PostgresDatabase) {
     now: Date,
     guard?: string,
   ): string[] {
-    const andGuard = guard === undefined ? '' : ` and ${guard}`;
     let submissionParam: string | undefined;
     const submission = (): string => (submissionParam ??= param(submissionId, '::text'));
     const ctes: string[] = [];
@@ -47,7 +56,7 @@ export function postgresEffects({ tables: T }: PostgresDatabase) {
             set status = coalesce(${param(effects.status ?? null, '::text')}, status),
                 ehr_references = coalesce(${param(effects.ehrReferences === undefined ? null : jsonText(effects.ehrReferences), '::jsonb')}, ehr_references),
                 updated_at = ${param(now, '::timestamptz')}
-          where id = ${submission()}${andGuard}
+          where id = ${submission()}${andAlso(guard)}
        )`);
     }
     if (effects.handover !== undefined) {
@@ -55,58 +64,44 @@ export function postgresEffects({ tables: T }: PostgresDatabase) {
          update ${T.handovers}
             set packets_sent_at = ${param(effects.handover.packetsSentAt, '::timestamptz')},
                 task_reference = ${param(effects.handover.taskReference ?? null, '::text')}
-          where submission_id = ${submission()}${andGuard}
+          where submission_id = ${submission()}${andAlso(guard)}
        )`);
     }
     const timeline = effects.timeline ?? [];
-    if (timeline.length > 0) ctes.push(timelineCte(param, submission(), timeline, andGuard));
+    if (timeline.length > 0) ctes.push(timelineCte(param, submission(), timeline, guard));
     const enqueue = effects.enqueue ?? [];
     if (enqueue.length > 0) ctes.push(followOnJobsCte(param, enqueue, now, guard));
     return ctes;
   }
 
   /** The entries, in their order, only while the submission exists (an erased one gets none). */
-  function timelineCte(param: Parameter, submission: string, entries: readonly TimelineEntry[], andGuard: string) {
+  function timelineCte(param: Parameter, submission: string, entries: readonly TimelineEntry[], guard?: string) {
     return `timeline_entries as (
        insert into ${T.timeline} (submission_id, at, kind, message, detail)
        select ${submission}, u.at, u.kind, u.message, u.detail
-         from unnest(${param(
-           entries.map((entry) => entry.at),
-           '::timestamptz[]',
-         )}, ${param(
-           entries.map((entry) => entry.kind),
-           '::text[]',
-         )}, ${param(
-           entries.map((entry) => entry.message),
-           '::text[]',
-         )}, ${param(
-           entries.map((entry) => (entry.detail === undefined ? null : jsonText(entry.detail))),
-           '::jsonb[]',
-         )})
+         from ${unnest(param, [
+           [entries.map((entry) => entry.at), '::timestamptz[]'],
+           [entries.map((entry) => entry.kind), '::text[]'],
+           [entries.map((entry) => entry.message), '::text[]'],
+           [entries.map((entry) => (entry.detail === undefined ? null : jsonText(entry.detail))), '::jsonb[]'],
+         ])}
               with ordinality as u(at, kind, message, detail, n)
-        where exists (select 1 from ${T.submissions} where id = ${submission})${andGuard}
+        where exists (select 1 from ${T.submissions} where id = ${submission})${andAlso(guard)}
         order by u.n
        returning 1
      )`;
   }
 
-  function followOnJobsCte(param: Parameter, jobs: readonly NewJob[], now: Date, guard: string | undefined) {
+  function followOnJobsCte(param: Parameter, jobs: readonly NewJob[], now: Date, guard?: string) {
     return `follow_on_jobs as (
        insert into ${T.jobs} (queue, submission_id, payload, run_at, created_at)
        select u.queue, u.submission_id, u.payload, u.run_at, ${param(now, '::timestamptz')}
-         from unnest(${param(
-           jobs.map((next) => next.queue),
-           '::text[]',
-         )}, ${param(
-           jobs.map((next) => next.submissionId),
-           '::text[]',
-         )}, ${param(
-           jobs.map((next) => jsonText(next.payload)),
-           '::jsonb[]',
-         )}, ${param(
-           jobs.map((next) => next.runAt),
-           '::timestamptz[]',
-         )})
+         from ${unnest(param, [
+           [jobs.map((next) => next.queue), '::text[]'],
+           [jobs.map((next) => next.submissionId), '::text[]'],
+           [jobs.map((next) => jsonText(next.payload)), '::jsonb[]'],
+           [jobs.map((next) => next.runAt), '::timestamptz[]'],
+         ])}
               with ordinality as u(queue, submission_id, payload, run_at, n)
         ${guard === undefined ? '' : `where ${guard}`}
         order by u.n
@@ -122,7 +117,7 @@ export function postgresEffects({ tables: T }: PostgresDatabase) {
     if (entries.length === 0) return 0;
     const { values, param } = parameters();
     const { rows } = await client.query<{ written: number }>(
-      `with ${timelineCte(param, param(submissionId, '::text'), entries, '')}
+      `with ${timelineCte(param, param(submissionId, '::text'), entries)}
        select count(*)::integer as written from timeline_entries`,
       values,
     );

@@ -130,6 +130,11 @@ export function openSqliteDatabase(options: SqliteDatabaseOptions): SqliteDataba
   db.exec('pragma journal_mode = wal');
   db.exec('pragma synchronous = full');
   db.exec('pragma foreign_keys = on');
+  // A group commit puts each write in a SAVEPOINT, and SQLite keeps the pages a savepoint
+  // changes in a sub-journal that spills past 64 KiB into a temporary file: under a burst
+  // (groups of three accepts or more) every COMMIT created, wrote and deleted one in the temp
+  // folder. The journal lives only as long as its transaction, so memory is where it belongs.
+  db.exec('pragma temp_store = memory');
   if (options.checkpointAfterPages !== undefined) {
     db.exec(`pragma wal_autocheckpoint = ${String(options.checkpointAfterPages)}`);
   }

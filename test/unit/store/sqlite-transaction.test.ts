@@ -7,6 +7,7 @@ import { openSqliteDatabase, type SqliteDatabase } from '../../../src/store/sqli
 
 const FULL = 2;
 const NORMAL = 1;
+const MEMORY = 2;
 
 describe('SQLite transactions and the disk', () => {
   let db: SqliteDatabase;
@@ -18,6 +19,10 @@ describe('SQLite transactions and the disk', () => {
   });
   afterEach(() => {
     db.close();
+  });
+
+  it("keeps a group's savepoint journals in memory, not in files of the temp folder", () => {
+    expect(db.get<{ temp_store: number }>('pragma temp_store')?.temp_store).toBe(MEMORY);
   });
 
   it('a transaction waits for the disk unless told otherwise', () => {

@@ -70,7 +70,7 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 # (docs/adr/0040-young-generation-capped.md, docs/adr/0052-old-generation-grows-by-a-quarter.md), and
 # the gc extension that gives back start-up's garbage (docs/adr/0051-start-up-garbage-released-once-ready.md),
 # without V8's Maglev compiler, whose compiles kept 10-16 MB in malloc (docs/adr/0054-no-maglev.md).
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "--no-maglev", "--expose-gc", "src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "--no-maglev", "--expose-gc", "--v8-pool-size=0", "src/main.js"]
 LABEL org.opencontainers.image.title="hit-bridge" \
   org.opencontainers.image.description="HIT sessions, fitness tests and exercise prescriptions to FHIR R4 (OBAB00), Kafka events and discharge handover" \
   org.opencontainers.image.version="${VERSION}" \

@@ -40,13 +40,17 @@ export interface BenchService {
  * extension, through which the service gives back start-up's garbage once ready
  * (docs/adr/0051-start-up-garbage-released-once-ready.md). No Maglev, V8's middle compiler: its
  * compiles at start-up and under load left 10–16 MB in malloc's arenas, and hot code reaches
- * TurboFan without it (docs/adr/0054-no-maglev.md).
+ * TurboFan without it (docs/adr/0054-no-maglev.md). V8's background threads (concurrent marking,
+ * parallel scavenges, TurboFan's compiles) one fewer than the cores the process may use, not
+ * Node's fixed four: on two cores, four helpers and the event loop took turns, and a scavenge
+ * waited for helpers that were waiting for a core (docs/adr/0057-v8-helpers-fit-the-cores.md).
  */
 export const PRODUCTION_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=8',
   '--heap-growing-percent=25',
   '--no-maglev',
   '--expose-gc',
+  '--v8-pool-size=0',
 ];
 
 /**

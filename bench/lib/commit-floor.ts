@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { timeOrderedUuid } from '../../src/platform/uuid.ts';
 import type { Store } from '../../src/store/store.ts';
 import { round } from './accept.ts';
 import { openLoop, percentile } from './open-loop.ts';
@@ -42,7 +43,9 @@ export async function measureCommitFloor(
     const now = new Date();
     const outcome = await store.accept(
       {
-        id: randomUUID(),
+        // Named as the service names a submission (ADR 0056): the ids decide which index pages
+        // each commit writes, so the floor's commits must write the pages the service's do.
+        id: timeOrderedUuid(now),
         kind: 'hit-sessions',
         source: options.source,
         inputId: `F-${options.rate}-${n}`,

@@ -69,7 +69,9 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 # The young generation capped and the old one's growth bounded as `npm start` does it
 # (docs/adr/0040-young-generation-capped.md, docs/adr/0052-old-generation-grows-by-a-quarter.md), and
 # the gc extension that gives back start-up's garbage (docs/adr/0051-start-up-garbage-released-once-ready.md),
-# without V8's Maglev compiler, whose compiles kept 10-16 MB in malloc (docs/adr/0054-no-maglev.md).
+# without V8's Maglev compiler, whose compiles kept 10-16 MB in malloc (docs/adr/0054-no-maglev.md),
+# and V8's helper threads one fewer than the cores the container may use, not Node's fixed four
+# (docs/adr/0057-v8-helpers-fit-the-cores.md).
 CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "--no-maglev", "--expose-gc", "--v8-pool-size=0", "src/main.js"]
 LABEL org.opencontainers.image.title="hit-bridge" \
   org.opencontainers.image.description="HIT sessions, fitness tests and exercise prescriptions to FHIR R4 (OBAB00), Kafka events and discharge handover" \

@@ -100,8 +100,9 @@ export function groupedOnWriteThread(options: SqliteDatabaseOptions): GroupedWri
         if ('error' in answer) caller.reject(sqliteError(Object.assign(new Error(answer.error.message), answer.error)));
         else caller.resolve(answer.value as never);
       }
-      // The thread keeps the process alive only while a caller waits for it.
-      if (waiting.size === 0) worker.unref();
+      // The thread keeps the process alive only while a caller waits for it, or while it closes:
+      // close() waits for its exit, and the answers to the last writes come before that.
+      if (waiting.size === 0 && closing === undefined) worker.unref();
     });
     const lost = (reason: unknown): void => {
       if (thread === worker) thread = undefined;

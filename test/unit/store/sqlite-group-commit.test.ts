@@ -4,10 +4,12 @@
  * places the group commit runs: on the calling thread (an in-memory database) and on the write
  * thread a file-backed store hands its accepts and audit entries to.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createSqliteStore } from '../../../src/store/sqlite-store.ts';
 import type { NewJob, NewSubmission, Store } from '../../../src/store/store.ts';
 
@@ -93,5 +95,36 @@ describe.each([
     await store.close();
     expect((await pending).map((outcome) => outcome.outcome)).toEqual(['created', 'created']);
     expect(batches).toEqual([2]);
+  });
+});
+
+describe('SQLite store: closing from a process with nothing else to do', () => {
+  // The write thread is unref'd while no write waits for it, so it does not keep an idle process
+  // alive; the answers to the last writes arrive while close() waits for the thread's exit, and
+  // must not unref it then, or the process ends with close() unsettled and the connection open.
+  it('the process stays alive until close() has settled, with a write still on its way', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'hit-bridge-close-'));
+    const script = join(directory, 'close-last.ts');
+    const store = new URL('../../../src/store/sqlite-store.ts', import.meta.url).href;
+    await writeFile(
+      script,
+      [
+        `import { createSqliteStore } from ${JSON.stringify(store)};`,
+        `const store = createSqliteStore({ file: ${JSON.stringify(join(directory, 'hit-bridge.db'))} });`,
+        'await store.migrate();',
+        "void store.recordAudit({ at: new Date(), clientId: 'clinic-a', method: 'POST', route: '/v1/hit-sessions', status: 202, requestId: 'req-1' });",
+        'await store.close();',
+        "console.log('closed');",
+      ].join('\n'),
+    );
+    try {
+      // Without the fix this ended "unsettled top-level await" (exit 13) in 4 of 5 runs.
+      for (let run = 0; run < 3; run += 1) {
+        const { stdout } = await promisify(execFile)(process.execPath, [script]);
+        expect(stdout.trim()).toBe('closed');
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

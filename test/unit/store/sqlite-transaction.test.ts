@@ -1,7 +1,8 @@
 /**
  * A SQLite transaction that need not wait for the disk commits with synchronous = normal, and
  * only it: the connection is back to full (every other commit flushed) right after, whether the
- * transaction committed or rolled back.
+ * transaction committed or rolled back. What a transaction writes besides the database and its
+ * WAL (the savepoint journals of a group commit) stays in memory, not in files of its own.
  */
 import { openSqliteDatabase, type SqliteDatabase } from '../../../src/store/sqlite/sqlite-database.ts';
 

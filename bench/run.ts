@@ -25,6 +25,7 @@ import { measureCommitFloor, type FloorFigures } from './lib/commit-floor.ts';
 import { bracketedRatio, directToHapi, sessionWorkload, splitConcurrency, throughBridge } from './lib/end-to-end.ts';
 import { cpuMeter } from './lib/machine-cpu.ts';
 import { measureMappingWithFlags } from './lib/mapping.ts';
+import { measureOverload, narrowDoor } from './lib/overload.ts';
 import { measureRecording } from './lib/recording.ts';
 import { measureRelay } from './lib/relay.ts';
 import { PRODUCTION_ENVIRONMENT, PRODUCTION_NODE_FLAGS, startBenchService, type BenchService } from './lib/service.ts';
@@ -42,15 +43,17 @@ const KNOBS = {
   relayRounds: Number(process.env.BENCH_RELAY_ROUNDS ?? 5),
   busyBacklog: Number(process.env.BENCH_BUSY_BACKLOG ?? 2_000),
   busyRate: Number(process.env.BENCH_BUSY_RATE ?? 1_000),
+  overloadN: Number(process.env.BENCH_OVERLOAD_N ?? 60),
+  overloadCapacity: Number(process.env.BENCH_OVERLOAD_CAPACITY ?? 2),
   mappingIterations: Number(process.env.BENCH_MAPPING_ITERATIONS ?? 5_000),
   recordingIterations: Number(process.env.BENCH_RECORDING_ITERATIONS ?? 20),
   startupRuns: Number(process.env.BENCH_STARTUP_RUNS ?? 5),
   startupSettleMs: Number(process.env.BENCH_STARTUP_SETTLE_MS ?? 2_000),
   limitMs: Number(process.env.BENCH_LIMIT_MS ?? 15 * 60_000),
 };
-const PARTS = ['startup', 'mapping', 'recording', 'accept', 'e2e', 'relay', 'busy'] as const;
+const PARTS = ['startup', 'mapping', 'recording', 'accept', 'e2e', 'overload', 'relay', 'busy'] as const;
 /** The parts that talk to Kafka, HAPI FHIR or PostgreSQL; without them no peer is started. */
-const PEER_PARTS: readonly string[] = ['accept', 'e2e', 'relay', 'busy'];
+const PEER_PARTS: readonly string[] = ['accept', 'e2e', 'overload', 'relay', 'busy'];
 /** BENCH_PARTS=relay,mapping runs only those parts (default: all). */
 const parts = new Set((process.env.BENCH_PARTS ?? PARTS.join(',')).split(','));
 for (const part of parts) {
@@ -153,6 +156,7 @@ async function stopService(running: BenchService): Promise<void> {
 const results: Omit<BenchResults, 'versions'> & {
   versions: BenchResults['versions'] | undefined;
   busy: NonNullable<BenchResults['busy']>;
+  overload: NonNullable<BenchResults['overload']>;
   complete: boolean;
   startedAt: string;
   finishedAt?: string;
@@ -185,6 +189,7 @@ const results: Omit<BenchResults, 'versions'> & {
   endToEnd: [],
   relay: [],
   busy: [],
+  overload: [],
 };
 
 function writeResults(): void {
@@ -409,6 +414,38 @@ try {
             `Kafka ${ms(per.broker)}, bench ${ms(per.benchLoop + per.benchThreads)}, rest ${ms(per.rest)}; HAPI ${cpu.percentOfCores.ehr} % of the cores over ${cpu.seconds} s`,
         );
       }
+    }
+  }
+  if (parts.has('overload')) {
+    log('delivery into an overloaded EHR: preparing HAPI (profiles, patients, practitioners)');
+    await prepareEhr(ehr);
+    const door = await narrowDoor(ehr, KNOBS.overloadCapacity);
+    log(
+      `delivery into an overloaded EHR: HAPI behind a door of ${KNOBS.overloadCapacity} at a time, ` +
+        `direct at that, then the bridge with ${KNOBS.e2eConcurrency} in flight, fixed and adaptive (N=${KNOBS.overloadN})`,
+    );
+    try {
+      results.overload.push(
+        await measureOverload({
+          door,
+          capacity: KNOBS.overloadCapacity,
+          concurrency: KNOBS.e2eConcurrency,
+          workload: (label) =>
+            sessionWorkload(KNOBS.overloadN, `bench-overload-${label}-${randomBytes(3).toString('hex')}`),
+          bridge: (adaptive) =>
+            service(`overload-${adaptive ? 'adaptive' : 'fixed'}`, {
+              DATA_DIR: join(work, `overload-${adaptive ? 'adaptive' : 'fixed'}`),
+              EHR_BASE_URL: door.url,
+              EHR_DELIVERY_CONCURRENCY: String(KNOBS.e2eConcurrency),
+              EHR_DELIVERY_ADAPTIVE: String(adaptive),
+            }),
+          stop: stopService,
+          timeoutMs: KNOBS.limitMs,
+          log,
+        }),
+      );
+    } finally {
+      await door.close();
     }
   }
   if (parts.has('busy')) {

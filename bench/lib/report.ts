@@ -1,8 +1,9 @@
 /** The bench's figures as a plain-text table, and the issue's targets judged against them. */
-import type { AcceptFigures } from './accept.ts';
+import { round, type AcceptFigures } from './accept.ts';
 import type { BusyFigures } from './busy.ts';
 import type { BridgeFigures, EndToEndFigures } from './end-to-end.ts';
 import type { MappingFigures } from './mapping.ts';
+import type { OverloadFigures } from './overload.ts';
 import type { RecordingFigures } from './recording.ts';
 import type { RelayFigures } from './relay.ts';
 import type { StartupFigures } from './startup.ts';
@@ -36,6 +37,8 @@ export interface BenchResults {
   relay: RelayFigures[];
   /** Absent in results written before the part existed. */
   busy?: BusyFigures[];
+  /** Absent in results written before the part existed (2026-12-06, session 13). */
+  overload?: OverloadFigures[];
 }
 
 export interface TargetVerdict {
@@ -232,6 +235,49 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
         run.direct.failed + (run.directAfter?.failed ?? 0) + run.bridge.failed,
         run.bridge.cpuSecondsPer1000,
         run.bridge.peakRssMB,
+      ]),
+    ),
+    ...section(
+      'Delivery into an overloaded EHR (HAPI behind a door that lets C requests in at once and answers 503 to more; the bridge may have more in flight; embedded store, 1 ehr worker, default retry and circuit breaker):',
+      [
+        'client',
+        'in flight (most)',
+        'N',
+        'sessions/s',
+        'ratio to direct (mean of before, after)',
+        'refused by the door',
+        'refused per session',
+        'most in at once',
+        'failed',
+      ],
+      (results.overload ?? []).flatMap((run) => [
+        ...(
+          [
+            ['before', run.direct],
+            ['after', run.directAfter],
+          ] as const
+        ).map(([when, direct]) => [
+          `direct client, ${run.capacity} at a time (${when})`,
+          run.capacity,
+          direct.n,
+          direct.perSecond,
+          1,
+          direct.door.refused,
+          round(direct.door.refused / direct.n, 2),
+          direct.door.mostInFlight,
+          direct.failed,
+        ]),
+        ...run.runs.map((bridge) => [
+          `bridge, ${bridge.adaptive ? 'adaptive (EHR_DELIVERY_ADAPTIVE=true)' : 'fixed (EHR_DELIVERY_ADAPTIVE=false)'}`,
+          run.concurrency,
+          bridge.bridge.n,
+          bridge.bridge.perSecond,
+          bridge.ratio,
+          bridge.door.refused,
+          bridge.refusedPerSession,
+          bridge.door.mostInFlight,
+          bridge.bridge.failed,
+        ]),
       ]),
     ),
     ...section(

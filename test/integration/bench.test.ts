@@ -56,6 +56,13 @@ interface Results {
     ratio: number;
     rounds: unknown[];
   }[];
+  overload: {
+    capacity: number;
+    n: number;
+    direct: { n: number; failed: number; door: { refused: number; mostInFlight: number } };
+    directAfter: { n: number; failed: number; door: { refused: number; mostInFlight: number } };
+    runs: { adaptive: boolean; bridge: { n: number; failed: number }; door: { forwarded: number }; ratio: number }[];
+  }[];
   busy: {
     backlog: number;
     idle: { accepted: number; errors: number; p99Ms: number };
@@ -89,6 +96,10 @@ describe('npm run bench (smoke, tiny N)', () => {
         BENCH_E2E_CONCURRENCY: '2',
         BENCH_RELAY_N: '150',
         BENCH_RELAY_ROUNDS: '1',
+        // A door as wide as the bridge's concurrency: no refusals, so no retry back-off or open
+        // circuit lengthens the smoke run (the door's refusals are pinned by narrow-door.test.ts).
+        BENCH_OVERLOAD_N: '3',
+        BENCH_OVERLOAD_CAPACITY: '2',
         BENCH_BUSY_BACKLOG: '20',
         BENCH_BUSY_RATE: '20',
         BENCH_MAPPING_ITERATIONS: '50',
@@ -170,6 +181,27 @@ describe('npm run bench (smoke, tiny N)', () => {
       expect(run.relayPerSecond).toBeGreaterThan(0);
       expect(run.barePerSecond).toBeGreaterThan(0);
     }
+
+    expect(results.overload).toHaveLength(1);
+    for (const run of results.overload) {
+      expect(run.capacity).toBe(2);
+      for (const direct of [run.direct, run.directAfter]) {
+        expect({ n: direct.n, failed: direct.failed, refused: direct.door.refused }).toEqual({
+          n: 3,
+          failed: 0,
+          refused: 0,
+        });
+        expect(direct.door.mostInFlight).toBeLessThanOrEqual(2);
+      }
+      expect(run.runs.map((bridge) => bridge.adaptive)).toEqual([false, true]);
+      for (const bridge of run.runs) {
+        expect({ n: bridge.bridge.n, failed: bridge.bridge.failed }).toEqual({ n: 3, failed: 0 });
+        // Every Bundle went through the door (the EHR's profile checks may add reads).
+        expect(bridge.door.forwarded).toBeGreaterThanOrEqual(3);
+        expect(bridge.ratio).toBeGreaterThan(0);
+      }
+    }
+    expect(stdout).toContain('Delivery into an overloaded EHR');
 
     expect(results.busy).toHaveLength(1);
     for (const run of results.busy) {

@@ -12,7 +12,14 @@
  * while "N answers in a row were transient failures" is exact at any volume and explainable.
  *
  * Only transient failures count (network errors, timeouts, 408/425/429/5xx, and 401/403, which
- * would fail every request alike). A permanent rejection of one Bundle (400/404/409/412/422)
+ * would fail every request alike). An overload answer (429, 503: "more than I can take now") is
+ * one verdict on every request that was in flight with it: when the EHR refuses the part of a
+ * burst it has no room for, those refusals count once, not once each, and only refusals of
+ * requests sent after a counted one count again. Otherwise a worker with eight Bundles in flight
+ * to an EHR that takes two opened the circuit on its first burst, before the adaptive limit (ADR
+ * 0033) could shrink to what the EHR takes, and delivered nothing for the cool-down
+ * (docs/adr/0058-an-overloaded-ehr-is-not-a-down-ehr.md). An EHR that refuses everything still
+ * opens it: each request sent after a counted refusal counts. A permanent rejection of one Bundle (400/404/409/412/422)
  * says nothing about the EHR's health: the caller reports it with release(), which changes no
  * count but frees the half-open probe slot.
  *
@@ -46,10 +53,18 @@ export const DEFAULT_BREAKER_OPTIONS: CircuitBreakerOptions = {
 export interface CircuitBreaker {
   /** May a request go now? In half-open, true exactly once: that request is the probe. */
   canPass(now: number): boolean;
+  /** How many requests canPass() has let through so far: right after it, the number of that request. */
+  passed(): number;
   /** The EHR answered as a healthy server does (closes a half-open circuit, resets the count). */
   onSuccess(now: number): void;
   /** A transient failure (opens the circuit at the threshold; reopens a half-open one). */
   onFailure(now: number): void;
+  /**
+   * An overload answer (429, 503) to request number `request` (passed() when it was let through):
+   * a transient failure, unless that request was already let through when an earlier overload
+   * answer was counted (then it is the same verdict, and changes nothing).
+   */
+  onOverload(now: number, request: number): void;
   /** The request ended with no verdict on the EHR's health (a permanent 4xx, the caller aborted). */
   release(now: number): void;
   /** For metrics and logs. */
@@ -85,6 +100,10 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
   let cooldownMs = settings.cooldownMs;
   /** When the half-open probe was let through, if one is out. */
   let probeSince: number | undefined;
+  /** Requests let through so far. */
+  let passed = 0;
+  /** passed when the last counted overload answer came: requests up to it were in flight with it. */
+  let overloadCountedThrough = 0;
 
   const current = (now: number): BreakerState => {
     if (openedAt === undefined) return 'closed';
@@ -104,36 +123,51 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
     consecutiveFailures = 0;
   };
 
+  const mayPass = (now: number): boolean => {
+    switch (current(now)) {
+      case 'closed':
+        return true;
+      case 'open':
+        return false;
+      case 'half-open':
+        if (probeSince !== undefined && now - probeSince < settings.probeTimeoutMs) return false;
+        probeSince = now;
+        return true;
+    }
+  };
+
+  const onFailure = (now: number): void => {
+    switch (current(now)) {
+      case 'closed':
+        consecutiveFailures += 1;
+        if (consecutiveFailures >= settings.failureThreshold) open(now, settings.cooldownMs);
+        return;
+      case 'open':
+        return;
+      case 'half-open':
+        open(now, Math.min(settings.maxCooldownMs, cooldownMs * settings.cooldownMultiplier));
+        return;
+    }
+  };
+
   return {
     canPass(now) {
-      switch (current(now)) {
-        case 'closed':
-          return true;
-        case 'open':
-          return false;
-        case 'half-open':
-          if (probeSince !== undefined && now - probeSince < settings.probeTimeoutMs) return false;
-          probeSince = now;
-          return true;
-      }
+      const may = mayPass(now);
+      if (may) passed += 1;
+      return may;
     },
+    passed: () => passed,
     onSuccess(now) {
       const state = current(now);
       if (state === 'open') return;
       close();
     },
-    onFailure(now) {
-      switch (current(now)) {
-        case 'closed':
-          consecutiveFailures += 1;
-          if (consecutiveFailures >= settings.failureThreshold) open(now, settings.cooldownMs);
-          return;
-        case 'open':
-          return;
-        case 'half-open':
-          open(now, Math.min(settings.maxCooldownMs, cooldownMs * settings.cooldownMultiplier));
-          return;
-      }
+    onFailure,
+    onOverload(now, request) {
+      // A half-open circuit's probe is one request: its refusal reopens the circuit as any failure does.
+      if (current(now) === 'closed' && request <= overloadCountedThrough) return;
+      overloadCountedThrough = passed;
+      onFailure(now);
     },
     release(now) {
       if (current(now) === 'half-open') probeSince = undefined;

@@ -12,7 +12,9 @@
  * | 2xx transaction-response Bundle          | ok         | success  | per-entry response.status / location returned                   |
  * | 2xx with anything else                   | retriable  | neutral  | cannot know the ids; conditional creates make a retry safe      |
  * | network error, connection refused, timeout| retriable | failure  | the EHR is unreachable or too slow                              |
- * | 408, 425, 429, 5xx (and any other non-4xx)| retriable | failure  | the EHR says "not now"; Retry-After honoured                    |
+ * | 429, 503                                 | retriable  | overload | the EHR has more than it takes now; Retry-After honoured. One   |
+ * |                                          |            |          | failure for all requests in flight together (circuit-breaker)  |
+ * | 408, 425, other 5xx (and any other non-4xx)| retriable | failure | the EHR says "not now"; Retry-After honoured                    |
  * | 401, 403                                 | retriable  | failure  | credentials/permissions: an operator fixes them, then every     |
  * |                                          |            |          | waiting Bundle goes through; failing them all would lose work,  |
  * |                                          |            |          | and the breaker keeps us from hammering with a bad token        |
@@ -66,6 +68,11 @@ export interface FhirEhrOptions {
 const RETRIABLE_4XX = new Set([401, 403, 408, 409, 425, 429]);
 /** Of those, the ones about this Bundle, not about the EHR's health: the breaker ignores them. */
 const BREAKER_NEUTRAL = new Set([409]);
+
+/** "More than I can take now": to the breaker, one verdict on all the requests in flight together. */
+const OVERLOAD = new Set([429, 503]);
+
+type BreakerVerdict = 'success' | 'failure' | 'overload' | 'neutral';
 
 export type StatusClass = 'ok' | 'retriable' | 'permanent';
 
@@ -293,11 +300,13 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
 
   const fail = (failure: EhrFailure): { readonly ok: false; readonly failure: EhrFailure } => ({ ok: false, failure });
 
-  const verdict = (kind: 'success' | 'failure' | 'neutral'): void => {
+  /** What the answer to request number `request` (the breaker's count) says of the EHR's health. */
+  const verdict = (kind: BreakerVerdict, request: number): void => {
     const at = now();
     const before = breaker.state(at);
     if (kind === 'success') breaker.onSuccess(at);
     else if (kind === 'failure') breaker.onFailure(at);
+    else if (kind === 'overload') breaker.onOverload(at, request);
     else breaker.release(at);
     const after = breaker.state(at);
     if (after !== before) {
@@ -311,7 +320,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
 
   function fromHttpError(error: ClientHttpError): {
     outcome: { readonly ok: false; readonly failure: EhrFailure };
-    breaker: 'failure' | 'neutral';
+    breaker: BreakerVerdict;
     metric: EhrOutcome;
   } {
     const { status, data } = error.response;
@@ -339,7 +348,8 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
         operationOutcome,
         retryAfterMs,
       }),
-      breaker: cls === 'retriable' && !BREAKER_NEUTRAL.has(status) ? 'failure' : 'neutral',
+      breaker:
+        cls !== 'retriable' || BREAKER_NEUTRAL.has(status) ? 'neutral' : OVERLOAD.has(status) ? 'overload' : 'failure',
       metric: cls === 'permanent' ? 'permanent' : 'retriable',
     };
   }
@@ -352,6 +362,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
    */
   async function guarded<T>(
     what: string,
+    requestNumber: number,
     signal: AbortSignal | undefined,
     request: (signal: AbortSignal, client: Client) => Promise<unknown>,
     accept: (response: unknown, httpStatus: number) => T | undefined,
@@ -363,7 +374,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       const sent = await authorized((client) => request(combined, client), combined, trace);
       if (!sent.ok) {
         // Credentials an operator must fix: retried (nothing is lost), and the breaker keeps us from hammering.
-        verdict('failure');
+        verdict('failure', requestNumber);
         return { metric: 'retriable', outcome: fail(authFailure(sent.failure)) };
       }
       if (!sent.result.ok) throw sent.result.error;
@@ -371,7 +382,7 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
       const httpStatus = Client.httpFor(response as Parameters<typeof Client.httpFor>[0]).response?.status ?? 200;
       const value = accept(response, httpStatus);
       if (value === undefined) {
-        verdict('neutral');
+        verdict('neutral', requestNumber);
         return {
           metric: 'retriable',
           outcome: fail({
@@ -383,17 +394,17 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
           }),
         };
       }
-      verdict('success');
+      verdict('success', requestNumber);
       return { metric: 'success', httpStatus, outcome: { ok: true, result: value } };
     } catch (error) {
       if (isClientHttpError(error)) {
         const { outcome, breaker: kind, metric } = fromHttpError(error);
-        verdict(kind);
+        verdict(kind, requestNumber);
         return { outcome, metric };
       }
       const base = { retriable: true, httpStatus: undefined, operationOutcome: undefined, retryAfterMs: undefined };
       if (signal?.aborted && !timeout.aborted) {
-        verdict('neutral');
+        verdict('neutral', requestNumber);
         return {
           metric: 'aborted',
           outcome: fail({
@@ -403,21 +414,21 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
         };
       }
       if (timeout.aborted) {
-        verdict('failure');
+        verdict('failure', requestNumber);
         return {
           metric: 'timeout',
           outcome: fail({ ...base, message: `EHR did not answer within ${timeoutMs} ms (timeout)` }),
         };
       }
       if (isNetworkError(error)) {
-        verdict('failure');
+        verdict('failure', requestNumber);
         return {
           metric: 'unreachable',
           outcome: fail({ ...base, message: `cannot reach the EHR: ${networkErrorText(error)}` }),
         };
       }
       // Not an answer and not the network: a fault on our side. Retried, and the breaker left alone.
-      verdict('neutral');
+      verdict('neutral', requestNumber);
       logger.error({ err: error }, 'EHR request failed unexpectedly');
       return {
         metric: 'error',
@@ -451,12 +462,13 @@ export function createFhirEhr(options: FhirEhrOptions): Ehr {
         retryAfterMs: remaining > 0 ? remaining : undefined,
       });
     }
+    const requestNumber = breaker.passed();
     return inSpan(
       `FHIR ${kind.operation}`,
       { kind: SpanKind.CLIENT, attributes: { 'http.request.method': kind.method, ...server } },
       async (span) => {
         const started = performance.now();
-        const { outcome, metric, httpStatus } = await guarded(what, signal, request, accept);
+        const { outcome, metric, httpStatus } = await guarded(what, requestNumber, signal, request, accept);
         metrics.ehrRequest(metric, secondsSince(started));
         const status = outcome.ok ? httpStatus : outcome.failure.httpStatus;
         span?.setAttribute('hitbridge.ehr.outcome', metric);

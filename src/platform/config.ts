@@ -155,7 +155,7 @@ export const configSchema = {
       maximum: 1000,
       default: 5,
       description:
-        'Consecutive transient EHR failures (network errors, timeouts, 408/425/429/5xx, 401/403) that open the circuit breaker.',
+        'Consecutive transient EHR failures (network errors, timeouts, 408/425/429/5xx, 401/403) that open the circuit breaker; 429/503 refusals of requests that were in flight together count once.',
     },
     EHR_BREAKER_COOLDOWN_MS: {
       type: 'integer',

@@ -131,6 +131,53 @@ describe('circuit breaker', () => {
     expect(breaker.canPass(11_000)).toBe(true);
   });
 
+  it('counts once the overload answers (429, 503) to requests that were in flight together', () => {
+    const breaker = createCircuitBreaker(options);
+    // Eight requests out at once; the EHR has room for two and refuses the other six.
+    const burst = Array.from({ length: 8 }, () => {
+      expect(breaker.canPass(0)).toBe(true);
+      return breaker.passed();
+    });
+    for (const request of burst.slice(2)) breaker.onOverload(5, request);
+    expect(breaker.state(5)).toBe('closed');
+    // Refusals of requests sent after that verdict are new verdicts: two more, and the threshold (3) is reached.
+    for (const t of [10, 20]) {
+      expect(breaker.canPass(t)).toBe(true);
+      breaker.onOverload(t + 1, breaker.passed());
+    }
+    expect(breaker.state(21)).toBe('open');
+  });
+
+  it('opens on overload answers to requests sent one after another, as on any transient failure', () => {
+    const breaker = createCircuitBreaker(options);
+    for (const t of [0, 1, 2]) {
+      expect(breaker.canPass(t)).toBe(true);
+      breaker.onOverload(t, breaker.passed());
+    }
+    expect(breaker.state(2)).toBe('open');
+  });
+
+  it('a success resets the count of overload answers, and a stale refusal from before it adds nothing', () => {
+    const breaker = createCircuitBreaker(options);
+    expect([breaker.canPass(0), breaker.canPass(0), breaker.canPass(0)]).toEqual([true, true, true]);
+    breaker.onOverload(1, 1);
+    breaker.onOverload(1, 2);
+    breaker.onSuccess(2);
+    breaker.onOverload(3, 3);
+    failTimes(breaker, 2, 4);
+    expect(breaker.state(4)).toBe('closed');
+    failTimes(breaker, 1, 5);
+    expect(breaker.state(5)).toBe('open');
+  });
+
+  it('reopens a half-open circuit when the probe is refused as overloaded', () => {
+    const breaker = halfOpen();
+    expect(breaker.canPass(1_000)).toBe(true);
+    breaker.onOverload(1_010, breaker.passed());
+    expect(breaker.state(1_010)).toBe('open');
+    expect(breaker.remainingOpenMs(1_010)).toBe(2_000);
+  });
+
   it('takes its parameters from the configuration', () => {
     const result = loadConfig({
       AUTH_MODE: 'off',

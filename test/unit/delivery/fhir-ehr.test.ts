@@ -386,6 +386,27 @@ describe('FHIR EHR adapter: 503 bursts and the circuit breaker', () => {
     }
   });
 
+  it('refusals (503, 429) of a burst sent at once count once: an EHR that takes fewer at a time is not down', async () => {
+    const { ehr, breaker } = harness();
+    // Six Bundles out together; the EHR has room for two, refuses four, and answers the two later.
+    nock(ORIGIN).post(TX_PATH).times(2).reply(503, outcome('too many at once'), FHIR_JSON);
+    nock(ORIGIN).post(TX_PATH).times(2).reply(429, outcome('too many at once'), FHIR_JSON);
+    nock(ORIGIN).post(TX_PATH).times(2).delay(30).reply(200, transactionResponse, FHIR_JSON);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => ehr.transaction(bundle)));
+    expect(
+      answers
+        .filter((answer) => !answer.ok)
+        .map((answer) => failureOf(answer).httpStatus)
+        .sort(),
+    ).toEqual([429, 429, 503, 503]);
+    expect(breaker.state(T0)).toBe('closed');
+
+    // Refused again one after another (its threshold is 3): every refusal is its own verdict now.
+    nock(ORIGIN).post(TX_PATH).times(3).reply(503, outcome('still too many'), FHIR_JSON);
+    for (let i = 0; i < 3; i += 1) await ehr.transaction(bundle);
+    expect(breaker.state(T0)).toBe('open');
+  });
+
   it('a success in between resets the count', async () => {
     const { ehr, breaker } = harness();
     nock(ORIGIN).post(TX_PATH).times(2).reply(503).post(TX_PATH).reply(200, transactionResponse, FHIR_JSON);

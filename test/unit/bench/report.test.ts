@@ -117,12 +117,41 @@ describe('bench targets', () => {
     ).toMatchObject({ against: '≥ 0.95× direct (20/s, 18/s)' });
   });
 
+  it('shows the overloaded EHR case as a table of the direct client and both bridge limits, and judges no target by it', () => {
+    const door = (refused: number) => ({ forwarded: 60, refused, mostInFlight: 2 });
+    const direct = (perSecond: number) => ({ n: 60, concurrency: 2, seconds: 60 / perSecond, perSecond, failed: 0 });
+    const bridge = (adaptive: boolean, perSecond: number, refused: number) => ({
+      adaptive,
+      bridge: { ...direct(perSecond), concurrency: 8, cpuSecondsPer1000: 1, peakRssMB: 100 },
+      door: door(refused),
+      refusedPerSession: refused / 60,
+      ratio: perSecond / 5,
+    });
+    const overload = {
+      capacity: 2,
+      concurrency: 8,
+      n: 60,
+      direct: { ...direct(5), door: door(0) },
+      directAfter: { ...direct(5), door: door(0) },
+      runs: [bridge(false, 0.5, 80), bridge(true, 4, 15)],
+    };
+    const measured = results({ overload: [overload] });
+    expect(evaluateTargets(measured)).toEqual(evaluateTargets(results()));
+    const text = renderTable({ ...measured, targets: [] });
+    expect(text).toContain('Delivery into an overloaded EHR');
+    const rows = text.split('\n').filter((line) => line.startsWith('| bridge,') || line.startsWith('| direct client,'));
+    expect(rows).toHaveLength(4);
+    expect(rows[2]).toMatch(/^\| bridge, fixed .*\| 8 +\| 60 +\| 0\.5 +\| 0\.1 +\| 80 +\| 1\.33/);
+    expect(rows[3]).toMatch(/^\| bridge, adaptive .*\| 8 +\| 60 +\| 4 +\| 0\.8 +\| 15 +\| 0\.25/);
+  });
+
   it('says "not run" for what the run left out, and renders only the tables it measured', () => {
     const verdicts = evaluateTargets(results());
     expect(verdicts.every((each) => each.met === null && each.measured === 'not run')).toBe(true);
     const text = renderTable({ ...results({ startup: [startup(800, 99)] }), targets: verdicts });
     expect(text).toContain('Start-up on the embedded store');
     expect(text).not.toContain('Accept path');
+    expect(text).not.toContain('overloaded EHR');
     expect(text).toContain('| target');
   });
 });

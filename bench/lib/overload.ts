@@ -13,11 +13,12 @@
  * through and what it refused, so the refusals are the EHR's view, not the bridge's.
  */
 import { once } from 'node:events';
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { round } from './accept.ts';
 import { bracketedRatio, directToHapi, throughBridge, type BridgeFigures, type EndToEndFigures } from './end-to-end.ts';
 import type { BenchService } from './service.ts';
+import { forwardRequest } from '../../test/support/forward-request.ts';
 import type { WorkItem } from '../../test/support/workload.ts';
 
 interface DoorCounts {
@@ -68,28 +69,14 @@ export async function narrowDoor(ehrBaseUrl: string, capacity: number): Promise<
       released = true;
       inFlight -= 1;
     };
-    const upstream = request(
-      {
-        hostname: target.hostname,
-        port: target.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: { ...incoming.headers, host: target.host },
-      },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-        // Out of the door once the EHR has answered in full: the client may send its next then.
-        answer.once('end', release);
-      },
-    );
+    // Out of the door once the EHR has answered in full: the client may send its next then.
+    const upstream = forwardRequest(target, incoming, outgoing, release);
     upstream.once('error', (error) => {
       release();
       if (!outgoing.headersSent) outgoing.writeHead(502, { 'content-type': 'text/plain' });
       outgoing.end(String(error));
     });
     outgoing.once('close', release);
-    incoming.pipe(upstream);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -7,7 +7,7 @@
  * headers (HAPI does not log them); everything it forwards and answers is HAPI's own.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +22,7 @@ import { startService, type RunningService } from '../../src/service.ts';
 import { collectEvents } from '../support/collect-events.ts';
 import { loadProfiles, registerPeople } from '../support/fhir-server.ts';
 import { fixtureCases, readInput } from '../support/fixtures.ts';
+import { forwardRequest } from '../support/forward-request.ts';
 import { peerEnv } from '../support/peers-env.ts';
 import { scratchDatabases } from '../support/scratch-databases.ts';
 import { silentLogger } from '../support/silent-logger.ts';
@@ -49,21 +50,7 @@ async function recordingProxy(target: string): Promise<{ server: Server; baseUrl
       traceparent: header(incoming.headers.traceparent),
       tracestate: header(incoming.headers.tracestate),
     });
-    const forwarded = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: { ...incoming.headers, host: upstream.host },
-      },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      },
-    );
-    forwarded.on('error', () => outgoing.destroy());
-    incoming.pipe(forwarded);
+    forwardRequest(upstream, incoming, outgoing).on('error', () => outgoing.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -19,9 +19,11 @@
  * to an EHR that takes two opened the circuit on its first burst, before the adaptive limit (ADR
  * 0033) could shrink to what the EHR takes, and delivered nothing for the cool-down
  * (docs/adr/0058-an-overloaded-ehr-is-not-a-down-ehr.md). An EHR that refuses everything still
- * opens it: each request sent after a counted refusal counts. A permanent rejection of one Bundle (400/404/409/412/422)
- * says nothing about the EHR's health: the caller reports it with release(), which changes no
- * count but frees the half-open probe slot.
+ * opens it: each request sent after a counted refusal counts.
+ *
+ * A permanent rejection of one Bundle (400/404/409/412/422) says nothing about the EHR's health:
+ * the caller reports it with release(), which changes no count but frees the half-open probe
+ * slot.
  *
  * Results that arrive while the circuit is open come from requests sent before it opened; they
  * are ignored. Keep the cool-down at least as long as the request timeout, so that by half-open
@@ -123,19 +125,6 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
     consecutiveFailures = 0;
   };
 
-  const mayPass = (now: number): boolean => {
-    switch (current(now)) {
-      case 'closed':
-        return true;
-      case 'open':
-        return false;
-      case 'half-open':
-        if (probeSince !== undefined && now - probeSince < settings.probeTimeoutMs) return false;
-        probeSince = now;
-        return true;
-    }
-  };
-
   const onFailure = (now: number): void => {
     switch (current(now)) {
       case 'closed':
@@ -152,9 +141,18 @@ export function createCircuitBreaker(options: Partial<CircuitBreakerOptions> = {
 
   return {
     canPass(now) {
-      const may = mayPass(now);
-      if (may) passed += 1;
-      return may;
+      switch (current(now)) {
+        case 'closed':
+          passed += 1;
+          return true;
+        case 'open':
+          return false;
+        case 'half-open':
+          if (probeSince !== undefined && now - probeSince < settings.probeTimeoutMs) return false;
+          probeSince = now;
+          passed += 1;
+          return true;
+      }
     },
     passed: () => passed,
     onSuccess(now) {

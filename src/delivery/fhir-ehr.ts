@@ -12,9 +12,9 @@
  * | 2xx transaction-response Bundle          | ok         | success  | per-entry response.status / location returned                   |
  * | 2xx with anything else                   | retriable  | neutral  | cannot know the ids; conditional creates make a retry safe      |
  * | network error, connection refused, timeout| retriable | failure  | the EHR is unreachable or too slow                              |
- * | 429, 503                                 | retriable  | overload | the EHR has more than it takes now; Retry-After honoured. One   |
- * |                                          |            |          | failure for all requests in flight together (circuit-breaker)  |
- * | 408, 425, other 5xx (and any other non-4xx)| retriable | failure | the EHR says "not now"; Retry-After honoured                    |
+ * | 429, 503                                 | retriable  | overload | the EHR has more than it can take now; Retry-After honoured;    |
+ * |                                          |            |          | one failure for all requests in flight together (ADR 0058)      |
+ * | 408, 425, other 5xx (any other non-4xx)  | retriable  | failure  | the EHR says "not now"; Retry-After honoured                    |
  * | 401, 403                                 | retriable  | failure  | credentials/permissions: an operator fixes them, then every     |
  * |                                          |            |          | waiting Bundle goes through; failing them all would lose work,  |
  * |                                          |            |          | and the breaker keeps us from hammering with a bad token        |

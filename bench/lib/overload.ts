@@ -15,7 +15,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { round } from './accept.ts';
 import { bracketedRatio, directToHapi, throughBridge, type BridgeFigures, type EndToEndFigures } from './end-to-end.ts';
 import type { BenchService } from './service.ts';
 import { forwardRequest } from '../../test/support/forward-request.ts';
@@ -99,8 +98,6 @@ interface OverloadRun {
   readonly adaptive: boolean;
   readonly bridge: BridgeFigures;
   readonly door: DoorCounts;
-  /** Refusals per session delivered. */
-  readonly refusedPerSession: number;
   /** The bridge's rate over the direct client's at the door's capacity (the mean of its runs before and after). */
   readonly ratio: number;
 }
@@ -167,7 +164,6 @@ export async function measureOverload(options: {
       adaptive,
       bridge,
       door: counts,
-      refusedPerSession: round(counts.refused / bridge.n, 2),
       ratio: bracketedRatio(direct, directAfter, bridge),
     })),
   };

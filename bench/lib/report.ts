@@ -251,33 +251,23 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
         'failed',
       ],
       (results.overload ?? []).flatMap((run) => [
-        ...(
-          [
-            ['before', run.direct],
-            ['after', run.directAfter],
-          ] as const
-        ).map(([when, direct]) => [
-          `direct client, ${run.capacity} at a time (${when})`,
+        overloadRow(`direct client, ${run.capacity} at a time (before)`, run.capacity, run.direct, 1, run.direct.door),
+        overloadRow(
+          `direct client, ${run.capacity} at a time (after)`,
           run.capacity,
-          direct.n,
-          direct.perSecond,
+          run.directAfter,
           1,
-          direct.door.refused,
-          round(direct.door.refused / direct.n, 2),
-          direct.door.mostInFlight,
-          direct.failed,
-        ]),
-        ...run.runs.map((bridge) => [
-          `bridge, ${bridge.adaptive ? 'adaptive (EHR_DELIVERY_ADAPTIVE=true)' : 'fixed (EHR_DELIVERY_ADAPTIVE=false)'}`,
-          run.concurrency,
-          bridge.bridge.n,
-          bridge.bridge.perSecond,
-          bridge.ratio,
-          bridge.door.refused,
-          bridge.refusedPerSession,
-          bridge.door.mostInFlight,
-          bridge.bridge.failed,
-        ]),
+          run.directAfter.door,
+        ),
+        ...run.runs.map((bridge) =>
+          overloadRow(
+            `bridge, ${bridge.adaptive ? 'adaptive (EHR_DELIVERY_ADAPTIVE=true)' : 'fixed (EHR_DELIVERY_ADAPTIVE=false)'}`,
+            run.concurrency,
+            bridge.bridge,
+            bridge.ratio,
+            bridge.door,
+          ),
+        ),
       ]),
     ),
     ...section(
@@ -396,6 +386,27 @@ export function renderTable(results: BenchResults & { readonly targets: readonly
       ]),
     ),
   ].join('\n');
+}
+
+/** One client's row of the overloaded-EHR table: its rate beside what the door let in and refused. */
+function overloadRow(
+  client: string,
+  inFlight: number,
+  figures: EndToEndFigures,
+  ratio: number,
+  door: OverloadFigures['direct']['door'],
+): (string | number)[] {
+  return [
+    client,
+    inFlight,
+    figures.n,
+    figures.perSecond,
+    ratio,
+    door.refused,
+    round(door.refused / figures.n, 2),
+    door.mostInFlight,
+    figures.failed,
+  ];
 }
 
 /** The service's event-loop delay over an accept window (empty for results from before it was read). */

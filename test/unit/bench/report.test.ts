@@ -124,7 +124,6 @@ describe('bench targets', () => {
       adaptive,
       bridge: { ...direct(perSecond), concurrency: 8, cpuSecondsPer1000: 1, peakRssMB: 100 },
       door: door(refused),
-      refusedPerSession: refused / 60,
       ratio: perSecond / 5,
     });
     const overload = {

@@ -192,7 +192,7 @@ async function drainWithRelay(
   };
   const timedStore: Store = {
     ...store,
-    claim: (...args) => timed('claimMs', () => store.claim(...args)),
+    readUnderQueueLease: (...args) => timed('claimMs', () => store.readUnderQueueLease(...args)),
     completeAll: async (items, now, options) => {
       const answers = await timed('completeMs', () => store.completeAll(items, now, options));
       steps.batches += 1;

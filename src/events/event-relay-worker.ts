@@ -1,5 +1,8 @@
 /**
- * The event-relay worker: outbox rows → the event bus. A row is marked sent only after the bus
+ * The event-relay worker: outbox rows → the event bus. One relay publishes at a time: it holds
+ * the event queue's lease and reads the due rows without writing a lease into each, which had
+ * cost the store as much as marking them (docs/adr/0059-the-relay-leases-the-queue-not-each-row.md);
+ * a relay in another replica waits as a standby. A row is marked sent only after the bus
  * acknowledged it (Kafka: acks=all, idempotent producer); a failed publish leaves the rows to be
  * retried with backoff. A crash between acknowledgement and marking can publish a row twice:
  * consumers tell duplicates by the CloudEvent id, which is the same on every publish.
@@ -22,6 +25,7 @@ import type { Logger } from '../platform/logger.ts';
 import { secondsSince, type Metrics } from '../platform/metrics.ts';
 import { endSpan, SpanKind, startSpan } from '../platform/tracing.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
+import { queueLeaseSource } from '../store/queue-lease-source.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
 import type { Job, Store } from '../store/store.ts';
 import { valueTextOf, type EventBus, type OutgoingEvent, type PublishedEvent } from './event-bus.ts';
@@ -43,7 +47,7 @@ export interface EventRelayDeps extends WorkerTuning {
 export const DEFAULT_RELAY_BATCH = 100;
 
 /**
- * The most one claim takes, however small its events: on SQLite the claim and the marking are
+ * The most one claim takes, however small its events: on SQLite the read and the marking are
  * synchronous transactions on the loop that also serves intake, about 1 ms per hundred events each.
  */
 export const MAX_RELAY_BATCH = 500;
@@ -145,6 +149,84 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     log.debug({ events: jobs.length, submissionIds: submissionIdsOf(jobs) }, 'published');
   };
 
+  const leaseMs = deps.leaseMs ?? 60_000;
+  const source = queueLeaseSource({ store: deps.store, queue: 'event-publish', owner: deps.owner, leaseMs });
+
+  /** Publishes one batch, in order, and has it marked sent (overlapping the next batch) or retried. */
+  const relayBatch = async (jobs: readonly Job[]): Promise<void> => {
+    const stored = jobs.map((job) => job.payload as OutgoingEvent);
+    // One producer span per event, child of the trace its outbox row carries; its context goes
+    // out as the record's traceparent/tracestate headers.
+    const spans = stored.map((event) =>
+      startSpan(`publish ${event.topic}`, {
+        kind: SpanKind.PRODUCER,
+        parent: event.headers ?? {},
+        attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': event.topic },
+      }),
+    );
+    const events = stored.map((event, index) => {
+      const carrier = spans[index]?.carrier;
+      return carrier === undefined ? event : { ...event, headers: { ...event.headers, ...carrier } };
+    });
+    let bytes = 0;
+    const requests = produceRequests(events, maxBytes, (event) => {
+      const eventBytes = estimatedRecordBytes(event);
+      bytes += eventBytes;
+      return eventBytes;
+    });
+    // Before the first await: the claim ahead, which runs once this handler waits, reads it.
+    if (deps.batchSize === undefined) claimSize = claimSizeAfter(events.length, bytes, maxBytes);
+    const placed: PublishedEvent[] = [];
+    let failure: { error: unknown } | undefined;
+    for (const request of requests) {
+      const first = placed.length;
+      const started = performance.now();
+      try {
+        placed.push(...(await deps.bus.publish(request)));
+        deps.metrics.eventPublish('success', secondsSince(started));
+        for (const span of spans.slice(first, placed.length)) endSpan(span);
+      } catch (error) {
+        deps.metrics.eventPublish('failure', secondsSince(started));
+        for (const span of spans.slice(first)) endSpan(span, error);
+        failure = { error };
+        break;
+      }
+    }
+    const sent = placed.length;
+    if (sent > 0) {
+      // At most one batch is being marked at a time: the one before, marked while this was published.
+      await marking;
+      const published = jobs.slice(0, sent);
+      marking = markSent(published, events.slice(0, sent), placed)
+        .catch((error: unknown) => {
+          // Published but not marked: the rows are read again and published again, which
+          // consumers tell by the CloudEvent id (as after a crash at this point).
+          log.error(
+            { err: error, events: published.length, submissionIds: submissionIdsOf(published) },
+            'marking published events as sent failed; they will be published again',
+          );
+        })
+        .finally(() => {
+          source.settled(published);
+        });
+    }
+    if (failure !== undefined) {
+      const unsent = jobs.slice(sent);
+      const now = deps.clock();
+      log.warn(
+        { err: failure.error, events: unsent.length, submissionIds: submissionIdsOf(unsent) },
+        'publishing failed; will retry',
+      );
+      // One time for all of them: each its own jittered time would shuffle their order (run_at, then id).
+      const runAt = nextRunAt(now, Math.max(...unsent.map((job) => job.attempts)), deps.retryPolicy);
+      try {
+        for (const job of unsent) await deps.store.retryLater(job, runAt, {}, now);
+      } finally {
+        source.settled(unsent);
+      }
+    }
+  };
+
   const worker = startWorkerLoop({
     name: 'event-relay',
     store: deps.store,
@@ -152,7 +234,8 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     owner: deps.owner,
     clock: deps.clock,
     logger: deps.logger,
-    leaseMs: deps.leaseMs ?? 60_000,
+    leaseMs,
+    source,
     // Batches keep up with bursts: one produce request carries many events.
     batchSize: claimSize,
     claimSize: () => claimSize,
@@ -160,68 +243,12 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     reapEveryMs: 10_000,
     claimAhead: true,
     handle: async (jobs) => {
-      const stored = jobs.map((job) => job.payload as OutgoingEvent);
-      // One producer span per event, child of the trace its outbox row carries; its context goes
-      // out as the record's traceparent/tracestate headers.
-      const spans = stored.map((event) =>
-        startSpan(`publish ${event.topic}`, {
-          kind: SpanKind.PRODUCER,
-          parent: event.headers ?? {},
-          attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': event.topic },
-        }),
-      );
-      const events = stored.map((event, index) => {
-        const carrier = spans[index]?.carrier;
-        return carrier === undefined ? event : { ...event, headers: { ...event.headers, ...carrier } };
-      });
-      let bytes = 0;
-      const requests = produceRequests(events, maxBytes, (event) => {
-        const eventBytes = estimatedRecordBytes(event);
-        bytes += eventBytes;
-        return eventBytes;
-      });
-      // Before the first await: the claim ahead, which runs once this handler waits, reads it.
-      if (deps.batchSize === undefined) claimSize = claimSizeAfter(events.length, bytes, maxBytes);
-      const placed: PublishedEvent[] = [];
-      let failure: { error: unknown } | undefined;
-      for (const request of requests) {
-        const first = placed.length;
-        const started = performance.now();
-        try {
-          placed.push(...(await deps.bus.publish(request)));
-          deps.metrics.eventPublish('success', secondsSince(started));
-          for (const span of spans.slice(first, placed.length)) endSpan(span);
-        } catch (error) {
-          deps.metrics.eventPublish('failure', secondsSince(started));
-          for (const span of spans.slice(first)) endSpan(span, error);
-          failure = { error };
-          break;
-        }
-      }
-      const sent = placed.length;
-      if (sent > 0) {
-        // At most one batch is being marked at a time: the one before, marked while this was published.
-        await marking;
-        const published = jobs.slice(0, sent);
-        marking = markSent(published, events.slice(0, sent), placed).catch((error: unknown) => {
-          // Published but not marked: the rows come back when their lease expires and are published
-          // again, which consumers tell by the CloudEvent id (as after a crash at this point).
-          log.error(
-            { err: error, events: published.length, submissionIds: submissionIdsOf(published) },
-            'marking published events as sent failed; they will be published again',
-          );
-        });
-      }
-      if (failure !== undefined) {
-        const unsent = jobs.slice(sent);
-        const now = deps.clock();
-        log.warn(
-          { err: failure.error, events: unsent.length, submissionIds: submissionIdsOf(unsent) },
-          'publishing failed; will retry',
-        );
-        // One time for all of them: each its own jittered time would shuffle their order (run_at, then id).
-        const runAt = nextRunAt(now, Math.max(...unsent.map((job) => job.attempts)), deps.retryPolicy);
-        for (const job of unsent) await deps.store.retryLater(job, runAt, {}, now);
+      try {
+        await relayBatch(jobs);
+      } catch (error) {
+        // Whatever went wrong, the batch must not stay in hand: it would never be read again.
+        source.settled(jobs);
+        throw error;
       }
     },
   });
@@ -229,6 +256,10 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     async stop() {
       await worker.stop();
       await marking;
+      // Another replica's relay takes the queue at once rather than when the lease would expire.
+      await source.release().catch((error: unknown) => {
+        log.warn({ err: error }, 'could not give up the queue lease; another relay takes it when it expires');
+      });
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * What both Store adapters decide the same way, kept in one place so the dialects cannot drift:
- * how a duplicate submission is judged, how JSON is written, and the shape of an empty backlog.
+ * how a duplicate submission is judged, how JSON is written, the shape of an empty backlog, and
+ * when a job is still its holder's to finish.
  */
 import { normalize, notFound, type Problem } from '../platform/problem.ts';
 import type { AcceptOutcome, NewSubmission, QueueName, Store, Submission, TimelineEntry } from './store.ts';
@@ -91,4 +92,21 @@ export const ERASED_MESSAGE =
 /** The timeline entry retention writes when it erases a submission's body. */
 export function erasedEntry(at: Date): TimelineEntry {
   return { at, kind: 'erased', message: ERASED_MESSAGE };
+}
+
+/**
+ * The condition under which a job's row (`jobs`, a table or its alias) is still the holder's to
+ * finish: unfinished, and either leased in its own row to `owner` at this attempt, or — on a queue
+ * leased whole (docs/adr/0059-the-relay-leases-the-queue-not-each-row.md) — not leased in its row,
+ * one attempt short of the one it was read as (attempts are written by its retry, not by the
+ * read), while the queue's lease is `owner`'s. `owner` and `attempts` are the dialect's
+ * placeholders for the Job's fields; a queue no one leases whole has no queue_leases row, so only
+ * the first branch can hold for its jobs.
+ */
+export function stillHeldSql(jobs: string, queueLeases: string, owner: string, attempts: string): string {
+  return `${jobs}.done_at is null and (
+      (${jobs}.lease_owner = ${owner} and ${jobs}.attempts = ${attempts})
+      or (${jobs}.lease_owner is null and ${jobs}.attempts = ${attempts} - 1
+          and exists (select 1 from ${queueLeases} as queue_lease
+                       where queue_lease.queue = ${jobs}.queue and queue_lease.owner = ${owner})))`;
 }

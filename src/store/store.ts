@@ -16,6 +16,9 @@
  * - complete()/completeAll()/retryLater()/fail() are fenced on the lease: they change nothing and return false
  *   when the caller no longer holds the job's lease (it expired and someone else took it).
  * - reapExpiredLeases() makes jobs whose holder died claimable again.
+ * - readUnderQueueLease() is the other way to take jobs, for a queue one worker holds whole (the
+ *   event relay's): a lease on the queue, the due jobs read without a write to their rows, and the
+ *   finishing calls fenced on the queue's lease (docs/adr/0059-the-relay-leases-the-queue-not-each-row.md).
  * - Times are passed in (`now`), never read inside, so tests control the clock.
  * - The audit log is append-only: the port has no way to change or remove an entry, and each
  *   adapter's schema refuses UPDATE and DELETE on it with a trigger (PostgreSQL: TRUNCATE too).
@@ -373,6 +376,23 @@ export interface SubmissionStore {
  */
 export interface JobQueue {
   claim(queue: QueueName, owner: string, options: { now: Date; leaseMs: number; limit: number }): Promise<Job[]>;
+  /**
+   * A queue read by one holder at a time (docs/adr/0059-the-relay-leases-the-queue-not-each-row.md):
+   * takes the queue's lease for `owner` if it is free or expired, or renews it once half of it has
+   * run, and returns up to `limit` due jobs that are not leased in their rows and not in `skip`
+   * (those the holder has in hand), earliest run_at first; [] while another owner holds the lease.
+   * The jobs are read, not written: each comes as if claimed (leaseOwner `owner`, leaseExpiresAt the
+   * queue lease's end, attempts + 1), and complete/completeAll/retryLater/fail fence it on the
+   * queue's lease instead of its row's. Only retryLater writes the attempt, so one that a crash
+   * cut short is not counted. Its commit does not wait for the disk (as a claim's).
+   */
+  readUnderQueueLease(
+    queue: QueueName,
+    owner: string,
+    options: { now: Date; leaseMs: number; limit: number; skip: readonly string[] },
+  ): Promise<Job[]>;
+  /** Gives up the queue's lease if `owner` holds it, so that another worker can take the queue at once. */
+  releaseQueueLease(queue: QueueName, owner: string): Promise<void>;
   /**
    * With `waitForDisk: false` the commit need not wait for the disk: a power loss may undo it, and
    * the job is then done again — only for work whose repeat is harmless (an EHR delivery, whose

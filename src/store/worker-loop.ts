@@ -45,9 +45,21 @@ export interface LoopBasics {
   readonly reapEveryMs: number;
 }
 
+/**
+ * Where a loop's batches come from and where a batch it will not handle goes back to. Unset, each
+ * job's own row is leased (`Store.claim`) and a job is given back by releasing that lease where it
+ * was in the queue; the event relay reads its queue under one lease instead (queue-lease-source.ts).
+ */
+export interface JobSource {
+  claim(now: Date, limit: number): Promise<Job[]>;
+  giveBack(jobs: readonly Job[]): Promise<void>;
+}
+
 export interface WorkerLoopOptions extends LoopBasics {
   /** Claim the next batch while this one is handled (default false). */
   readonly claimAhead?: boolean;
+  /** Default: each job's row leased to `owner` for `leaseMs`. */
+  readonly source?: JobSource;
   /** The most the next claim takes, asked before each claim, when it varies (default `batchSize`). */
   readonly claimSize?: () => number;
   handle(jobs: readonly Job[]): Promise<void>;
@@ -81,17 +93,11 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   // Read through a function: stop() changes it while the loop awaits, which narrowing cannot see.
   const stopRequested = (): boolean => stopping;
 
-  const claim = (now: Date): Promise<Job[]> =>
-    options.store.claim(options.queue, options.owner, {
-      now,
-      leaseMs: options.leaseMs,
-      limit: options.claimSize?.() ?? options.batchSize,
-    });
+  const source = options.source ?? rowLeases(options);
+  const claim = (now: Date): Promise<Job[]> => source.claim(now, options.claimSize?.() ?? options.batchSize);
 
-  /** Puts jobs back where they were in the queue (same run_at), for whoever claims next. */
   const giveBack = async (jobs: readonly Job[], why: string): Promise<void> => {
-    const now = options.clock();
-    for (const job of jobs) await options.store.retryLater(job, job.runAt, {}, now);
+    await source.giveBack(jobs);
     log.warn({ jobs: jobs.length }, why);
   };
 
@@ -152,6 +158,17 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
       stopping = true;
       idle.wake();
       await running;
+    },
+  };
+}
+
+/** Each job's own row leased to the loop's owner; given back where it was in the queue (same run_at). */
+function rowLeases(options: LoopBasics): JobSource {
+  return {
+    claim: (now, limit) => options.store.claim(options.queue, options.owner, { now, leaseMs: options.leaseMs, limit }),
+    async giveBack(jobs) {
+      const now = options.clock();
+      for (const job of jobs) await options.store.retryLater(job, job.runAt, {}, now);
     },
   };
 }

@@ -302,6 +302,132 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('a queue leased whole (readUnderQueueLease)', () => {
+      const eventJob = (runAt = T0): Omit<NewJob, 'submissionId'> => ({ queue: 'event-publish', payload: {}, runAt });
+      const read = (owner: string, now = T0, options: { limit?: number; skip?: string[]; leaseMs?: number } = {}) =>
+        store.readUnderQueueLease('event-publish', owner, {
+          now,
+          leaseMs: options.leaseMs ?? MINUTE,
+          limit: options.limit ?? 10,
+          skip: options.skip ?? [],
+        });
+
+      it('reads due jobs earliest first, at most the limit and none it is told to skip, without writing them', async () => {
+        const second = await created({}, eventJob(at(-MINUTE)));
+        const first = await created({}, eventJob(at(-2 * MINUTE)));
+        await created({}, eventJob(at(MINUTE)));
+        await created();
+
+        const batch = await read('relay-1', T0, { limit: 2 });
+        expect(batch.map((job) => job.submissionId)).toEqual([first.id, second.id]);
+        expect(batch[0]).toMatchObject({
+          queue: 'event-publish',
+          leaseOwner: 'relay-1',
+          attempts: 1,
+          leaseExpiresAt: at(MINUTE),
+        });
+        // Nothing was written: read again, the same jobs come back as the same first attempt.
+        expect((await read('relay-1', T0, { limit: 2 })).map((job) => [job.id, job.attempts])).toEqual(
+          batch.map((job) => [job.id, 1]),
+        );
+        expect((await read('relay-1', T0, { skip: [batch[0]?.id ?? ''] })).map((job) => job.submissionId)).toEqual([
+          second.id,
+        ]);
+        expect(await read('relay-1', T0, { limit: 0 })).toEqual([]);
+      });
+
+      it('one holder at a time: another owner reads nothing until the lease expires or is given up', async () => {
+        await created({}, eventJob());
+        expect(await read('relay-1', T0)).toHaveLength(1);
+        expect(await read('relay-2', at(MINUTE - 1))).toEqual([]);
+        expect(only(await read('relay-2', at(MINUTE)))).toMatchObject({ leaseOwner: 'relay-2' });
+        expect(await read('relay-1', at(MINUTE + SECOND))).toEqual([]);
+
+        await store.releaseQueueLease('event-publish', 'relay-1');
+        expect(await read('relay-1', at(MINUTE + SECOND))).toEqual([]);
+        await store.releaseQueueLease('event-publish', 'relay-2');
+        expect(await read('relay-1', at(MINUTE + SECOND))).toHaveLength(1);
+      });
+
+      it('the holder renews its lease once half of it has run, not before', async () => {
+        await created({}, eventJob());
+        expect(only(await read('relay-1', T0)).leaseExpiresAt).toEqual(at(MINUTE));
+        expect(only(await read('relay-1', at(30 * SECOND - 1))).leaseExpiresAt).toEqual(at(MINUTE));
+        expect(only(await read('relay-1', at(30 * SECOND + 1))).leaseExpiresAt).toEqual(at(90 * SECOND + 1));
+        expect(await read('relay-2', at(MINUTE + SECOND))).toEqual([]);
+      });
+
+      it('holders on separate connections reading at once: only one of them gets the jobs', async () => {
+        const other = await subject.reopen();
+        for (let index = 0; index < 5; index += 1) await created({}, eventJob());
+        const readers = [store, other].flatMap((reader, side) =>
+          Array.from({ length: 3 }, (_, index) =>
+            reader.readUnderQueueLease('event-publish', `relay-${side}-${index}`, {
+              now: T0,
+              leaseMs: MINUTE,
+              limit: 10,
+              skip: [],
+            }),
+          ),
+        );
+        const answers = await Promise.all(readers);
+        expect(answers.filter((jobs) => jobs.length > 0)).toHaveLength(1);
+        expect(answers.find((jobs) => jobs.length > 0)).toHaveLength(5);
+      });
+
+      it('the holder finishes what it read, with its effects; a job finished is not read again', async () => {
+        const submission = await created({}, eventJob());
+        const job = only(await read('relay-1'));
+        const entry = { at: at(SECOND), kind: 'event-published', message: 'Event published.' } as const;
+        expect(
+          await store.completeAll([{ job, effects: { timeline: [entry] } }], at(SECOND), { waitForDisk: false }),
+        ).toEqual([true]);
+        expect((await store.timeline(submission.id)).map((written) => written.kind)).toContain('event-published');
+        expect(await read('relay-1', at(SECOND))).toEqual([]);
+        expect((await store.backlog(at(SECOND)))['event-publish'].count).toBe(0);
+        expect(await store.complete(job, {}, at(SECOND))).toBe(false);
+      });
+
+      it('a former holder (the queue taken by another) gets false from complete, completeAll, retryLater and fail', async () => {
+        const submission = await created({}, eventJob());
+        const stale = only(await read('relay-1'));
+        const current = only(await read('relay-2', at(MINUTE)));
+        const effects = {
+          timeline: [{ at: at(MINUTE), kind: 'event-published', message: 'Event published.' }],
+        } as const;
+
+        expect(await store.complete(stale, effects, at(MINUTE))).toBe(false);
+        expect(await store.completeAll([{ job: stale, effects }], at(MINUTE))).toEqual([false]);
+        expect(await store.retryLater(stale, at(HOUR), effects, at(MINUTE))).toBe(false);
+        expect(await store.fail(stale, effects, at(MINUTE))).toBe(false);
+        expect(await store.timeline(submission.id)).toHaveLength(1);
+
+        expect(await store.completeAll([{ job: current, effects }], at(MINUTE))).toEqual([true]);
+      });
+
+      it('retryLater writes the attempt and the new run_at: read again then as the second attempt, the first fenced out', async () => {
+        await created({}, eventJob());
+        const first = only(await read('relay-1'));
+        expect(await store.retryLater(first, at(10 * SECOND), {}, at(SECOND))).toBe(true);
+        expect(await read('relay-1', at(10 * SECOND - 1))).toEqual([]);
+        const second = only(await read('relay-1', at(10 * SECOND)));
+        expect(second).toMatchObject({ id: first.id, attempts: 2, runAt: at(10 * SECOND) });
+        expect(await store.complete(first, {}, at(10 * SECOND))).toBe(false);
+        expect(await store.complete(second, {}, at(10 * SECOND))).toBe(true);
+      });
+
+      it('a job leased in its own row is left to its claimer, and other queues are claimed per row as before', async () => {
+        await created({}, eventJob());
+        const claimed = await claimOne('event-publish', 'old-relay');
+        expect(await read('relay-1')).toEqual([]);
+        expect(await store.complete(claimed, {}, at(SECOND))).toBe(true);
+
+        await created();
+        const delivery = await claimOne('ehr-delivery', 'relay-1', at(SECOND));
+        expect(await store.complete(delivery, {}, at(SECOND))).toBe(true);
+      });
+    });
+
     describe('complete, retryLater and fail', () => {
       it.each([
         ['waiting for the disk', undefined],

@@ -14,21 +14,31 @@ export async function storeWithJobs(
   const store = createSqliteStore({ file: ':memory:' });
   await store.migrate();
   for (let index = 0; index < count; index += 1) {
-    const id = `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
-    await store.accept(
-      {
-        id,
-        kind: 'hit-sessions',
-        source: 'worker-loop-test',
-        inputId: `S-${index}`,
-        bodyHash: id,
-        body: {},
-        patientKey: 'key-1',
-        acceptedAt: at,
-      },
-      // One run_at per job, in order: the claim order is run_at, then id.
-      { queue, payload: payload(index), runAt: new Date(at.getTime() - count + index) },
-    );
+    // One run_at per job, in order: the claim order is run_at, then id.
+    await addJob(store, index, { queue, payload: payload(index), runAt: new Date(at.getTime() - count + index) }, at);
   }
   return store;
+}
+
+/** Files job `index` as the job of a new submission (id ending in the index), accepted at `acceptedAt`. */
+export async function addJob(
+  store: Store,
+  index: number,
+  job: { queue: QueueName; payload: unknown; runAt: Date },
+  acceptedAt: Date,
+): Promise<void> {
+  const id = `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
+  await store.accept(
+    {
+      id,
+      kind: 'hit-sessions',
+      source: 'worker-loop-test',
+      inputId: `S-${index}`,
+      bodyHash: id,
+      body: {},
+      patientKey: 'key-1',
+      acceptedAt,
+    },
+    job,
+  );
 }

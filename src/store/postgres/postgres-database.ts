@@ -27,7 +27,8 @@ export interface PostgresDatabase {
       | 'consumerOffsets'
       | 'schemaMigrations'
       | 'handovers'
-      | 'auditLog',
+      | 'auditLog'
+      | 'queueLeases',
       string
     >
   >;
@@ -69,6 +70,7 @@ export function postgresDatabase(pool: pg.Pool, schema: string): PostgresDatabas
     schemaMigrations: `${quoted}.schema_migrations`,
     handovers: `${quoted}.handovers`,
     auditLog: `${quoted}.audit_log`,
+    queueLeases: `${quoted}.queue_leases`,
   };
 
   async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {

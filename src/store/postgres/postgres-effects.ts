@@ -4,7 +4,7 @@
  * data-modifying CTE; a caller puts the ones it needs into one statement, so however many effects
  * there are, they cost one round trip. Lists go in as arrays (unnest).
  */
-import { jsonText } from '../store-rules.ts';
+import { jsonText, stillHeldSql } from '../store-rules.ts';
 import type { Job, JobEffects, NewJob, TimelineEntry } from '../store.ts';
 import type { PostgresDatabase, Queryable } from './postgres-database.ts';
 
@@ -151,9 +151,9 @@ export function postgresEffects({ tables: T }: PostgresDatabase) {
     const { values, param } = parameters([job.id, job.leaseOwner, job.attempts, ...params]);
     const ctes = [
       `fenced as (
-         update ${T.jobs} set ${change}
-          where id = $1 and lease_owner = $2 and attempts = $3 and done_at is null
-         returning id
+         update ${T.jobs} as j set ${change}, attempts = $3
+          where j.id = $1 and ${stillHeldSql('j', T.queueLeases, '$2', '$3::integer')}
+         returning j.id
        )`,
       ...effectCtes(param, job.submissionId, effects, now, 'exists (select 1 from fenced)'),
     ];

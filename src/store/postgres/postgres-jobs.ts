@@ -8,7 +8,7 @@
  *   same statement (one round trip, its own transaction).
  */
 import { fromDatesAndJson, inClaimOrder, jobOf, type JobRow } from '../rows.ts';
-import { backlogOf, jsonText } from '../store-rules.ts';
+import { backlogOf, jsonText, stillHeldSql } from '../store-rules.ts';
 import type { Job, JobEffects, JobQueue } from '../store.ts';
 import { LAZY_COMMIT, type PostgresDatabase } from './postgres-database.ts';
 import type { PostgresEffects } from './postgres-effects.ts';
@@ -42,6 +42,51 @@ export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): Jo
       return inClaimOrder(rows.map((row) => jobOf(row, fromDatesAndJson)));
     },
 
+    async readUnderQueueLease(queue, owner, options) {
+      if (options.limit <= 0) return [];
+      const now = options.now;
+      // One statement: take the queue's lease if it is free or expired, or renew ours once half of
+      // it has run (otherwise write nothing), then read the due jobs under it, none of them written.
+      // Its commit does not wait for the WAL flush: a lease a crash undoes is one nobody holds.
+      const { rows } = await db.query<JobRow>(
+        `with ${LAZY_COMMIT}, taken as (
+           update ${T.queueLeases} as q set owner = $2, expires_at = $4
+             from lazy_commit
+            where q.queue = $1 and (q.expires_at <= $3 or (q.owner = $2 and q.expires_at < $5))
+           returning q.expires_at
+         ), held as (
+           select expires_at from taken
+           union all
+           select expires_at from ${T.queueLeases}
+            where queue = $1 and owner = $2 and expires_at > $3 and not exists (select 1 from taken)
+         )
+         select j.id, j.queue, j.submission_id, j.payload, j.attempts + 1 as attempts, j.run_at,
+                $2::text as lease_owner, held.expires_at as lease_expires_at, j.created_at
+           from ${T.jobs} as j, held
+          where j.queue = $1 and j.done_at is null and j.run_at <= $3 and j.lease_owner is null
+            and j.id <> all($6::bigint[])
+          order by j.run_at, j.id
+          limit $7`,
+        [
+          queue,
+          owner,
+          now,
+          new Date(now.getTime() + options.leaseMs),
+          new Date(now.getTime() + options.leaseMs / 2),
+          options.skip,
+          options.limit,
+        ],
+      );
+      return rows.map((row) => jobOf(row, fromDatesAndJson));
+    },
+
+    async releaseQueueLease(queue, owner) {
+      await db.query(`update ${T.queueLeases} set owner = null, expires_at = 'epoch' where queue = $1 and owner = $2`, [
+        queue,
+        owner,
+      ]);
+    },
+
     complete: (job, jobEffects, now) => fenced(job, `done_at = $4, outcome = 'completed'`, [now], jobEffects, now),
 
     async completeAll(items, now, options) {
@@ -55,9 +100,9 @@ export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): Jo
       const completeBatch = async (client: Pick<PostgresDatabase, 'query'>): Promise<Set<string>> => {
         const { rows } = await client.query<{ id: string }>(
           `with ${lazy ? `${LAZY_COMMIT},` : ''} done as (
-             update ${T.jobs} as j set done_at = $1, outcome = 'completed'
+             update ${T.jobs} as j set done_at = $1, outcome = 'completed', attempts = u.attempts
                from unnest($2::bigint[], $3::text[], $4::int[]) as u(id, owner, attempts)${lazy ? ', lazy_commit' : ''}
-              where j.id = u.id and j.lease_owner = u.owner and j.attempts = u.attempts and j.done_at is null
+              where j.id = u.id and ${stillHeldSql('j', T.queueLeases, 'u.owner', 'u.attempts')}
              returning j.id
            ), entries as (
              insert into ${T.timeline} (submission_id, at, kind, message, detail)

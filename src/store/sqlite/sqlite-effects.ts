@@ -3,7 +3,7 @@
  * handover row, timeline entries, follow-on jobs), in SQLite, inside the caller's transaction.
  */
 import type { SQLInputValue } from 'node:sqlite';
-import { jsonText } from '../store-rules.ts';
+import { jsonText, stillHeldSql } from '../store-rules.ts';
 import type { Job, JobEffects, NewJob, TimelineEntry } from '../store.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 
@@ -59,8 +59,13 @@ export function sqliteEffects(db: SqliteDatabase) {
 
   /** Changes the job only while `job` still holds it, then applies the effects; false when it no longer does. */
   function fencedChange(job: Job, change: string, params: SQLInputValue[], effects: JobEffects, now: Date): boolean {
+    // Numbered from after the change's own `?`s: the fence names the owner and the attempt twice.
+    const id = `?${params.length + 1}`;
+    const owner = `?${params.length + 2}`;
+    const attempts = `?${params.length + 3}`;
     const changed = db.run(
-      `update jobs set ${change} where id = ? and lease_owner = ? and attempts = ? and done_at is null`,
+      `update jobs set ${change}, attempts = ${attempts}
+        where id = ${id} and ${stillHeldSql('jobs', 'queue_leases', owner, attempts)}`,
       ...params,
       Number(job.id),
       job.leaseOwner,

@@ -48,6 +48,69 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
       });
     },
 
+    readUnderQueueLease(queue, owner, options) {
+      const now = options.now.getTime();
+      return db.settle(() => {
+        if (options.limit <= 0) return [];
+        // Take the queue's lease if it is free or expired, or renew ours once half of it has run.
+        // Most reads find it ours and fresh: then no transaction at all (BEGIN IMMEDIATE, the
+        // write lock and COMMIT are most of what a read would cost).
+        const lease = db.get<{ owner: string | null; expires_at: number }>(
+          `select owner, expires_at from queue_leases where queue = ?`,
+          queue,
+        );
+        if (lease === undefined) return [];
+        let expiresAt = lease.owner === owner && lease.expires_at > now ? lease.expires_at : undefined;
+        if (lease.expires_at <= now || (lease.owner === owner && lease.expires_at < now + options.leaseMs / 2)) {
+          const taken = db.transaction(
+            () =>
+              db.run(
+                `update queue_leases set owner = ?, expires_at = ?
+                  where queue = ? and (expires_at <= ? or (owner = ? and expires_at < ?))`,
+                owner,
+                now + options.leaseMs,
+                queue,
+                now,
+                owner,
+                now + options.leaseMs / 2,
+              ),
+            // As a claim: the loop stands still for a flush, not for a lease.
+            { waitForDisk: false },
+          );
+          // Another connection may have taken it since the read above: then it is not ours.
+          if (taken === 1) expiresAt = now + options.leaseMs;
+          else if (lease.owner !== owner) expiresAt = undefined;
+        }
+        if (expiresAt === undefined) return [];
+        const rows = db.all<JobRow>(
+          `select id, queue, submission_id, payload, attempts + 1 as attempts, run_at,
+                  ? as lease_owner, ? as lease_expires_at, created_at
+             from jobs
+            where queue = ? and done_at is null and run_at <= ? and lease_owner is null
+              and id not in (select value from json_each(?))
+            order by run_at, id
+            limit ?`,
+          owner,
+          expiresAt,
+          queue,
+          now,
+          JSON.stringify(options.skip.map(Number)),
+          options.limit,
+        );
+        return rows.map((row) => jobOf(row, fromMillisAndText));
+      });
+    },
+
+    releaseQueueLease(queue, owner) {
+      return db.settle(() => {
+        db.transaction(
+          () =>
+            db.run(`update queue_leases set owner = null, expires_at = 0 where queue = ? and owner = ?`, queue, owner),
+          { waitForDisk: false },
+        );
+      });
+    },
+
     complete: (job, jobEffects, now, options) =>
       fenced(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now, options?.waitForDisk),
 

@@ -14,7 +14,7 @@ import { createMetrics } from '../../../src/platform/metrics.ts';
 import type { RetryPolicy } from '../../../src/platform/retry.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
-import { storeWithJobs } from '../../support/store-with-jobs.ts';
+import { addJob, storeWithJobs } from '../../support/store-with-jobs.ts';
 import { until } from '../../support/until.ts';
 
 const QUICK: RetryPolicy = { initialDelayMs: 5, maxDelayMs: 10, multiplier: 2, horizonMs: 60_000, maxRetryAfterMs: 10 };
@@ -66,7 +66,7 @@ function pacedBus(pace: (call: number, events: readonly OutgoingEvent[]) => Prom
   return { bus, acknowledged, mostInFlight: () => mostInFlight };
 }
 
-function relay(store: Store, bus: EventBus, options: { batchSize?: number; maxRequestBytes?: number }) {
+function relay(store: Store, bus: EventBus, options: { batchSize?: number; maxRequestBytes?: number; owner?: string }) {
   return startEventRelayWorker({
     store,
     bus,
@@ -150,6 +150,35 @@ describe('event relay', () => {
     await worker.stop();
     expect(await published(store, 0)).toBe(true);
     expect(await published(store, 1)).toBe(true);
+    await store.close();
+  });
+});
+
+describe('one relay holds the queue (ADR 0059)', () => {
+  /** Files event `index` in the outbox as a new submission's job, due now. */
+  const addEvent = (store: Store, index: number): Promise<void> =>
+    addJob(store, index, { queue: 'event-publish', payload: event(index), runAt: new Date() }, new Date());
+
+  it('a second relay publishes nothing while the first holds the queue, and takes it over at once when the first stops', async () => {
+    const store = await outboxOf(3);
+    const first = pacedBus(() => Promise.resolve());
+    const second = pacedBus(() => Promise.resolve());
+    const firstRelay = relay(store, first.bus, { owner: 'relay-a' });
+    await until('the first relay published the outbox', () => first.acknowledged.length === 3);
+    const secondRelay = relay(store, second.bus, { owner: 'relay-b' });
+
+    await addEvent(store, 3);
+    await until('the new event published', () => published(store, 3));
+    expect(first.acknowledged).toEqual([0, 1, 2, 3]);
+    expect(second.acknowledged).toEqual([]);
+
+    // Stopping gives the queue up: the second relay need not wait out the lease (a minute).
+    await firstRelay.stop();
+    await addEvent(store, 4);
+    await until('the second relay published the next event', () => second.acknowledged.length === 1);
+    expect(second.acknowledged).toEqual([4]);
+    expect(first.acknowledged).toEqual([0, 1, 2, 3]);
+    await secondRelay.stop();
     await store.close();
   });
 });

@@ -1,9 +1,9 @@
 /**
  * A queue read under one lease on the whole queue (docs/adr/0059-the-relay-leases-the-queue-not-each-row.md):
- * the holder reads due jobs without writing a lease into each row, which halves the rows an event
- * costs the store. The lease is the one thing that keeps two holders apart, so the holder itself
- * remembers which jobs it has in hand — read and not yet finished — and leaves them out of its
- * next reads: a batch read ahead never repeats one still being published or marked.
+ * the holder reads due jobs without writing a lease into each row, one of the two writes of its
+ * row an event cost the store. The lease is the one thing that keeps two holders apart, so the
+ * holder itself remembers which jobs it has in hand — read and not yet finished — and leaves them
+ * out of its next reads: a batch read ahead never repeats one still being published or marked.
  */
 import type { JobSource } from './worker-loop.ts';
 import type { Job, QueueName, Store } from './store.ts';

@@ -3,7 +3,9 @@
  * part per concern under postgres/ over one pool and schema (postgres/postgres-database.ts).
  *
  * - Fencing: a job is held by (lease_owner, attempts) — every claim increments attempts, so even
- *   the same owner claiming the job again after its lease ran out holds a different claim.
+ *   the same owner claiming the job again after its lease ran out holds a different claim. A job
+ *   read under its queue's lease (the event relay's) is held by that lease's owner and the attempt
+ *   it was read as (store-rules.ts, stillHeldSql).
  * - migrate(): under a session advisory lock (per schema), each version in its own transaction.
  * - close() does not end the pool: the pool belongs to whoever created it (the composition root).
  */

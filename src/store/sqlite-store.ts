@@ -9,7 +9,9 @@
  *   (sqlite/sqlite-grouped-writes.ts).
  * - Times are INTEGER epoch milliseconds, JSON is TEXT (see migrations/001-initial.ts).
  * - Fencing: a job is held by (lease_owner, attempts) — every claim increments attempts, so even
- *   the same owner claiming the job again after its lease ran out holds a different claim.
+ *   the same owner claiming the job again after its lease ran out holds a different claim. A job
+ *   read under its queue's lease (the event relay's) is held by that lease's owner and the attempt
+ *   it was read as (store-rules.ts, stillHeldSql).
  */
 import { migrations, schemaMigrationsTable } from './migrations/index.ts';
 import { openSqliteDatabase, type SqliteDatabaseOptions } from './sqlite/sqlite-database.ts';

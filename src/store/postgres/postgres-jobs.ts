@@ -4,6 +4,8 @@
  * - claim() is one statement: `FOR UPDATE SKIP LOCKED` over the due, unleased (or lease-expired)
  *   jobs of a queue, then lease owner + expiry and attempts + 1 on exactly those rows. A replica
  *   never waits for another's claim and never gets a row another claim has locked.
+ * - readUnderQueueLease() is one statement too: the queue's lease taken or renewed (only when
+ *   due), and the due rows read under it, none of them written.
  * - complete/retryLater/fail update the job only under its fence and apply the effects in the
  *   same statement (one round trip, its own transaction).
  */

@@ -1,4 +1,7 @@
-/** The outbox's jobs in SQLite: claimed under a lease, finished under its fence (see JobQueue). */
+/**
+ * The outbox's jobs in SQLite: claimed under a lease on each row, or read under a lease on their
+ * whole queue, and finished under the fence of whichever it was (see JobQueue).
+ */
 import type { SQLInputValue } from 'node:sqlite';
 import { inClaimOrder, fromMillisAndText, jobOf, type JobRow } from '../rows.ts';
 import { backlogOf } from '../store-rules.ts';

@@ -80,9 +80,9 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
             // As a claim: the loop stands still for a flush, not for a lease.
             { waitForDisk: false },
           );
-          // Another connection may have taken it since the read above: then it is not ours.
+          // Not taken: another connection took it since the read above (then expiresAt is already
+          // unset), or it is ours and unexpired, which nobody else can take, as the read said.
           if (taken === 1) expiresAt = now + options.leaseMs;
-          else if (lease.owner !== owner) expiresAt = undefined;
         }
         if (expiresAt === undefined) return [];
         const rows = db.all<JobRow>(

@@ -3,7 +3,7 @@
  * each job's payload is `payload(index)` (`{ index }` unless told, e.g. an outbox event).
  */
 import { createSqliteStore } from '../../src/store/sqlite-store.ts';
-import type { QueueName, Store } from '../../src/store/store.ts';
+import type { NewSubmission, QueueName, Store } from '../../src/store/store.ts';
 
 export async function storeWithJobs(
   count: number,
@@ -20,25 +20,32 @@ export async function storeWithJobs(
   return store;
 }
 
-/** Files job `index` as the job of a new submission (id ending in the index), accepted at `acceptedAt`. */
+/** The id of submission number `index`: a UUID ending in the index. */
+export function numberedSubmissionId(index: number): string {
+  return `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
+}
+
+/** Submission number `index` (id, input id and body hash from the index), accepted at `acceptedAt`. */
+export function numberedSubmission(index: number, acceptedAt: Date): NewSubmission {
+  const id = numberedSubmissionId(index);
+  return {
+    id,
+    kind: 'hit-sessions',
+    source: 'worker-loop-test',
+    inputId: `S-${index}`,
+    bodyHash: id,
+    body: {},
+    patientKey: 'key-1',
+    acceptedAt,
+  };
+}
+
+/** Files job `index` as the job of numbered submission `index`, accepted at `acceptedAt`. */
 export async function addJob(
   store: Store,
   index: number,
   job: { queue: QueueName; payload: unknown; runAt: Date },
   acceptedAt: Date,
 ): Promise<void> {
-  const id = `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
-  await store.accept(
-    {
-      id,
-      kind: 'hit-sessions',
-      source: 'worker-loop-test',
-      inputId: `S-${index}`,
-      bodyHash: id,
-      body: {},
-      patientKey: 'key-1',
-      acceptedAt,
-    },
-    job,
-  );
+  await store.accept(numberedSubmission(index, acceptedAt), job);
 }

@@ -14,16 +14,11 @@ import { createMetrics } from '../../../src/platform/metrics.ts';
 import type { RetryPolicy } from '../../../src/platform/retry.ts';
 import type { Store } from '../../../src/store/store.ts';
 import { silentLogger } from '../../support/silent-logger.ts';
-import { addJob, storeWithJobs } from '../../support/store-with-jobs.ts';
+import { addJob, numberedSubmissionId, storeWithJobs } from '../../support/store-with-jobs.ts';
 import { until } from '../../support/until.ts';
 
 const QUICK: RetryPolicy = { initialDelayMs: 5, maxDelayMs: 10, multiplier: 2, horizonMs: 60_000, maxRetryAfterMs: 10 };
 const KEY = 'patient-key-1';
-
-/** The submission storeWithJobs files job `index` under. */
-function submissionId(index: number): string {
-  return `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
-}
 
 function event(index: number): OutgoingEvent {
   return { topic: 'relay-test', key: KEY, value: { id: `event-${index}`, type: 'test', index } };
@@ -81,7 +76,7 @@ function relay(store: Store, bus: EventBus, options: { batchSize?: number; maxRe
 }
 
 async function published(store: Store, index: number): Promise<boolean> {
-  const entries = await store.timeline(submissionId(index));
+  const entries = await store.timeline(numberedSubmissionId(index));
   return entries.some((entry) => entry.kind === 'event-published');
 }
 

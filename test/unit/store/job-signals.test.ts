@@ -6,6 +6,7 @@ import { startContinuousWorkerLoop } from '../../../src/store/continuous-worker-
 import { jobSignals, signallingAccepts } from '../../../src/store/job-signals.ts';
 import type { Job, NewSubmission, Store } from '../../../src/store/store.ts';
 import { continuousLoopOptions } from '../../support/continuous-loop-options.ts';
+import { numberedSubmission } from '../../support/store-with-jobs.ts';
 import { until } from '../../support/until.ts';
 
 const AT = new Date('2026-12-06T10:00:00Z');
@@ -13,17 +14,7 @@ const AT = new Date('2026-12-06T10:00:00Z');
 const IDLE_MS = 60_000;
 
 function submission(index: number): NewSubmission {
-  const id = `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
-  return {
-    id,
-    kind: 'hit-sessions',
-    source: 'job-signals-test',
-    inputId: `S-${index}`,
-    bodyHash: id,
-    body: {},
-    patientKey: 'key-1',
-    acceptedAt: AT,
-  };
+  return numberedSubmission(index, AT);
 }
 
 async function fixture(idleMs = IDLE_MS) {

@@ -3,7 +3,9 @@
  * the event queue's lease and reads the due rows without writing a lease into each, which had
  * cost the store as much as marking them (docs/adr/0059-the-relay-leases-the-queue-not-each-row.md);
  * a relay in another replica waits as a standby. A row is marked sent only after the bus
- * acknowledged it (Kafka: acks=all, idempotent producer); a failed publish leaves the rows to be
+ * acknowledged it (Kafka: acks=all, idempotent producer), with where it landed noted on the row
+ * itself, which the submission's timeline shows (docs/adr/0060-the-relay-notes-a-publish-on-the-job-not-the-timeline.md);
+ * a failed publish leaves the rows to be
  * retried with backoff. A crash between acknowledgement and marking can publish a row twice:
  * consumers tell duplicates by the CloudEvent id, which is the same on every publish.
  *
@@ -131,15 +133,13 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
         const type = typeof events[index]?.value.type === 'string' ? events[index].value.type : 'event';
         return {
           job,
-          effects: {
-            timeline: [
-              {
-                at: now,
-                kind: 'event-published',
-                message: `Event ${type} published to ${where?.topic ?? '?'} (partition ${where?.partition ?? '?'}, offset ${where?.offset ?? '?'}).`,
-                detail: { type, topic: where?.topic, partition: where?.partition, offset: where?.offset },
-              },
-            ],
+          effects: {},
+          // On the job's row, not a timeline row of its own: half of what marking cost the
+          // PostgreSQL server (docs/adr/0060-the-relay-notes-a-publish-on-the-job-not-the-timeline.md).
+          note: {
+            kind: 'event-published',
+            message: `Event ${type} published to ${where?.topic ?? '?'} (partition ${where?.partition ?? '?'}, offset ${where?.offset ?? '?'}).`,
+            detail: { type, topic: where?.topic, partition: where?.partition, offset: where?.offset },
           },
         };
       }),

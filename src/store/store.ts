@@ -166,10 +166,20 @@ interface CompletionOptions {
   readonly waitForDisk?: boolean;
 }
 
+/**
+ * A timeline entry kept on the finished job's own row rather than in the timeline's table: it
+ * rides on the update that completes the job, where an entry of its own is one more row and two
+ * more index entries (docs/adr/0060-the-relay-notes-a-publish-on-the-job-not-the-timeline.md).
+ * Its time is the completion's. The submission's timeline shows it as any other entry.
+ */
+type CompletionNote = Omit<TimelineEntry, 'at'>;
+
 /** One job of a completeAll() batch, with what completing it also changes. */
 interface JobCompletion {
   readonly job: Job;
   readonly effects: JobEffects;
+  /** Kept only if the job is completed (not when its fence fails), like the effects. */
+  readonly note?: CompletionNote;
 }
 
 /** One record of the embedded event log (the EventBus when no Kafka is configured). */
@@ -324,6 +334,10 @@ export interface SubmissionStore {
   getSubmission(id: string): Promise<Submission | undefined>;
   /** The submission of this kind with this input id from this source (input ids are unique per source and kind). */
   findSubmission(source: string, kind: SubmissionKind, inputId: string): Promise<Submission | undefined>;
+  /**
+   * Its entries by time: those written to the timeline and the notes its finished jobs carry
+   * (CompletionNote); at the same instant, the written ones first, each kind in the order written.
+   */
   timeline(submissionId: string): Promise<TimelineEntry[]>;
   /**
    * One patient's submissions of these kinds accepted at or after `since`, oldest first

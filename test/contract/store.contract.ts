@@ -583,6 +583,44 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         },
       );
 
+      it("completeAll keeps each job's note on its row: the timeline shows it at the completion's time, after what was written at that instant, and never for a job it did not complete", async () => {
+        await created();
+        await created();
+        await created();
+        const one = async (leaseMs: number) =>
+          only(await store.claim('ehr-delivery', 'worker-1', { now: T0, leaseMs, limit: 1 }));
+        const a = await one(10 * MINUTE);
+        const b = await one(30 * SECOND);
+        const c = await one(10 * MINUTE);
+        // b's lease expires and another worker takes it: worker-1's copy is stale.
+        expect((await claimOne('ehr-delivery', 'worker-2', at(MINUTE), 30 * SECOND)).id).toBe(b.id);
+        const published = { type: 'x', topic: 'events', partition: 2, offset: '7' };
+        const done = await store.completeAll(
+          [
+            {
+              job: a,
+              effects: { timeline: [{ at: at(MINUTE), kind: 'note', message: 'written' }] },
+              note: { kind: 'event-published', message: 'a noted', detail: published },
+            },
+            { job: b, effects: {}, note: { kind: 'event-published', message: 'b noted' } },
+            { job: c, effects: {}, note: { kind: 'event-published', message: 'c noted' } },
+          ],
+          at(MINUTE),
+          { waitForDisk: false },
+        );
+        expect(done).toEqual([true, false, true]);
+        await store.appendTimeline(a.submissionId, [{ at: at(HOUR), kind: 'note', message: 'later' }]);
+        expect((await store.timeline(a.submissionId)).slice(1)).toEqual([
+          { at: at(MINUTE), kind: 'note', message: 'written' },
+          { at: at(MINUTE), kind: 'event-published', message: 'a noted', detail: published },
+          { at: at(HOUR), kind: 'note', message: 'later' },
+        ]);
+        expect((await store.timeline(b.submissionId)).map((entry) => entry.message)).not.toContain('b noted');
+        expect((await store.timeline(c.submissionId)).slice(1)).toEqual([
+          { at: at(MINUTE), kind: 'event-published', message: 'c noted' },
+        ]);
+      });
+
       it('completeAll is one transaction: effects that cannot be written undo the whole batch', async () => {
         const submission = await created();
         const other = await created();

@@ -5,11 +5,20 @@ import { auditLog } from './003-audit-log.ts';
 import { retention } from './004-retention.ts';
 import { patientRecords } from './005-patient-records.ts';
 import { queueLeases } from './006-queue-leases.ts';
+import { completionNotes } from './007-completion-notes.ts';
 import type { Migration } from './migration.ts';
 
 export type { Migration } from './migration.ts';
 
-export const migrations: readonly Migration[] = [initial, handovers, auditLog, retention, patientRecords, queueLeases];
+export const migrations: readonly Migration[] = [
+  initial,
+  handovers,
+  auditLog,
+  retention,
+  patientRecords,
+  queueLeases,
+  completionNotes,
+];
 
 /** The tables holding the schema's history, per dialect (created before any migration runs). */
 export const schemaMigrationsTable = {

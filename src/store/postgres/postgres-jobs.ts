@@ -102,8 +102,9 @@ export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): Jo
       const completeBatch = async (client: Pick<PostgresDatabase, 'query'>): Promise<Set<string>> => {
         const { rows } = await client.query<{ id: string }>(
           `with ${lazy ? `${LAZY_COMMIT},` : ''} done as (
-             update ${T.jobs} as j set done_at = $1, outcome = 'completed', attempts = u.attempts
-               from unnest($2::bigint[], $3::text[], $4::int[]) as u(id, owner, attempts)${lazy ? ', lazy_commit' : ''}
+             update ${T.jobs} as j
+                set done_at = $1, outcome = 'completed', attempts = u.attempts, completion_note = u.note
+               from unnest($2::bigint[], $3::text[], $4::int[], $11::text[]) as u(id, owner, attempts, note)${lazy ? ', lazy_commit' : ''}
               where j.id = u.id and ${stillHeldSql('j', T.queueLeases, 'u.owner', 'u.attempts')}
              returning j.id
            ), entries as (
@@ -126,6 +127,7 @@ export function postgresJobs(db: PostgresDatabase, effects: PostgresEffects): Jo
             entries.map(({ entry }) => entry.kind),
             entries.map(({ entry }) => entry.message),
             entries.map(({ entry }) => (entry.detail === undefined ? null : jsonText(entry.detail))),
+            items.map(({ note }) => (note === undefined ? null : jsonText(note))),
           ],
         );
         return new Set(rows.map((row) => row.id));

@@ -86,7 +86,14 @@ export function postgresSubmissions(db: PostgresDatabase, effects: PostgresEffec
 
     async timeline(submissionId) {
       const { rows } = await db.query<TimelineRow>(
-        `select at, kind, message, detail from ${T.timeline} where submission_id = $1 order by at, id`,
+        `select at, kind, message, detail from (
+           select at, kind, message, detail, 0 as noted, id from ${T.timeline} where submission_id = $1
+           union all
+           select j.done_at, n.note ->> 'kind', n.note ->> 'message', n.note -> 'detail', 1, j.id
+             from ${T.jobs} as j, lateral (select j.completion_note::jsonb as note) as n
+            where j.submission_id = $1 and j.completion_note is not null
+         ) as entries
+         order by at, noted, id`,
         [submissionId],
       );
       return rows.map((row) => timelineEntryOf(row, fromDatesAndJson));

@@ -4,7 +4,7 @@
  */
 import type { SQLInputValue } from 'node:sqlite';
 import { inClaimOrder, fromMillisAndText, jobOf, type JobRow } from '../rows.ts';
-import { backlogOf } from '../store-rules.ts';
+import { backlogOf, jsonText } from '../store-rules.ts';
 import type { Job, JobEffects, JobQueue } from '../store.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { SqliteEffects } from './sqlite-effects.ts';
@@ -123,8 +123,14 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
           ? []
           : db.transaction(
               () =>
-                items.map(({ job, effects: jobEffects }) =>
-                  effects.fencedChange(job, `done_at = ?, outcome = 'completed'`, [now.getTime()], jobEffects, now),
+                items.map(({ job, effects: jobEffects, note }) =>
+                  effects.fencedChange(
+                    job,
+                    `done_at = ?, outcome = 'completed', completion_note = ?`,
+                    [now.getTime(), note === undefined ? null : jsonText(note)],
+                    jobEffects,
+                    now,
+                  ),
                 ),
               { waitForDisk: options?.waitForDisk ?? true },
             ),

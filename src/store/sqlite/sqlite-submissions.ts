@@ -67,7 +67,14 @@ export function sqliteSubmissions(db: SqliteDatabase, effects: SqliteEffects, wr
       db.settle(() =>
         db
           .all<TimelineRow>(
-            'select at, kind, message, detail from timeline where submission_id = ? order by at, id',
+            `select at, kind, message, detail from (
+               select at, kind, message, detail, 0 as noted, id from timeline where submission_id = ?1
+               union all
+               select done_at, completion_note ->> '$.kind', completion_note ->> '$.message',
+                      completion_note -> '$.detail', 1, id
+                 from jobs where submission_id = ?1 and completion_note is not null
+             )
+             order by at, noted, id`,
             submissionId,
           )
           .map((row) => timelineEntryOf(row, fromMillisAndText)),

@@ -6,8 +6,9 @@
  * replicas, and says for every record where it landed: kafkajs answers with one base offset per
  * topic-partition, and a partition's records of one request sit in that partition in the order
  * we gave them, so a record's offset is the base offset plus its place among the records that
- * went to the same topic-partition. Which partition a record went to is what kafkajs' default
- * partitioner chose for it (murmur2 of the key, as the Java client), noted as it chooses.
+ * went to the same topic-partition. Which partition a record went to is noted as the partitioner
+ * chooses it: for a keyed record murmur2 of the key, as the Java client and kafkajs' default
+ * partitioner choose, computed in 32-bit arithmetic (murmur2.ts).
  * Publishes are sent one at a time, in call order: a later call never overtakes an earlier one,
  * so records with the same key keep their order across calls too.
  *
@@ -60,6 +61,7 @@ import {
   type Subscription,
 } from './event-bus.ts';
 import { handlerRetryDelayMs } from './handler-retry.ts';
+import { keyPartition } from './murmur2.ts';
 import { createTopicWithLeaders } from './kafka-client.ts';
 
 interface KafkaTopicOptions {
@@ -247,10 +249,16 @@ export function createKafkaEventBus(options: KafkaEventBusOptions): EventBus {
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
         createPartitioner: () => {
+          // Keyed records (all of ours) by the same hash as kafkajs' default, computed cheaply
+          // (murmur2.ts); anything else as kafkajs would place it.
           const partitioner = Partitioners.DefaultPartitioner();
           return (args) => {
-            const partition = partitioner(args);
-            chosenPartition.set(args.message, partition);
+            const { message, partitionMetadata } = args;
+            const partition =
+              message.partition === undefined && message.key !== undefined && message.key !== null
+                ? keyPartition(message.key, partitionMetadata.length)
+                : partitioner(args);
+            chosenPartition.set(message, partition);
             return partition;
           };
         },

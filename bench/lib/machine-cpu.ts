@@ -205,13 +205,22 @@ export function cpuMeter(peers: WatchedPeers): CpuMeter {
           figures.postgres +
           figures.postgresOther;
         return {
-          seconds: (after.at - before.at) / 1000,
+          seconds: toNanosecond((after.at - before.at) / 1000, 1e9),
           cores: availableParallelism(),
-          micros: { ...figures, rest: Math.max(0, figures.machine - known) },
+          micros: { ...figures, rest: toNanosecond(Math.max(0, figures.machine - known)) },
         };
       };
     },
   };
+}
+
+/**
+ * A figure in µs (or in seconds, with 1e9 nanoseconds to the unit) kept to the nanosecond,
+ * schedstat's own resolution: a difference or sum of floats otherwise carries a binary tail into
+ * the results file (…000999…), whose digit runs the synthetic-data check reads as national ids.
+ */
+function toNanosecond(value: number, nanosPerUnit = 1000): number {
+  return Math.round(value * nanosPerUnit) / nanosPerUnit;
 }
 
 /** Windows added up (rounds of one side), so the machine's 10 ms ticks weigh less. */
@@ -229,10 +238,13 @@ export function sumOfWindows(windows: readonly CpuWindow[]): CpuWindow {
     'steal',
   ] as const;
   const micros = Object.fromEntries(
-    keys.map((key) => [key, windows.reduce((sum, window) => sum + window.micros[key], 0)]),
+    keys.map((key) => [key, toNanosecond(windows.reduce((sum, window) => sum + window.micros[key], 0))]),
   ) as Record<(typeof keys)[number], number>;
   return {
-    seconds: windows.reduce((sum, window) => sum + window.seconds, 0),
+    seconds: toNanosecond(
+      windows.reduce((sum, window) => sum + window.seconds, 0),
+      1e9,
+    ),
     cores: windows[0]?.cores ?? availableParallelism(),
     micros,
   };

@@ -4,9 +4,9 @@
  * cost the store as much as marking them (docs/adr/0059-the-relay-leases-the-queue-not-each-row.md);
  * a relay in another replica waits as a standby. A row is marked sent only after the bus
  * acknowledged it (Kafka: acks=all, idempotent producer), with where it landed noted on the row
- * itself, which the submission's timeline shows (docs/adr/0060-the-relay-notes-a-publish-on-the-job-not-the-timeline.md);
- * a failed publish leaves the rows to be
- * retried with backoff. A crash between acknowledgement and marking can publish a row twice:
+ * itself, which the submission's timeline shows
+ * (docs/adr/0060-the-relay-notes-a-publish-on-the-job-not-the-timeline.md). A failed publish
+ * leaves the rows to be retried with backoff. A crash between acknowledgement and marking can publish a row twice:
  * consumers tell duplicates by the CloudEvent id, which is the same on every publish.
  *
  * The steps of consecutive batches overlap (docs/adr/0031-relay-pipeline.md): batch N+1 is

@@ -6,8 +6,9 @@
  * acknowledged it (Kafka: acks=all, idempotent producer), with where it landed noted on the row
  * itself, which the submission's timeline shows
  * (docs/adr/0060-the-relay-notes-a-publish-on-the-job-not-the-timeline.md). A failed publish
- * leaves the rows to be retried with backoff. A crash between acknowledgement and marking can publish a row twice:
- * consumers tell duplicates by the CloudEvent id, which is the same on every publish.
+ * leaves the rows to be retried with backoff. A crash between acknowledgement and marking can
+ * publish a row twice: consumers tell duplicates by the CloudEvent id, which is the same on every
+ * publish.
  *
  * The steps of consecutive batches overlap (docs/adr/0031-relay-pipeline.md): batch N+1 is
  * claimed while N is published, and N is marked sent while N+1 is published. Publishes stay one

@@ -52,7 +52,7 @@ import { DEFAULT_CONNECT_RETRY_POLICY, ehrRetryPolicy } from './platform/retry.t
 import type { RunningWorker } from './store/worker-loop.ts';
 import { createConfiguredStore } from './store/create-store.ts';
 import { startRetentionWorker } from './store/retention-worker.ts';
-import { jobSignals, signallingAccepts } from './store/job-signals.ts';
+import { jobSignals, signallingStore } from './store/job-signals.ts';
 import { FAILURE_REASONS } from './store/store.ts';
 
 /**
@@ -161,10 +161,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const patientKey = createPatientKeyer(secret.secret);
 
   const workers: RunningWorker[] = [];
-  // What this process accepts wakes its own delivery worker at once; other replicas' work is
-  // found by the worker's poll as before
-  // (docs/adr/0050-delivery-wakes-on-local-accepts-and-finishes-in-one-statement.md).
+  // What this process writes wakes its own workers at once; other replicas' work is found by the
+  // workers' polls (docs/adr/0050-delivery-wakes-on-local-accepts-and-finishes-in-one-statement.md).
   const signals = jobSignals();
+  // The store as the workers and the API write to it: every job this process adds wakes the loop
+  // of its queue here (docs/adr/0063-idle-polls-back-off-and-local-work-wakes-every-loop.md).
+  const signalling = signallingStore(store, signals, clock);
   const eventValidator = createEventValidator(loadEventSchemas());
   // One HelseID client per process: every audience shares its DPoP key, discovery and nonces.
   const helseIdConfig = helseIdSettings(config);
@@ -207,7 +209,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     } else {
       workers.push(
         startEhrDeliveryWorker({
-          store,
+          store: signalling,
           ehr,
           ehrBaseUrl: config.EHR_BASE_URL,
           mappers,
@@ -240,7 +242,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (roles.has('relay')) {
     workers.push(
       startEventRelayWorker({
-        store,
+        store: signalling,
         bus,
         retryPolicy: DEFAULT_CONNECT_RETRY_POLICY,
         clock,
@@ -248,6 +250,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         metrics,
         owner: `${owner}-relay`,
         leaseMs: config.RELAY_LEASE_MS,
+        signals,
       }),
     );
   }
@@ -283,7 +286,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       };
       workers.push(
         await startHandoverWorker({
-          store,
+          store: signalling,
           bus,
           ehr,
           facts: factsFrom(ehr),
@@ -302,6 +305,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
           logger,
           owner,
           leaseMs: config.HANDOVER_LEASE_MS,
+          signals,
         }),
       );
     }
@@ -321,10 +325,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     audit: { store, clock },
     ...(roles.has('api')
       ? {
-          submissions: { store: signallingAccepts(store, signals, clock), patientKey, clock },
-          browser: { store, clock, replayMax: config.REPLAY_MAX },
+          submissions: { store: signalling, patientKey, clock },
+          browser: { store: signalling, clock, replayMax: config.REPLAY_MAX },
           handover: {
-            store,
+            store: signalling,
             patientKey,
             clock,
             eventValidator,

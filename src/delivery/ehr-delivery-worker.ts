@@ -85,7 +85,10 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
     logger: deps.logger,
     leaseMs: deps.leaseMs ?? 120_000,
     batchSize: deps.batchSize ?? Math.max(8, concurrency),
+    // Every 500 ms at first, then less often down to every 2 s while nothing comes; this
+    // process's own accepts and replays wake it at once.
     idleMs: deps.idleMs ?? 500,
+    maxIdleMs: deps.maxIdleMs ?? 4 * (deps.idleMs ?? 500),
     reapEveryMs: 10_000,
     // A bounded number of Bundles in flight (EHR_DELIVERY_CONCURRENCY), each slot refilled as soon
     // as its Bundle is answered: one at a time left the EHR idle between answers, and a batch

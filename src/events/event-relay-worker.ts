@@ -30,6 +30,7 @@ import { endSpan, SpanKind, startSpan } from '../platform/tracing.ts';
 import { nextRunAt, type RetryPolicy } from '../platform/retry.ts';
 import { queueLeaseSource } from '../store/queue-lease-source.ts';
 import { startWorkerLoop, type RunningWorker, type WorkerTuning } from '../store/worker-loop.ts';
+import type { JobSignals } from '../store/job-signals.ts';
 import type { Job, Store } from '../store/store.ts';
 import { valueTextOf, type EventBus, type OutgoingEvent, type PublishedEvent } from './event-bus.ts';
 
@@ -44,6 +45,8 @@ export interface EventRelayDeps extends WorkerTuning {
   readonly batchSize?: number;
   /** Largest produce request, by the records' estimated size (default DEFAULT_MAX_REQUEST_BYTES). */
   readonly maxRequestBytes?: number;
+  /** Events this process wrote, relayed at once rather than at the next poll (src/store/job-signals.ts). */
+  readonly signals?: JobSignals;
 }
 
 /** The relay's first claim, and its least: events per batch. */
@@ -240,7 +243,13 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     // Batches keep up with bursts: one produce request carries many events.
     batchSize: claimSize,
     claimSize: () => claimSize,
+    // An idle queue is asked every 200 ms at first, then less often, down to once a second. An
+    // event this process writes (the usual case: its own deliveries) ends the wait within 200 ms,
+    // not at once: what comes meanwhile goes in the same claim and produce request, as the 200 ms
+    // poll gathered it (docs/adr/0063-idle-polls-back-off-and-local-work-wakes-every-loop.md).
     idleMs: deps.idleMs ?? 200,
+    maxIdleMs: deps.maxIdleMs ?? 5 * (deps.idleMs ?? 200),
+    ...(deps.signals === undefined ? {} : { signals: deps.signals, gatherMs: deps.idleMs ?? 200 }),
     reapEveryMs: 10_000,
     claimAhead: true,
     handle: async (jobs) => {

@@ -11,6 +11,7 @@ import type { HandoverChannel } from './channels/channel.ts';
 import type { FactsSource } from './facts-source.ts';
 import type { RecipientDirectory } from './recipient-directory.ts';
 import type { ChannelName, HandoverFacts } from './types.ts';
+import type { JobSignals } from '../store/job-signals.ts';
 
 export interface HandoverWorkerDeps {
   readonly store: Store;
@@ -44,4 +45,8 @@ export interface HandoverWorkerDeps {
   /** Overdue handovers handled per check, oldest first (default 100), beyond those that keep failing. */
   readonly overdueBatchSize?: number;
   readonly idleMs?: number;
+  /** The longest pause of an idle queue's loop (default four times `idleMs`). */
+  readonly maxIdleMs?: number;
+  /** This process's own new handover jobs, taken at once rather than at the next poll (src/store/job-signals.ts). */
+  readonly signals?: JobSignals;
 }

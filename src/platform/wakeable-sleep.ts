@@ -6,25 +6,30 @@ export interface WakeableSleep {
   readonly sleep: (ms: number) => Promise<void>;
   /** Ends the current sleep now, if there is one (a plain function: it is handed to others). */
   readonly wake: () => void;
+  /** Ends the current sleep within `ms` from now, if it would otherwise last longer. */
+  readonly shorten: (ms: number) => void;
 }
 
 export function wakeableSleep(): WakeableSleep {
-  let wakeUp: (() => void) | undefined;
+  let current: { timer: NodeJS.Timeout; endsAt: number; end: () => void } | undefined;
   return {
     sleep: (ms) =>
       new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          wakeUp = undefined;
-          resolve();
-        }, ms);
-        wakeUp = () => {
-          clearTimeout(timer);
-          wakeUp = undefined;
+        const end = () => {
+          if (current !== undefined) clearTimeout(current.timer);
+          current = undefined;
           resolve();
         };
+        current = { timer: setTimeout(end, ms), endsAt: performance.now() + ms, end };
       }),
     wake: () => {
-      wakeUp?.();
+      current?.end();
+    },
+    shorten: (ms) => {
+      if (current === undefined || current.endsAt - performance.now() <= ms) return;
+      clearTimeout(current.timer);
+      current.timer = setTimeout(current.end, ms);
+      current.endsAt = performance.now() + ms;
     },
   };
 }

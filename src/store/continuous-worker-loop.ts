@@ -10,29 +10,27 @@
  * - A job is claimed only for a free slot and handed over at once, so no job waits out its lease
  *   in a buffer: each is handled once per claim, under a fresh lease.
  * - A claim that found fewer jobs than it asked for means the queue is drained: the next one
- *   waits `idleMs` (a finished job does not end that wait; it adds nothing to the queue).
+ *   waits `idleMs`, and after empty claims in a row up to `maxIdleMs` (a finished job does not end
+ *   that wait; it adds nothing to the queue).
  * - `slots()` is asked before every claim: a limit that shrinks (an EHR answering 429/503) lets
  *   the jobs in flight finish and claims again only below the new limit.
- * - With `signals`, a job this process wrote to the queue (an accept) ends an idle wait at once:
- *   the first Bundle of a burst goes out when it is accepted, not up to `idleMs` later
+ * - With `signals`, a job this process wrote to the queue (an accept, a replay) ends an idle wait
+ *   at once: the first Bundle of a burst goes out when it is accepted, not up to `idleMs` later
  *   (docs/adr/0050-delivery-wakes-on-local-accepts-and-finishes-in-one-statement.md). The polls
- *   go on as before.
+ *   go on, for other replicas' work and retries that come due.
  * - stop() claims nothing more and resolves once every job in flight has finished.
  *
  * A job whose handler throws is logged and left under its lease; it comes back when the lease
  * expires, as with a worker that died.
  */
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
-import type { JobSignals } from './job-signals.ts';
 import type { Job } from './store.ts';
-import { leaseReaper, type LoopBasics, type RunningWorker } from './worker-loop.ts';
+import { idleBackoff, leaseReaper, type LoopBasics, type RunningWorker } from './worker-loop.ts';
 
 export interface ContinuousWorkerLoopOptions extends LoopBasics {
   /** Jobs allowed in flight now (asked before every claim; at least 1 is always allowed). */
   slots(): number;
   handle(job: Job): Promise<void>;
-  /** This process's own new jobs, which end an idle wait early (src/store/job-signals.ts). */
-  readonly signals?: JobSignals;
 }
 
 export function startContinuousWorkerLoop(options: ContinuousWorkerLoopOptions): RunningWorker {
@@ -41,6 +39,7 @@ export function startContinuousWorkerLoop(options: ContinuousWorkerLoopOptions):
   let stopping = false;
   const idle = wakeableSleep();
   const slotFreed = wakeableSleep();
+  const backoff = idleBackoff(options);
   const unsubscribe = options.signals?.subscribe(options.queue, idle.wake);
   const inFlight = new Set<Promise<void>>();
   // Read through a function: stop() changes it while the loop awaits, which narrowing cannot see.
@@ -76,7 +75,8 @@ export function startContinuousWorkerLoop(options: ContinuousWorkerLoopOptions):
         });
         // Claimed jobs are handled even if stop() came meanwhile: giving them back costs as much.
         for (const job of jobs) start(job);
-        if (jobs.length < free && !stopRequested()) await idle.sleep(options.idleMs);
+        const pause = backoff.after(jobs.length);
+        if (jobs.length < free && !stopRequested()) await idle.sleep(pause);
       } catch (error) {
         // A store that is briefly unreachable must not kill the worker; jobs it could not finish
         // stay leased and come back when the lease expires.

@@ -14,6 +14,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { Job, QueueName, Store } from './store.ts';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { wakeableSleep } from '../platform/wakeable-sleep.ts';
+import type { JobSignals } from './job-signals.ts';
 
 /** How a worker claims: who it is, how long its lease lasts, how much it takes at once. */
 export interface WorkerTuning {
@@ -24,6 +25,8 @@ export interface WorkerTuning {
   readonly batchSize?: number;
   /** Pause after an empty claim. */
   readonly idleMs?: number;
+  /** The longest pause after empty claims in a row (default: four times `idleMs`; see IdleBackoff). */
+  readonly maxIdleMs?: number;
 }
 
 /** What every worker loop is told: which queue, whose leases, how long, how often. */
@@ -41,6 +44,18 @@ export interface LoopBasics {
   readonly batchSize: number;
   /** Pause after a claim that found the queue empty (or, claiming for slots, drained). */
   readonly idleMs: number;
+  /**
+   * Empty claims in a row double the pause, up to this (unset: `idleMs`, no growth). Local
+   * `signals` end any pause at once; the poll is for other replicas' work and retries come due.
+   */
+  readonly maxIdleMs?: number;
+  /** This process's own new jobs, which end an idle wait early (src/store/job-signals.ts). */
+  readonly signals?: JobSignals;
+  /**
+   * After a signal, how long the loop still gathers before it claims (at most: an idle wait due to
+   * end sooner ends then). Unset, a signal ends the wait at once.
+   */
+  readonly gatherMs?: number;
   /** How often expired leases are reaped. */
   readonly reapEveryMs: number;
 }
@@ -85,11 +100,46 @@ export function leaseReaper(options: LoopBasics, log: Logger): () => Promise<voi
   };
 }
 
+/**
+ * How long a loop pauses after a claim: `idleMs` after one that found work, doubling with each
+ * empty claim in a row up to `maxIdleMs`. An idle queue costs a claim (a statement, a round trip,
+ * a wake-up) per pause; most of an idle service's CPU was these polls
+ * (docs/adr/0063-idle-polls-back-off-and-local-work-wakes-every-loop.md).
+ */
+export function idleBackoff(options: Pick<LoopBasics, 'idleMs' | 'maxIdleMs'>): {
+  /** The pause after this claim, given how many jobs it found. */
+  after(found: number): number;
+} {
+  const longest = Math.max(options.idleMs, options.maxIdleMs ?? options.idleMs);
+  let pause = options.idleMs;
+  return {
+    after(found) {
+      if (found > 0) {
+        pause = options.idleMs;
+        return pause;
+      }
+      const now = pause;
+      pause = Math.min(longest, pause * 2);
+      return now;
+    },
+  };
+}
+
 export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
   const log = options.logger.child({ worker: options.name });
   const reapWhenDue = leaseReaper(options, log);
   let stopping = false;
   const idle = wakeableSleep();
+  const backoff = idleBackoff(options);
+  const { gatherMs } = options;
+  const unsubscribe = options.signals?.subscribe(
+    options.queue,
+    gatherMs === undefined
+      ? idle.wake
+      : () => {
+          idle.shorten(gatherMs);
+        },
+  );
   // Read through a function: stop() changes it while the loop awaits, which narrowing cannot see.
   const stopRequested = (): boolean => stopping;
 
@@ -131,9 +181,10 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
         // Nothing claimed ahead (or nothing was due then): what is due now.
         if (jobs.length === 0) jobs = await claim(options.clock());
         if (jobs.length === 0) {
-          await idle.sleep(options.idleMs);
+          await idle.sleep(backoff.after(0));
           continue;
         }
+        backoff.after(jobs.length);
         // Not once stop() was asked for during the claim: the batch would only be given back.
         if (options.claimAhead === true && !stopRequested()) claimNext();
         await options.handle(jobs);
@@ -144,6 +195,7 @@ export function startWorkerLoop(options: WorkerLoopOptions): RunningWorker {
         await idle.sleep(options.idleMs);
       }
     }
+    unsubscribe?.();
     const left = await ahead?.catch(() => []);
     if (left !== undefined && left.length > 0) {
       await giveBack(left, 'stopping: gave back the batch claimed ahead').catch((error: unknown) => {

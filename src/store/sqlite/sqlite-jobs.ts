@@ -26,6 +26,20 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
       const now = options.now.getTime();
       return db.settle(() => {
         if (options.limit <= 0) return [];
+        // An idle queue is asked often: a read answers "nothing due" without BEGIN IMMEDIATE,
+        // which waits for the write lock (held through the write thread's flush, with the loop
+        // standing still) and writes a transaction for nothing. A job committed after this read
+        // is found by the next claim, or sooner by its signal (src/store/job-signals.ts).
+        const due = db.get<{ id: number }>(
+          `select id from jobs
+            where queue = ? and done_at is null and run_at <= ?
+              and (lease_owner is null or lease_expires_at <= ?)
+            limit 1`,
+          queue,
+          now,
+          now,
+        );
+        if (due === undefined) return [];
         const rows = db.transaction(
           () =>
             db.all<JobRow>(

@@ -85,10 +85,12 @@ export function startEhrDeliveryWorker(deps: EhrDeliveryDeps): RunningWorker {
     logger: deps.logger,
     leaseMs: deps.leaseMs ?? 120_000,
     batchSize: deps.batchSize ?? Math.max(8, concurrency),
-    // Every 500 ms at first, then less often down to every 2 s while nothing comes; this
-    // process's own accepts and replays wake it at once.
+    // Every 500 ms however long the queue stays empty, unlike the other loops: `ehr` workers in
+    // processes of their own find the accepts of the API's process only by this poll, and a burst
+    // after a quiet spell must not wait longer for them
+    // (docs/adr/0063-idle-polls-back-off-and-local-work-wakes-every-loop.md).
     idleMs: deps.idleMs ?? 500,
-    maxIdleMs: deps.maxIdleMs ?? 4 * (deps.idleMs ?? 500),
+    ...(deps.maxIdleMs === undefined ? {} : { maxIdleMs: deps.maxIdleMs }),
     reapEveryMs: 10_000,
     // A bounded number of Bundles in flight (EHR_DELIVERY_CONCURRENCY), each slot refilled as soon
     // as its Bundle is answered: one at a time left the EHR idle between answers, and a batch

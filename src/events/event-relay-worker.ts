@@ -45,7 +45,7 @@ export interface EventRelayDeps extends WorkerTuning {
   readonly batchSize?: number;
   /** Largest produce request, by the records' estimated size (default DEFAULT_MAX_REQUEST_BYTES). */
   readonly maxRequestBytes?: number;
-  /** Events this process wrote, relayed at once rather than at the next poll (src/store/job-signals.ts). */
+  /** Events this process wrote, relayed within 200 ms (gathered) rather than at the next poll (src/store/job-signals.ts). */
   readonly signals?: JobSignals;
 }
 

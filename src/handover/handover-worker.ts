@@ -56,8 +56,8 @@ export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHa
       leaseMs: deps.leaseMs ?? 120_000,
       batchSize,
       idleMs: deps.idleMs ?? 500,
-      // As the delivery worker: down to every 2 s while idle; a discharge accepted here, or a
-      // step this process wrote, wakes the loop at once.
+      // Down to every 2 s while idle (the delivery worker keeps its 500 ms); a discharge accepted
+      // here, or a step this process wrote, wakes the loop at once.
       maxIdleMs: deps.maxIdleMs ?? 4 * (deps.idleMs ?? 500),
       ...(deps.signals === undefined ? {} : { signals: deps.signals }),
       reapEveryMs: 10_000,

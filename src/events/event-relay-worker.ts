@@ -231,6 +231,7 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     }
   };
 
+  const idleMs = deps.idleMs ?? 200;
   const worker = startWorkerLoop({
     name: 'event-relay',
     store: deps.store,
@@ -247,9 +248,9 @@ export function startEventRelayWorker(deps: EventRelayDeps): RunningWorker {
     // event this process writes (the usual case: its own deliveries) ends the wait within 200 ms,
     // not at once: what comes meanwhile goes in the same claim and produce request, as the 200 ms
     // poll gathered it (docs/adr/0063-idle-polls-back-off-and-local-work-wakes-every-loop.md).
-    idleMs: deps.idleMs ?? 200,
-    maxIdleMs: deps.maxIdleMs ?? 5 * (deps.idleMs ?? 200),
-    ...(deps.signals === undefined ? {} : { signals: deps.signals, gatherMs: deps.idleMs ?? 200 }),
+    idleMs,
+    maxIdleMs: deps.maxIdleMs ?? 5 * idleMs,
+    ...(deps.signals === undefined ? {} : { signals: deps.signals, gatherMs: idleMs }),
     reapEveryMs: 10_000,
     claimAhead: true,
     handle: async (jobs) => {

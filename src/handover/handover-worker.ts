@@ -35,6 +35,7 @@ export interface RunningHandover {
 
 export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHandover> {
   const log = deps.logger.child({ worker: 'handover' });
+  const idleMs = deps.idleMs ?? 500;
   /**
    * One loop per queue, its jobs one at a time, but every job of the batch is attempted even when
    * one throws: the others would otherwise stay leased, untouched, until their lease expired
@@ -55,10 +56,10 @@ export function startHandoverWorker(deps: HandoverWorkerDeps): Promise<RunningHa
       logger: deps.logger,
       leaseMs: deps.leaseMs ?? 120_000,
       batchSize,
-      idleMs: deps.idleMs ?? 500,
+      idleMs,
       // Down to every 2 s while idle (the delivery worker keeps its 500 ms); a discharge accepted
       // here, or a step this process wrote, wakes the loop at once.
-      maxIdleMs: deps.maxIdleMs ?? 4 * (deps.idleMs ?? 500),
+      maxIdleMs: deps.maxIdleMs ?? 4 * idleMs,
       ...(deps.signals === undefined ? {} : { signals: deps.signals }),
       reapEveryMs: 10_000,
       handle: (jobs) =>

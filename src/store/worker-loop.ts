@@ -25,7 +25,7 @@ export interface WorkerTuning {
   readonly batchSize?: number;
   /** Pause after an empty claim. */
   readonly idleMs?: number;
-  /** The longest pause after empty claims in a row (default: four times `idleMs`; see IdleBackoff). */
+  /** The longest pause after empty claims in a row (each worker has its own default; see idleBackoff). */
   readonly maxIdleMs?: number;
 }
 
@@ -46,7 +46,8 @@ export interface LoopBasics {
   readonly idleMs: number;
   /**
    * Empty claims in a row double the pause, up to this (unset: `idleMs`, no growth). Local
-   * `signals` end any pause at once; the poll is for other replicas' work and retries come due.
+   * `signals` end any pause early (see `gatherMs`); the poll is for other replicas' work and
+   * retries that come due.
    */
   readonly maxIdleMs?: number;
   /** This process's own new jobs, which end an idle wait early (src/store/job-signals.ts). */

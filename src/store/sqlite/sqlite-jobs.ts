@@ -9,6 +9,10 @@ import type { Job, JobEffects, JobQueue } from '../store.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { SqliteEffects } from './sqlite-effects.ts';
 
+/** A job a claim may take (queue, now, now): due, unfinished, and under no lease or an expired one. */
+const CLAIMABLE = `queue = ? and done_at is null and run_at <= ?
+  and (lease_owner is null or lease_expires_at <= ?)`;
+
 export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue {
   /** One fenced change in a transaction of its own. */
   const fenced = (
@@ -30,26 +34,13 @@ export function sqliteJobs(db: SqliteDatabase, effects: SqliteEffects): JobQueue
         // which waits for the write lock (held through the write thread's flush, with the loop
         // standing still) and writes a transaction for nothing. A job committed after this read
         // is found by the next claim, or sooner by its signal (src/store/job-signals.ts).
-        const due = db.get<{ id: number }>(
-          `select id from jobs
-            where queue = ? and done_at is null and run_at <= ?
-              and (lease_owner is null or lease_expires_at <= ?)
-            limit 1`,
-          queue,
-          now,
-          now,
-        );
+        const due = db.get<{ id: number }>(`select id from jobs where ${CLAIMABLE} limit 1`, queue, now, now);
         if (due === undefined) return [];
         const rows = db.transaction(
           () =>
             db.all<JobRow>(
               `update jobs set lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1
-               where id in (
-                 select id from jobs
-                  where queue = ? and done_at is null and run_at <= ?
-                    and (lease_owner is null or lease_expires_at <= ?)
-                  order by run_at, id
-                  limit ?)
+               where id in (select id from jobs where ${CLAIMABLE} order by run_at, id limit ?)
                returning *`,
               owner,
               now + options.leaseMs,

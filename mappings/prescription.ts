@@ -33,7 +33,12 @@ import type {
   ServiceRequest,
   Timing,
 } from 'fhir/r4.js';
-import { FOUR_BY_FOUR, planFourByFourSession, type PlanSegment } from '../src/domain/four-by-four.ts';
+import {
+  FOUR_BY_FOUR,
+  planFourByFourSession,
+  type FourByFourPlan,
+  type PlanSegment,
+} from '../src/domain/four-by-four.ts';
 import { estimateHrMax, heartRateZones, resolveHrMax, type HeartRateZones } from '../src/domain/heart-rate.ts';
 import {
   businessIdentifier,
@@ -193,14 +198,14 @@ function sessionsPerWeek(components: readonly PrescriptionComponentInput[]): num
 }
 
 function componentTiming(component: PrescriptionComponentInput, period: Period, hrMax: PlanHrMax | undefined): Timing {
-  const plan = component.kind === 'interval' && hrMax !== undefined ? planFourByFourSession(hrMax.bpm) : undefined;
+  const plan = component.kind === 'interval' ? hrMax?.session : undefined;
   return {
     repeat: {
       boundsPeriod: period,
       frequency: component.sessionsPerWeek,
       period: 1,
       periodUnit: 'wk',
-      ...(plan?.ok === true ? { duration: plan.value.totalMin, durationUnit: 'min' as const } : {}),
+      ...(plan === undefined ? {} : { duration: plan.totalMin, durationUnit: 'min' as const }),
     },
   };
 }
@@ -229,6 +234,8 @@ function fromToNo(period: { start: string; end: string }): string {
 interface PlanHrMax {
   readonly bpm: number;
   readonly zones: HeartRateZones;
+  /** The 4x4 session at this HRmax, planned once for every interval component and its text. */
+  readonly session: FourByFourPlan;
   readonly method: HrMaxMethod;
   /** The age on the start date, when the HRmax is estimated from it. */
   readonly estimatedAtAge?: number;
@@ -246,7 +253,7 @@ function planHrMax(input: PrescriptionInput): PlanHrMax {
     if (!resolved.ok) throw new Error(`mapping received an invalid HRmax: ${resolved.reason}`);
     const bpm = resolved.value.bpm;
     const method = input.hrMax.method === 'measured' ? 'measured' : 'clinic-estimate';
-    return { bpm, zones: heartRateZones(bpm), method, basis: hrMaxBasisNo(method) };
+    return { bpm, zones: heartRateZones(bpm), session: sessionPlan(bpm), method, basis: hrMaxBasisNo(method) };
   }
   const { age } = patientOn(input.patient.nationalId, input.start);
   const estimate = estimateHrMax(age);
@@ -255,10 +262,17 @@ function planHrMax(input: PrescriptionInput): PlanHrMax {
   return {
     bpm,
     zones: heartRateZones(bpm),
+    session: sessionPlan(bpm),
     method: 'hunt-estimate',
     estimatedAtAge: age,
     basis: hrMaxBasisNo('hunt-estimate', age),
   };
+}
+
+function sessionPlan(bpm: number): FourByFourPlan {
+  const plan = planFourByFourSession(bpm);
+  if (!plan.ok) throw new Error(`mapping cannot plan the 4x4 session: ${plan.reason}`);
+  return plan.value;
 }
 
 // ---- Component text (plain Norwegian, also what a municipality reads) ----
@@ -285,17 +299,16 @@ function intervalText(
   period: { start: string; end: string },
 ): ComponentText {
   if (hrMax === undefined) throw new Error('an interval component needs an HRmax');
-  const plan = planFourByFourSession(hrMax.bpm);
-  if (!plan.ok) throw new Error(`mapping cannot plan the 4x4 session: ${plan.reason}`);
-  const { zones } = plan.value;
+  const plan = hrMax.session;
+  const { zones } = plan;
   const summary =
     `4x4-intervalltrening ${MODALITY_NO[component.modality]}, ${component.sessionsPerWeek} økter per uke ` +
     `${fromToNo(period)}. Makspuls ${hrMax.bpm} slag/min (${hrMax.basis}). ` +
     `Dragene går på ${zones.interval.lowBpm}–${zones.interval.highBpm} slag/min ` +
     `(${zones.interval.lowPercent}–${zones.interval.highPercent} % av makspuls), ` +
     `pausene på ca. ${zones.activePause.bpm} slag/min (${zones.activePause.percent} %). ` +
-    `Hver økt tar ca. ${plan.value.totalMin} minutter.`;
-  const steps = plan.value.segments.map(segmentText);
+    `Hver økt tar ca. ${plan.totalMin} minutter.`;
+  const steps = plan.segments.map(segmentText);
   const incline = inclineText(component);
   return { title: '4x4-intervalltrening', summary, steps: incline === undefined ? steps : [...steps, incline] };
 }

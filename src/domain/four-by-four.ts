@@ -104,7 +104,6 @@ type PlanMinute = {
 export type FourByFourPlan = {
   readonly zones: HeartRateZones;
   readonly segments: readonly PlanSegment[];
-  readonly minutes: readonly PlanMinute[];
   readonly totalMin: number;
   /** Everything before the cool-down. */
   readonly effectiveMin: number;
@@ -175,7 +174,17 @@ export function planFourByFourSession(hrMaxBpm: number, options: FourByFourOptio
   const effectiveMin = at;
   add('cool-down', undefined, coolDownMin, none);
 
-  const minutes = segments.flatMap((segment) =>
+  return ok({ zones, segments, totalMin: at, effectiveMin });
+}
+
+/**
+ * The plan minute by minute, with the cues of each interval minute. Kept apart from the plan: the
+ * mappings and handovers write a session segment by segment, and building the forty minutes with
+ * every plan (twice per interval component) was a fifth of a prescription's mapping time in a
+ * `--cpu-prof` of bench/mapping-only.ts (bench/README.md, "Round two ends here").
+ */
+export function planMinutes(plan: Pick<FourByFourPlan, 'segments'>): PlanMinute[] {
+  return plan.segments.flatMap((segment) =>
     Array.from({ length: segment.durationMin }, (_, i): PlanMinute => {
       const minuteOfPhase = i + 1;
       return {
@@ -188,7 +197,6 @@ export function planFourByFourSession(hrMaxBpm: number, options: FourByFourOptio
       };
     }),
   );
-  return ok({ zones, segments, minutes, totalMin: at, effectiveMin });
 }
 
 function intervalCues(intervalNumber: number, minuteOfPhase: number): PlanCue[] {

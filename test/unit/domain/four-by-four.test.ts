@@ -2,6 +2,7 @@ import {
   FLEMMEN_2014_INTERVAL_PERCENT_HRMAX,
   FOUR_BY_FOUR,
   planFourByFourSession,
+  planMinutes,
   STRENGTH_PROTOCOL,
   strengthLoad,
   type FourByFourOptions,
@@ -67,16 +68,16 @@ describe('planFourByFourSession', () => {
   });
 
   test('has one entry per minute, numbered from 1, matching the segments', () => {
-    const p = plan(182);
-    expect(p.minutes).toHaveLength(40);
-    expect(p.minutes.map((m) => m.minute)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(p.minutes[10]).toMatchObject({ minute: 11, phase: 'interval', intervalNumber: 1, minuteOfPhase: 1 });
-    expect(p.minutes[39]).toMatchObject({ minute: 40, phase: 'cool-down', minuteOfPhase: 5 });
+    const minutes = planMinutes(plan(182));
+    expect(minutes).toHaveLength(40);
+    expect(minutes.map((m) => m.minute)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(minutes[10]).toMatchObject({ minute: 11, phase: 'interval', intervalNumber: 1, minuteOfPhase: 1 });
+    expect(minutes[39]).toMatchObject({ minute: 40, phase: 'cool-down', minuteOfPhase: 5 });
   });
 
   test('cues reaching the zone in minutes 1–2 of the first interval, minute 1 of the others, and reading HR in minute 3', () => {
-    const cues = plan(182)
-      .minutes.filter((m) => m.cues.length > 0)
+    const cues = planMinutes(plan(182))
+      .filter((m) => m.cues.length > 0)
       .map((m) => [m.minute, m.intervalNumber, m.cues]);
     expect(cues).toEqual([
       [11, 1, ['reach-zone']],

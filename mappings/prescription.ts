@@ -39,7 +39,7 @@ import {
   type FourByFourPlan,
   type PlanSegment,
 } from '../src/domain/four-by-four.ts';
-import { estimateHrMax, heartRateZones, resolveHrMax, type HeartRateZones } from '../src/domain/heart-rate.ts';
+import { estimateHrMax, resolveHrMax } from '../src/domain/heart-rate.ts';
 import {
   businessIdentifier,
   createOnce,
@@ -233,8 +233,7 @@ function fromToNo(period: { start: string; end: string }): string {
 
 interface PlanHrMax {
   readonly bpm: number;
-  readonly zones: HeartRateZones;
-  /** The 4x4 session at this HRmax, planned once for every interval component and its text. */
+  /** The 4x4 session at this HRmax, with its zones: planned once for every interval component and its text. */
   readonly session: FourByFourPlan;
   readonly method: HrMaxMethod;
   /** The age on the start date, when the HRmax is estimated from it. */
@@ -253,7 +252,7 @@ function planHrMax(input: PrescriptionInput): PlanHrMax {
     if (!resolved.ok) throw new Error(`mapping received an invalid HRmax: ${resolved.reason}`);
     const bpm = resolved.value.bpm;
     const method = input.hrMax.method === 'measured' ? 'measured' : 'clinic-estimate';
-    return { bpm, zones: heartRateZones(bpm), session: sessionPlan(bpm), method, basis: hrMaxBasisNo(method) };
+    return { bpm, session: sessionPlan(bpm), method, basis: hrMaxBasisNo(method) };
   }
   const { age } = patientOn(input.patient.nationalId, input.start);
   const estimate = estimateHrMax(age);
@@ -261,7 +260,6 @@ function planHrMax(input: PrescriptionInput): PlanHrMax {
   const bpm = estimate.value.bpm;
   return {
     bpm,
-    zones: heartRateZones(bpm),
     session: sessionPlan(bpm),
     method: 'hunt-estimate',
     estimatedAtAge: age,
@@ -384,8 +382,8 @@ function orderDetail(
       method: hrMax.method,
       ...(hrMax.estimatedAtAge === undefined ? {} : { estimatedAtAge: hrMax.estimatedAtAge }),
     },
-    intervalZone: hrMax.zones.interval,
-    activePause: hrMax.zones.activePause,
+    intervalZone: hrMax.session.zones.interval,
+    activePause: hrMax.session.zones.activePause,
     ...(incline === undefined ? {} : { inclinePercentMin: incline }),
   });
   return { extension: [dose], text: text.summary };
@@ -531,7 +529,7 @@ function goalsXhtml(goals: readonly MappedGoal[], period: { start: string; end: 
 
 function hrMaxRows(hrMax: PlanHrMax | undefined): [string, string][] {
   if (hrMax === undefined) return [];
-  const { zones } = hrMax;
+  const { zones } = hrMax.session;
   return [
     ['Makspuls', `${hrMax.bpm} slag/min (${hrMax.basis})`],
     [

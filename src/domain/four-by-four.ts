@@ -78,8 +78,6 @@ type HeartRateTarget =
   // The reference gives no heart-rate target for warm-up and cool-down.
   | { readonly kind: 'none' };
 
-type PlanCue = 'reach-zone' | 'read-heart-rate';
-
 export type PlanSegment = {
   readonly phase: SessionPhase;
   /** 1–4 for intervals, and for a pause the interval it follows; undefined otherwise. */
@@ -88,17 +86,6 @@ export type PlanSegment = {
   readonly startsAtMin: number;
   readonly durationMin: number;
   readonly target: HeartRateTarget;
-};
-
-type PlanMinute = {
-  /** 1-based: minute 1 is the session's first minute. */
-  readonly minute: number;
-  readonly phase: SessionPhase;
-  readonly intervalNumber: number | undefined;
-  /** 1-based within the phase. */
-  readonly minuteOfPhase: number;
-  readonly target: HeartRateTarget;
-  readonly cues: readonly PlanCue[];
 };
 
 export type FourByFourPlan = {
@@ -175,35 +162,4 @@ export function planFourByFourSession(hrMaxBpm: number, options: FourByFourOptio
   add('cool-down', undefined, coolDownMin, none);
 
   return ok({ zones, segments, totalMin: at, effectiveMin });
-}
-
-/**
- * The plan minute by minute, with the cues of each interval minute. Kept apart from the plan: the
- * mappings and handovers write a session segment by segment, and building the forty minutes with
- * every plan (twice per interval component) was a fifth of a prescription's mapping time in a
- * `--cpu-prof` of bench/mapping-only.ts (bench/README.md, "Round two ends here").
- */
-export function planMinutes(plan: Pick<FourByFourPlan, 'segments'>): PlanMinute[] {
-  return plan.segments.flatMap((segment) =>
-    Array.from({ length: segment.durationMin }, (_, i): PlanMinute => {
-      const minuteOfPhase = i + 1;
-      return {
-        minute: segment.startsAtMin + minuteOfPhase,
-        phase: segment.phase,
-        intervalNumber: segment.intervalNumber,
-        minuteOfPhase,
-        target: segment.target,
-        cues: segment.phase === 'interval' ? intervalCues(segment.intervalNumber ?? 1, minuteOfPhase) : [],
-      };
-    }),
-  );
-}
-
-function intervalCues(intervalNumber: number, minuteOfPhase: number): PlanCue[] {
-  const { reachZoneWithinMin, readHeartRateInIntervalMinute } = FOUR_BY_FOUR;
-  const reachWithin = intervalNumber === 1 ? reachZoneWithinMin.firstInterval : reachZoneWithinMin.laterIntervals;
-  const cues: PlanCue[] = [];
-  if (minuteOfPhase <= reachWithin) cues.push('reach-zone');
-  if (minuteOfPhase === readHeartRateInIntervalMinute) cues.push('read-heart-rate');
-  return cues;
 }

@@ -2,7 +2,6 @@ import {
   FLEMMEN_2014_INTERVAL_PERCENT_HRMAX,
   FOUR_BY_FOUR,
   planFourByFourSession,
-  planMinutes,
   STRENGTH_PROTOCOL,
   strengthLoad,
   type FourByFourOptions,
@@ -65,31 +64,6 @@ describe('planFourByFourSession', () => {
     expect(p.segments[1]?.target).toEqual({ kind: 'zone', lowBpm: 155, highBpm: 172, lowPercent: 85, highPercent: 95 });
     expect(p.segments[2]?.target).toEqual({ kind: 'about', bpm: 127, percent: 70 });
     expect(p.segments[0]?.target).toEqual({ kind: 'none' });
-  });
-
-  test('has one entry per minute, numbered from 1, matching the segments', () => {
-    const minutes = planMinutes(plan(182));
-    expect(minutes).toHaveLength(40);
-    expect(minutes.map((m) => m.minute)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(minutes[10]).toMatchObject({ minute: 11, phase: 'interval', intervalNumber: 1, minuteOfPhase: 1 });
-    expect(minutes[39]).toMatchObject({ minute: 40, phase: 'cool-down', minuteOfPhase: 5 });
-  });
-
-  test('cues reaching the zone in minutes 1–2 of the first interval, minute 1 of the others, and reading HR in minute 3', () => {
-    const cues = planMinutes(plan(182))
-      .filter((m) => m.cues.length > 0)
-      .map((m) => [m.minute, m.intervalNumber, m.cues]);
-    expect(cues).toEqual([
-      [11, 1, ['reach-zone']],
-      [12, 1, ['reach-zone']],
-      [13, 1, ['read-heart-rate']],
-      [18, 2, ['reach-zone']],
-      [20, 2, ['read-heart-rate']],
-      [25, 3, ['reach-zone']],
-      [27, 3, ['read-heart-rate']],
-      [32, 4, ['reach-zone']],
-      [34, 4, ['read-heart-rate']],
-    ]);
   });
 
   test('adds a pause after the fourth interval only when asked', () => {

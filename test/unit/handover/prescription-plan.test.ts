@@ -44,7 +44,8 @@ function reworded(sr: ServiceRequest): ServiceRequest {
 
 /**
  * The plan each prescription fixture gave when the handover still read the ServiceRequest's text
- * (test/fixtures/handover/<case>.plan.json, written by that reader and not regenerated since): the
+ * (test/fixtures/handover/<case>.plan.json, written by that reader and not regenerated since; only
+ * the session's per-minute `minutes`, which the plan no longer has, were taken out of them): the
  * structured dose must give exactly the same plan.
  */
 function goldenPlan(name: string): unknown {
